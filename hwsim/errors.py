@@ -1,0 +1,21 @@
+"""Errors that reach users.
+
+Every error a user can cause (a bad config, an op the compiler cannot map, a malformed policy)
+derives from :class:`SystolabError`; the CLI prints its message and exits non-zero instead of
+showing a traceback. It lives in ``hwsim`` because that is the bottom of the import order
+(``systolab`` -> ``compiler`` -> ``hwsim``), so every package can raise it.
+
+Messages follow one form: "<what> must be <expectation>, not <value>".
+"""
+
+from __future__ import annotations
+
+__all__ = ["ConfigError", "SystolabError"]
+
+
+class SystolabError(Exception):
+    """Base of every user-facing error."""
+
+
+class ConfigError(SystolabError, ValueError):
+    """An accelerator, energy or board description is invalid; the message names the field."""
