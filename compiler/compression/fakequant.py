@@ -1,0 +1,115 @@
+"""Fake quantization that the front end can read, through torch.fx and torch.export alike.
+
+- :class:`WeightFakeQuant` is a weight parametrization (``torch.nn.utils.parametrize``):
+  symmetric, per output channel by default. It calls ``torch.fake_quantize_per_channel_affine``,
+  which survives ``torch.export`` with its integer range in the node's arguments, and has a
+  straight-through gradient.
+- :class:`ActFakeQuant` quantizes a layer's input; :func:`quantize_layer` attaches it to the
+  layer (attribute ``act_quant`` plus a forward pre-hook), so a traced graph still shows one
+  conv and the front end reads the bits from the module.
+
+>>> from torch import nn
+>>> conv = quantize_layer(nn.Conv2d(3, 8, 3), w_bits=4, a_bits=6)
+>>> conv.parametrizations.weight[0].bits, conv.act_quant.bits
+(4, 6)
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+from compiler.errors import PolicyError
+
+__all__ = ["ActFakeQuant", "WeightFakeQuant", "quantize_layer"]
+
+_EPS = 1e-12
+
+
+def _check_bits(bits: int, what: str) -> int:
+    if isinstance(bits, bool) or not isinstance(bits, int) or not 2 <= bits <= 16:
+        raise PolicyError(f"{what} must be an integer from 2 to 16 for fake quantization, not {bits!r}")
+    return bits
+
+
+class WeightFakeQuant(nn.Module):
+    """Symmetric linear fake quantization of a weight to ``bits`` (range -2^(b-1) .. 2^(b-1)-1)."""
+
+    def __init__(self, bits: int, per_channel: bool = True) -> None:
+        super().__init__()
+        self.bits = _check_bits(bits, "w_bits")
+        self.per_channel = per_channel
+
+    @property
+    def quant_min(self) -> int:
+        return -(2 ** (self.bits - 1))
+
+    @property
+    def quant_max(self) -> int:
+        return 2 ** (self.bits - 1) - 1
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        if self.per_channel:
+            scale = weight.detach().abs().flatten(1).amax(dim=1).clamp_min(_EPS) / self.quant_max
+            zero = torch.zeros_like(scale, dtype=torch.int32)
+            return torch.fake_quantize_per_channel_affine(
+                weight, scale, zero, 0, self.quant_min, self.quant_max)
+        scale_t = weight.detach().abs().max().clamp_min(_EPS).reshape(1) / self.quant_max
+        zero_t = torch.zeros(1, dtype=torch.int32)
+        return torch.fake_quantize_per_tensor_affine(weight, scale_t, zero_t, self.quant_min,
+                                                     self.quant_max)
+
+
+class ActFakeQuant(nn.Module):
+    """Per-tensor fake quantization of activations: unsigned after ReLU, signed otherwise.
+
+    The clipping range is the running maximum of ``|x|`` seen in training mode (a simple
+    calibration); in eval mode the stored range is used.
+    """
+
+    def __init__(self, bits: int, signed: bool = True) -> None:
+        super().__init__()
+        self.bits = _check_bits(bits, "a_bits")
+        self.signed = signed
+        self.clip: torch.Tensor
+        self.register_buffer("clip", torch.tensor(0.0))
+
+    @property
+    def quant_min(self) -> int:
+        return -(2 ** (self.bits - 1)) if self.signed else 0
+
+    @property
+    def quant_max(self) -> int:
+        return 2 ** (self.bits - 1) - 1 if self.signed else 2**self.bits - 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            self.clip = torch.maximum(self.clip, x.detach().abs().max())
+        # Tensor-valued scale (no float()): keeps the op traceable by torch.export.
+        clip = torch.where(self.clip > 0, self.clip, x.detach().abs().max())
+        scale = clip.clamp_min(_EPS).reshape(1) / self.quant_max
+        zero = torch.zeros(1, dtype=torch.int32)
+        return torch.fake_quantize_per_tensor_affine(x, scale, zero, self.quant_min, self.quant_max)
+
+
+def _quantize_input(module: nn.Module, args: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    quantizer: ActFakeQuant = module.act_quant  # type: ignore[assignment]
+    return (quantizer(args[0]), *args[1:])
+
+
+def quantize_layer(layer: nn.Module, *, w_bits: int | None = None, a_bits: int | None = None,
+                   signed_input: bool = True, per_channel: bool = True) -> nn.Module:
+    """Attach weight and/or input fake quantization to a conv or linear layer, in place."""
+    if not isinstance(layer, (nn.Conv2d, nn.Linear)):
+        raise PolicyError(f"only conv and linear layers can be quantized, not {type(layer).__name__}")
+    if w_bits is not None:
+        if parametrize.is_parametrized(layer, "weight"):
+            parametrize.remove_parametrizations(layer, "weight", leave_parametrized=False)
+        parametrize.register_parametrization(layer, "weight", WeightFakeQuant(w_bits, per_channel))
+    if a_bits is not None:
+        had = hasattr(layer, "act_quant")
+        layer.act_quant = ActFakeQuant(a_bits, signed=signed_input)
+        if not had:
+            layer.register_forward_pre_hook(_quantize_input)
+    return layer

@@ -1,0 +1,42 @@
+"""Front end: a torch model plus an example input become an IR :class:`~compiler.ir.Graph`.
+
+>>> import torch
+>>> from compiler.models import get_model
+>>> model, x = get_model("resnet18")
+>>> graph = trace(model, x)
+>>> len(graph.compute_ops())
+21
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from compiler.frontend.capture import capture
+from compiler.frontend.convert import to_graph
+from compiler.ir import Graph, verify
+from compiler.policy import Policy, apply_policy, load_policy
+
+__all__ = ["trace"]
+
+log = logging.getLogger(__name__)
+
+
+def trace(model: nn.Module, example_input: torch.Tensor, *,
+          policy: Policy | str | Path | None = None) -> Graph:
+    """Capture ``model`` (torch.fx, falling back to torch.export), convert it to the IR, read
+    its compression (pruning masks, fake-quant bits) and apply ``policy`` on top."""
+    captured = capture(model, example_input)
+    graph = to_graph(captured)
+    graph.notes.append(f"captured with torch.{captured.method}"
+                       + (f" (torch.fx failed: {captured.fx_error})" if captured.fx_error else ""))
+    if policy is not None:
+        graph = apply_policy(graph, policy if isinstance(policy, Policy) else load_policy(policy))
+    verify(graph)
+    log.info("traced %s: %d ops, %d compute", type(model).__name__, len(graph),
+             len(graph.compute_ops()))
+    return graph

@@ -1,0 +1,64 @@
+"""Resolve a MODEL argument: a zoo name or ``path/to/file.py:factory``.
+
+A factory is a function of no arguments returning either ``(model, example_input)`` or just a
+model, in which case ``input_shape`` (one sample, without batch) must be given.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from compiler.models import get_model
+from hwsim.errors import SystolabError
+
+__all__ = ["ModelLoadError", "load_model"]
+
+
+class ModelLoadError(SystolabError):
+    """A MODEL argument that names no zoo model and no loadable factory."""
+
+
+def load_model(spec: str, *, batch: int = 1,
+               input_shape: Sequence[int] | None = None) -> tuple[nn.Module, torch.Tensor]:
+    """Model and example input for ``spec`` (zoo name or ``file.py:factory``)."""
+    if ":" not in spec or not spec.split(":", 1)[0].endswith(".py"):
+        return get_model(spec, batch=batch)
+    path_text, factory_name = spec.rsplit(":", 1)
+    path = Path(path_text)
+    if not path.is_file():
+        raise ModelLoadError(f"model file {path_text!r} does not exist")
+    module_name = f"systolab_user_model_{abs(hash(path.resolve()))}"
+    loader_spec = importlib.util.spec_from_file_location(module_name, path)
+    if loader_spec is None or loader_spec.loader is None:
+        raise ModelLoadError(f"model file {path_text!r} cannot be imported as Python")
+    module = importlib.util.module_from_spec(loader_spec)
+    sys.modules[module_name] = module
+    try:
+        loader_spec.loader.exec_module(module)
+    except Exception as err:
+        raise ModelLoadError(f"importing model file {path_text!r} failed: "
+                             f"{type(err).__name__}: {err}") from err
+    factory = getattr(module, factory_name, None)
+    if not callable(factory):
+        raise ModelLoadError(f"model file {path_text!r} must define a function {factory_name!r}")
+    result = factory()
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], nn.Module):
+        model, example = result
+        if batch != example.shape[0]:
+            example = example[:1].expand(batch, *example.shape[1:]).contiguous()
+    elif isinstance(result, nn.Module):
+        if input_shape is None:
+            raise ModelLoadError(
+                f"factory {factory_name!r} returned only a model: return (model, example_input) "
+                "or pass --input-shape C,H,W")
+        model, example = result, torch.randn(batch, *input_shape)
+    else:
+        raise ModelLoadError(f"factory {factory_name!r} must return an nn.Module or "
+                             f"(nn.Module, example_input), not {type(result).__name__}")
+    return model.eval(), example
