@@ -9,6 +9,7 @@ from hwsim.errors import SystolabError
 
 __all__ = [
     "IRError",
+    "MappingError",
     "PassError",
     "PolicyError",
     "TraceError",
@@ -32,6 +33,10 @@ class UnsupportedOpError(SystolabError):
 
 class PolicyError(SystolabError):
     """A compression policy file is malformed or names layers the model does not have."""
+
+
+class MappingError(SystolabError):
+    """An op cannot be mapped onto the accelerator (it does not fit, or no unit runs it)."""
 
 
 class PassError(SystolabError):

@@ -1,4 +1,84 @@
-"""hwsim: the accelerator model (configs, PE and array timing, engine, energy).
+"""hwsim: the accelerator half of systolab (no torch, no compiler IR).
 
-Core hwsim never imports torch or the compiler IR: its inputs are an ``Arch`` and a ``Program``.
+Inputs are an :class:`~hwsim.config.Arch` (from YAML) and a :class:`~hwsim.isa.Program`;
+outputs are :class:`~hwsim.stats.RunStats`.
+
+>>> import hwsim
+>>> arch = hwsim.load_arch("edge_int8")
+>>> prog = hwsim.Program("mlp", (hwsim.gemm_layer("fc1", 256, 512, 256, arch),))
+>>> stats = hwsim.simulate(prog, arch)
+>>> stats.total.macs == 256 * 512 * 256
+True
 """
+
+from hwsim.config import (
+    Arch,
+    ArrayConfig,
+    BufferConfig,
+    Buffers,
+    DramConfig,
+    FpgaBoard,
+    VectorUnitConfig,
+    arch_from_dict,
+    load_arch,
+    shipped_configs,
+)
+from hwsim.energy import ActionCounts, EnergyBreakdown, EnergyTable, energy_of, load_energy_table
+from hwsim.engine import simulate, simulate_layer
+from hwsim.errors import ConfigError, ProgramError, SystolabError
+from hwsim.isa import Compute, Layer, Load, Program, Run, Store, Vector
+from hwsim.pe import PE_KINDS, PeConfig
+from hwsim.programs import gemm_layer, vector_layer
+from hwsim.reference import RefResult, bitfusion_dot, bitserial_dot, os_array, ws_array
+from hwsim.resources import ResourceReport, Resources, fpga_resources, load_pe_resources
+from hwsim.stats import LayerStats, RunStats, TraceEvent
+from hwsim.timing import TileTiming, tile_cycles, tile_timing
+
+__all__ = [
+    "PE_KINDS",
+    "ActionCounts",
+    "Arch",
+    "ArrayConfig",
+    "BufferConfig",
+    "Buffers",
+    "Compute",
+    "ConfigError",
+    "DramConfig",
+    "EnergyBreakdown",
+    "EnergyTable",
+    "FpgaBoard",
+    "Layer",
+    "LayerStats",
+    "Load",
+    "PeConfig",
+    "Program",
+    "ProgramError",
+    "RefResult",
+    "ResourceReport",
+    "Resources",
+    "Run",
+    "RunStats",
+    "Store",
+    "SystolabError",
+    "TileTiming",
+    "TraceEvent",
+    "Vector",
+    "VectorUnitConfig",
+    "arch_from_dict",
+    "bitfusion_dot",
+    "bitserial_dot",
+    "energy_of",
+    "fpga_resources",
+    "gemm_layer",
+    "load_arch",
+    "load_energy_table",
+    "load_pe_resources",
+    "os_array",
+    "shipped_configs",
+    "simulate",
+    "simulate_layer",
+    "tile_cycles",
+    "tile_timing",
+    "vector_layer",
+    "ws_array",
+]

@@ -10,7 +10,7 @@ Messages follow one form: "<what> must be <expectation>, not <value>".
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "SystolabError"]
+__all__ = ["ConfigError", "ProgramError", "SystolabError"]
 
 
 class SystolabError(Exception):
@@ -19,3 +19,7 @@ class SystolabError(Exception):
 
 class ConfigError(SystolabError, ValueError):
     """An accelerator, energy or board description is invalid; the message names the field."""
+
+
+class ProgramError(SystolabError, ValueError):
+    """A tile program (or a tile handed to a timing model) is malformed; the message says where."""

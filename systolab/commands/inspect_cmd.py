@@ -31,8 +31,9 @@ def inspect(model: str, policy: str | None, batch: int, all_ops: bool,
     graph = compile_graph(trace(net, example, policy=policy))
     rows = layer_rows(graph, all_ops=all_ops)
     console = wide_console()
-    console.print(layer_table(rows, title=f"{model}: {len(graph.compute_ops())} compute layers"))
-    console.print(f"total: {si(graph.total_macs)}MAC, {si(graph.total_params)} parameters"
+    label = Path(model).name if ":" in model else model
+    console.print(layer_table(rows, title=f"{label}: {len(graph.compute_ops())} compute layers"))
+    console.print(f"total: {si(graph.total_macs, 'MAC')}, {si(graph.total_params)} parameters"
                   f" (after batch-norm folding); {'; '.join(graph.notes)}")
     if json_path:
         payload = {"model": model, "batch": batch, "total_macs": graph.total_macs,

@@ -1,0 +1,293 @@
+"""Accelerator descriptions: YAML -> validation -> a frozen :class:`Arch`.
+
+One loader (:func:`arch_from_dict`) reads a document, checks every field, and builds frozen
+records; nothing below it sees a dict. Errors name the field and the expectation::
+
+    buffers.weight.size_kib must be a positive integer, not 'big'
+    array: unknown key 'rowz' (expected one of: rows, cols, dataflows, pe, clock_mhz)
+
+Document format (``configs/edge_int8.yaml`` is a complete example)::
+
+    name: edge_int8
+    description: free text
+    array:
+      rows: 16
+      cols: 16
+      dataflows: [ws, os, is]
+      pe: {kind: int, width_bits: 8, max_bits: 16}   # bitserial: serial: activations|both
+      clock_mhz: 500
+    buffers:          # input, weight and output SRAM, double-buffered by the engine
+      input:  {size_kib: 64, banks: 4, bytes_per_cycle: 16}
+      weight: {size_kib: 64, banks: 4, bytes_per_cycle: 16}
+      output: {size_kib: 32, banks: 2, bytes_per_cycle: 64}
+    dram: {bw_gbps: 12.8, latency_ns: 100, pj_per_bit: 8.0}
+    vector: {lanes: 16, ops_per_cycle: 1}
+    energy: horowitz_45nm               # configs/energy/<name>.yaml
+    fpga: {part: xc7z020, family: xc7, lut: 53200, ff: 106400, dsp: 220, bram_36k: 140}
+
+Where configs are found (:func:`find_config_file`): an existing path is used as given;
+a bare name ``x`` is looked up as ``x.yaml`` in, in order, the directories listed in the
+``SYSTOLAB_CONFIGS`` environment variable (``os.pathsep``-separated) and the repository's
+``configs/`` directory next to the ``hwsim`` package. Energy tables are looked up the same way
+under ``energy/``, first next to the arch file.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from hwsim._fields import Section
+from hwsim.energy import EnergyTable, load_energy_table
+from hwsim.errors import ConfigError
+from hwsim.pe import PE_KINDS, SERIAL_MODES, PeConfig
+
+__all__ = [
+    "DATAFLOWS",
+    "Arch",
+    "ArrayConfig",
+    "BufferConfig",
+    "Buffers",
+    "DramConfig",
+    "FpgaBoard",
+    "VectorUnitConfig",
+    "arch_from_dict",
+    "config_dirs",
+    "find_config_file",
+    "load_arch",
+    "shipped_configs",
+]
+
+DATAFLOWS = ("ws", "os", "is")
+BUFFER_NAMES = ("input", "weight", "output")
+_REPO_CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+
+
+@dataclass(frozen=True, slots=True)
+class ArrayConfig:
+    """A ``rows x cols`` systolic array of one PE kind at ``clock_mhz``."""
+
+    rows: int
+    cols: int
+    dataflows: tuple[str, ...]
+    pe: PeConfig
+    clock_mhz: float
+
+    @property
+    def pes(self) -> int:
+        return self.rows * self.cols
+
+    def peak_macs_per_cycle(self, w_bits: int, a_bits: int) -> float:
+        """Peak MACs per cycle of the whole array at this precision."""
+        return self.pes * self.pe.macs_per_cycle(w_bits, a_bits)
+
+
+@dataclass(frozen=True, slots=True)
+class BufferConfig:
+    """One on-chip SRAM buffer. ``bytes_per_cycle`` is its port width to the array."""
+
+    size_kib: int
+    banks: int
+    bytes_per_cycle: int
+
+    @property
+    def size_bits(self) -> int:
+        return self.size_kib * 1024 * 8
+
+
+@dataclass(frozen=True, slots=True)
+class Buffers:
+    input: BufferConfig
+    weight: BufferConfig
+    output: BufferConfig
+
+    def get(self, name: str) -> BufferConfig:
+        if name not in BUFFER_NAMES:
+            raise ConfigError(f"buffer must be one of {BUFFER_NAMES}, not {name!r}")
+        return getattr(self, name)  # type: ignore[no-any-return]
+
+    def all(self) -> tuple[BufferConfig, ...]:
+        return (self.input, self.weight, self.output)
+
+
+@dataclass(frozen=True, slots=True)
+class DramConfig:
+    """Off-chip memory: one channel of ``bw_gbps`` (1e9 bytes/s), fixed latency, pJ/bit."""
+
+    bw_gbps: float
+    latency_ns: float
+    pj_per_bit: float
+
+
+@dataclass(frozen=True, slots=True)
+class VectorUnitConfig:
+    """SIMD unit for pooling, activation, elementwise, softmax, normalization."""
+
+    lanes: int
+    ops_per_cycle: int  # per lane
+
+    @property
+    def ops_per_cycle_total(self) -> int:
+        return self.lanes * self.ops_per_cycle
+
+
+@dataclass(frozen=True, slots=True)
+class FpgaBoard:
+    """Resource budget of an FPGA target; ``family`` keys ``configs/fpga/pe_resources.yaml``."""
+
+    part: str
+    family: str
+    lut: int
+    ff: int
+    dsp: int
+    bram_36k: int
+
+
+@dataclass(frozen=True, slots=True)
+class Arch:
+    """A validated accelerator description. Derived quantities are properties.
+
+    >>> arch = load_arch("edge_int8")
+    >>> arch.array.rows, arch.dram_bits_per_cycle, arch.peak_macs_per_cycle(8, 8)
+    (16, 204.8, 256.0)
+    """
+
+    name: str
+    description: str
+    array: ArrayConfig
+    buffers: Buffers
+    dram: DramConfig
+    vector: VectorUnitConfig
+    energy: EnergyTable
+    fpga: FpgaBoard | None = None
+
+    @property
+    def cycle_ns(self) -> float:
+        return 1000.0 / self.array.clock_mhz
+
+    @property
+    def dram_bits_per_cycle(self) -> float:
+        """DRAM bandwidth in bits per array clock cycle."""
+        return self.dram.bw_gbps * 8e9 / (self.array.clock_mhz * 1e6)
+
+    @property
+    def dram_latency_cycles(self) -> int:
+        return math.ceil(self.dram.latency_ns / self.cycle_ns)
+
+    def peak_macs_per_cycle(self, w_bits: int, a_bits: int) -> float:
+        return self.array.peak_macs_per_cycle(w_bits, a_bits)
+
+
+def _pe(sec: Section) -> PeConfig:
+    kind = sec.choice("kind", tuple(PE_KINDS))
+    if kind == "bitserial":
+        serial: str | None = sec.choice("serial", SERIAL_MODES)
+    elif sec.has("serial"):
+        raise sec.fail("serial", "absent unless kind is 'bitserial'", sec.data["serial"])
+    else:
+        serial = None
+    width = sec.pos_int("width_bits", 8)
+    max_bits = sec.pos_int("max_bits", 16)
+    if kind == "bitfusion" and (width != 8 or max_bits > 16):
+        raise sec.fail("max_bits", "at most 16 (and width_bits 8) for a bitfusion PE",
+                       max_bits if max_bits > 16 else width)
+    return PeConfig(kind=kind, width_bits=width, serial=serial, max_bits=max_bits)
+
+
+def _fpga(sec: Section) -> FpgaBoard:
+    return FpgaBoard(
+        part=sec.string("part"), family=sec.string("family"), lut=sec.pos_int("lut"),
+        ff=sec.pos_int("ff"), dsp=sec.pos_int("dsp"), bram_36k=sec.pos_int("bram_36k"),
+    )
+
+
+def arch_from_dict(data: object, base: Path | None = None) -> Arch:
+    """Validate one arch document and build the :class:`Arch` (the one loader).
+
+    ``base`` is the directory the document came from (to find its energy table).
+    """
+    doc = Section(data, "", ("name", "description", "array", "buffers", "dram", "vector",
+                             "energy", "fpga"))
+    arr = doc.section("array", ("rows", "cols", "dataflows", "pe", "clock_mhz"))
+    array = ArrayConfig(
+        rows=arr.pos_int("rows"),
+        cols=arr.pos_int("cols"),
+        dataflows=arr.choices("dataflows", DATAFLOWS),
+        pe=_pe(arr.section("pe", ("kind", "width_bits", "serial", "max_bits"))),
+        clock_mhz=arr.pos_float("clock_mhz"),
+    )
+    bufs = doc.section("buffers", BUFFER_NAMES)
+    built = {}
+    for name in BUFFER_NAMES:
+        b = bufs.section(name, ("size_kib", "banks", "bytes_per_cycle"))
+        built[name] = BufferConfig(b.pos_int("size_kib"), b.pos_int("banks", 1),
+                                   b.pos_int("bytes_per_cycle"))
+    dram = doc.section("dram", ("bw_gbps", "latency_ns", "pj_per_bit"))
+    vec = doc.section("vector", ("lanes", "ops_per_cycle"))
+    energy_name = doc.string("energy")
+    try:
+        energy = load_energy_table(energy_name, base)
+    except ConfigError as err:
+        raise ConfigError(f"energy: {err}") from None
+    return Arch(
+        name=doc.string("name"),
+        description=doc.string("description", "-"),
+        array=array,
+        buffers=Buffers(**built),
+        dram=DramConfig(dram.pos_float("bw_gbps"), dram.nonneg_float("latency_ns"),
+                        dram.nonneg_float("pj_per_bit")),
+        vector=VectorUnitConfig(vec.pos_int("lanes"), vec.pos_int("ops_per_cycle", 1)),
+        energy=energy,
+        fpga=_fpga(doc.section("fpga", ("part", "family", "lut", "ff", "dsp", "bram_36k")))
+        if doc.has("fpga") else None,
+    )
+
+
+def config_dirs() -> list[Path]:
+    """Directories searched for named configs, in order (see the module doc)."""
+    dirs = [Path(p) for p in os.environ.get("SYSTOLAB_CONFIGS", "").split(os.pathsep) if p]
+    return [*dirs, _REPO_CONFIGS]
+
+
+def find_config_file(name_or_path: str | Path, subdir: str = "", base: Path | None = None) -> Path:
+    """Resolve a config path or a shipped config name (``"edge_int8"``) to a file."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        return path
+    roots = ([base] if base is not None else []) + config_dirs()
+    tried = [(r / subdir if subdir else r) / f"{name_or_path}.yaml" for r in roots]
+    for candidate in tried:
+        if candidate.is_file():
+            return candidate
+    what = f"{subdir} table" if subdir else "config"
+    raise ConfigError(
+        f"{what} must be a YAML path or a known name, not {str(name_or_path)!r} "
+        f"(looked in: {', '.join(str(t.parent) for t in tried)})"
+    )
+
+
+def shipped_configs() -> list[str]:
+    """Names of the arch configs in the search directories."""
+    names = set()
+    for d in config_dirs():
+        names.update(p.stem for p in d.glob("*.yaml"))
+    return sorted(names)
+
+
+def load_arch(path_or_name: str | Path) -> Arch:
+    """Load, validate and freeze an accelerator description.
+
+    >>> load_arch("bitfusion_eyeriss").array.pe.kind
+    'bitfusion'
+    """
+    path = find_config_file(path_or_name)
+    with open(path) as fh:
+        data = yaml.safe_load(fh)
+    try:
+        return arch_from_dict(data, base=path.parent)
+    except ConfigError as err:
+        raise ConfigError(f"{path.name}: {err}") from None

@@ -1,0 +1,261 @@
+"""The tile ISA: a :class:`Program` of layers; a layer is a sequence of :class:`Run` s; a run is a
+short *body* of tile instructions repeated ``count`` times.
+
+Instructions (operand sizes in bits, per instance):
+
+- :class:`Load` ``buffer`` (input | weight | output) ``bits`` from DRAM into SRAM;
+- :class:`Compute` one array tile ``m x k x n`` (see :mod:`hwsim.timing`) at ``w_bits/a_bits``,
+  writing ``m * n`` results of ``acc_bits`` into the output buffer;
+- :class:`Vector` ``elements x ops_per_element`` operations on the vector unit;
+- :class:`Store` ``bits`` from the output buffer to DRAM.
+
+Semantics, stated once (the engine implements exactly this):
+
+- Iteration ``i`` of a run executes the body in order. An instruction with ``every = e``
+  executes only in iterations with ``i % e == 0`` (loads, computes, vector ops: the first of
+  each group of ``e``) or ``i % e == e - 1`` (stores: the last of the group), so a weight tile
+  reused by ``e`` activation tiles is loaded once and an output tile accumulated over ``e``
+  reduction steps is stored once. ``count`` must be a multiple of every ``every``.
+- ``deps`` are indices of earlier body instructions; an instance waits for the most recent
+  instance (same or earlier iteration) of each. Loads take no deps: they wait only for a free
+  SRAM slot. Each load stream has two slots (double buffering); a slot is freed when the last
+  instance that depends on it has finished. A store group's results occupy one of two output
+  slots from its first Compute/Vector until the store has drained it.
+- Runs of a layer execute in order on shared units (the pipeline does not drain between runs);
+  layers execute in order (the next starts when the previous is complete).
+
+A GEMM tiled into thousands of identical tiles is therefore one run of a few instructions,
+plus one run per class of edge tile:
+
+>>> body = (Load("weight", 16 * 16 * 8, every=4), Load("input", 64 * 16 * 8),
+...         Compute("ws", 64, 16, 16, deps=(0, 1)), Store(64 * 16 * 32, deps=(2,)))
+>>> prog = Program("demo", (Layer("fc", (Run(body, count=1000),)),))
+>>> prog.validate()
+>>> Program.from_json(prog.to_json()) == prog
+True
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from hwsim.errors import ProgramError
+
+if TYPE_CHECKING:
+    from hwsim.config import Arch
+
+__all__ = ["BUFFERS", "Compute", "Instr", "Layer", "Load", "Program", "Run", "Store", "Vector"]
+
+BUFFERS = ("input", "weight", "output")
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    buffer: str
+    bits: int
+    every: int = 1
+    deps: tuple[int, ...] = ()
+    op: str = field(default="load", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Compute:
+    dataflow: str
+    m: int
+    k: int
+    n: int
+    w_bits: int = 8
+    a_bits: int = 8
+    acc_bits: int = 32
+    every: int = 1
+    deps: tuple[int, ...] = ()
+    op: str = field(default="compute", init=False)
+
+    @property
+    def macs(self) -> int:
+        return self.m * self.k * self.n
+
+
+@dataclass(frozen=True, slots=True)
+class Vector:
+    kind: str
+    elements: int
+    ops_per_element: int = 1
+    bits: int = 32
+    every: int = 1
+    deps: tuple[int, ...] = ()
+    op: str = field(default="vector", init=False)
+
+    @property
+    def ops(self) -> int:
+        return self.elements * self.ops_per_element
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    bits: int
+    every: int = 1
+    deps: tuple[int, ...] = ()
+    op: str = field(default="store", init=False)
+
+
+Instr = Load | Compute | Vector | Store
+_CLASSES: dict[str, type] = {"load": Load, "compute": Compute, "vector": Vector, "store": Store}
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """``count`` iterations of ``body``."""
+
+    body: tuple[Instr, ...]
+    count: int = 1
+    name: str = ""
+
+    @property
+    def period(self) -> int:
+        """Iterations after which the body's pattern repeats (lcm of the ``every`` s)."""
+        return math.lcm(*(ins.every for ins in self.body)) if self.body else 1
+
+    def instances(self, index: int) -> int:
+        """How many times body instruction ``index`` executes in the run."""
+        return self.count // self.body[index].every
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """One layer's runs. ``input_bits/weight_bits/output_bits``: its unique tensor footprints
+    (0 when unknown), against which DRAM traffic is checked."""
+
+    name: str
+    runs: tuple[Run, ...]
+    input_bits: int = 0
+    weight_bits: int = 0
+    output_bits: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    name: str
+    layers: tuple[Layer, ...]
+
+    def validate(self, arch: Arch | None = None) -> None:
+        """Raise :class:`ProgramError` naming the first malformed instruction.
+
+        With ``arch``, also checks that tiles fit the array and the bits fit the PE, and that
+        two slots of every load stream fit their SRAM buffer.
+        """
+        if not self.layers:
+            raise ProgramError(f"program {self.name!r} must have at least one layer")
+        for li, layer in enumerate(self.layers):
+            if not layer.runs:
+                raise ProgramError(f"layer {li} ({layer.name!r}) must have at least one run")
+            for ri, run in enumerate(layer.runs):
+                _validate_run(run, f"layer {li} ({layer.name!r}) run {ri}", arch)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Program:
+        try:
+            layers = []
+            for layer in data["layers"]:
+                runs = tuple(
+                    Run(body=tuple(_instr(i) for i in run["body"]), count=run["count"],
+                        name=run.get("name", ""))
+                    for run in layer["runs"]
+                )
+                layers.append(Layer(layer["name"], runs, layer.get("input_bits", 0),
+                                    layer.get("weight_bits", 0), layer.get("output_bits", 0)))
+            return cls(data["name"], tuple(layers))
+        except (KeyError, TypeError) as err:
+            raise ProgramError(f"program JSON must follow the Program schema ({err!r})") from None
+
+    @classmethod
+    def from_json(cls, text: str) -> Program:
+        return cls.from_dict(json.loads(text))
+
+    @property
+    def tiles(self) -> int:
+        """Number of Compute instances in the program."""
+        return sum(run.instances(i) for layer in self.layers for run in layer.runs
+                   for i, ins in enumerate(run.body) if isinstance(ins, Compute))
+
+
+def _instr(d: dict[str, Any]) -> Instr:
+    d = dict(d)
+    op = d.pop("op", None)
+    if op not in _CLASSES:
+        raise ProgramError(f"instruction op must be one of {sorted(_CLASSES)}, not {op!r}")
+    d["deps"] = tuple(d.get("deps", ()))
+    return _CLASSES[op](**d)  # type: ignore[no-any-return]
+
+
+def _pos(where: str, name: str, value: Any, zero_ok: bool = False) -> None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and (
+        value >= 0 if zero_ok else value > 0)
+    if not ok:
+        kind = "a non-negative" if zero_ok else "a positive"
+        raise ProgramError(f"{where}: {name} must be {kind} integer, not {value!r}")
+
+
+def _validate_run(run: Run, where: str, arch: Arch | None) -> None:
+    from hwsim.timing import check_tile
+
+    if not run.body:
+        raise ProgramError(f"{where}: body must have at least one instruction")
+    _pos(where, "count", run.count)
+    stores = [ins for ins in run.body if isinstance(ins, Store)]
+    if len({s.every for s in stores}) > 1:
+        raise ProgramError(f"{where}: all stores of a body must share one 'every', "
+                           f"not {[s.every for s in stores]!r}")
+    for idx, ins in enumerate(run.body):
+        here = f"{where} instr {idx} ({ins.op})"
+        _pos(here, "every", ins.every)
+        if run.count % ins.every:
+            raise ProgramError(f"{here}: every must divide the run count {run.count}, "
+                               f"not {ins.every!r}")
+        for d in ins.deps:
+            if not isinstance(d, int) or not 0 <= d < idx:
+                raise ProgramError(f"{here}: deps must name earlier instructions "
+                                   f"(0..{idx - 1}), not {d!r}")
+        if isinstance(ins, Load):
+            if ins.deps:
+                raise ProgramError(f"{here}: deps must be empty for a load (loads wait only "
+                                   f"for a free buffer slot), not {ins.deps!r}")
+            if ins.buffer not in BUFFERS:
+                raise ProgramError(f"{here}: buffer must be one of {BUFFERS}, not {ins.buffer!r}")
+            _pos(here, "bits", ins.bits)
+            if arch is not None and 2 * ins.bits > arch.buffers.get(ins.buffer).size_bits:
+                raise ProgramError(
+                    f"{here}: bits must fit twice (double buffering) in the "
+                    f"{arch.buffers.get(ins.buffer).size_kib} KiB {ins.buffer} buffer, "
+                    f"not {ins.bits!r}")
+        elif isinstance(ins, Store):
+            _pos(here, "bits", ins.bits)
+            if any(isinstance(run.body[d], Load) for d in ins.deps):
+                raise ProgramError(f"{here}: a store must depend on computes or vector ops")
+        elif isinstance(ins, Vector):
+            _pos(here, "elements", ins.elements)
+            _pos(here, "ops_per_element", ins.ops_per_element)
+            _pos(here, "bits", ins.bits)
+        else:
+            _pos(here, "acc_bits", ins.acc_bits)
+            if arch is not None:
+                if ins.dataflow not in arch.array.dataflows:
+                    raise ProgramError(f"{here}: dataflow must be one of {arch.array.dataflows} "
+                                       f"on {arch.name}, not {ins.dataflow!r}")
+                try:
+                    check_tile(arch.array, ins.dataflow, ins.m, ins.k, ins.n,
+                               ins.w_bits, ins.a_bits)
+                except ProgramError as err:
+                    raise ProgramError(f"{here}: {err}") from None
+            else:
+                for name in ("m", "k", "n", "w_bits", "a_bits"):
+                    _pos(here, name, getattr(ins, name))

@@ -1,0 +1,180 @@
+"""FPGA resources of a configured array against its board's budget.
+
+Per-PE costs come from synthesising ``rtl/`` with Yosys (``systolab rtl synth`` writes
+``configs/fpga/pe_resources.yaml``), so the RTL is the one source of truth; nothing here
+invents synthesis numbers. The file's format::
+
+    yosys_version: "0.70"            # results differ between Yosys versions
+    kernels:
+      ws_pe:                         # also os_pe, bitserial_unit, bitfusion_unit
+        - params: {bits: 8, acc_bits: 20}   # the parameters it was synthesized with
+          xc7:   {lut: 0, ff: 0, dsp: 0, carry: 0, bram: 0}   # one entry per target family
+          ice40: {lut: 0, ff: 0, dsp: 0, carry: 0, bram: 0}
+
+The kernel for an arch is ``ws_pe`` (WS or IS first in its dataflows) or ``os_pe`` for an
+``int`` PE, ``bitserial_unit`` and ``bitfusion_unit`` otherwise; among its entries the one whose
+width parameter (``bits``, ``W_BITS``, ``WIDTH`` or ``DATA_WIDTH``) equals the PE's ``width_bits`` is
+used, else the first. Usage is per-PE cost x rows x cols, plus 36 Kb block RAMs for the SRAM
+buffers (``ceil(bits / 36864)`` each).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hwsim._fields import Section
+from hwsim.config import Arch, config_dirs
+from hwsim.errors import ConfigError
+
+__all__ = ["PeResourceTable", "ResourceReport", "Resources", "fpga_resources",
+           "load_pe_resources", "pe_resource_table_from_dict"]
+
+log = logging.getLogger(__name__)
+
+KERNELS = ("ws_pe", "os_pe", "bitserial_unit", "bitfusion_unit")
+_FIELDS = ("lut", "ff", "dsp", "carry", "bram")
+_WIDTH_PARAMS = ("bits", "W_BITS", "WIDTH", "DATA_WIDTH")
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    lut: int = 0
+    ff: int = 0
+    dsp: int = 0
+    carry: int = 0
+    bram: int = 0
+
+    def scaled(self, n: int) -> Resources:
+        return Resources(*(n * getattr(self, f) for f in _FIELDS))
+
+
+@dataclass(frozen=True, slots=True)
+class PeResourceEntry:
+    kernel: str
+    params: tuple[tuple[str, Any], ...]
+    families: tuple[tuple[str, Resources], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PeResourceTable:
+    yosys_version: str
+    entries: tuple[PeResourceEntry, ...]
+
+    def lookup(self, kernel: str, family: str, width: int) -> tuple[PeResourceEntry, Resources]:
+        cands = [e for e in self.entries if e.kernel == kernel and family in dict(e.families)]
+        if not cands:
+            raise ConfigError(f"pe_resources kernel {kernel!r} must have a {family!r} entry "
+                              "(re-run `systolab rtl synth`)")
+        chosen = next((e for e in cands if any(dict(e.params).get(p) == width
+                                              for p in _WIDTH_PARAMS)), cands[0])
+        return chosen, dict(chosen.families)[family]
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceReport:
+    """Use of the configured array on its board, and whether it fits."""
+
+    part: str
+    kernel: str
+    used: Resources
+    budget: Resources
+    yosys_version: str
+
+    @property
+    def fits(self) -> bool:
+        return all(getattr(self.used, f) <= getattr(self.budget, f)
+                   for f in ("lut", "ff", "dsp", "bram"))
+
+    @property
+    def utilization(self) -> dict[str, float]:
+        return {f: getattr(self.used, f) / getattr(self.budget, f)
+                for f in ("lut", "ff", "dsp", "bram")}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"part": self.part, "kernel": self.kernel, "used": asdict(self.used),
+                "budget": asdict(self.budget), "fits": self.fits,
+                "utilization": self.utilization, "yosys_version": self.yosys_version}
+
+
+def pe_resource_table_from_dict(data: object) -> PeResourceTable:
+    doc = Section(data, "", ("yosys_version", "kernels"))
+    version = str(doc._get("yosys_version", "a version string", None) or "")
+    if not version:
+        raise ConfigError("yosys_version is required (a version string)")
+    kernels = doc.section("kernels", KERNELS)
+    entries = []
+    for kernel in KERNELS:
+        if not kernels.has(kernel):
+            continue
+        for item in kernels.sections(kernel, ("params", "xc7", "ice40", "xcup", "ecp5")):
+            params = item.data.get("params") or {}
+            if not isinstance(params, dict):
+                raise item.fail("params", "a mapping", params)
+            fams = []
+            for fam in ("xc7", "ice40", "xcup", "ecp5"):
+                if item.has(fam):
+                    sec = item.section(fam, _FIELDS)
+                    fams.append((fam, Resources(*(sec.nonneg_int(f, 0) for f in _FIELDS))))
+            entries.append(PeResourceEntry(kernel, tuple(sorted(params.items())), tuple(fams)))
+    return PeResourceTable(version, tuple(entries))
+
+
+def load_pe_resources(path: str | Path | None = None) -> PeResourceTable:
+    """Load the synthesized per-PE resource table (default: ``configs/fpga/pe_resources.yaml``)."""
+    if path is None:
+        found = [d / "fpga" / "pe_resources.yaml" for d in config_dirs()]
+        path = next((p for p in found if p.is_file()), None)
+        if path is None:
+            raise ConfigError(
+                "FPGA resource estimation needs configs/fpga/pe_resources.yaml, which is "
+                "generated from the RTL: run `systolab rtl synth` first")
+    with open(path) as fh:
+        data = yaml.safe_load(fh)
+    try:
+        return pe_resource_table_from_dict(data)
+    except ConfigError as err:
+        raise ConfigError(f"{Path(path).name}: {err}") from None
+
+
+def _kernel(arch: Arch) -> str:
+    pe = arch.array.pe
+    if pe.kind == "bitserial":
+        return "bitserial_unit"
+    if pe.kind == "bitfusion":
+        return "bitfusion_unit"
+    return "os_pe" if arch.array.dataflows[0] == "os" else "ws_pe"
+
+
+def fpga_resources(arch: Arch, table: PeResourceTable | None = None) -> ResourceReport:
+    """Resource use of ``arch``'s array and buffers on its FPGA board, with a fit verdict."""
+    if arch.fpga is None:
+        raise ConfigError(f"fpga must be set in arch {arch.name!r} for a resource estimate, "
+                          "not None")
+    table = table if table is not None else load_pe_resources()
+    kernel = _kernel(arch)
+    _, per_pe = table.lookup(kernel, arch.fpga.family, arch.array.pe.width_bits)
+    used = per_pe.scaled(arch.array.pes)
+    bram = sum(math.ceil(b.size_bits / 36864) for b in arch.buffers.all())
+    used = Resources(used.lut, used.ff, used.dsp, used.carry, used.bram + bram)
+    board = arch.fpga
+    report = ResourceReport(board.part, kernel, used,
+                            Resources(board.lut, board.ff, board.dsp, 0, board.bram_36k),
+                            table.yosys_version)
+    if not report.fits:
+        log.info("%s does not fit %s: %s", arch.name, board.part, report.utilization)
+    return report
+
+
+def fpga_report_or_none(arch: Arch) -> ResourceReport | None:
+    """The report, or ``None`` (logged) when the synthesis table has not been generated."""
+    try:
+        return fpga_resources(arch)
+    except ConfigError as err:
+        log.info("no FPGA resource estimate for %s: %s", arch.name, err)
+        return None

@@ -1,0 +1,149 @@
+"""Closed-form compute cycles of systolic-array tiles (the contract of docs/timing.md).
+
+A tile is one GEMM block ``A (m x k) @ W (k x n)`` that fits the array. Per dataflow:
+
+- **WS**: ``W`` (``k <= R * f``, ``n <= C``) is held in the PEs, the ``m`` rows of ``A`` stream.
+- **IS**: ``A^T`` (``k <= R * f``, ``m <= C``) is held, the ``n`` columns of ``W`` stream.
+- **OS**: the ``m x n`` outputs (``m <= R``, ``n <= C``) stay, the reduction of ``k`` streams.
+
+``f`` is the PE's ``k_pack`` (BitFusion's fused products per cycle, 1 otherwise) and ``p`` its
+``stream_factor`` (cycles per streamed word). With ``s`` the streamed length in cycles
+(WS ``p*m``, IS ``p*n``, OS ``p*ceil(k/f)``), ``T`` back-to-back identical tiles take, in
+``native`` mode (weights double-buffered, one tile's weight load hidden under the previous
+tile's stream)::
+
+    WS/IS:  R + (T-1) * max(s, R) + s + R + C - 2
+    OS:         (T-1) * max(s, R, C) + s + R + C - 2
+
+WS timing diagram (R = C = 2, M = 3, T = 2, p = 1; L = weight load, 0/1 = a row of tile 0/1,
+o = an output presented valid; the latency is the cycle of the last ``o``)::
+
+    cycle      0 1 2 3 4 5 6 7 8 9 10
+    weights    L L   L L   tile 1's load hides under tile 0's stream
+    row 0 in       0 0 0 1 1 1
+    row 1 in         0 0 0 1 1 1
+    col 0 out          o o o o o o
+    col 1 out            o o o o o o   R + (T-1)*max(M,R) + M + R + C - 2 = 10
+
+OS timing diagram (R = C = 2, K = 3, T = 1; a/b = operands entering, r = a result row on
+the C-wide output port)::
+
+    cycle      0 1 2 3 4 5
+    row 0 A    a a a
+    row 1 A      a a a
+    col 1 B      b b b
+    out row 0          r   K + C - 1
+    out row 1            r   K + R + C - 2 = 5
+
+``scalesim`` mode reproduces SCALE-Sim's assumptions instead: folds are serialized and the
+weight preload is not overlapped, so ``T`` tiles take ``T`` times the fold time
+(WS ``2R + C + s - 2``, IS the same with ``n``, OS ``s + R + C - 2``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from hwsim.config import DATAFLOWS, Arch, ArrayConfig
+from hwsim.errors import ProgramError
+
+__all__ = ["MODES", "TileTiming", "stream_cycles", "tile_cycles", "tile_timing"]
+
+MODES = ("native", "scalesim")
+
+
+@dataclass(frozen=True, slots=True)
+class TileTiming:
+    """Timing of a run of identical tiles issued back to back.
+
+    ``first``: latency of one tile alone; ``period``: cycles between the starts of consecutive
+    tiles. ``T`` tiles take ``first + (T - 1) * period``.
+    """
+
+    first: int
+    period: int
+
+    def cycles(self, count: int) -> int:
+        return self.first + (count - 1) * self.period
+
+
+def _array(arch_or_array: Arch | ArrayConfig) -> ArrayConfig:
+    return arch_or_array.array if isinstance(arch_or_array, Arch) else arch_or_array
+
+
+def check_tile(array: ArrayConfig, dataflow: str, m: int, k: int, n: int,
+               w_bits: int, a_bits: int) -> None:
+    """Raise :class:`ProgramError` unless the tile fits the array for this dataflow."""
+    if dataflow not in DATAFLOWS:
+        raise ProgramError(f"dataflow must be one of {DATAFLOWS}, not {dataflow!r}")
+    for name, v in (("m", m), ("k", k), ("n", n)):
+        if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+            raise ProgramError(f"tile {name} must be a positive integer, not {v!r}")
+    kp = array.pe.k_pack(w_bits, a_bits)
+    R, C = array.rows, array.cols
+    limits = {
+        "ws": (("k", k, R * kp), ("n", n, C)),
+        "is": (("k", k, R * kp), ("m", m, C)),
+        "os": (("m", m, R), ("n", n, C)),
+    }[dataflow]
+    for name, v, cap in limits:
+        if v > cap:
+            raise ProgramError(
+                f"{dataflow.upper()} tile {name} must be at most {cap} on a {R}x{C} "
+                f"{array.pe.kind} array at w{w_bits}a{a_bits}, not {v!r}"
+            )
+
+
+def stream_cycles(array: ArrayConfig, dataflow: str, m: int, k: int, n: int,
+                  w_bits: int, a_bits: int) -> int:
+    """``s``: cycles the streamed operand of one tile occupies the array's input port."""
+    p = array.pe.stream_factor(w_bits, a_bits)
+    if dataflow == "ws":
+        return p * m
+    if dataflow == "is":
+        return p * n
+    return p * math.ceil(k / array.pe.k_pack(w_bits, a_bits))
+
+
+def tile_timing(arch_or_array: Arch | ArrayConfig, dataflow: str, m: int, k: int, n: int,
+                w_bits: int = 8, a_bits: int = 8, mode: str = "native") -> TileTiming:
+    """First-tile latency and issue period of a tile (see the module doc for the formulas).
+
+    >>> from hwsim.config import load_arch
+    >>> tile_timing(load_arch("edge_int8"), "ws", m=64, k=16, n=16)
+    TileTiming(first=110, period=64)
+    """
+    array = _array(arch_or_array)
+    if mode not in MODES:
+        raise ProgramError(f"timing mode must be one of {MODES}, not {mode!r}")
+    check_tile(array, dataflow, m, k, n, w_bits, a_bits)
+    R, C = array.rows, array.cols
+    s = stream_cycles(array, dataflow, m, k, n, w_bits, a_bits)
+    if dataflow == "os":
+        fold = s + R + C - 2
+        period = max(s, R, C)
+    else:
+        fold = 2 * R + C + s - 2
+        period = max(s, R)
+    if mode == "scalesim":
+        return TileTiming(first=fold, period=fold)
+    return TileTiming(first=fold, period=period)
+
+
+def tile_cycles(arch_or_array: Arch | ArrayConfig, dataflow: str, m: int, k: int, n: int,
+                w_bits: int = 8, a_bits: int = 8, count: int = 1, mode: str = "native") -> int:
+    """Cycles of ``count`` identical tiles issued back to back (latency of the last output).
+
+    >>> from hwsim.config import load_arch
+    >>> arch = load_arch("edge_int8")
+    >>> tile_cycles(arch, "ws", m=64, k=16, n=16, count=10)
+    686
+    >>> tile_cycles(arch, "ws", m=64, k=16, n=16, count=10, mode="scalesim")
+    1100
+    >>> tile_cycles(load_arch("stripes"), "os", m=8, k=100, n=8, a_bits=4)
+    494
+    """
+    if not isinstance(count, int) or count <= 0:
+        raise ProgramError(f"count must be a positive integer, not {count!r}")
+    return tile_timing(arch_or_array, dataflow, m, k, n, w_bits, a_bits, mode).cycles(count)

@@ -1,0 +1,169 @@
+"""Laws of the engine (DESIGN.md section 7), over random programs, arches and bits:
+
+- cycles >= roofline bound (max of MACs / peak and DRAM bits / bandwidth);
+- MACs are conserved by tiling (a tiled GEMM reports exactly M x K x N);
+- DRAM traffic >= the unique tensor bits;
+- energy == sum over actions of count x unit cost (+ static power x time);
+- more DRAM bandwidth is never slower;
+- fewer bits are never slower on bit-serial and BitFusion PEs (same tiles);
+- the steady-state fast-forward equals the event-by-event simulation of every iteration;
+- time accounting closes: cycles == busy + stalls.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hwsim.config import load_arch
+from hwsim.engine import simulate
+from hwsim.isa import Compute, Layer, Load, Program, Run, Store, Vector
+from hwsim.programs import gemm_layer
+
+ARCHS = {n: load_arch(n) for n in ("edge_int8", "stripes", "loom", "bitfusion_eyeriss",
+                                     "fpga_zynq7020")}
+LAWS = settings(max_examples=25, deadline=None)
+
+
+def with_dram(arch, bw=None, latency=None):
+    dram = dataclasses.replace(arch.dram, bw_gbps=bw if bw is not None else arch.dram.bw_gbps,
+                               latency_ns=latency if latency is not None
+                               else arch.dram.latency_ns)
+    return dataclasses.replace(arch, dram=dram)
+
+
+@st.composite
+def gemms(draw):
+    arch = ARCHS[draw(st.sampled_from(sorted(ARCHS)))]
+    arch = with_dram(arch, bw=draw(st.sampled_from([0.5, 4.0, 12.8, 100.0])),
+                     latency=draw(st.sampled_from([0, 50, 200])))
+    bits_hi = 4 if arch.array.pe.serial == "both" else 8
+    return arch, gemm_layer(
+        "g", draw(st.integers(1, 300)), draw(st.integers(1, 300)), draw(st.integers(1, 300)),
+        arch, dataflow=draw(st.sampled_from(arch.array.dataflows)),
+        w_bits=draw(st.integers(1, bits_hi)), a_bits=draw(st.integers(1, bits_hi)))
+
+
+@st.composite
+def hand_runs(draw, arch, w_bits=8, a_bits=8):
+    """A random body: weight reuse, optional fused vector op, grouped stores."""
+    R, C = arch.array.rows, arch.array.cols
+    df = draw(st.sampled_from(arch.array.dataflows))
+    f = arch.array.pe.k_pack(8, 8)
+    m = draw(st.integers(1, 40)) if df != "os" else draw(st.integers(1, R))
+    n = draw(st.integers(1, C)) if df != "is" else draw(st.integers(1, 40))
+    k = draw(st.integers(1, R * f)) if df != "os" else draw(st.integers(1, 60))
+    if df == "is":
+        m = min(m, C)
+    e_w = draw(st.sampled_from([1, 2, 3]))
+    e_s = draw(st.sampled_from([1, 2]))
+    body = [Load("weight", k * n * w_bits, every=e_w), Load("input", m * k * a_bits),
+            Compute(df, m, k, n, w_bits, a_bits, deps=(0, 1))]
+    if draw(st.booleans()):
+        body.append(Vector("relu", m * n, deps=(2,)))
+    body.append(Store(m * n * a_bits, every=e_s, deps=(len(body) - 1,)))
+    count = math.lcm(e_w, e_s) * draw(st.integers(1, 60))
+    return Run(tuple(body), count)
+
+
+@LAWS
+@given(gemms())
+def test_roofline_conservation_traffic_energy(case):
+    arch, layer = case
+    stats = simulate(Program("p", (layer,)), arch)
+    total = stats.total
+    peak = arch.peak_macs_per_cycle(layer.runs[0].body[2].w_bits, layer.runs[0].body[2].a_bits)
+    assert total.cycles >= total.macs / peak
+    assert total.cycles >= (total.dram_read_bits + total.dram_write_bits) / arch.dram_bits_per_cycle
+    assert total.cycles >= total.roofline_cycles
+    # DRAM traffic >= unique tensor bits
+    assert total.dram_read_bits >= layer.input_bits + layer.weight_bits
+    assert total.dram_write_bits >= layer.output_bits
+    # energy = sum of counts x unit cost, recomputed from the program here
+    t = arch.energy
+    macs = sum(run.count * ins.macs for run in layer.runs for ins in run.body
+               if isinstance(ins, Compute))
+    assert macs == total.macs
+    expect_mac = sum(run.count * ins.macs * (t.mult_8b_pj * math.prod(
+        arch.array.pe.energy_bits(ins.w_bits, ins.a_bits)) / 64 + t.add_32b_pj)
+        for run in layer.runs for ins in run.body if isinstance(ins, Compute))
+    dram = sum(run.count // ins.every * ins.bits for run in layer.runs for ins in run.body
+               if isinstance(ins, Load | Store))
+    static_mw = (t.static_mw_per_pe * arch.array.pes
+                 + t.static_mw_per_mib_sram * sum(b.size_kib for b in arch.buffers.all()) / 1024)
+    e = total.energy
+    assert e.mac_pj == pytest.approx(expect_mac)
+    assert e.dram_pj == pytest.approx(dram * arch.dram.pj_per_bit)
+    assert e.static_pj == pytest.approx(static_mw * 1e-3 * total.seconds * 1e12)
+    sram = sum(n * t.sram_read_pj_per_bit(arch.buffers.get(b).size_kib)
+               for b, n in total.counts.sram_read_bits)
+    sram += sum(n * t.sram_write_pj_per_bit(arch.buffers.get(b).size_kib)
+                for b, n in total.counts.sram_write_bits)
+    assert e.sram_pj == pytest.approx(sram)
+    assert e.total_pj == pytest.approx(e.mac_pj + e.sram_pj + e.dram_pj + e.vector_pj
+                                       + e.static_pj)
+    assert total.cycles == total.busy_cycles + sum(total.stalls.values())
+
+
+@LAWS
+@given(st.sampled_from(sorted(ARCHS)), st.integers(1, 200), st.integers(1, 200),
+       st.integers(1, 200))
+def test_macs_conserved_by_tiling(name, M, K, N):
+    arch = ARCHS[name]
+    for df in arch.array.dataflows:
+        layer = gemm_layer("g", M, K, N, arch, dataflow=df)
+        assert simulate(Program("p", (layer,)), arch).total.macs == M * K * N
+
+
+@LAWS
+@given(gemms(), st.sampled_from([1.5, 2.0, 10.0]))
+def test_more_bandwidth_is_never_slower(case, factor):
+    arch, layer = case
+    prog = Program("p", (layer,))
+    slow = simulate(prog, arch).cycles
+    fast = simulate(prog, with_dram(arch, bw=arch.dram.bw_gbps * factor)).cycles
+    assert fast <= slow
+
+
+@LAWS
+@given(st.data(), st.sampled_from(["stripes", "loom", "bitfusion_eyeriss"]))
+def test_fewer_bits_is_never_slower(data, name):
+    arch = with_dram(ARCHS[name], bw=data.draw(st.sampled_from([1.0, 12.8, 100.0])))
+    hi = 4 if name == "loom" else 16
+    w_bits = data.draw(st.integers(2, hi))
+    a_bits = data.draw(st.integers(2, hi))
+    run = data.draw(hand_runs(arch, w_bits, a_bits))
+    w_lo = data.draw(st.integers(1, w_bits))
+    a_lo = data.draw(st.integers(1, a_bits))
+
+    def at(wb: int, ab: int) -> Program:
+        body = []
+        for ins in run.body:
+            if isinstance(ins, Compute):
+                ins = dataclasses.replace(ins, w_bits=wb, a_bits=ab)
+            elif isinstance(ins, Load) and ins.buffer == "weight":
+                ins = dataclasses.replace(ins, bits=ins.bits // w_bits * wb)
+            elif isinstance(ins, Load | Store):
+                ins = dataclasses.replace(ins, bits=ins.bits // a_bits * ab)
+            body.append(ins)
+        return Program("p", (Layer("l", (Run(tuple(body), run.count),)),))
+
+    assert simulate(at(w_lo, a_lo), arch).cycles <= simulate(at(w_bits, a_bits), arch).cycles
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data(), st.sampled_from(sorted(ARCHS)), st.sampled_from(["native", "scalesim"]))
+def test_steady_state_equals_full_simulation(data, name, mode):
+    arch = with_dram(ARCHS[name], bw=data.draw(st.sampled_from([0.5, 4.0, 50.0])),
+                     latency=data.draw(st.sampled_from([0, 100])))
+    runs = tuple(data.draw(hand_runs(arch)) for _ in range(data.draw(st.integers(1, 3))))
+    prog = Program("p", (Layer("l", runs),))
+    fast = simulate(prog, arch, mode=mode)
+    slow = simulate(prog, arch, mode=mode, steady_state=False)
+    assert fast.cycles == slow.cycles
+    assert fast.total.busy_cycles == slow.total.busy_cycles
+    assert fast.total.stalls == slow.total.stalls

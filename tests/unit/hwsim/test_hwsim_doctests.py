@@ -1,0 +1,17 @@
+"""The runnable examples in hwsim's docstrings stay true."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["hwsim", "hwsim._fields", "hwsim.config", "hwsim.energy", "hwsim.engine",
+           "hwsim.isa", "hwsim.pe", "hwsim.programs", "hwsim.reference", "hwsim.timing"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0

@@ -1,0 +1,65 @@
+"""hwsim.isa: serialization round trip and the validator's pinned messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from hwsim.config import load_arch
+from hwsim.errors import ProgramError
+from hwsim.isa import Compute, Layer, Load, Program, Run, Store, Vector
+from hwsim.programs import gemm_layer
+
+
+def prog(*body, count=4) -> Program:
+    return Program("p", (Layer("l", (Run(tuple(body), count),)),))
+
+
+GOOD = (Load("weight", 64, every=2), Load("input", 64), Compute("ws", 4, 4, 4, deps=(0, 1)),
+        Vector("relu", 16, deps=(2,)), Store(64, every=2, deps=(3,)))
+
+
+def test_round_trip():
+    p = prog(*GOOD)
+    p.validate(load_arch("edge_int8"))
+    assert Program.from_json(p.to_json()) == p
+    assert p.tiles == 4
+
+
+def test_gemm_is_a_handful_of_instructions():
+    layer = gemm_layer("big", 10_000, 4096, 1000, load_arch("edge_int8"))
+    instrs = sum(len(r.body) for r in layer.runs)
+    tiles = sum(r.count for r in layer.runs)
+    assert instrs <= 16 and tiles > 10_000
+
+
+@pytest.mark.parametrize(("p", "message"), [
+    (prog(Load("weight", 64), Compute("ws", 4, 4, 4, deps=(1,))),
+     r"layer 0 \('l'\) run 0 instr 1 \(compute\): deps must name earlier instructions \(0\.\.0\), not 1"),
+    (prog(Load("weights", 64)), r"instr 0 \(load\): buffer must be one of"),
+    (prog(Load("input", 0)), r"instr 0 \(load\): bits must be a positive integer, not 0"),
+    (prog(Load("input", 8, every=3)), r"every must divide the run count 4, not 3"),
+    (prog(Load("input", 8), count=0), r"run 0: count must be a positive integer, not 0"),
+    (prog(Load("input", 8), Load("input", 8, deps=(0,))), r"deps must be empty for a load"),
+    (prog(Load("input", 8), Store(8, deps=(0,))), r"a store must depend on computes or vector"),
+    (prog(Vector("relu", 0)), r"elements must be a positive integer, not 0"),
+    (Program("p", ()), r"program 'p' must have at least one layer"),
+])
+def test_validator_messages(p, message):
+    with pytest.raises(ProgramError, match=message):
+        p.validate()
+
+
+def test_validator_checks_against_arch():
+    arch = load_arch("edge_int8")
+    with pytest.raises(ProgramError, match=r"instr 0 \(compute\): WS tile k must be at most 16"):
+        prog(Compute("ws", 4, 17, 4)).validate(arch)
+    with pytest.raises(ProgramError, match=r"bits must fit twice \(double buffering\) in the 64 KiB"):
+        prog(Load("input", 64 * 1024 * 8)).validate(arch)
+    with pytest.raises(ProgramError, match=r"dataflow must be one of \('ws', 'os'\) on fpga_zynq"):
+        prog(Compute("is", 4, 4, 4)).validate(load_arch("fpga_zynq7020"))
+
+
+def test_from_json_rejects_unknown_op():
+    with pytest.raises(ProgramError, match=r"instruction op must be one of"):
+        Program.from_dict({"name": "p", "layers": [{"name": "l", "runs": [
+            {"count": 1, "body": [{"op": "jump"}]}]}]})
