@@ -25,9 +25,10 @@ def cli(verbose: int) -> None:
 
 
 def _register() -> None:
-    from systolab.commands import inspect_cmd
+    from systolab.commands import inspect_cmd, rtl
 
     cli.add_command(inspect_cmd.inspect)
+    cli.add_command(rtl.rtl)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,29 @@
+"""Every kernel is clean under ``verilator --lint-only -Wall`` for each tested parameter set
+(Verilator treats lint warnings as errors; Icarus accepts width bugs silently)."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+import rtl_sim
+
+pytestmark = pytest.mark.rtl
+
+EXTRA = [("ws_array", {"ROWS": 1, "COLS": 1}), ("os_array", {"ROWS": 1, "COLS": 1}),
+         ("ws_array", {"ROWS": 16, "COLS": 16, "A_W": 16, "W_W": 16})]
+
+
+@pytest.mark.parametrize("case", rtl_sim.SUITE_CASES + EXTRA,
+                         ids=["-".join([k, *(f"{p}{v}" for p, v in ps.items())])
+                              for k, ps in rtl_sim.SUITE_CASES + EXTRA])
+def test_lint_clean(case: tuple[str, dict[str, int]]) -> None:
+    if rtl_sim.missing_tools("verilator"):
+        pytest.skip(f"verilator unavailable: {rtl_sim.missing_tools('verilator')}")
+    kernel, params = case
+    spec = rtl_sim.KERNELS[kernel]
+    cmd = ["verilator", "--lint-only", "-Wall", "--top-module", spec.toplevel,
+           *(f"-G{k}={v}" for k, v in params.items()),
+           *(str(rtl_sim.RTL_DIR / s) for s in spec.sources)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
