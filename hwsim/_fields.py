@@ -95,6 +95,12 @@ class Section:
             raise self.fail(key, "a non-negative number", value)
         return float(value)
 
+    def boolean(self, key: str, default: Any = _MISSING) -> bool:
+        value = self._get(key, "true or false", default)
+        if not isinstance(value, bool):
+            raise self.fail(key, "true or false", value)
+        return value
+
     def string(self, key: str, default: Any = _MISSING) -> str:
         value = self._get(key, "a string", default)
         if not isinstance(value, str) or not value:

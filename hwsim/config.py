@@ -24,6 +24,7 @@ Document format (``configs/edge_int8.yaml`` is a complete example)::
     vector: {lanes: 16, ops_per_cycle: 1}
     energy: horowitz_45nm               # configs/energy/<name>.yaml
     fpga: {part: xc7z020, family: xc7, lut: 53200, ff: 106400, dsp: 220, bram_36k: 140}
+    sparsity: {weight_format: bitmap, zero_skip: true, imbalance: 1.2}   # optional
 
 Where configs are found (:func:`find_config_file`): an existing path is used as given;
 a bare name ``x`` is looked up as ``x.yaml`` in, in order, the directories listed in the
@@ -54,6 +55,7 @@ __all__ = [
     "Buffers",
     "DramConfig",
     "FpgaBoard",
+    "SparsityConfig",
     "VectorUnitConfig",
     "arch_from_dict",
     "config_dirs",
@@ -108,7 +110,7 @@ class Buffers:
     def get(self, name: str) -> BufferConfig:
         if name not in BUFFER_NAMES:
             raise ConfigError(f"buffer must be one of {BUFFER_NAMES}, not {name!r}")
-        return getattr(self, name)  # type: ignore[no-any-return]
+        return getattr(self, name)
 
     def all(self) -> tuple[BufferConfig, ...]:
         return (self.input, self.weight, self.output)
@@ -121,6 +123,22 @@ class DramConfig:
     bw_gbps: float
     latency_ns: float
     pj_per_bit: float
+
+
+@dataclass(frozen=True, slots=True)
+class SparsityConfig:
+    """What the accelerator does with zero weights; by default nothing.
+
+    ``weight_format``: ``"dense"`` stores every weight; ``"bitmap"`` stores the non-zeros plus
+    a 1-bit mask per weight (the compressed formats of Cambricon-X, Zhang et al. MICRO 2016,
+    and SparTen, Gondimalla et al. MICRO 2019). ``zero_skip``: the array skips zero weights,
+    so a tile's reduction shrinks to its non-zeros, stretched by ``imbalance`` (>= 1): the
+    busiest PE group sets the pace (SparTen section 3.3 measures this load imbalance).
+    """
+
+    weight_format: str = "dense"
+    zero_skip: bool = False
+    imbalance: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +182,7 @@ class Arch:
     vector: VectorUnitConfig
     energy: EnergyTable
     fpga: FpgaBoard | None = None
+    sparsity: SparsityConfig = SparsityConfig()
 
     @property
     def cycle_ns(self) -> float:
@@ -198,6 +217,18 @@ def _pe(sec: Section) -> PeConfig:
     return PeConfig(kind=kind, width_bits=width, serial=serial, max_bits=max_bits)
 
 
+def _sparsity(sec: Section) -> SparsityConfig:
+    fmt = sec.choice("weight_format", ("dense", "bitmap"), "dense")
+    skip = sec.boolean("zero_skip", False)
+    if skip and fmt != "bitmap":
+        raise sec.fail("zero_skip", "false unless weight_format is 'bitmap' (skipping needs "
+                       "to know where the zeros are)", skip)
+    imbalance = sec.pos_float("imbalance", 1.0)
+    if imbalance < 1.0:
+        raise sec.fail("imbalance", "a number >= 1", imbalance)
+    return SparsityConfig(fmt, skip, imbalance)
+
+
 def _fpga(sec: Section) -> FpgaBoard:
     return FpgaBoard(
         part=sec.string("part"), family=sec.string("family"), lut=sec.pos_int("lut"),
@@ -211,7 +242,7 @@ def arch_from_dict(data: object, base: Path | None = None) -> Arch:
     ``base`` is the directory the document came from (to find its energy table).
     """
     doc = Section(data, "", ("name", "description", "array", "buffers", "dram", "vector",
-                             "energy", "fpga"))
+                             "energy", "fpga", "sparsity"))
     arr = doc.section("array", ("rows", "cols", "dataflows", "pe", "clock_mhz"))
     array = ArrayConfig(
         rows=arr.pos_int("rows"),
@@ -244,6 +275,8 @@ def arch_from_dict(data: object, base: Path | None = None) -> Arch:
         energy=energy,
         fpga=_fpga(doc.section("fpga", ("part", "family", "lut", "ff", "dsp", "bram_36k")))
         if doc.has("fpga") else None,
+        sparsity=_sparsity(doc.section("sparsity", ("weight_format", "zero_skip", "imbalance")))
+        if doc.has("sparsity") else SparsityConfig(),
     )
 
 
@@ -272,7 +305,7 @@ def find_config_file(name_or_path: str | Path, subdir: str = "", base: Path | No
 
 def shipped_configs() -> list[str]:
     """Names of the arch configs in the search directories."""
-    names = set()
+    names: set[str] = set()
     for d in config_dirs():
         names.update(p.stem for p in d.glob("*.yaml"))
     return sorted(names)

@@ -11,22 +11,26 @@ Model
 - The **DRAM channel** moves one transfer at a time, ``ceil(bits / bits_per_cycle)`` cycles
   each; a load's data arrives ``dram_latency_cycles`` after its transfer. The channel serves
   transfers in one fixed order: a load is placed where its SRAM slot becomes free (two slots
-  per load stream: a slot frees when the consumers of the instance two before have finished),
-  a store where its results are complete. A fixed order makes the whole engine a monotone
-  (max-plus) system: shorter transfers or tiles never make anything later, which is why "more
-  bandwidth is never slower" holds as a law rather than usually.
+  per load stream: a slot frees when the consumers of the stream's instance two before have
+  read it), a store where its results are complete; a load that waits for a slot never
+  precedes the stores of earlier runs (their computes come first). A fixed order makes the
+  whole engine a monotone (max-plus) system: shorter transfers or tiles never make anything
+  later, which is why "more bandwidth is never slower" holds as a law rather than usually.
 - **Stalls**: see :mod:`hwsim.stats` for the causes and the accounting identity.
 
 Steady state
 ------------
 A run of ``count`` iterations repeats with period ``E`` iterations (``Run.period``). The engine
-simulates a bounded prefix of each long run (12 or 13 periods) event by event, checks that the
-per-period increments of time, busy and stall cycles have become periodic (with cyclicity 1 or
-2), and inserts the remaining periods in closed form: every event after the insertion point
-moves later by ``k x lambda``. This is exact for the max-plus system once it is periodic; when
-the prefix is not yet periodic the prefix is doubled, up to the whole run. The work therefore
-grows with the number of distinct runs (tile kinds), not with the number of tiles or cycles.
-Per-layer results are cached on (runs, arch, mode).
+simulates a bounded prefix of each long run event by event, starting with the fewest periods
+in which a check can succeed (the periods that waits reach back and forward over, plus a few)
+and doubling while the check fails. The check: over the periods that waits reach back over,
+every instance completes exactly ``lambda`` cycles after its counterpart ``c`` periods earlier
+(cyclicity ``c`` up to 8), and the per-period time, busy and stall increments agree. The
+engine is deterministic and its structure repeats every period, so the rest of the run then
+repeats with that shift; the remaining periods are inserted in closed form (every later event
+moves by ``k x lambda``), exactly. The work grows with the number of distinct runs (tile kinds)
+and their periods, not with the number of tiles or cycles. Per-layer results are cached on
+(runs, arch, mode).
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ __all__ = ["simulate", "simulate_layer"]
 
 log = logging.getLogger(__name__)
 
-_PREFIX = 12  # periods simulated event by event before the steady-state check
+_SLACK = 5  # periods beyond the reach of waits in the first prefix tried
 
 
 def simulate(program: Program, arch: Arch, mode: str = "native", trace: bool = True,
@@ -68,7 +72,7 @@ def simulate(program: Program, arch: Arch, mode: str = "native", trace: bool = T
     """
     if mode not in MODES:
         raise ProgramError(f"timing mode must be one of {MODES}, not {mode!r}")
-    program.validate(arch)
+    program.validate(arch, capacity=mode != "scalesim")
     layers, events, offset = [], [], 0
     for layer in program.layers:
         stats, layer_trace = simulate_layer(layer, arch, mode, steady_state)
@@ -93,8 +97,8 @@ def simulate_layer(layer: Layer, arch: Arch, mode: str = "native", steady_state:
     counts, compute_bound, tiles = _counts(layer, arch)
     dram_bits = counts.dram_bits
     seconds = timed.cycles * arch.cycle_ns * 1e-9
-    read_bits = sum(ins.bits * run.count // ins.every for run in layer.runs
-                    for ins in run.body if isinstance(ins, Load))
+    read_bits = sum(ins.bits * run.instances(b) for run in layer.runs
+                    for b, ins in enumerate(run.body) if isinstance(ins, Load))
     stats = LayerStats(
         name=layer.name,
         cycles=timed.cycles,
@@ -121,8 +125,8 @@ def _counts(layer: Layer, arch: Arch) -> tuple[ActionCounts, float, int]:
     dram = vec = tiles = 0
     bound = 0.0
     for run in layer.runs:
-        for ins in run.body:
-            n = run.count // ins.every
+        for b, ins in enumerate(run.body):
+            n = run.instances(b)
             if isinstance(ins, Load):
                 dram += n * ins.bits
                 wr[ins.buffer] += n * ins.bits
@@ -160,27 +164,33 @@ class _Timed:
 @functools.lru_cache(maxsize=4096)
 def _timed_runs(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: bool) -> _Timed:
     """Simulate truncated runs, find each long run's periodic regime, extrapolate."""
-    periods = [r.count // r.period for r in runs]
-    sim_periods = [g if g <= _PREFIX + 4 or not steady_state else _PREFIX + (g - _PREFIX) % 2
-                   for g in periods]
+    from hwsim._schedule import build
     from hwsim._sim import LayerSim
 
+    periods = [r.count // r.period for r in runs]
+    # The shortest prefix in which the periodicity check can succeed (cyclicity 1): the
+    # windows a wait reaches back over, one to compare against, the end's reach, slack.
+    reach = build(runs, [min(g, 3) * r.period for g, r in zip(periods, runs, strict=True)],
+                  arch, mode).reach
+    sim_periods = [
+        g if not steady_state else min(g, -(-back // r.period) + -(-fwd // r.period) + _SLACK)
+        for g, r, (back, fwd) in zip(periods, runs, reach, strict=True)]
     while True:
         sim = LayerSim(runs, [s * r.period for s, r in zip(sim_periods, runs, strict=True)],
                        arch, mode)
         sim.run()
-        inserts, retry = [], False
-        for ri, run in enumerate(runs):
+        inserts: list[tuple[int, int, tuple] | None] = []
+        retry = False
+        for ri in range(len(runs)):
             g, s = periods[ri], sim_periods[ri]
-            if g == s:
+            found = sim.periodic(ri, s) if g > s else None
+            if found is None or (g - s) % found[0]:
                 inserts.append(None)
-                continue
-            found = sim.periodic(ri, run.period, s)
-            if found is None:
-                sim_periods[ri] = g if 2 * s + 4 >= g else 2 * s + (g - 2 * s) % 2
-                retry = True
-                log.debug("run %d not periodic after %d periods; simulating %d", ri, s,
-                          sim_periods[ri])
+                if g > s:  # not periodic yet: double; or align the rest to the cyclicity
+                    sim_periods[ri] = min(g, 2 * s if found is None else s + (g - s) % found[0])
+                    retry = True
+                    log.debug("run %d: %d periods were not enough; simulating %d", ri, s,
+                              sim_periods[ri])
                 continue
             cyc, at, lam = found
             inserts.append(((g - s) // cyc, at, lam))

@@ -11,16 +11,25 @@ Instructions (operand sizes in bits, per instance):
 
 Semantics, stated once (the engine implements exactly this):
 
-- Iteration ``i`` of a run executes the body in order. An instruction with ``every = e``
-  executes only in iterations with ``i % e == 0`` (loads, computes, vector ops: the first of
-  each group of ``e``) or ``i % e == e - 1`` (stores: the last of the group), so a weight tile
-  reused by ``e`` activation tiles is loaded once and an output tile accumulated over ``e``
-  reduction steps is stored once. ``count`` must be a multiple of every ``every``.
+- Iteration ``i`` of a run executes the body in order. An instruction with ``every = P`` and
+  ``window = (lo, hi)`` executes in iteration ``i`` iff ``lo <= i % P < hi``. The default
+  window is ``(0, 1)`` for loads, computes and vector ops (the first of each group of ``P``)
+  and ``(P - 1, P)`` for stores (the last of the group), so a weight tile reused by ``P``
+  activation tiles is loaded once and an output tile accumulated over ``P`` reduction steps is
+  stored once. Windows express edge tiles and reuse without unrolling: with ``Kt`` reduction
+  steps, a full-``k`` compute has ``every=Kt, window=(0, Kt - 1)`` and the edge compute
+  ``every=Kt, window=(Kt - 1, Kt)``. ``count`` must be a multiple of every ``every``, so an
+  instruction executes ``count // P * (hi - lo)`` times; all stores of a body share one
+  ``every`` and ``window``.
 - ``deps`` are indices of earlier body instructions; an instance waits for the most recent
   instance (same or earlier iteration) of each. Loads take no deps: they wait only for a free
-  SRAM slot. Each load stream has two slots (double buffering); a slot is freed when the last
-  instance that depends on it has finished. A store group's results occupy one of two output
-  slots from its first Compute/Vector until the store has drained it.
+  SRAM slot. The loads of one buffer form one *load stream* if no two of them execute in the
+  same iteration (variants such as a full and an edge tile); otherwise each load is a stream of
+  its own. Each stream has two slots (double buffering): its ``j``-th instance writes the slot
+  of instance ``j - 2``, which is free once every instance that depends on instance ``j - 2``
+  has read its operands. A store's results form an *output group*: the iterations after the
+  previous store instance up to the store. A group occupies one of two output slots from its
+  first Compute/Vector until its store has drained it.
 - Runs of a layer execute in order on shared units (the pipeline does not drain between runs);
   layers execute in order (the next starts when the previous is complete).
 
@@ -47,7 +56,8 @@ from hwsim.errors import ProgramError
 if TYPE_CHECKING:
     from hwsim.config import Arch
 
-__all__ = ["BUFFERS", "Compute", "Instr", "Layer", "Load", "Program", "Run", "Store", "Vector"]
+__all__ = ["BUFFERS", "Compute", "Instr", "Layer", "Load", "Program", "Run", "Store", "Vector",
+           "latest_instance", "next_instance", "window_of"]
 
 BUFFERS = ("input", "weight", "output")
 
@@ -58,6 +68,7 @@ class Load:
     bits: int
     every: int = 1
     deps: tuple[int, ...] = ()
+    window: tuple[int, int] | None = None
     op: str = field(default="load", init=False)
 
 
@@ -72,6 +83,7 @@ class Compute:
     acc_bits: int = 32
     every: int = 1
     deps: tuple[int, ...] = ()
+    window: tuple[int, int] | None = None
     op: str = field(default="compute", init=False)
 
     @property
@@ -87,6 +99,7 @@ class Vector:
     bits: int = 32
     every: int = 1
     deps: tuple[int, ...] = ()
+    window: tuple[int, int] | None = None
     op: str = field(default="vector", init=False)
 
     @property
@@ -99,11 +112,40 @@ class Store:
     bits: int
     every: int = 1
     deps: tuple[int, ...] = ()
+    window: tuple[int, int] | None = None
     op: str = field(default="store", init=False)
 
 
 Instr = Load | Compute | Vector | Store
-_CLASSES: dict[str, type] = {"load": Load, "compute": Compute, "vector": Vector, "store": Store}
+_CLASSES: dict[str, type[Instr]] = {"load": Load, "compute": Compute, "vector": Vector,
+                                     "store": Store}
+
+
+def window_of(ins: Instr) -> tuple[int, int]:
+    """``(lo, hi)``: ``ins`` executes in iteration ``i`` iff ``lo <= i % ins.every < hi``."""
+    if ins.window is not None:
+        return ins.window
+    return (ins.every - 1, ins.every) if isinstance(ins, Store) else (0, 1)
+
+
+def latest_instance(ins: Instr, i: int) -> int:
+    """Iteration of the most recent instance of ``ins`` at or before iteration ``i``, on the
+    pattern extended periodically to all integers (negative: before the run)."""
+    lo, hi = window_of(ins)
+    q, o = divmod(i, ins.every)
+    if o >= hi:
+        return q * ins.every + hi - 1
+    return i if o >= lo else (q - 1) * ins.every + hi - 1
+
+
+def next_instance(ins: Instr, i: int) -> int:
+    """Iteration of the first instance of ``ins`` after iteration ``i`` (pattern extended
+    periodically, so it may lie past the run's end)."""
+    lo, hi = window_of(ins)
+    q, o = divmod(i + 1, ins.every)
+    if o < lo:
+        return q * ins.every + lo
+    return i + 1 if o < hi else (q + 1) * ins.every + lo
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +163,9 @@ class Run:
 
     def instances(self, index: int) -> int:
         """How many times body instruction ``index`` executes in the run."""
-        return self.count // self.body[index].every
+        ins = self.body[index]
+        lo, hi = window_of(ins)
+        return self.count // ins.every * (hi - lo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,11 +185,13 @@ class Program:
     name: str
     layers: tuple[Layer, ...]
 
-    def validate(self, arch: Arch | None = None) -> None:
+    def validate(self, arch: Arch | None = None, *, capacity: bool = True) -> None:
         """Raise :class:`ProgramError` naming the first malformed instruction.
 
-        With ``arch``, also checks that tiles fit the array and the bits fit the PE, and that
-        two slots of every load stream fit their SRAM buffer.
+        With ``arch``, also checks that tiles fit the array and the bits fit the PE, and (with
+        ``capacity``) that two slots of every load stream fit their SRAM buffer. SCALE-Sim's
+        folds stream a whole operand through SRAM it models apart from its fold count, so
+        ``scalesim`` timing mode does not check capacity.
         """
         if not self.layers:
             raise ProgramError(f"program {self.name!r} must have at least one layer")
@@ -153,7 +199,7 @@ class Program:
             if not layer.runs:
                 raise ProgramError(f"layer {li} ({layer.name!r}) must have at least one run")
             for ri, run in enumerate(layer.runs):
-                _validate_run(run, f"layer {li} ({layer.name!r}) run {ri}", arch)
+                _validate_run(run, f"layer {li} ({layer.name!r}) run {ri}", arch, capacity)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -194,7 +240,9 @@ def _instr(d: dict[str, Any]) -> Instr:
     if op not in _CLASSES:
         raise ProgramError(f"instruction op must be one of {sorted(_CLASSES)}, not {op!r}")
     d["deps"] = tuple(d.get("deps", ()))
-    return _CLASSES[op](**d)  # type: ignore[no-any-return]
+    if d.get("window") is not None:
+        d["window"] = tuple(d["window"])
+    return _CLASSES[op](**d)
 
 
 def _pos(where: str, name: str, value: Any, zero_ok: bool = False) -> None:
@@ -205,7 +253,7 @@ def _pos(where: str, name: str, value: Any, zero_ok: bool = False) -> None:
         raise ProgramError(f"{where}: {name} must be {kind} integer, not {value!r}")
 
 
-def _validate_run(run: Run, where: str, arch: Arch | None) -> None:
+def _validate_run(run: Run, where: str, arch: Arch | None, capacity: bool = True) -> None:
     from hwsim.timing import check_tile
 
     if not run.body:
@@ -215,12 +263,22 @@ def _validate_run(run: Run, where: str, arch: Arch | None) -> None:
     if len({s.every for s in stores}) > 1:
         raise ProgramError(f"{where}: all stores of a body must share one 'every', "
                            f"not {[s.every for s in stores]!r}")
+    if len({window_of(s) for s in stores}) > 1:
+        raise ProgramError(f"{where}: all stores of a body must share one 'window', "
+                           f"not {[s.window for s in stores]!r}")
     for idx, ins in enumerate(run.body):
         here = f"{where} instr {idx} ({ins.op})"
         _pos(here, "every", ins.every)
         if run.count % ins.every:
             raise ProgramError(f"{here}: every must divide the run count {run.count}, "
                                f"not {ins.every!r}")
+        w = ins.window
+        if w is not None and not (
+                isinstance(w, tuple) and len(w) == 2
+                and all(isinstance(x, int) and not isinstance(x, bool) for x in w)
+                and 0 <= w[0] < w[1] <= ins.every):
+            raise ProgramError(f"{here}: window must be a pair (lo, hi) with "
+                               f"0 <= lo < hi <= every = {ins.every}, not {w!r}")
         for d in ins.deps:
             if not isinstance(d, int) or not 0 <= d < idx:
                 raise ProgramError(f"{here}: deps must name earlier instructions "
@@ -232,7 +290,8 @@ def _validate_run(run: Run, where: str, arch: Arch | None) -> None:
             if ins.buffer not in BUFFERS:
                 raise ProgramError(f"{here}: buffer must be one of {BUFFERS}, not {ins.buffer!r}")
             _pos(here, "bits", ins.bits)
-            if arch is not None and 2 * ins.bits > arch.buffers.get(ins.buffer).size_bits:
+            if capacity and arch is not None \
+                    and 2 * ins.bits > arch.buffers.get(ins.buffer).size_bits:
                 raise ProgramError(
                     f"{here}: bits must fit twice (double buffering) in the "
                     f"{arch.buffers.get(ins.buffer).size_kib} KiB {ins.buffer} buffer, "

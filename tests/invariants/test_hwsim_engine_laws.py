@@ -6,7 +6,8 @@
 - energy == sum over actions of count x unit cost (+ static power x time);
 - more DRAM bandwidth is never slower;
 - fewer bits are never slower on bit-serial and BitFusion PEs (same tiles);
-- the steady-state fast-forward equals the event-by-event simulation of every iteration;
+- the steady-state fast-forward equals the event-by-event simulation of every iteration, also
+  for windowed runs (edge tiles and reuse, :mod:`hwsim.isa`);
 - time accounting closes: cycles == busy + stalls.
 """
 
@@ -70,6 +71,47 @@ def hand_runs(draw, arch, w_bits=8, a_bits=8):
     return Run(tuple(body), count)
 
 
+@st.composite
+def windowed_runs(draw, arch):
+    """A random loop nest as the compiler emits it: ``Kt`` reduction steps with an edge step
+    (full and edge variants of loads and computes), and one reuse pattern: none, weights
+    reused by ``Mb`` m blocks (order n, k, m; no k edge) or inputs reused by ``Nt`` n tiles
+    (order m, n, k)."""
+    R, C = arch.array.rows, arch.array.cols
+    df = draw(st.sampled_from(arch.array.dataflows))
+    m = draw(st.integers(1, 40)) if df == "ws" else draw(st.integers(1, min(R, C)))
+    n = draw(st.integers(1, C)) if df != "is" else draw(st.integers(1, 40))
+    k_cap = R * arch.array.pe.k_pack(8, 8) if df != "os" else 60
+    k = draw(st.integers(1, k_cap))
+    k_e = draw(st.integers(1, k))
+    Kt = draw(st.integers(1, 5))
+    reuse = draw(st.sampled_from(["none", "weight", "input"]))
+    vec = draw(st.booleans())
+    if reuse == "weight":
+        Mb = draw(st.integers(1, 3))
+        P = Kt * Mb
+        body = [Load("weight", k * n * 8, every=Mb), Load("input", m * k * 8),
+                Compute(df, m, k, n, deps=(0, 1))]
+        if vec:
+            body.append(Vector("relu", m * n, every=P, window=((Kt - 1) * Mb, P), deps=(2,)))
+        body.append(Store(m * n * 8, every=P, window=((Kt - 1) * Mb, P),
+                          deps=(len(body) - 1,)))
+        return Run(tuple(body), P * draw(st.integers(1, 40)))
+    Nt = draw(st.integers(2, 3)) if reuse == "input" else 1
+    full, edge = (0, Kt - 1), (Kt - 1, Kt)
+    body = [Load("input", m * k_e * 8, every=Nt * Kt, window=edge)]
+    if Kt > 1:
+        body += [Load("input", m * k * 8, every=Nt * Kt, window=full),
+                 Load("weight", k * n * 8, every=Kt, window=full),
+                 Compute(df, m, k, n, every=Kt, window=full, deps=(1, 2))]
+    body += [Load("weight", k_e * n * 8, every=Kt, window=edge)]
+    body += [Compute(df, m, k_e, n, every=Kt, window=edge, deps=(0, len(body) - 1))]
+    if vec:
+        body.append(Vector("relu", m * n, every=Kt, window=edge, deps=(len(body) - 1,)))
+    body.append(Store(m * n * 8, every=Kt, deps=(len(body) - 1,)))
+    return Run(tuple(body), Nt * Kt * draw(st.integers(1, 40)))
+
+
 @LAWS
 @given(gemms())
 def test_roofline_conservation_traffic_energy(case):
@@ -91,8 +133,8 @@ def test_roofline_conservation_traffic_energy(case):
     expect_mac = sum(run.count * ins.macs * (t.mult_8b_pj * math.prod(
         arch.array.pe.energy_bits(ins.w_bits, ins.a_bits)) / 64 + t.add_32b_pj)
         for run in layer.runs for ins in run.body if isinstance(ins, Compute))
-    dram = sum(run.count // ins.every * ins.bits for run in layer.runs for ins in run.body
-               if isinstance(ins, Load | Store))
+    dram = sum(run.instances(b) * ins.bits for run in layer.runs
+               for b, ins in enumerate(run.body) if isinstance(ins, Load | Store))
     static_mw = (t.static_mw_per_pe * arch.array.pes
                  + t.static_mw_per_mib_sram * sum(b.size_kib for b in arch.buffers.all()) / 1024)
     e = total.energy
@@ -167,3 +209,29 @@ def test_steady_state_equals_full_simulation(data, name, mode):
     assert fast.cycles == slow.cycles
     assert fast.total.busy_cycles == slow.total.busy_cycles
     assert fast.total.stalls == slow.total.stalls
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data(), st.sampled_from(sorted(ARCHS)), st.sampled_from(["native", "scalesim"]))
+def test_steady_state_equals_full_simulation_windowed(data, name, mode):
+    arch = with_dram(ARCHS[name], bw=data.draw(st.sampled_from([0.5, 4.0, 50.0])),
+                     latency=data.draw(st.sampled_from([0, 100])))
+    runs = tuple(data.draw(st.one_of(windowed_runs(arch), hand_runs(arch)))
+                 for _ in range(data.draw(st.integers(1, 3))))
+    prog = Program("p", (Layer("l", runs),))
+    fast = simulate(prog, arch, mode=mode)
+    slow = simulate(prog, arch, mode=mode, steady_state=False)
+    assert fast.cycles == slow.cycles
+    assert fast.total.busy_cycles == slow.total.busy_cycles
+    assert fast.total.stalls == slow.total.stalls
+    assert fast.total.macs == sum(run.instances(b) * ins.macs for run in runs
+                                  for b, ins in enumerate(run.body) if isinstance(ins, Compute))
+
+
+@LAWS
+@given(st.data(), st.sampled_from(sorted(ARCHS)), st.sampled_from([1.5, 4.0]))
+def test_more_bandwidth_is_never_slower_windowed(data, name, factor):
+    arch = with_dram(ARCHS[name], bw=data.draw(st.sampled_from([0.5, 4.0, 50.0])))
+    prog = Program("p", (Layer("l", (data.draw(windowed_runs(arch)),)),))
+    fast = with_dram(arch, bw=arch.dram.bw_gbps * factor)
+    assert simulate(prog, fast).cycles <= simulate(prog, arch).cycles

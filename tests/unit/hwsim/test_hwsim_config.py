@@ -141,3 +141,18 @@ def test_derived_quantities():
     assert arch.dram_latency_cycles == 50
     assert arch.peak_macs_per_cycle(8, 8) == 256
     assert arch.peak_macs_per_cycle(16, 16) == 64
+
+
+def test_sparsity_support_is_validated() -> None:
+    from hwsim.config import SparsityConfig, arch_from_dict, find_config_file
+
+    assert load_arch("edge_int8").sparsity == SparsityConfig()
+    assert load_arch("sparse_int8").sparsity == SparsityConfig("bitmap", True, 1.2)
+    doc = yaml.safe_load(find_config_file("sparse_int8").read_text())
+    doc["sparsity"] = {"weight_format": "dense", "zero_skip": True}
+    with pytest.raises(ConfigError, match=r"sparsity.zero_skip must be false unless "
+                                           r"weight_format is 'bitmap'"):
+        arch_from_dict(doc, base=find_config_file("sparse_int8").parent)
+    doc["sparsity"] = {"weight_format": "bitmap", "imbalance": 0.5}
+    with pytest.raises(ConfigError, match=r"sparsity.imbalance must be a number >= 1, not 0.5"):
+        arch_from_dict(doc, base=find_config_file("sparse_int8").parent)

@@ -6,7 +6,17 @@ import pytest
 
 from hwsim.config import load_arch
 from hwsim.errors import ProgramError
-from hwsim.isa import Compute, Layer, Load, Program, Run, Store, Vector
+from hwsim.isa import (
+    Compute,
+    Layer,
+    Load,
+    Program,
+    Run,
+    Store,
+    Vector,
+    latest_instance,
+    next_instance,
+)
 from hwsim.programs import gemm_layer
 
 
@@ -23,6 +33,34 @@ def test_round_trip():
     p.validate(load_arch("edge_int8"))
     assert Program.from_json(p.to_json()) == p
     assert p.tiles == 4
+
+
+WINDOWED = (Load("weight", 64, every=4, window=(0, 3)), Load("weight", 16, every=4, window=(3, 4)),
+            Compute("ws", 4, 4, 4, every=4, window=(0, 3), deps=(0,)),
+            Compute("ws", 4, 1, 4, every=4, window=(3, 4), deps=(1,)),
+            Store(64, every=4, deps=(3,)))
+
+
+def test_windows_round_trip_and_count_instances():
+    p = prog(*WINDOWED, count=8)
+    p.validate(load_arch("edge_int8"))
+    back = Program.from_json(p.to_json())
+    assert back == p and back.layers[0].runs[0].body[0].window == (0, 3)
+    run = p.layers[0].runs[0]
+    assert [run.instances(b) for b in range(5)] == [6, 2, 6, 2, 2]
+    assert p.tiles == 8
+
+
+@pytest.mark.parametrize(("ins", "i", "latest", "after"), [
+    (Load("input", 8, every=4), 5, 4, 8),                      # default (0, 1)
+    (Store(8, every=4), 5, 3, 7),                              # default (3, 4)
+    (Load("input", 8, every=6, window=(2, 4)), 1, -3, 2),      # before the run: negative
+    (Load("input", 8, every=6, window=(2, 4)), 2, 2, 3),
+    (Load("input", 8, every=6, window=(2, 4)), 5, 3, 8),
+])
+def test_instance_arithmetic(ins, i, latest, after):
+    assert latest_instance(ins, i) == latest
+    assert next_instance(ins, i) == after
 
 
 def test_gemm_is_a_handful_of_instructions():
@@ -43,6 +81,18 @@ def test_gemm_is_a_handful_of_instructions():
     (prog(Load("input", 8), Store(8, deps=(0,))), r"a store must depend on computes or vector"),
     (prog(Vector("relu", 0)), r"elements must be a positive integer, not 0"),
     (Program("p", ()), r"program 'p' must have at least one layer"),
+    (prog(Load("input", 8, every=4, window=(2, 5))),
+     r"layer 0 \('l'\) run 0 instr 0 \(load\): window must be a pair \(lo, hi\) with "
+     r"0 <= lo < hi <= every = 4, not \(2, 5\)"),
+    (prog(Load("input", 8, every=4, window=(2, 2))), r"window must be a pair .* not \(2, 2\)"),
+    (prog(Load("input", 8, every=4, window=(-1, 2))), r"window must be a pair .* not \(-1, 2\)"),
+    (prog(Load("input", 8, every=2, window=(0, 1, 2))),  # type: ignore[arg-type]
+     r"window must be a pair .* not \(0, 1, 2\)"),
+    (prog(Compute("ws", 4, 4, 4, every=3, window=(0, 2))),
+     r"instr 0 \(compute\): every must divide the run count 4, not 3"),
+    (prog(Load("input", 8), Compute("ws", 4, 4, 4, deps=(0,)), Store(8, every=2, deps=(1,)),
+          Store(8, every=2, window=(0, 1), deps=(1,))),
+     r"run 0: all stores of a body must share one 'window', not \[None, \(0, 1\)\]"),
 ])
 def test_validator_messages(p, message):
     with pytest.raises(ProgramError, match=message):
