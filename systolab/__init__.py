@@ -1,7 +1,27 @@
 """systolab: simulate compressed PyTorch models on systolic-array accelerators.
 
+>>> import systolab
+>>> from compiler.models import get_model
+>>> sim = systolab.simulate(*get_model("lenet5"), arch="stripes")
+>>> sim.stats.total.macs == sim.graph.total_macs
+True
+
 The command line (``systolab ...``) lives in :mod:`systolab.cli`; the compiler and the
-accelerator model are the packages :mod:`compiler` and :mod:`hwsim`.
+accelerator model are the packages :mod:`compiler` and :mod:`hwsim`. The API is imported on
+first use, so the command line starts without importing torch.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 __version__ = "0.1.0"
+__all__ = ["Simulation", "simulate", "simulate_graph"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from systolab import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'systolab' has no attribute {name!r}")

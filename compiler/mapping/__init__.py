@@ -1,0 +1,89 @@
+"""Mapping a lowered IR graph onto an accelerator, and code generation of its Program.
+
+>>> from compiler.frontend import trace
+>>> from compiler.models import get_model
+>>> from compiler.passes import compile_graph
+>>> from hwsim.config import load_arch
+>>> mapped = map_model(compile_graph(trace(*get_model("resnet18"))), load_arch("edge_int8"))
+>>> plan = mapped.plan("layer1.0.conv1")
+>>> plan.mapping.dataflow, plan.mapping.folds
+('ws', (4, 36, 4))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from compiler.errors import MappingError
+from compiler.ir import COMPUTE_OPS, CONV_OPS, Gemm, Graph, Op
+from compiler.mapping.codegen import op_layer, tensor_bits
+from compiler.mapping.sparsity import SparsityEffect, sparsity_effect
+from compiler.mapping.tiling import GemmMapping, map_gemm
+from hwsim.config import Arch
+from hwsim.errors import SystolabError
+from hwsim.isa import Program
+
+__all__ = ["GemmMapping", "LayerPlan", "MappedModel", "map_gemm", "map_model"]
+
+
+@dataclass(frozen=True, slots=True)
+class LayerPlan:
+    """What one op became: its GEMM (compute ops), the mapping chosen, notes for the report."""
+
+    op: Op
+    gemm: Gemm | None
+    mapping: GemmMapping | None
+    sparsity: SparsityEffect | None
+
+
+@dataclass(frozen=True, slots=True)
+class MappedModel:
+    graph: Graph
+    arch: Arch
+    plans: tuple[LayerPlan, ...]  # ops that cost something, in execution order
+    program: Program
+
+    def plan(self, name: str) -> LayerPlan:
+        for p in self.plans:
+            if p.op.name == name:
+                return p
+        raise KeyError(name)
+
+
+def _input_word_bits(graph: Graph, op: Op, gemm: Gemm) -> float:
+    """Bits per element of the GEMM input matrix as it is stored (im2col expands on chip)."""
+    a_bits = op.precision.a_bits
+    if op.kind not in CONV_OPS:
+        return float(a_bits)
+    unique = graph.op(graph.inputs_of(op.name)[0]).output.numel
+    return a_bits * min(1.0, unique / (gemm.M * gemm.K * gemm.groups))
+
+
+def map_model(graph: Graph, arch: Arch, name: str = "model", mode: str = "native") -> MappedModel:
+    """Map every op of a lowered graph onto ``arch`` and generate the Program.
+
+    ``mode="scalesim"`` tiles as SCALE-Sim does (see :func:`map_gemm`).
+    """
+    bits = tensor_bits(graph)
+    plans, layers = [], []
+    for op in graph.ops():
+        gemm = mapping = effect = None
+        try:
+            if op.kind in COMPUTE_OPS:
+                arch.array.pe.check_bits(op.precision.w_bits, op.precision.a_bits)
+                gemm = graph.record(op.name, Gemm)
+                effect = sparsity_effect(op, gemm, arch)
+                mapping = map_gemm(effect.gemm, op.precision.w_bits, op.precision.a_bits,
+                                   bits[op.name], arch, effect.weight_word_bits,
+                                   _input_word_bits(graph, op, gemm), mode == "scalesim")
+            layer = op_layer(graph, op, bits, arch, mapping)
+        except SystolabError as err:
+            raise MappingError(f"cannot map op {op.name!r} ({op.kind.value}, from "
+                               f"{op.source or 'the model'}) onto {arch.name!r}: {err}") from err
+        if layer is not None:
+            plans.append(LayerPlan(op, gemm, mapping, effect))
+            layers.append(layer)
+    if not layers:
+        raise MappingError(f"model {name!r} has no op that does work on the accelerator")
+    return MappedModel(graph, arch, tuple(plans), Program(name, tuple(layers)))
+

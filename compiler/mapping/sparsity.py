@@ -1,0 +1,57 @@
+"""What weight sparsity buys on a given accelerator, stated per layer.
+
+- Structured (channel) pruning already shrank the GEMM in the IR: exact, on every arch.
+- Unstructured zeros save DRAM and SRAM traffic only when the arch stores weights compressed
+  (``sparsity.weight_format: bitmap``: non-zeros at ``w_bits`` plus one mask bit per weight),
+  and cycles only when it also skips zeros (``sparsity.zero_skip``): the reduction of every
+  tile shrinks to its non-zeros, stretched by the arch's load ``imbalance``.
+- Otherwise zeros are multiplied like any weight, and the report says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from compiler.ir import Gemm, Op
+from hwsim.config import Arch
+
+__all__ = ["SparsityEffect", "sparsity_effect"]
+
+
+@dataclass(frozen=True, slots=True)
+class SparsityEffect:
+    gemm: Gemm  # the GEMM the array executes (K shrunk under zero skipping)
+    weight_word_bits: float  # stored bits per weight position
+    note: str  # what the sparsity saved, for the report ("" for a dense layer)
+
+
+def _remaining_density(op: Op) -> float:
+    """Density of the weights that remain after channel pruning removed whole filters."""
+    kept = op.sparsity.kept_out_channels
+    dense_out = int(op.attrs.get("dense_out_channels", op.out_channels))
+    removed_share = (kept / dense_out) if kept else 1.0
+    return min(1.0, op.sparsity.density / removed_share)
+
+
+def sparsity_effect(op: Op, gemm: Gemm, arch: Arch) -> SparsityEffect:
+    w_bits = op.precision.w_bits
+    density = _remaining_density(op)
+    if density >= 1.0:
+        return SparsityEffect(gemm, float(w_bits), "")
+    support = arch.sparsity
+    if support.weight_format == "dense":
+        return SparsityEffect(gemm, float(w_bits),
+                              f"density {density:.2f} saves nothing: {arch.name} stores and "
+                              "multiplies zero weights")
+    word = density * w_bits + 1  # non-zeros plus the bitmap
+    if not support.zero_skip:
+        return SparsityEffect(gemm, word, f"density {density:.2f}: weights compressed to "
+                                          f"{word:.2f} bits each; zeros still multiplied")
+    # The array runs the compacted reduction: non-zeros only, padded to the busiest PE group
+    # (whose idle slots count as MAC slots). Storage is unchanged, so each compacted position
+    # carries the bits of K / k original ones.
+    k = max(1, min(gemm.K, math.ceil(gemm.K * density * support.imbalance)))
+    return SparsityEffect(replace(gemm, K=k), word * gemm.K / k,
+                          f"density {density:.2f}: weights compressed, zeros skipped "
+                          f"(K {gemm.K} -> {k} with imbalance {support.imbalance})")

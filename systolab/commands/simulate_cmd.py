@@ -1,0 +1,112 @@
+"""``systolab simulate``: cycles, energy and traffic of a model on an accelerator, per layer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.console import Console
+
+from hwsim.errors import SystolabError
+from systolab.report import si, simulation_table, wide_console
+
+if TYPE_CHECKING:
+    from systolab.api import Simulation
+
+
+@click.command()
+@click.argument("model", required=False)
+@click.option("--arch", "arch_name", default="edge_int8", show_default=True,
+              help="Accelerator: a shipped config name or a YAML path.")
+@click.option("--policy", type=click.Path(dir_okay=False), help="Compression policy (YAML/JSON).")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--mode", type=click.Choice(["native", "scalesim"]), default=None,
+              help="Timing model (default: native; scalesim with --scalesim-config).")
+@click.option("--scalesim-config", type=click.Path(dir_okay=False),
+              help="SCALE-Sim .cfg: use its array instead of --arch (needs --topology).")
+@click.option("--topology", type=click.Path(dir_okay=False),
+              help="SCALE-Sim topology .csv (conv or GEMM rows) instead of MODEL.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write stats as JSON.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write stats as CSV.")
+@click.option("--trace", "trace_path", type=click.Path(dir_okay=False),
+              help="Write a Chrome/Perfetto trace of the tile timeline.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+              help="Write a PNG: latency per layer (busy vs stalled) and a roofline.")
+def simulate(model: str | None, arch_name: str, policy: str | None, batch: int, mode: str | None,
+             scalesim_config: str | None, topology: str | None, json_path: str | None,
+             csv_path: str | None, trace_path: str | None, plot_path: str | None) -> None:
+    """Simulate MODEL (a zoo name or file.py:factory) on an accelerator and print per-layer
+    cycles, latency, utilization, bound, energy and DRAM traffic, with the roofline bound."""
+    from systolab.api import simulate_graph
+
+    if topology or scalesim_config:
+        if model or policy:
+            raise click.UsageError("give either MODEL (with --policy) or --topology, not both")
+        if not topology:
+            raise click.UsageError("--scalesim-config needs --topology")
+        from compiler.scalesim import load_scalesim_arch, load_scalesim_topology
+
+        graph = load_scalesim_topology(topology)
+        arch = load_scalesim_arch(scalesim_config) if scalesim_config else arch_name
+        label = Path(topology).stem
+        sim = simulate_graph(graph, arch, mode=mode or ("scalesim" if scalesim_config
+                                                        else "native"), name=label)
+    else:
+        if not model:
+            raise click.UsageError("MODEL is required (or --topology with --scalesim-config)")
+        from systolab.api import simulate as simulate_model
+        from systolab.models import load_model
+
+        net, example = load_model(model, batch=batch)
+        label = Path(model).name if ":" in model else model
+        sim = simulate_model(net, example, arch_name, policy=policy, mode=mode or "native",
+                             name=label)
+    rows = sim.layer_rows()
+    total = sim.stats.total
+    console = wide_console()
+    console.print(simulation_table(rows, title=f"{label} on {sim.arch.name} "
+                                               f"({sim.arch.description}), {sim.mode} timing"))
+    bound = total.roofline_cycles
+    console.print(
+        f"total: {total.cycles:,} cycles = {total.seconds * 1e3:.3f} ms at "
+        f"{sim.arch.array.clock_mhz:g} MHz; roofline bound {bound:,.0f} cycles "
+        f"({total.cycles / bound:.2f}x); utilization {100 * total.utilization:.1f}%; "
+        f"{si(total.macs, 'MAC')}; energy {total.energy_pj * 1e-6:.1f} uJ; "
+        f"DRAM {si((total.dram_read_bits + total.dram_write_bits) / 8, 'B')}")
+    stalls = ", ".join(f"{cause} {n:,}" for cause, n in total.stall_cycles if n)
+    console.print(f"stalls: {stalls or 'none'}")
+    notes = [f"{r['name']}: {r['sparsity']}" for r in rows if r["sparsity"]] + sim.graph.notes
+    for note in notes:
+        console.print(f"note: {note}")
+    wall = sim.wall_seconds
+    console.print("wall time: " + ", ".join(f"{k.removesuffix('_s')} {v:.3f} s"
+                                             for k, v in wall.items()))
+    _write_outputs(sim, rows, json_path, csv_path, trace_path, plot_path, console)
+
+
+def _write_outputs(sim: Simulation, rows: list[dict[str, Any]], json_path: str | None,
+                   csv_path: str | None, trace_path: str | None, plot_path: str | None,
+                   console: Console) -> None:
+    try:
+        if json_path:
+            payload = {"model": sim.name, "arch": sim.arch.name, "mode": sim.mode,
+                       "total": sim.stats.total.to_dict(), "layers": rows}
+            Path(json_path).write_text(json.dumps(payload, indent=2, default=str))
+            console.print(f"wrote {json_path}")
+        if csv_path:
+            Path(csv_path).write_text(sim.stats.to_csv())
+            console.print(f"wrote {csv_path}")
+        if trace_path:
+            sim.stats.to_perfetto(trace_path)
+            console.print(f"wrote {trace_path} (open in https://ui.perfetto.dev)")
+        if plot_path:
+            from systolab.plots import plot_simulation
+
+            plot_simulation(rows, peak_macs_per_cycle=sim.arch.array.peak_macs_per_cycle(8, 8),
+                            dram_bits_per_cycle=sim.arch.dram_bits_per_cycle,
+                            title=f"{sim.name} on {sim.arch.name}", path=plot_path)
+            console.print(f"wrote {plot_path}")
+    except OSError as err:
+        raise SystolabError(f"cannot write output file {err.filename!r}: {err.strerror}") from None

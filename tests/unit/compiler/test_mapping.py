@@ -1,0 +1,116 @@
+"""Mapping and code generation: tiles fit, MACs and bits are conserved, choices are visible."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+from torch import nn
+
+from compiler.errors import MappingError
+from compiler.frontend import trace
+from compiler.ir import Gemm, Graph, Precision
+from compiler.mapping import map_gemm, map_model
+from compiler.mapping.codegen import gemm_runs, tensor_bits
+from compiler.models import get_model
+from compiler.passes import compile_graph
+from compiler.policy import Policy
+from hwsim import Compute, Program, Run, load_arch
+from hwsim.config import Arch
+
+ARCHS = ["edge_int8", "cloud_tpu_int8", "stripes", "loom", "bitfusion_eyeriss", "sparse_int8"]
+
+
+@pytest.fixture(scope="module")
+def resnet18() -> Graph:
+    return compile_graph(trace(*get_model("resnet18")))
+
+
+def _macs(runs: list[Run]) -> int:
+    return sum(ins.m * ins.k * ins.n * run.instances(i) for run in runs
+               for i, ins in enumerate(run.body) if isinstance(ins, Compute))
+
+
+def _program_runs(program: Program) -> list[Run]:
+    return [run for layer in program.layers for run in layer.runs]
+
+
+@pytest.mark.parametrize("arch_name", ARCHS)
+def test_program_conserves_macs_and_fits_the_arch(resnet18: Graph, arch_name: str) -> None:
+    arch = load_arch(arch_name)
+    mapped = map_model(resnet18, arch)
+    mapped.program.validate(arch)  # tiles fit the array, two slots fit every buffer
+    assert _macs(_program_runs(mapped.program)) == resnet18.total_macs
+
+
+def test_reduction_edge_tile_is_exact() -> None:
+    g = Gemm(M=100, N=40, K=147)  # 147 = 9 x 16 + 3: an edge tile along k on a 16-row array
+    mp = map_gemm(g, 8, 8, 8, load_arch("edge_int8"))
+    assert _macs(list(gemm_runs(mp, out_bits=8))) == g.macs
+
+
+def test_mapping_is_cached_and_visible(resnet18: Graph) -> None:
+    arch = load_arch("edge_int8")
+    mapped = map_model(resnet18, arch)
+    a = mapped.plan("layer1.0.conv1").mapping
+    assert a is mapped.plan("layer1.1.conv1").mapping  # same shape, bits and arch: one mapping
+    assert a is not None and a.dataflow in arch.array.dataflows
+    assert a.folds[1] == 576 // 16 if a.dataflow == "ws" else True
+
+
+def test_depthwise_layers_show_their_poor_utilization() -> None:
+    g = compile_graph(trace(*get_model("mobilenet_v2")))
+    dw = map_model(g, load_arch("edge_int8")).plan("features.2.conv.1.0").mapping
+    assert dw is not None and dw.gemm.N == 1 and dw.gemm.groups == 96
+    assert dw.gemm.macs / dw.compute_cycles < 0.1 * 16 * 16  # under 10% of the array's peak
+
+
+def test_tensor_bits_follow_activation_precision() -> None:
+    model, x = get_model("lenet5")
+    graph = compile_graph(trace(model, x, policy=Policy.from_dict({"default": {"a_bits": 4}})))
+    bits = tensor_bits(graph)
+    assert all(bits[op.name] == 4 for op in graph.compute_ops())
+
+
+def _arch_with_max_bits(bits: int) -> Arch:
+    arch = load_arch("edge_int8")
+    return replace(arch, array=replace(arch.array, pe=replace(arch.array.pe, max_bits=bits)))
+
+
+def test_unmappable_bits_name_the_op() -> None:
+    graph = compile_graph(trace(nn.Sequential(nn.Linear(8, 8)).eval(), torch.randn(1, 8)))
+    graph.replace_op(graph.op("0").replace(precision=Precision(16, 16)))
+    with pytest.raises(MappingError, match=r"cannot map op '0' \(linear, from .*\) onto "
+                                           r"'edge_int8': w_bits must be an integer in 1..8"):
+        map_model(graph, _arch_with_max_bits(8))
+
+
+def _pruned_lenet() -> Graph:
+    from torch.nn.utils import prune
+
+    model, x = get_model("lenet5")
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            prune.l1_unstructured(module, "weight", amount=0.75)
+    return compile_graph(trace(model, x))
+
+
+def test_unstructured_sparsity_saves_only_what_the_arch_supports() -> None:
+    from systolab.api import simulate_graph
+
+    graph = _pruned_lenet()
+    dense_arch = simulate_graph(graph, "edge_int8")
+    sparse_arch = simulate_graph(graph, "sparse_int8")
+    notes = [p.sparsity.note for p in dense_arch.mapped.plans if p.sparsity]
+    assert notes and all("saves nothing" in n for n in notes)
+    conv = sparse_arch.mapped.plan(graph.compute_ops()[0].name)
+    assert conv.sparsity is not None and "zeros skipped" in conv.sparsity.note
+    density = conv.op.sparsity.density
+    assert conv.mapping is not None and conv.gemm is not None
+    stored = conv.gemm.K * (density * 8 + 1)  # non-zeros plus a bitmap, per output channel
+    assert conv.mapping.weight_word_bits * conv.mapping.gemm.K == pytest.approx(stored)
+    assert sparse_arch.stats.total.macs < dense_arch.stats.total.macs  # zeros not multiplied
+    weights = [layer.weight_bits for layer in sparse_arch.mapped.program.layers]
+    dense_weights = [layer.weight_bits for layer in dense_arch.mapped.program.layers]
+    assert sum(weights) < 0.5 * sum(dense_weights)

@@ -1,0 +1,66 @@
+"""``systolab simulate``: the table, every output file, SCALE-Sim inputs, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from systolab.cli import main
+
+DATA = Path(__file__).parents[1] / "compiler" / "data"
+
+
+def test_simulate_writes_every_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = {k: tmp_path / f"run.{k}" for k in ("json", "csv", "trace", "png")}
+    args = ["simulate", "lenet5", "--arch", "stripes", "--json", str(out["json"]),
+            "--csv", str(out["csv"]), "--trace", str(out["trace"]), "--plot", str(out["png"])]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "lenet5 on stripes" in text and "roofline bound" in text
+    data = json.loads(out["json"].read_text())
+    assert data["total"]["cycles"] >= data["total"]["roofline_cycles"]
+    assert sum(r["op"] == "conv2d" for r in data["layers"]) == 2
+    assert out["csv"].read_text().splitlines()[0].startswith("layer,cycles,")
+    events = json.loads(out["trace"].read_text())["traceEvents"]
+    assert any(e.get("ph") == "X" for e in events)
+    assert out["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_policy_changes_the_result_on_a_bit_serial_arch(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base, low = tmp_path / "base.json", tmp_path / "low.json"
+    policy = tmp_path / "p.yaml"
+    policy.write_text("default: {w_bits: 4, a_bits: 4}\n")
+    assert main(["simulate", "lenet5", "--arch", "stripes", "--json", str(base)]) == 0
+    assert main(["simulate", "lenet5", "--arch", "stripes", "--policy", str(policy),
+                 "--json", str(low)]) == 0
+    capsys.readouterr()
+    cycles = [json.loads(p.read_text())["total"]["cycles"] for p in (base, low)]
+    assert cycles[1] < cycles[0]
+
+
+def test_scalesim_files(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--scalesim-config", str(DATA / "scalesim_ws32.cfg"),
+                 "--topology", str(DATA / "scalesim_conv.csv")]) == 0
+    text = capsys.readouterr().out
+    assert "scalesim_conv on ws32_demo" in text and "scalesim timing" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["simulate", "lenet5", "--arch", "nope"], "config must be a YAML path or a known name"),
+        (["simulate", "--topology", "missing.csv"], "cannot be read"),
+    ],
+)
+def test_errors_exit_2(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate"]) == 2
+    assert "MODEL is required" in capsys.readouterr().err
