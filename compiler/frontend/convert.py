@@ -1,9 +1,9 @@
 """Turn captured calls (:mod:`compiler.frontend.capture`) into the IR.
 
 One table, :data:`CONVERTERS`, maps each ATen-like op name to a converter; torch.fx module
-calls are first rewritten into the same form by :func:`_module_call`. Anything not in the
-table is an :class:`UnsupportedOpError` that names the op, the node and the module it came
-from: the compiler never skips an op silently.
+calls are first rewritten into the same form by :func:`~compiler.frontend.modules.module_call`.
+Anything not in the table is an :class:`UnsupportedOpError` that names the op, the node and
+the module it came from: the compiler never skips an op silently.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from compiler.frontend.compression import (
     read_sparsity,
     read_weight_bits,
 )
+from compiler.frontend.modules import module_call
 from compiler.ir import Graph, Op, OpKind, Precision, TensorSpec
 
 __all__ = ["CONVERTERS", "to_graph"]
@@ -353,51 +354,6 @@ CONVERTERS: dict[str, Callable[[_Ctx, Call], None]] = {
 }
 
 
-def _module_call(call: Call) -> Call:
-    """Rewrite a torch.fx module call into the ATen-like form the converters read."""
-    m, x = call.module, call.args[0] if call.args else None
-    out = call
-
-    def as_call(target: str, *args: Any) -> Call:
-        return Call(call.node, target, args, {}, call.output, call.scope, m, origin=call.origin)
-
-    def wspec(t: Any) -> TensorSpec:
-        return TensorSpec(tuple(int(d) for d in t.shape))
-
-    bits = bits_of(m)
-    if bits is not None and not isinstance(m, (nn.Conv2d, nn.Linear)):
-        out = as_call("fake_quant_module", x)
-        out.kwargs["bits"] = bits
-    elif isinstance(m, nn.Conv2d):
-        out = as_call("conv2d", x, wspec(m.weight), m.bias, m.stride, m.padding, m.dilation,
-                      m.groups)
-    elif isinstance(m, nn.Linear):
-        out = as_call("linear", x, wspec(m.weight), m.bias)
-    elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-        out = as_call("batch_norm", x, m.weight)
-    elif isinstance(m, nn.LayerNorm):
-        out = as_call("layer_norm", x, list(m.normalized_shape), m.weight)
-    elif isinstance(m, nn.Hardtanh):  # ReLU6 is a Hardtanh
-        out = as_call("relu6" if isinstance(m, nn.ReLU6) else "hardtanh", x, m.min_val, m.max_val)
-    elif isinstance(m, (nn.ReLU, nn.GELU, nn.SiLU, nn.Hardswish, nn.Sigmoid)):
-        out = as_call(type(m).__name__.lower(), x)
-    elif isinstance(m, nn.MaxPool2d):
-        out = as_call("max_pool2d", x, m.kernel_size, m.stride)
-    elif isinstance(m, nn.AvgPool2d):
-        out = as_call("avg_pool2d", x, m.kernel_size, m.stride)
-    elif isinstance(m, nn.AdaptiveAvgPool2d):
-        out = as_call("adaptive_avg_pool2d", x, m.output_size)
-    elif isinstance(m, (nn.Flatten, nn.Unflatten)):
-        out = as_call("flatten", x)
-    elif isinstance(m, (nn.Dropout, nn.Identity)):
-        out = as_call("dropout", x)
-    elif isinstance(m, nn.Softmax):
-        out = as_call("softmax", x, m.dim)
-    elif isinstance(m, nn.Embedding):
-        out = as_call("embedding_module", x, wspec(m.weight))
-    return out
-
-
 def _fake_quant_module(ctx: _Ctx, call: Call) -> None:
     ctx.add(call, OpKind.IDENTITY, [call.args[0]],
             attrs={"fn": "fake_quant", "bits": call.kwargs["bits"]})
@@ -428,7 +384,7 @@ def to_graph(captured: Captured) -> Graph:
         if call.output is None and call.node not in captured.tuple_outputs:
             continue  # sizes, shapes and other non-tensor values cost nothing
         if call.target.startswith("module:"):
-            call = _module_call(call)
+            call = module_call(call)
         elif call.target not in _QUANTIZERS and call.module is not None \
                 and bits_of(call.module) is not None:
             continue  # a fake-quant module's own range arithmetic (torch.export shows it)
