@@ -3,7 +3,11 @@
 - :class:`WeightFakeQuant` is a weight parametrization (``torch.nn.utils.parametrize``):
   symmetric, per output channel by default. It calls ``torch.fake_quantize_per_channel_affine``,
   which survives ``torch.export`` with its integer range in the node's arguments, and has a
-  straight-through gradient.
+  straight-through gradient (Bengio, Leonard, Courville, "Estimating or Propagating Gradients
+  Through Stochastic Neurons", 2013): the gradient passes unchanged inside the clipping range
+  and is zero outside it. The range is ``clip_ratio * max|w|`` per channel, recomputed from the
+  current weight at every call so that it follows fine-tuning; ``clip_ratio`` (a buffer) comes
+  from an MSE search (:mod:`compiler.compression.clipping`) or is 1 (max-abs).
 - :class:`ActFakeQuant` quantizes a layer's input; :func:`quantize_layer` attaches it to the
   layer (attribute ``act_quant`` plus a forward pre-hook), so a traced graph still shows one
   conv and the front end reads the bits from the module.
@@ -20,6 +24,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from compiler.compression.clipping import mse_clip_ratio
 from compiler.errors import PolicyError
 
 __all__ = ["ActFakeQuant", "WeightFakeQuant", "quantize_layer"]
@@ -36,10 +41,14 @@ def _check_bits(bits: int, what: str) -> int:
 class WeightFakeQuant(nn.Module):
     """Symmetric linear fake quantization of a weight to ``bits`` (range -2^(b-1) .. 2^(b-1)-1)."""
 
-    def __init__(self, bits: int, per_channel: bool = True) -> None:
+    def __init__(self, bits: int, per_channel: bool = True,
+                 clip_ratio: torch.Tensor | None = None) -> None:
         super().__init__()
         self.bits = _check_bits(bits, "w_bits")
         self.per_channel = per_channel
+        self.clip_ratio: torch.Tensor
+        self.register_buffer("clip_ratio", torch.ones(1) if clip_ratio is None
+                             else clip_ratio.detach().float().reshape(-1).clone())
 
     @property
     def quant_min(self) -> int:
@@ -51,11 +60,13 @@ class WeightFakeQuant(nn.Module):
 
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
         if self.per_channel:
-            scale = weight.detach().abs().flatten(1).amax(dim=1).clamp_min(_EPS) / self.quant_max
+            absmax = weight.detach().abs().flatten(1).amax(dim=1)
+            scale = (absmax * self.clip_ratio).clamp_min(_EPS) / self.quant_max
             zero = torch.zeros_like(scale, dtype=torch.int32)
             return torch.fake_quantize_per_channel_affine(
                 weight, scale, zero, 0, self.quant_min, self.quant_max)
-        scale_t = weight.detach().abs().max().clamp_min(_EPS).reshape(1) / self.quant_max
+        absmax_t = weight.detach().abs().max().reshape(1)
+        scale_t = (absmax_t * self.clip_ratio).clamp_min(_EPS) / self.quant_max
         zero_t = torch.zeros(1, dtype=torch.int32)
         return torch.fake_quantize_per_tensor_affine(weight, scale_t, zero_t, self.quant_min,
                                                      self.quant_max)
@@ -64,16 +75,26 @@ class WeightFakeQuant(nn.Module):
 class ActFakeQuant(nn.Module):
     """Per-tensor fake quantization of activations: unsigned after ReLU, signed otherwise.
 
-    The clipping range is the running maximum of ``|x|`` seen in training mode (a simple
-    calibration); in eval mode the stored range is used.
+    Until :meth:`calibrate` fixes the clipping range, it is the running maximum of ``|x|`` seen
+    in training mode (in eval mode before any data, the batch's own maximum). After
+    :meth:`calibrate` the range stays put, also while fine-tuning.
     """
 
     def __init__(self, bits: int, signed: bool = True) -> None:
         super().__init__()
         self.bits = _check_bits(bits, "a_bits")
         self.signed = signed
+        self.observe = True
         self.clip: torch.Tensor
         self.register_buffer("clip", torch.tensor(0.0))
+
+    @torch.no_grad()
+    def calibrate(self, x: torch.Tensor, *, mse: bool = True) -> None:
+        """Fix the clip from calibration data: MSE-optimal (``mse``) or ``max|x|``."""
+        absmax = x.detach().abs().max()
+        ratio = mse_clip_ratio(x, self.bits, signed=self.signed)[0] if mse else 1.0
+        self.clip = (absmax * ratio).to(self.clip.dtype)
+        self.observe = False
 
     @property
     def quant_min(self) -> int:
@@ -84,7 +105,7 @@ class ActFakeQuant(nn.Module):
         return 2 ** (self.bits - 1) - 1 if self.signed else 2**self.bits - 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training:
+        if self.training and self.observe:
             self.clip = torch.maximum(self.clip, x.detach().abs().max())
         # Tensor-valued scale (no float()): keeps the op traceable by torch.export.
         clip = torch.where(self.clip > 0, self.clip, x.detach().abs().max())
@@ -99,14 +120,25 @@ def _quantize_input(module: nn.Module, args: tuple[torch.Tensor, ...]) -> tuple[
 
 
 def quantize_layer(layer: nn.Module, *, w_bits: int | None = None, a_bits: int | None = None,
-                   signed_input: bool = True, per_channel: bool = True) -> nn.Module:
-    """Attach weight and/or input fake quantization to a conv or linear layer, in place."""
+                   signed_input: bool = True, per_channel: bool = True,
+                   weight_clip: str = "max") -> nn.Module:
+    """Attach weight and/or input fake quantization to a conv or linear layer, in place.
+
+    ``weight_clip`` is "max" (range = max-abs) or "mse" (per-channel MSE-optimal clip, searched
+    once on the current weight; see :mod:`compiler.compression.clipping`).
+    """
     if not isinstance(layer, (nn.Conv2d, nn.Linear)):
         raise PolicyError(f"only conv and linear layers can be quantized, not {type(layer).__name__}")
+    if weight_clip not in ("max", "mse"):
+        raise PolicyError(f"weight_clip must be 'max' or 'mse', not {weight_clip!r}")
     if w_bits is not None:
+        _check_bits(w_bits, "w_bits")
         if parametrize.is_parametrized(layer, "weight"):
             parametrize.remove_parametrizations(layer, "weight", leave_parametrized=False)
-        parametrize.register_parametrization(layer, "weight", WeightFakeQuant(w_bits, per_channel))
+        ratio = (mse_clip_ratio(layer.weight, w_bits, signed=True, per_channel=per_channel)
+                 if weight_clip == "mse" else None)
+        parametrize.register_parametrization(layer, "weight",
+                                             WeightFakeQuant(w_bits, per_channel, ratio))
     if a_bits is not None:
         had = hasattr(layer, "act_quant")
         layer.act_quant = ActFakeQuant(a_bits, signed=signed_input)
