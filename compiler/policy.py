@@ -137,6 +137,9 @@ def apply_policy(graph: Graph, policy: Policy) -> Graph:
             if op.kind is OpKind.MATMUL or op.kind not in COMPUTE_OPS:
                 raise PolicyError(f"policy layers.{name}.keep: only conv and linear layers can be "
                                   f"channel-pruned, not a {op.kind.value}")
+            if op.kind is OpKind.DEPTHWISE_CONV2D:
+                raise PolicyError(f"policy layers.{name}.keep: a depthwise conv's channels follow "
+                                  "its input; give the keep ratio to the layer that produces it")
             kept = max(1, math.floor(lp.keep * op.out_channels + 0.5))
             was = op.sparsity.kept_out_channels or op.out_channels
             kept = min(kept, was)

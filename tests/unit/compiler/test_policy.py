@@ -89,3 +89,11 @@ def test_keep_prunes_channels_and_shrinks_the_consumer(resnet18: Graph) -> None:
     assert conv1.sparsity.kept_out_channels == 48 and conv1.sparsity.density == 0.75
     assert g.record("layer1.0.conv1", Gemm).N == 48
     assert g.record("layer1.0.conv2", Gemm).K == 48 * 9
+
+
+def test_depthwise_keep_points_at_the_producer() -> None:
+    mobilenet = trace(*get_model("mobilenet_v2"))
+    policy = Policy.from_dict({"layers": {"features.2.conv.1.0": {"keep": 0.5}}})
+    with pytest.raises(PolicyError, match=r"layers.features.2.conv.1.0.keep: a depthwise conv's "
+                                          r"channels follow its input"):
+        apply_policy(mobilenet, policy)

@@ -1,0 +1,65 @@
+"""Evaluations per second of :class:`compiler.policies.CostModel` on ResNet-18 (224x224).
+
+    .venv/bin/python benchmarks/bench_costs.py [--policies 64] [--seconds 3]
+
+Per arch (edge_int8: 8-bit int PEs; stripes: activation-serial PEs), ``--policies`` random
+mixed-precision policies (bits 2..8 per layer, first and last layer at 8) are evaluated once
+to warm the per-layer caches (every new (layer, bits) pair is simulated by the engine, which
+dominates: shown as "warm-up"), then evaluated round-robin for ``--seconds``: the rate a
+search loop sees once its caches hold the layers it visits. Target: >= 2,000 evaluations/s.
+A keep-ratio policy with new kept-channel counts compiles and maps its pruned graph once
+("new keep vector", shown apart).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+
+from compiler.frontend import trace
+from compiler.models import get_model
+from compiler.policies import CostModel
+from compiler.policy import LayerPolicy, Policy
+from hwsim import load_arch
+
+
+def random_policies(names: list[str], n: int, seed: int) -> list[Policy]:
+    rng = random.Random(seed)
+    inner = names[1:-1]
+    return [Policy(LayerPolicy(8, 8), {name: LayerPolicy(rng.randint(2, 8), rng.randint(2, 8))
+                                       for name in inner}) for _ in range(n)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--policies", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    args = parser.parse_args()
+    graph = trace(*get_model("resnet18"))
+    print(f"{'arch':10} {'policies':>8} {'warm-up s':>9} {'evals/s':>9} {'us/eval':>8} "
+          f"{'new keep vector s':>17}")
+    for arch_name in ("edge_int8", "stripes"):
+        cost_model = CostModel(graph, load_arch(arch_name), name="resnet18")
+        names = [layer.name for layer in cost_model.layers]
+        policies = random_policies(names, args.policies, seed=0)
+        t0 = time.perf_counter()
+        for policy in policies:
+            cost_model.evaluate(policy)
+        warm = time.perf_counter() - t0
+        count, t1 = 0, time.perf_counter()
+        while time.perf_counter() - t1 < args.seconds:
+            for policy in policies:
+                cost_model.evaluate(policy)
+            count += len(policies)
+        rate = count / (time.perf_counter() - t1)
+        pruned = Policy(LayerPolicy(8, 8), {names[1]: LayerPolicy(keep=0.5)})
+        t2 = time.perf_counter()
+        cost_model.evaluate(pruned)
+        keep_s = time.perf_counter() - t2
+        print(f"{arch_name:10} {len(policies):8} {warm:9.1f} {rate:9,.0f} {1e6 / rate:8.1f} "
+              f"{keep_s:17.2f}")
+
+
+if __name__ == "__main__":
+    main()

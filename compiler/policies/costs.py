@@ -1,0 +1,377 @@
+"""The hardware cost of a compression policy: latency, energy and weight size on an accelerator.
+
+:class:`CostModel` answers, for a :class:`~compiler.policy.Policy`, exactly what the full path
+``simulate_graph(compile_graph(apply_policy(graph, policy)), arch)`` reports (cycles, seconds,
+energy) plus the stored weight bits, but fast enough to sit inside a search loop, as HAQ's
+hardware feedback does (Wang et al., "HAQ: Hardware-Aware Automated Quantization with Mixed
+Precision", CVPR 2019, section 3.4).
+
+Why it can be fast and still exact: the engine runs layers one after another, each from its own
+instructions (:mod:`hwsim.engine`), so a run's totals are sums of per-layer stats. A policy's
+keep ratios decide the shapes (channel pruning narrows tensors and consumers' K, see
+:func:`compiler.passes.propagate_channel_pruning`): the compiled graph is built once per distinct
+vector of kept channel counts. Its bits then decide each layer's program: a compute layer's
+depends on its own (w_bits, a_bits) only (its output is stored at its a_bits, its input tiles
+are read at its a_bits), a vector or layout op's on the storage widths of its inputs and output
+(:func:`compiler.mapping.codegen.tensor_bits`). Per-layer results are cached on exactly those
+keys; a miss maps the whole bit-applied graph with :func:`compiler.mapping.map_model` and
+simulates the new layers with :func:`hwsim.engine.simulate_layer`. Totals are summed in
+program order, component by component, as :attr:`hwsim.stats.RunStats.total` does, so the floats
+agree to the last bit.
+
+>>> from compiler.frontend import trace
+>>> from compiler.models import get_model
+>>> from compiler.policy import LayerPolicy, Policy
+>>> costs = CostModel(trace(*get_model("digits_cnn")), "edge_int8")
+>>> [layer.name for layer in costs.layers]
+['conv1', 'conv2', 'fc1', 'fc2']
+>>> p = Policy(LayerPolicy(4, 4), {"conv1": LayerPolicy(keep=0.5)})
+>>> costs.evaluate(p).weight_bits < costs.baseline(8).weight_bits
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from compiler.frontend import trace
+from compiler.ir import COMPUTE_OPS, CONV_OPS, Gemm, Graph, Op, OpKind
+from compiler.mapping import map_model
+from compiler.passes import compile_graph
+from compiler.policy import LayerPolicy, Policy, apply_policy
+from hwsim.config import Arch, load_arch
+from hwsim.engine import simulate_layer
+from hwsim.errors import ProgramError, SystolabError
+from hwsim.timing import MODES
+
+__all__ = ["Cost", "CostModel", "CostTable", "LayerInfo"]
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """Hardware cost of one compressed model: whole-run totals."""
+
+    cycles: int
+    seconds: float
+    energy_pj: float
+    weight_bits: int  # stored weights, packed at their bit width, pruned channels not stored
+    macs: int
+
+    @property
+    def latency_ms(self) -> float:
+        return self.seconds * 1e3
+
+    @property
+    def energy_uj(self) -> float:
+        return self.energy_pj * 1e-6
+
+    @property
+    def weight_mib(self) -> float:
+        return self.weight_bits / 8 / 2**20
+
+
+@dataclass(frozen=True, slots=True)
+class LayerInfo:
+    """One compute layer of the dense model: HAQ's per-layer state features (Wang et al., CVPR
+    2019, section 3.2: index, channels, kernel, stride, feature size, parameters, depthwise
+    flag) plus its GEMM view. Linear and matmul layers have kernel (1, 1), stride 1 and
+    feature size 1; for them ``in_channels``/``out_channels`` are the GEMM's K and N."""
+
+    index: int
+    name: str
+    kind: str  # an OpKind value: conv2d, depthwise_conv2d, grouped_conv2d, linear, matmul
+    in_channels: int
+    out_channels: int
+    kernel: tuple[int, int]
+    stride: int
+    feature_size: int  # input height
+    params: int
+    macs: int
+    depthwise: bool
+    gemm: Gemm
+
+    @property
+    def prunable(self) -> bool:
+        """Whether a policy may give this layer a keep ratio (conv and linear layers)."""
+        return self.kind != OpKind.MATMUL.value
+
+
+@dataclass(frozen=True)
+class CostTable:
+    """Per-layer cost of every (w_bits, a_bits) pair on the dense model, compute layers only.
+
+    ``array[layer, w_bits - 1, a_bits - 1] = (cycles, energy_pj)``, shape ``[layers, max_bits,
+    max_bits, 2]`` as HAQ's lookup table; pairs not measured (or that the PE cannot run) are NaN.
+    """
+
+    model: str
+    arch: str
+    mode: str
+    bits: tuple[int, ...]
+    layers: tuple[LayerInfo, ...]
+    array: np.ndarray = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: per layer, ``costs["w4a8"] = {"cycles": ..., "energy_pj": ...}``."""
+        rows = []
+        for info in self.layers:
+            costs: dict[str, dict[str, float] | None] = {}
+            for w in self.bits:
+                for a in self.bits:
+                    cycles, energy = self.array[info.index, w - 1, a - 1]
+                    costs[f"w{w}a{a}"] = None if math.isnan(cycles) else {
+                        "cycles": int(cycles), "energy_pj": float(energy)}
+            rows.append({"index": info.index, "name": info.name, "kind": info.kind,
+                         "in_channels": info.in_channels, "out_channels": info.out_channels,
+                         "kernel": list(info.kernel), "stride": info.stride,
+                         "feature_size": info.feature_size, "params": info.params,
+                         "macs": info.macs, "depthwise": info.depthwise, "costs": costs})
+        return {"model": self.model, "arch": self.arch, "mode": self.mode,
+                "bits": list(self.bits), "layers": rows}
+
+
+_MAX_STRUCTURES = 512
+"""Compiled pruned graphs kept at once (each with its per-layer caches); a channel-pruning
+search visits many keep vectors, and memory must stay bounded."""
+
+_Values = tuple[int, float, float, float, float, float, float, int, int]
+"""Per-layer cache entry: cycles, seconds, energy (mac, sram, dram, vector, static) in pJ, MACs,
+weight bits."""
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One layer of a structure's program and the cache of its results by bits key."""
+
+    op: int  # position in the structure's op order
+    compute: int  # index among compute layers, -1 for vector and layout ops
+    inputs: tuple[int, ...]  # positions of the op's producers
+    cache: dict[tuple[int, ...], _Values] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Structure:
+    """The compiled graph for one vector of kept channel counts and how to key its layers."""
+
+    graph: Graph  # compiled, precisions as in the model
+    # How each op's storage width is found (codegen.tensor_bits): (code, args) per op in order.
+    # "c": a compute op, args = (its compute index,); "i": the model input, args = compute
+    # indices of its compute consumers; "k": a constant (8 bits); "v": widest of producers.
+    width_plan: tuple[tuple[str, tuple[int, ...]], ...]
+    entries: tuple[_Entry, ...]
+
+
+class CostModel:
+    """Latency, energy and weight size of ``graph`` compressed by a policy, on ``arch``.
+
+    ``graph`` is a traced model (:func:`compiler.frontend.trace`), compiled or not, with the
+    batch it was traced with; policies apply to its compute layers by name. ``arch`` is an
+    :class:`Arch`, a shipped config name or a YAML path; ``mode`` the engine's timing mode.
+    """
+
+    def __init__(self, graph: Graph, arch: Arch | str | Path, *, mode: str = "native",
+                 name: str = "model") -> None:
+        if mode not in MODES:
+            raise ProgramError(f"timing mode must be one of {MODES}, not {mode!r}")
+        self.arch = arch if isinstance(arch, Arch) else load_arch(arch)
+        self.mode = mode
+        self.name = name
+        self._source = graph
+        dense = compile_graph(graph)
+        ops = dense.compute_ops()
+        self.layers: tuple[LayerInfo, ...] = tuple(
+            _layer_info(i, op, dense.record(op.name, Gemm)) for i, op in enumerate(ops))
+        self._names = tuple(op.name for op in ops)
+        self._name_set = frozenset(self._names)
+        self._bits = tuple((op.precision.w_bits, op.precision.a_bits) for op in ops)
+        self._channels = tuple((op.out_channels, op.sparsity.kept_out_channels or op.out_channels)
+                               for op in ops)
+        self._structures: dict[tuple[int | None, ...], _Structure] = {}
+
+    @classmethod
+    def from_model(cls, model: nn.Module, example_input: torch.Tensor, arch: Arch | str | Path,
+                   *, mode: str = "native", name: str | None = None) -> CostModel:
+        """Trace ``model`` (with the batch of ``example_input``) and build its cost model."""
+        return cls(trace(model, example_input), arch, mode=mode, name=name or type(model).__name__)
+
+    # -- public API ---------------------------------------------------------------------------
+    def evaluate(self, policy: Policy) -> Cost:
+        """The cost of the model compressed by ``policy``; equal, to the last bit, to the totals
+        of ``simulate_graph(compile_graph(apply_policy(graph, policy)), arch, mode=mode)``."""
+        bits, kept = self._resolve(policy)
+        structure = self._structures.get(kept)
+        if structure is None:
+            structure = self._structure(kept, policy)
+        values = self._lookup(structure, bits)
+        if values is None:
+            self._fill(structure, bits)
+            values = self._lookup(structure, bits)
+            assert values is not None, "a filled cache must answer"
+        return _total(values)
+
+    def baseline(self, bits: int = 8) -> Cost:
+        """The cost of the uniform ``bits``-bit policy, unpruned: budgets are relative to it."""
+        return self.evaluate(Policy(LayerPolicy(bits, bits)))
+
+    def table(self, bits: Iterable[int] = range(2, 9)) -> CostTable:
+        """Per-layer (cycles, energy) of every (w_bits, a_bits) pair in ``bits`` on the dense
+        model (HAQ's lookup table). Pairs the PE cannot run are left NaN."""
+        widths = tuple(sorted(set(bits)))
+        if not widths or any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in widths):
+            raise ProgramError(f"bits must be positive integers, not {list(bits)!r}")
+        top = widths[-1]
+        array = np.full((len(self.layers), top, top, 2), np.nan)
+        dense: tuple[int | None, ...] = (None,) * len(self.layers)
+        structure = self._structures.get(dense) or self._structure(dense, Policy())
+        by_compute = {e.compute: e for e in structure.entries if e.compute >= 0}
+        for w in widths:
+            for a in widths:
+                uniform = ((w, a),) * len(self.layers)
+                try:
+                    self._fill(structure, uniform)
+                except SystolabError:
+                    continue  # the PE cannot run these widths: leave NaN
+                for c, entry in by_compute.items():
+                    v = entry.cache[(w, a)]
+                    array[c, w - 1, a - 1] = (v[0], v[2] + v[3] + v[4] + v[5] + v[6])
+        return CostTable(self.name, self.arch.name, self.mode, widths, self.layers, array)
+
+    # -- policy resolution --------------------------------------------------------------------
+    def _resolve(self, policy: Policy) -> tuple[tuple[tuple[int, int], ...], tuple[int | None, ...]]:
+        """Per compute layer: (w_bits, a_bits) and kept output channels, as apply_policy reads
+        the policy (None: the layer keeps what the model has)."""
+        layers = policy.layers
+        if layers and not self._name_set.issuperset(layers):
+            apply_policy(self._source, policy)  # raises PolicyError naming the unknown layer
+        dw, da = policy.default.w_bits, policy.default.a_bits
+        bits: list[tuple[int, int]] = []
+        kept: list[int | None] = []
+        for c, name in enumerate(self._names):
+            bw, ba = self._bits[c]
+            lp = layers.get(name)
+            if lp is None:
+                bits.append((dw or bw, da or ba))
+                kept.append(None)
+                continue
+            bits.append((lp.w_bits or dw or bw, lp.a_bits or da or ba))
+            if lp.keep is None:
+                kept.append(None)
+            else:  # the rounding of compiler.policy.apply_policy
+                out, was = self._channels[c]
+                kept.append(min(max(1, math.floor(lp.keep * out + 0.5)), was))
+        return tuple(bits), tuple(kept)
+
+    # -- structures and per-layer caches ------------------------------------------------------
+    def _structure(self, kept: tuple[int | None, ...], policy: Policy) -> _Structure:
+        """Compile the graph pruned as ``policy`` says (its keep ratios give ``kept``)."""
+        keeps = {name: LayerPolicy(keep=policy.layers[name].keep)
+                 for name, k in zip(self._names, kept, strict=True) if k is not None}
+        graph = compile_graph(apply_policy(self._source, Policy(layers=keeps)))
+        ops = list(graph.ops())
+        index = {op.name: i for i, op in enumerate(ops)}
+        compute = {name: c for c, name in enumerate(self._names)}
+        plan: list[tuple[str, tuple[int, ...]]] = []
+        for op in ops:
+            if op.kind in COMPUTE_OPS:
+                plan.append(("c", (compute[op.name],)))
+            elif op.kind is OpKind.INPUT:
+                plan.append(("i", tuple(compute[u] for u in graph.consumers(op.name)
+                                        if graph.op(u).kind in COMPUTE_OPS)))
+            elif op.kind is OpKind.CONSTANT:
+                plan.append(("k", ()))
+            else:
+                plan.append(("v", tuple(index[p] for p in graph.inputs_of(op.name))))
+        mapped = map_model(graph, self.arch, self.name, mode=self.mode)
+        entries = tuple(
+            _Entry(index[p.op.name], compute.get(p.op.name, -1) if p.gemm is not None else -1,
+                   tuple(index[q] for q in graph.inputs_of(p.op.name)))
+            for p in mapped.plans)
+        structure = _Structure(graph, tuple(plan), entries)
+        if len(self._structures) >= _MAX_STRUCTURES:  # forget the oldest pruned shapes
+            del self._structures[next(iter(self._structures))]
+        self._structures[kept] = structure
+        return structure
+
+    @staticmethod
+    def _widths(structure: _Structure, bits: Sequence[tuple[int, int]]) -> list[int]:
+        """Storage width of every op's output (:func:`compiler.mapping.codegen.tensor_bits`)."""
+        widths: list[int] = []
+        for code, args in structure.width_plan:
+            if code == "c":
+                widths.append(bits[args[0]][1])
+            elif code == "v":
+                widths.append(max((widths[p] for p in args), default=8))
+            elif code == "i":
+                widths.append(max((bits[c][1] for c in args), default=8))
+            else:
+                widths.append(8)
+        return widths
+
+    def _keys(self, structure: _Structure,
+              bits: Sequence[tuple[int, int]]) -> list[tuple[int, ...]]:
+        widths = self._widths(structure, bits)
+        return [bits[e.compute] if e.compute >= 0
+                else (widths[e.op], *[widths[p] for p in e.inputs]) for e in structure.entries]
+
+    def _lookup(self, structure: _Structure,
+                bits: Sequence[tuple[int, int]]) -> list[_Values] | None:
+        values = []
+        for entry, key in zip(structure.entries, self._keys(structure, bits), strict=True):
+            v = entry.cache.get(key)
+            if v is None:
+                return None
+            values.append(v)
+        return values
+
+    def _fill(self, structure: _Structure, bits: Sequence[tuple[int, int]]) -> None:
+        """Map the structure at ``bits`` (the full compiler path) and simulate new layers."""
+        graph = structure.graph.copy()
+        for name, (w, a) in zip(self._names, bits, strict=True):
+            op = graph.op(name)
+            graph.replace_op(op.replace(precision=type(op.precision)(w, a)))
+        program = map_model(graph, self.arch, self.name, mode=self.mode).program
+        program.validate(self.arch, capacity=self.mode != "scalesim")
+        keys = self._keys(structure, bits)
+        for entry, key, layer in zip(structure.entries, keys, program.layers, strict=True):
+            if key in entry.cache:
+                continue
+            stats, _ = simulate_layer(layer, self.arch, self.mode)
+            e = stats.energy
+            entry.cache[key] = (stats.cycles, stats.seconds, e.mac_pj, e.sram_pj, e.dram_pj,
+                                e.vector_pj, e.static_pj, stats.macs, layer.weight_bits)
+
+
+def _total(values: list[_Values]) -> Cost:
+    """Sum layers in program order, each energy component apart, as RunStats.total does."""
+    cycles = macs = weight_bits = 0
+    seconds = mac = sram = dram = vector = static = 0.0
+    for v in values:
+        cycles += v[0]
+        seconds += v[1]
+        mac += v[2]
+        sram += v[3]
+        dram += v[4]
+        vector += v[5]
+        static += v[6]
+        macs += v[7]
+        weight_bits += v[8]
+    return Cost(cycles, seconds, mac + sram + dram + vector + static, weight_bits, macs)
+
+
+def _layer_info(index: int, op: Op, gemm: Gemm) -> LayerInfo:
+    if op.kind in CONV_OPS:
+        x = op.inputs[0].shape
+        kh, kw = op.attrs["kernel"]
+        return LayerInfo(index, op.name, op.kind.value, x[1], op.out_channels, (kh, kw),
+                         int(op.attrs["stride"][0]), x[2], op.params, gemm.macs,
+                         op.kind is OpKind.DEPTHWISE_CONV2D, gemm)
+    return LayerInfo(index, op.name, op.kind.value, gemm.K, gemm.N, (1, 1), 1, 1, op.params,
+                     gemm.macs, False, gemm)

@@ -1,0 +1,83 @@
+"""``systolab costs``: HAQ-style per-layer cost table of a model on an accelerator.
+
+Writes ``<model>_<arch>_costs.json`` (per compute layer: HAQ state features and (cycles,
+energy) for every (w_bits, a_bits) pair) and ``<model>_<arch>_costs.npy`` (array
+``[layers, max_bits, max_bits, 2]`` indexed ``[layer, w_bits - 1, a_bits - 1]``, NaN where not
+measured), then prints a summary.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import click
+import numpy as np
+
+
+def parse_bits(text: str) -> tuple[int, ...]:
+    """``"2-8"`` or ``"2,4,8"`` (ranges and lists may mix: ``"2-4,8"``) as sorted bit widths."""
+    widths: set[int] = set()
+    for part in text.split(","):
+        m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        if m is None:
+            raise click.BadParameter(f"bits must look like 2-8 or 2,4,8, not {text!r}")
+        lo, hi = int(m[1]), int(m[2] or m[1])
+        if not 1 <= lo <= hi <= 16:
+            raise click.BadParameter(f"bit widths must lie in 1..16 and ranges go up, not {part!r}")
+        widths.update(range(lo, hi + 1))
+    return tuple(sorted(widths))
+
+
+def _label(model: str) -> str:
+    """File-name part for MODEL: the zoo name, or ``file_factory`` for ``path/file.py:factory``."""
+    if ":" in model and model.split(":", 1)[0].endswith(".py"):
+        path, factory = model.rsplit(":", 1)
+        model = f"{Path(path).stem}_{factory}"
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", model)
+
+
+@click.command()
+@click.argument("model")
+@click.option("--arch", "arch_name", default="edge_int8", show_default=True,
+              help="Accelerator: a shipped config name or a YAML path.")
+@click.option("--bits", "bits_text", default="2-8", show_default=True,
+              help="Bit widths for weights and activations: a range 2-8 or a list 2,4,8.")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--mode", type=click.Choice(["native", "scalesim"]), default="native",
+              show_default=True, help="Timing model.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".",
+              show_default=True, help="Directory for the .json and .npy files.")
+def costs(model: str, arch_name: str, bits_text: str, batch: int, mode: str,
+          out_dir: str) -> None:
+    """Cycles and energy of every compute layer of MODEL (a zoo name or file.py:factory) for
+    each (w_bits, a_bits) pair on an accelerator: the lookup table of hardware-aware
+    quantization searches (HAQ, Wang et al., CVPR 2019)."""
+    from compiler.frontend import trace
+    from compiler.policies import CostModel
+    from hwsim.config import load_arch
+    from systolab.models import load_model
+
+    bits = parse_bits(bits_text)
+    arch = load_arch(arch_name)
+    label = _label(model)
+    cost_model = CostModel(trace(*load_model(model, batch=batch)), arch, mode=mode, name=label)
+    table = cost_model.table(bits)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"{label}_{arch.name}_costs"
+    json_path, npy_path = stem.with_suffix(".json"), stem.with_suffix(".npy")
+    json_path.write_text(json.dumps(table.to_dict(), indent=2))
+    np.save(npy_path, table.array)
+
+    lo, hi = bits[0], bits[-1]
+    base, low = cost_model.baseline(8 if 8 in bits else hi), cost_model.baseline(lo)
+    filled = int(np.isfinite(table.array[..., 0]).sum())
+    click.echo(f"{label} on {arch.name} ({mode}): {len(table.layers)} compute layers, "
+               f"bits {lo}..{hi}, {filled} (layer, w_bits, a_bits) entries")
+    for name, c in ((f"uniform {8 if 8 in bits else hi}-bit", base), (f"uniform {lo}-bit", low)):
+        click.echo(f"  {name:>15}: {c.cycles:,} cycles, {c.latency_ms:.3f} ms, "
+                   f"{c.energy_uj:.2f} uJ, weights {c.weight_mib:.3f} MiB")
+    click.echo(f"wrote {json_path}")
+    click.echo(f"wrote {npy_path}")
