@@ -1,5 +1,8 @@
 """Test-wide settings.
 
+Trained weights (policy-search tasks) are cached in a per-session directory, so tests never
+read or write the user's cache.
+
 Hypothesis: developers get fresh random examples on every run (and the local example
 database replays past failures); CI (``CI`` set, as ``.ci/run`` is run) derandomizes, so a
 landing is judged on the same examples every time. A failure found by random search is kept
@@ -9,9 +12,21 @@ as an explicit regression test next to the property it broke.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
 settings.register_profile("dev", print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_weight_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Trained task models go to a per-session directory, never the user's cache."""
+    path = tmp_path_factory.mktemp("systolab-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SYSTOLAB_CACHE", str(path))
+        yield path
