@@ -25,12 +25,13 @@ def cli(verbose: int) -> None:
 
 
 def _register() -> None:
-    from systolab.commands import costs_cmd, inspect_cmd, rtl, search_cmd, simulate_cmd
+    from systolab.commands import costs_cmd, inspect_cmd, rtl, search_cmd, simulate_cmd, sweep_cmd
 
     cli.add_command(inspect_cmd.inspect)
     cli.add_command(simulate_cmd.simulate)
     cli.add_command(costs_cmd.costs)
     cli.add_command(search_cmd.search)
+    cli.add_command(sweep_cmd.sweep)
     cli.add_command(rtl.rtl)
 
 

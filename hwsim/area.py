@@ -1,0 +1,177 @@
+"""ASIC area of an accelerator: array + SRAM buffers + vector unit + fixed logic.
+
+Constants come from an area table (``configs/area/<name>.yaml``, default ``asic_45nm``) that
+cites a source for every number, as the energy tables do::
+
+    name: asic_45nm
+    technology: 45 nm CMOS
+    mult_8b_um2: {value: 282.0, source: "Horowitz, ISSCC 2014, Fig. 1.1.9 ..."}
+    ...
+
+The model (stated once, here; all component areas are placed-cell areas, no wiring):
+
+- **PE** (per kind, built from cited components; ``A`` is the accumulator width):
+
+  - ``int`` of width ``W``: one ``W x W`` multiplier, ``mult_8b_um2 * (W / 8)^2`` (array
+    multiplier area grows with the partial-product count, as the energy model's does), one
+    ``A = 2W + 16``-bit accumulator adder, ``add_32b_um2 * A / 32`` (adder area is about linear
+    in width: Horowitz gives 36 um^2 at 8 bits, 137 um^2 at 32), and ``2W + A`` flip-flops
+    (weight, activation, partial sum), ``dff_um2`` each.
+  - ``bitserial``, ``serial: activations`` (Stripes, Judd et al., MICRO 2016): ``max_bits``
+    AND gates (one activation bit times a ``max_bits`` weight), a shift-and-accumulate adder
+    of ``A = 2 max_bits + 16`` bits, ``max_bits + 1 + A`` flip-flops. ``serial: both``
+    (Loom, Sharify et al., DAC 2018): one AND gate, the same adder, ``2 + A`` flip-flops.
+  - ``bitfusion`` (Sharma et al., ISCA 2018, Sec. III): 16 BitBricks, each a 3 x 3-bit
+    signed multiplier (``mult_8b_um2 * 9 / 64``), a shift-add tree of 15 16-bit adders
+    (``2 * add_8b_um2`` each), a 32-bit accumulator adder and ``8 + 8 + 32`` flip-flops.
+
+- **Array**: ``rows x cols x PE``.
+- **SRAM**: ``KiB x 8192 x sram_bitcell_um2 / sram_array_efficiency`` over the input, weight
+  and output buffers.
+- **Vector unit**: per lane one 32-bit adder and a 32-bit register (an ALU lane).
+- **Fixed**: ``fixed_mm2`` (control, DMA, DRAM interface).
+
+>>> from hwsim.config import load_arch
+>>> report = asic_area(load_arch("edge_int8"))
+>>> round(report.pe_um2, 1), round(report.total_mm2, 3)
+(636.1, 1.124)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hwsim._fields import Section
+from hwsim.config import Arch, find_config_file
+from hwsim.errors import ConfigError
+from hwsim.pe import PeConfig
+
+__all__ = ["AreaReport", "AreaTable", "area_table_from_dict", "asic_area", "load_area_table",
+           "pe_area_um2"]
+
+_FIELDS = ("mult_8b_um2", "add_8b_um2", "add_32b_um2", "dff_um2", "and2_um2",
+           "sram_bitcell_um2", "sram_array_efficiency", "fixed_mm2")
+_UM2_PER_MM2 = 1e6
+
+
+@dataclass(frozen=True, slots=True)
+class AreaTable:
+    """Component areas (um^2, ``fixed_mm2`` in mm^2); ``sources`` maps each to its citation."""
+
+    name: str
+    technology: str
+    mult_8b_um2: float
+    add_8b_um2: float
+    add_32b_um2: float
+    dff_um2: float
+    and2_um2: float
+    sram_bitcell_um2: float
+    sram_array_efficiency: float
+    fixed_mm2: float
+    sources: tuple[tuple[str, str], ...] = field(repr=False, default=())
+
+    @property
+    def sram_mm2_per_kib(self) -> float:
+        """Macro area of one KiB of SRAM (bit cells plus periphery)."""
+        return 8192 * self.sram_bitcell_um2 / self.sram_array_efficiency / _UM2_PER_MM2
+
+    def adder_um2(self, bits: int) -> float:
+        """A ``bits``-wide adder, scaled linearly from the 32-bit one."""
+        return self.add_32b_um2 * bits / 32
+
+    def source(self, name: str) -> str:
+        """The citation given for field ``name``."""
+        return dict(self.sources)[name]
+
+
+@dataclass(frozen=True, slots=True)
+class AreaReport:
+    """Area of one accelerator by component (mm^2), and the PE area it was built from."""
+
+    technology: str
+    pe_um2: float
+    array_mm2: float
+    sram_mm2: float
+    vector_mm2: float
+    fixed_mm2: float
+
+    @property
+    def total_mm2(self) -> float:
+        return self.array_mm2 + self.sram_mm2 + self.vector_mm2 + self.fixed_mm2
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"technology": self.technology, "pe_um2": self.pe_um2,
+                "array_mm2": self.array_mm2, "sram_mm2": self.sram_mm2,
+                "vector_mm2": self.vector_mm2, "fixed_mm2": self.fixed_mm2,
+                "total_mm2": self.total_mm2}
+
+
+def area_table_from_dict(data: object) -> AreaTable:
+    """Validate one area-table document (format in the module doc)."""
+    doc = Section(data, "", ("name", "technology", *_FIELDS))
+    values: dict[str, float] = {}
+    sources: list[tuple[str, str]] = []
+    for key in _FIELDS:
+        item = doc.section(key, ("value", "source"))
+        values[key] = item.nonneg_float("value")
+        sources.append((key, item.string("source")))
+    eff = values["sram_array_efficiency"]
+    if not 0 < eff <= 1:
+        raise ConfigError(f"sram_array_efficiency.value must be a number in (0, 1], not {eff!r}")
+    return AreaTable(name=doc.string("name"), technology=doc.string("technology"),
+                     sources=tuple(sources), **values)
+
+
+def load_area_table(name_or_path: str | Path = "asic_45nm") -> AreaTable:
+    """Load ``configs/area/<name>.yaml`` (or a path) into a validated :class:`AreaTable`.
+
+    >>> load_area_table().mult_8b_um2
+    282.0
+    """
+    path = find_config_file(name_or_path, "area")
+    with open(path) as fh:
+        data = yaml.safe_load(fh)
+    try:
+        return area_table_from_dict(data)
+    except ConfigError as err:
+        raise ConfigError(f"{path.name}: {err}") from None
+
+
+def pe_area_um2(pe: PeConfig, table: AreaTable) -> float:
+    """Area of one PE of this kind (model in the module doc)."""
+    t = table
+    if pe.kind == "int":
+        w = pe.width_bits
+        acc = 2 * w + 16
+        return t.mult_8b_um2 * (w / 8) ** 2 + t.adder_um2(acc) + (2 * w + acc) * t.dff_um2
+    if pe.kind == "bitserial":
+        w = pe.max_bits
+        acc = 2 * w + 16
+        ands, regs = (w, w + 1 + acc) if pe.serial == "activations" else (1, 2 + acc)
+        return ands * t.and2_um2 + t.adder_um2(acc) + regs * t.dff_um2
+    if pe.kind == "bitfusion":
+        bricks = 16 * t.mult_8b_um2 * 9 / 64
+        tree = 15 * 2 * t.add_8b_um2
+        return bricks + tree + t.add_32b_um2 + (8 + 8 + 32) * t.dff_um2
+    raise ConfigError(f"PE kind must have an area model (int, bitserial, bitfusion), "
+                      f"not {pe.kind!r}")
+
+
+def asic_area(arch: Arch, table: AreaTable | None = None) -> AreaReport:
+    """Area of ``arch`` in the table's technology (default ``asic_45nm``)."""
+    t = table if table is not None else load_area_table()
+    pe = pe_area_um2(arch.array.pe, t)
+    kib = sum(b.size_kib for b in arch.buffers.all())
+    lane = t.add_32b_um2 + 32 * t.dff_um2
+    return AreaReport(
+        technology=t.technology,
+        pe_um2=pe,
+        array_mm2=arch.array.pes * pe / _UM2_PER_MM2,
+        sram_mm2=kib * t.sram_mm2_per_kib,
+        vector_mm2=arch.vector.lanes * lane / _UM2_PER_MM2,
+        fixed_mm2=t.fixed_mm2,
+    )

@@ -1,0 +1,87 @@
+"""``systolab sweep``: design-space exploration from a sweep file, with a Pareto report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from hwsim.errors import SystolabError
+
+
+@click.command()
+@click.argument("spec_path", metavar="SPEC.yaml", type=click.Path(dir_okay=False))
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True, help="Local process pool, or Ray tasks.")
+@click.option("--address", help="Ray cluster address (e.g. ray://head:10001 or auto); "
+                                "default: start a local Ray instance.")
+@click.option("--workers", type=click.IntRange(min=0), default=None,
+              help="Worker processes (default: CPU count; 0 = in this process).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Output folder (default: sweeps/<spec name>).")
+@click.option("--resume", is_flag=True, help="Continue the sweep stored in --out.")
+@click.option("--max-points", type=click.IntRange(min=1), default=None,
+              help="Evaluate at most this many new points, then stop (resume later).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--no-plot", is_flag=True, help="Skip pareto.png.")
+def sweep(spec_path: str, executor: str, address: str | None, workers: int | None,
+          out_dir: str | None, resume: bool, max_points: int | None, no_progress: bool,
+          no_plot: bool) -> None:
+    """Explore accelerator parameters over workloads as SPEC.yaml describes; write every
+    point and the Pareto front (points.csv, front.csv, sweep.json, pareto.png) to --out."""
+    import os
+
+    from rich.table import Table
+    from tqdm import tqdm
+
+    from systolab.report import wide_console
+    from systolab.sweep import load_sweep_spec, run_sweep, write_report
+    from systolab.sweep.runner import Progress
+
+    spec = load_sweep_spec(spec_path)
+    out = Path(out_dir or Path("sweeps") / spec.name)
+    n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    bar = tqdm(total=0, unit="pt", disable=no_progress, dynamic_ncols=True, desc=spec.name)
+
+    def progress(p: Progress) -> None:
+        bar.total = p.total
+        bar.n = p.done
+        bar.set_postfix(feasible=p.feasible, front=p.front, refresh=False)
+        bar.refresh()
+
+    try:
+        outcome = run_sweep(spec, out, executor=executor, workers=n_workers, address=address,
+                            resume=resume, max_points=max_points, on_progress=progress)
+    finally:
+        bar.close()
+    try:
+        paths = write_report(outcome, out, plot=not no_plot)
+    except OSError as err:
+        raise SystolabError(f"cannot write sweep report {err.filename!r}: {err.strerror}") from None
+    console = wide_console()
+    feasible = sum(r.feasible for r in outcome.results)
+    console.print(f"{len(outcome.results)} points ({outcome.evaluated} evaluated now), "
+                  f"{feasible} feasible, front {len(outcome.front)}"
+                  + ("" if outcome.complete else "; stopped early: rerun with --resume"))
+    first = spec.objectives[0]
+    table = Table(title=f"Pareto front over {', '.join(spec.objectives)} (by {first})")
+    for col in ("point", *spec.objectives):
+        table.add_column(col, justify="left" if col == "point" else "right")
+    from systolab.sweep.runner import objective_vector
+
+    front = sorted(outcome.front, key=lambda r: objective_vector(spec, r))
+    for r in front[:20]:
+        table.add_row(r.point.label, *(f"{v:.4g}" for v in objective_vector(spec, r)))
+    if front:
+        console.print(table)
+    if len(front) > 20:
+        console.print(f"... {len(front) - 20} more in front.csv")
+    reasons: dict[str, int] = {}
+    for r in outcome.results:
+        if not r.feasible:
+            key = r.reason.split()[0].rstrip(":")  # area, fpga, latency, a workload...
+            reasons[key] = reasons.get(key, 0) + 1
+    for key, count in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        console.print(f"infeasible: {count} x {key} (the reasons are in points.csv)")
+    for path in paths:
+        console.print(f"wrote {path}")

@@ -1,0 +1,182 @@
+"""Design points: named accelerator parameters, a point's stable id, and point -> Arch.
+
+A parameter is an entry in :data:`PARAMS` (variation is data): its name in sweep files, how a
+YAML value is checked and made canonical, and how it is applied to a base :class:`Arch` with
+``dataclasses.replace``. A :class:`Point` is a sorted tuple of (parameter, canonical value);
+its id is a hash of exactly that, so the same parameters give the same id in every process,
+on every machine, in every run (resume relies on it).
+
+>>> from hwsim.config import load_arch
+>>> p = Point.of({"array": 32, "dataflow": ["ws"], "buffer_kib": 128})
+>>> p.id, p.label
+('b3bd1976de43', 'array=32 buffer_kib=128 dataflow=ws')
+>>> arch = to_arch(load_arch("edge_int8"), p)
+>>> arch.array.rows, arch.array.dataflows, arch.buffers.weight.size_kib
+(32, ('ws',), 128)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from hwsim.config import DATAFLOWS, Arch
+from hwsim.errors import ConfigError
+from hwsim.pe import PE_KINDS, SERIAL_MODES, PeConfig
+
+__all__ = ["PARAMS", "Param", "Point", "Value", "to_arch"]
+
+Value = int | float | str
+"""A canonical parameter value: what is hashed, stored, and handed to optuna."""
+
+
+def _pos_int(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError("a positive integer")
+    return value
+
+
+def _pos_number(value: Any) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        raise ValueError("a positive number")
+    return float(value)
+
+
+def _dataflow(value: Any) -> str:
+    """``"ws"``, ``"ws+os"`` or a list ``[ws, os]`` -> ``"ws+os"`` (order kept: the first
+    is the preferred one, e.g. for the FPGA resource kernel)."""
+    flows = value.split("+") if isinstance(value, str) else value
+    if (not isinstance(flows, list) or not flows or len(set(flows)) != len(flows)
+            or any(f not in DATAFLOWS for f in flows)):
+        raise ValueError(f"a dataflow ({', '.join(DATAFLOWS)}) or a list of them")
+    return "+".join(flows)
+
+
+def _pe(value: Any) -> str:
+    """``int`` (the base width), ``int4``/``int8``/``int16``, ``bitfusion``, ``bitserial``
+    (= ``bitserial:activations``) or ``bitserial:both``."""
+    expectation = "int, int<bits>, bitfusion, bitserial or bitserial:<activations|both>"
+    if not isinstance(value, str):
+        raise ValueError(expectation)
+    kind, _, detail = value.partition(":")
+    if kind == "bitserial":
+        serial = detail or "activations"
+        if serial not in SERIAL_MODES:
+            raise ValueError(expectation)
+        return f"bitserial:{serial}"
+    if kind.startswith("int") and kind[3:].isdigit() and not detail and int(kind[3:]) > 0:
+        return kind
+    if kind in PE_KINDS and not detail:
+        return kind
+    raise ValueError(expectation)
+
+
+def _with_pe(arch: Arch, value: str) -> Arch:
+    kind, _, serial = value.partition(":")
+    base = arch.array.pe
+    if kind.startswith("int"):
+        width = int(kind[3:]) if kind[3:] else (base.width_bits if base.kind == "int" else 8)
+        pe = PeConfig("int", width_bits=width, max_bits=base.max_bits)
+    elif kind == "bitserial":
+        pe = PeConfig("bitserial", width_bits=8, serial=serial, max_bits=base.max_bits)
+    else:
+        pe = PeConfig(kind, width_bits=8, max_bits=min(base.max_bits, 16))
+    return replace(arch, array=replace(arch.array, pe=pe))
+
+
+def _array(**fields: Any) -> Callable[[Arch, Any], Arch]:
+    def apply(arch: Arch, value: Any) -> Arch:
+        return replace(arch, array=replace(arch.array, **{k: f(value) for k, f in fields.items()}))
+    return apply
+
+
+def _buffers(*names: str) -> Callable[[Arch, Any], Arch]:
+    def apply(arch: Arch, value: Any) -> Arch:
+        bufs = arch.buffers
+        for name in names:
+            bufs = replace(bufs, **{name: replace(bufs.get(name), size_kib=value)})
+        return replace(arch, buffers=bufs)
+    return apply
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One sweepable parameter: how to check a value and how to apply it to an Arch."""
+
+    name: str
+    doc: str
+    check: Callable[[Any], Value]  # raises ValueError(expectation) on a bad value
+    apply: Callable[[Arch, Any], Arch]
+    sizes: bool = False  # a size: ``{min, max, log2: true}`` ranges make sense
+
+
+def _same(v: Any) -> Any:
+    return v
+
+
+PARAMS: dict[str, Param] = {p.name: p for p in (
+    Param("rows", "array rows", _pos_int, _array(rows=_same), True),
+    Param("cols", "array columns", _pos_int, _array(cols=_same), True),
+    Param("array", "square array: rows = cols", _pos_int, _array(rows=_same, cols=_same), True),
+    Param("pe", "PE kind (int, int<bits>, bitfusion, bitserial[:activations|both])", _pe,
+          _with_pe),
+    Param("dataflow", "dataflows the mapper may use (ws, os, is, or e.g. ws+os)", _dataflow,
+          _array(dataflows=lambda v: tuple(v.split("+")))),
+    Param("clock_mhz", "array clock (MHz)", _pos_number, _array(clock_mhz=_same)),
+    Param("input_kib", "input buffer (KiB)", _pos_int, _buffers("input"), True),
+    Param("weight_kib", "weight buffer (KiB)", _pos_int, _buffers("weight"), True),
+    Param("output_kib", "output buffer (KiB)", _pos_int, _buffers("output"), True),
+    Param("buffer_kib", "input, weight and output buffers, each (KiB)", _pos_int,
+          _buffers("input", "weight", "output"), True),
+    Param("dram_bw_gbps", "DRAM bandwidth (GB/s)", _pos_number,
+          lambda a, v: replace(a, dram=replace(a.dram, bw_gbps=v))),
+    Param("vector_lanes", "vector-unit lanes", _pos_int,
+          lambda a, v: replace(a, vector=replace(a.vector, lanes=v)), True),
+)}
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One design point: (parameter, canonical value) pairs sorted by parameter name."""
+
+    params: tuple[tuple[str, Value], ...]
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> Point:
+        """Check and canonicalize ``values`` (parameter name -> value)."""
+        items = []
+        for name, value in values.items():
+            if name not in PARAMS:
+                raise ConfigError(f"parameter must be one of {', '.join(PARAMS)}, not {name!r}")
+            try:
+                items.append((name, PARAMS[name].check(value)))
+            except ValueError as err:
+                raise ConfigError(f"{name} must be {err}, not {value!r}") from None
+        return cls(tuple(sorted(items)))
+
+    @property
+    def id(self) -> str:
+        """Stable 12-hex-digit hash of the parameters (independent of process and run)."""
+        text = json.dumps(self.params, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    @property
+    def label(self) -> str:
+        return " ".join(f"{k}={v}" for k, v in self.params)
+
+    def to_dict(self) -> dict[str, Value]:
+        return dict(self.params)
+
+
+def to_arch(base: Arch, point: Point) -> Arch:
+    """``base`` with the point's parameters applied (``dataclasses.replace``; frozen stays
+    frozen). The name is kept, so equal hardware compares, hashes and caches equal whichever
+    point it came from. Raises :class:`hwsim.errors.SystolabError` for impossible
+    combinations (e.g. a PE kind with widths it cannot have)."""
+    arch = base
+    for name, value in point.params:
+        arch = PARAMS[name].apply(arch, value)
+    return arch
