@@ -1,15 +1,19 @@
 """The static structure of a layer's truncated runs, before any timing: which instances exist,
 what each one waits for, and the DRAM channel's fixed order (semantics in :mod:`hwsim.isa`,
-model in :mod:`hwsim.engine`). :class:`hwsim._sim.LayerSim` only adds the clock.
+model in :mod:`hwsim.engine`). :func:`hwsim._timeline.play` only adds the clock.
 
-Everything is precomputed per (run, body index) from the instance iterations inside the
-simulated prefix, so the simulation itself does no modular arithmetic. Positions in the DRAM
-order come from the pattern extended periodically (:func:`hwsim.isa.latest_instance`), so they
-do not depend on where a prefix is cut: a truncated run ends exactly as the whole run does.
+Every wait and position is a function of the instruction pattern extended periodically
+(:func:`hwsim.isa.latest_instance`), so it is computed once per phase of a run's period and
+shifted to each period of the simulated prefix; the prefix's edges only filter waits (on
+iterations before the run, or on readers after the prefix). Positions in the DRAM order do
+not depend on where a prefix is cut, so a truncated run ends exactly as the whole run does.
+They are exact rationals, kept as integers over one common denominator.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import pairwise
@@ -28,7 +32,7 @@ from hwsim.isa import (
 from hwsim.timing import stream_cycles
 
 Key = tuple[int, int, int]  # (run, iteration, body index)
-OrderKey = tuple[Fraction, int, int, int]  # (position in iterations, stores first, iter, body)
+OrderKey = tuple[int, int, int, int]  # (scaled position, stores first, iteration, body index)
 
 
 def nominal(arch: Arch, ins: Instr, mode: str) -> tuple[Fraction, Fraction]:
@@ -106,24 +110,26 @@ class Schedule:
     def measure_reach(self, runs: int) -> None:
         back, fwd = [0] * runs, [0] * runs
 
-        def see(waiter: Key, waited: Key) -> None:
-            if waiter[0] == waited[0]:
-                d = waiter[1] - waited[1]
-                back[waiter[0]] = max(back[waiter[0]], d)
-                fwd[waiter[0]] = max(fwd[waiter[0]], -d)
+        def see(pairs: Iterable[tuple[Key, Key]]) -> None:
+            for (r, i, _), (r2, i2, _) in pairs:  # (waiter, waited)
+                if r == r2:
+                    if i - i2 > back[r]:
+                        back[r] = i - i2
+                    if i2 - i > fwd[r]:
+                        fwd[r] = i2 - i
 
         for waits in (self.deps, self.slot, self.out):
-            for key, keys in waits.items():
-                for k in keys:
-                    see(key, k)
+            see((key, k) for key, keys in waits.items() for k in keys)
         for seq in (self.array, self.vector, self.loads, self.stores, self.order):
-            for a, b in pairwise(seq):
-                see(b, a)
+            see((b, a) for a, b in pairwise(seq))
         self.reach = list(zip(back, fwd, strict=True))
 
 
 def build(runs: tuple[Run, ...], counts: list[int], arch: Arch, mode: str) -> Schedule:
     sched = Schedule()
+    noms = [[nominal(arch, ins, mode) for ins in run.body] for run in runs]
+    # Positions are exact rationals; scaled by a common denominator they sort as integers.
+    scale = math.lcm(*(f.denominator for nom in noms for pair in nom for f in pair))
     loads: list[tuple[OrderKey, Key]] = []
     stores: list[tuple[OrderKey, Key]] = []
     offset = 0
@@ -133,28 +139,66 @@ def build(runs: tuple[Run, ...], counts: list[int], arch: Arch, mode: str) -> Sc
         # must not precede those stores on the channel (it would deadlock). Loads into still
         # empty slots may go earlier (prefetch across runs).
         floor = max((k[0] for k, _ in stores), default=None)
-        first = len(loads)
-        _build_run(sched, r, run, counts[r], offset, arch, mode, loads, stores)
+        first, first_store = len(loads), len(stores)
+        _build_run(sched, r, run, counts[r], offset, noms[r], scale, loads, stores)
         if floor is not None:
+            pushed = set()
             for j in range(first, len(loads)):
                 (pos, tie, g, b), key = loads[j]
                 if sched.slot[key] and pos < floor:
                     loads[j] = ((floor, tie, g, b), key)
+                    pushed.add(key)
+            _after_pushed_loads(sched, pushed, floor, stores, first_store)
         offset += counts[r]
-    sched.loads = [key for _, key in sorted(loads)]
-    sched.stores = [key for _, key in sorted(stores)]
+    loads.sort()
+    stores.sort()
+    sched.loads = [key for _, key in loads]
+    sched.stores = [key for _, key in stores]
     sched.order = [key for _, key in sorted(loads + stores)]
     sched.measure_reach(len(runs))
     return sched
 
 
-def _build_run(sched: Schedule, r: int, run: Run, n: int, offset: int, arch: Arch, mode: str,
+def _after_pushed_loads(sched: Schedule, pushed: set[Key], floor: int,
+                        stores: list[tuple[OrderKey, Key]], first: int) -> None:
+    """Move this run's stores that depend, through its computes and vector ops, on a load
+    pushed to ``floor`` just after it: served before that load, such a store would wait for
+    data that cannot arrive (the channel serves in order), a deadlock. Stores that do not
+    depend on a pushed load keep their place, so programs that did not deadlock are timed as
+    before."""
+    if not pushed:
+        return
+    users: dict[Key, list[Key]] = {}
+    for key, waits in sched.deps.items():
+        for d in waits:
+            users.setdefault(d, []).append(key)
+    reached, frontier = set(pushed), list(pushed)
+    while frontier:
+        for user in users.get(frontier.pop(), ()):
+            if user not in reached:
+                reached.add(user)
+                frontier.append(user)
+    for j in range(first, len(stores)):
+        (pos, tie, g, b), key = stores[j]
+        if key in reached and pos <= floor:
+            stores[j] = ((floor + 1, tie, g, b), key)
+
+
+def _build_run(sched: Schedule, r: int, run: Run, n: int, offset: int,
+               nom: list[tuple[Fraction, Fraction]], scale: int,
                loads: list[tuple[OrderKey, Key]], stores: list[tuple[OrderKey, Key]]) -> None:
-    body = run.body
-    iters = []  # instance iterations of each body instruction inside the prefix
-    for ins in body:
-        lo, hi = window_of(ins)
-        iters.append([q + o for q in range(0, n, ins.every) for o in range(lo, hi)])
+    """Add run ``r``'s first ``n`` iterations (a multiple of its period) to ``sched``.
+
+    Every wait and position is a function of the instruction pattern extended periodically
+    (:func:`hwsim.isa.latest_instance`), so it is computed once per phase of the period, as
+    an offset from the instance's iteration, and shifted; only the prefix's edges filter it:
+    waits on iterations before 0, and a slot's last readers cut at iteration ``n``.
+    """
+    body, P = run.body, run.period
+    # phases of the period in which each instruction executes
+    phases = [[o for o in range(P) if lo <= o % ins.every < hi]
+              for ins in body for lo, hi in [window_of(ins)]]
+    in_phase = [set(ph) for ph in phases]
     consumers = [[c for c, other in enumerate(body) if b in other.deps]
                  for b in range(len(body))]
 
@@ -162,12 +206,14 @@ def _build_run(sched: Schedule, r: int, run: Run, n: int, offset: int, arch: Arc
     # the consumers of the stream's instance two before have read their operands), a store
     # where its results are complete, capped so that it precedes every load whose consumer
     # waits for its output slot (which would deadlock). Ties: stores first.
-    nom = [nominal(arch, ins, mode) for ins in body]
     read_ratio = [max((nom[c][0] for c in consumers[b]), default=Fraction(1))
                   for b in range(len(body))]
     lag_ratio = [max((nom[d][1] for d in ins.deps), default=Fraction(1)) for ins in body]
     min_read = min((read_ratio[b] for b, ins in enumerate(body) if isinstance(ins, Load)),
                    default=Fraction(1))
+
+    def scaled(f: Fraction) -> int:
+        return f.numerator * (scale // f.denominator)
 
     def stream_prev(members: tuple[int, ...], i: int) -> tuple[int, int]:
         """(iteration, body index) of the stream's instance before iteration ``i``."""
@@ -185,43 +231,65 @@ def _build_run(sched: Schedule, r: int, run: Run, n: int, offset: int, arch: Arc
                 out.append((ci, c))
         return out
 
-    streams = load_streams(body, run.period)
+    base = offset * scale
+    streams = load_streams(body, P)
     for b, ins in enumerate(body):
         if not isinstance(ins, Load):
             continue
         members = streams[b]
-        for i in iters[b]:
-            prev_i, _ = stream_prev(members, i)
-            i2, b2 = stream_prev(members, prev_i)
-            free_at = max([prev_i - 1] + [ci for ci, _ in last_reader(b2, i2, None)])
-            key = (r, i, b)
-            loads.append(((offset + free_at + read_ratio[b2], 1, offset + i, b), key))
-            sched.slot[key] = [(r, ci, c) for ci, c in last_reader(b2, i2, n)] if i2 >= 0 else []
+        for o in phases[b]:
+            prev_o, _ = stream_prev(members, o)
+            o2, b2 = stream_prev(members, prev_o)
+            readers = last_reader(b2, o2, None)
+            free_at = max([prev_o - 1] + [ci for ci, _ in readers])
+            pos = scaled(free_at + read_ratio[b2]) + base
+            slot = [(ci - o, c) for ci, c in readers]
+            cut = next_instance(body[b2], o2) - o  # readers reach past the prefix from here
+            for q in range(0, n, P):
+                i, key = q + o, (r, q + o, b)
+                loads.append(((pos + q * scale, 1, offset + i, b), key))
+                if q + o2 < 0:
+                    sched.slot[key] = []
+                elif i + cut > n:
+                    sched.slot[key] = [(r, ci, c) for ci, c in last_reader(b2, q + o2, n)]
+                else:
+                    sched.slot[key] = [(r, i + ci, c) for ci, c in slot]
 
     store_idx = [b for b, ins in enumerate(body) if isinstance(ins, Store)]
     for b in store_idx:
         ins = body[b]
-        for i in iters[b]:
-            cap = next_instance(ins, i) + 1 + min_read
-            stores.append(((offset + min(i + lag_ratio[b], cap), 0, offset + i, b), (r, i, b)))
+        for o in phases[b]:
+            cap = next_instance(ins, o) + 1 + min_read
+            pos = scaled(min(o + lag_ratio[b], cap)) + base
+            for q in range(0, n, P):
+                stores.append(((pos + q * scale, 0, offset + q + o, b), (r, q + o, b)))
 
     # Output groups: group g ends with the g-th store instance; its first Compute/Vector
-    # waits for the drain of group g - 2.
-    store_iters = iters[store_idx[0]] if store_idx else []
-    group, seen = 0, -1
-    for i in range(n):
-        for b, ins in enumerate(body):
-            if isinstance(ins, Load | Store) or latest_instance(ins, i) != i:
-                continue
-            key = (r, i, b)
-            (sched.array if isinstance(ins, Compute) else sched.vector).append(key)
-            while group < len(store_iters) and store_iters[group] < i:
-                group += 1
-            if store_idx and group != seen:
-                seen = group
-                if group >= 2:
-                    sched.out[key] = [(r, store_iters[group - 2], s) for s in store_idx]
+    # waits for the drain of group g - 2 (the second-latest store before it).
+    active = [[b for b, ins in enumerate(body) if not isinstance(ins, Load | Store)
+               and o in in_phase[b]] for o in range(P)]
+    units: list[list[tuple[int, bool, int | None]]] = [[] for _ in range(P)]
+    seen = max((o for o in range(P) if active[o]), default=0) - P  # latest busy phase
+    for o in range(P):
+        for b in active[o]:
+            back = None
+            if store_idx and b == active[o][0]:
+                s1 = latest_instance(body[store_idx[0]], o - 1)
+                if seen <= s1:  # the first Compute/Vector since the store before it
+                    back = latest_instance(body[store_idx[0]], s1 - 1) - o
+            units[o].append((b, isinstance(body[b], Compute), back))
+        if active[o]:
+            seen = o
+    for q in range(0, n, P):
+        for o in range(P):
+            for b, is_compute, back in units[o]:
+                key = (r, q + o, b)
+                (sched.array if is_compute else sched.vector).append(key)
+                if back is not None and q + o + back >= 0:
+                    sched.out[key] = [(r, q + o + back, s) for s in store_idx]
     for b, ins in enumerate(body):
-        for i in iters[b]:
-            sched.deps[r, i, b] = [(r, di, d) for d in ins.deps
-                                   if (di := latest_instance(body[d], i)) >= 0]
+        rel = [[(d, latest_instance(body[d], o) - o) for d in ins.deps] for o in phases[b]]
+        for q in range(0, n, P):
+            for o, dis in zip(phases[b], rel, strict=True):
+                i = q + o
+                sched.deps[r, i, b] = [(r, i + di, d) for d, di in dis if i + di >= 0]

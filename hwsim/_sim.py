@@ -1,44 +1,36 @@
-"""Event-by-event simulation of one layer's (truncated) runs with simpy; used by
-:mod:`hwsim.engine`, which documents the model. Times are integer cycles."""
+"""Event-by-event simulation of one layer's (truncated) runs, and the accounting the
+steady-state fast-forward of :mod:`hwsim.engine` (which documents the model) reads: per
+period ("window") of each run, its completion time, busy time and stalls. The times come from
+:func:`hwsim._timeline.play`, or from the simpy processes of :mod:`hwsim._processes` where the
+two units' order in one cycle needs them. Times are integer cycles."""
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Generator
 from typing import Any
 
-import simpy
-
-from hwsim._schedule import Key, build, spans
+from hwsim._schedule import Key, Schedule, build, spans
+from hwsim._timeline import Cost, play
 from hwsim.config import Arch
-from hwsim.errors import ProgramError
-from hwsim.isa import Compute, Instr, Load, Run, Store, Vector
+from hwsim.isa import Compute, Run, Vector
 from hwsim.stats import TraceEvent
 from hwsim.timing import tile_timing
 
 
-def _label(ins: Instr) -> str:
-    if isinstance(ins, Compute):
-        return f"{ins.dataflow} {ins.m}x{ins.k}x{ins.n} w{ins.w_bits}a{ins.a_bits}"
-    if isinstance(ins, Load):
-        return f"load {ins.buffer} {ins.bits} b"
-    if isinstance(ins, Store):
-        return f"store {ins.bits} b"
-    return f"{ins.kind} {ins.elements}x{ins.ops_per_element}"
-
-
 class LayerSim:
-    """One simpy simulation of ``runs`` truncated to ``counts`` iterations each."""
+    """One simulation of ``runs`` truncated to ``counts`` iterations each."""
 
-    def __init__(self, runs: tuple[Run, ...], counts: list[int], arch: Arch, mode: str) -> None:
+    def __init__(self, runs: tuple[Run, ...], counts: list[int], arch: Arch, mode: str,
+                 sched: Schedule | None = None) -> None:
+        """``sched``: the schedule of exactly these counts, if already built."""
         self.runs, self.counts, self.arch = runs, counts, arch
-        self.env = simpy.Environment()
+        self.periods = [run.period for run in runs]
         bpc, self.latency = arch.dram_bits_per_cycle, arch.dram_latency_cycles
         lanes = arch.vector.ops_per_cycle_total
         # (occupancy, latency of the results, cycles until the operands are read from SRAM,
         #  cycles until the first result is written to the output buffer)
-        self.cost: dict[tuple[int, int], tuple[int, int, int, int]] = {}
+        self.cost: dict[tuple[int, int], Cost] = {}
         for r, run in enumerate(runs):
             for b, ins in enumerate(run.body):
                 if isinstance(ins, Compute):
@@ -51,128 +43,33 @@ class LayerSim:
                 else:
                     c = math.ceil(ins.bits / bpc)
                     self.cost[r, b] = (c, c, c, 0)
-        self.sched = build(runs, counts, arch, mode)
-        self.done = {key: self.env.event() for key in self.sched.deps}
-        self.t_done: dict[Key, int] = {}
-        self.consumed = {key: self.env.event() for key in self.sched.array + self.sched.vector}
-        self.drained = {key: self.env.event() for key in self.sched.stores}
-        self.t_drained: dict[Key, int] = {}
-        self.qwait: dict[Key, int] = {}
-        self.primary: list[tuple[int, int, str, Key, Key | None]] = []
-        self.events: list[tuple[str, str, int, int, Key]] = []
-        self.turn_of = {key: j for j, key in enumerate(self.sched.order)}
-        self.turn = [self.env.event() for _ in self.sched.order]
-
-    # -- helpers ---------------------------------------------------------------------------
-
-    @property
-    def now(self) -> int:
-        """The simulation time; always an integer cycle, since every delay is one."""
-        return int(self.env.now)
-
-    def _at(self, ev: simpy.Event, at: int) -> None:
-        if at == self.now:
-            ev.succeed()
-        else:
-            def fire(_: simpy.Event) -> None:
-                ev.succeed()
-
-            self.env.timeout(at - self.now).callbacks.append(fire)
-
-    def _finish(self, key: Key, at: int) -> None:
-        self.t_done[key] = at
-        self._at(self.done[key], at)
-
-    def _transfer(self, key: Key) -> Generator[simpy.Event, Any, None]:
-        j = self.turn_of[key]
-        t_req = self.now
-        if j > 0:
-            yield self.turn[j - 1]
-        self.qwait[key] = self.now - t_req
-        start = self.now
-        dur = self.cost[key[0], key[2]][0]
-        yield self.env.timeout(dur)
-        self.turn[j].succeed()
-        ins = self.runs[key[0]].body[key[2]]
-        track = "load DMA" if isinstance(ins, Load) else "store DMA"
-        self.events.append((track, _label(ins), start, dur, key))
-
-    # -- processes -------------------------------------------------------------------------
-
-    def _load_dma(self) -> Generator[simpy.Event, Any, None]:
-        for key in self.sched.loads:
-            waits = self.sched.slot[key]
-            if waits:
-                yield simpy.AllOf(self.env, [self.consumed[k] for k in waits])
-            yield from self._transfer(key)
-            self._finish(key, self.now + self.latency)
-
-    def _store_dma(self) -> Generator[simpy.Event, Any, None]:
-        for key in self.sched.stores:
-            deps = self.sched.deps[key]
-            if deps:
-                yield simpy.AllOf(self.env, [self.done[k] for k in deps])
-            yield from self._transfer(key)
-            self.t_drained[key] = self.now
-            self.drained[key].succeed()
-            self._finish(key, self.now + self.latency)
-
-    def _unit(self, keys: list[Key], track: str) -> Generator[simpy.Event, Any, None]:
-        free = 0
-        for key in keys:
-            r, _, b = key
-            body = self.runs[r].body
-            occ, first, read, out_start = self.cost[r, b]
-            ready, cause, via = free, "dependency", None
-            deps = self.sched.deps[key]
-            if deps:
-                yield simpy.AllOf(self.env, [self.done[k] for k in deps])
-                latest = max(deps, key=lambda k: self.t_done[k])
-                if self.t_done[latest] > ready:
-                    ready = self.t_done[latest]
-                    dep = body[latest[2]]
-                    if isinstance(dep, Load):
-                        cause, via = f"{dep.buffer}_load", latest
-            slot = self.sched.out.get(key)
-            if slot:
-                # The output slot is needed when the first result is written, not at issue.
-                yield simpy.AllOf(self.env, [self.drained[k] for k in slot])
-                need = max(self.t_drained[k] for k in slot) - out_start
-                if need > ready:
-                    ready, cause, via = need, "store", None
-            x = max(ready, self.now - first)
-            free = x + occ
-            self.primary.append((x, occ, cause, key, via))
-            self.events.append((track, _label(body[b]), x, occ, key))
-            self._finish(key, x + first)
-            self._at(self.consumed[key], max(self.now, x + read))
+        self.sched = sched if sched is not None else build(runs, counts, arch, mode)
 
     # -- running and accounting ------------------------------------------------------------
 
     def run(self) -> None:
-        env = self.env
-        env.process(self._load_dma())
-        env.process(self._store_dma())
-        env.process(self._unit(self.sched.array, "array"))
-        env.process(self._unit(self.sched.vector, "vector unit"))
-        env.run()
-        stuck = [k for k, ev in self.done.items() if not ev.processed]
-        if stuck:
-            raise ProgramError(f"the program deadlocks: instruction {stuck[0]} (run, iteration, "
-                               "instr) never completes")
+        timeline = play(self.runs, self.sched, self.cost, self.latency)
+        if timeline is None:  # rare, and simpy takes a while to import
+            from hwsim._processes import play_processes
+
+            timeline = play_processes(self.runs, self.sched, self.cost, self.latency)
+        self.t_done, self.qwait = timeline.t_done, timeline.qwait
+        self.primary, self.events = timeline.primary, timeline.events
         self.T = max(self.t_done.values())
         self.win_time: dict[tuple[int, int], int] = defaultdict(int)
         self.by_window: dict[tuple[int, int], list[Key]] = defaultdict(list)
+        periods = self.periods
         for key, t in self.t_done.items():
-            w = (key[0], key[1] // self.runs[key[0]].period)
-            self.win_time[w] = max(self.win_time[w], t)
+            w = (key[0], key[1] // periods[key[0]])
+            if t > self.win_time[w]:
+                self.win_time[w] = t
             self.by_window[w].append(key)
         self.win_busy: dict[tuple[int, int], int] = defaultdict(int)
         self.win_gaps: dict[tuple[int, int], dict[str, int]] = defaultdict(
             lambda: defaultdict(int))
         free = 0
-        for x, occ, cause, (r, i, _b), via in sorted(self.primary, key=lambda p: p[0]):
-            w = (r, i // self.runs[r].period)
+        for x, occ, cause, (r, i, _b), via in self.primary:  # by issue cycle
+            w = (r, i // periods[r])
             gap = max(0, x - free)
             if gap:
                 queued = min(gap, self.qwait.get(via, 0)) if via is not None else 0
@@ -249,16 +146,30 @@ class LayerSim:
         if total != busy + sum(stalls.values()):
             return None
 
-        def shift(key: Key) -> int:
-            r, i, _b = key
-            w = i // self.runs[r].period
-            return sum(s for rr, at, s in shift_after if r > rr or (r == rr and w >= at))
-
-        trace = [TraceEvent(track, name, start + shift(key), dur)
-                 for track, name, start, dur, key in self.events]
+        # every event of run r after window at[r] moves by own[r], every event of a later run
+        # by the shifts of all earlier runs
+        at_of = {r: at for r, at, _ in shift_after}
+        own = {r: s for r, _, s in shift_after}
+        before, acc = [], 0
+        for r in range(len(self.runs)):
+            before.append(acc)
+            acc += own.get(r, 0)
+        periods = self.periods
+        events = self.events
+        markers = []
         for r, at, span in shift_after:
-            start = self.win_time[r, at - 1] + shift((r, at * self.runs[r].period, 0)) - span
-            trace.append(TraceEvent("steady state", f"run {r} ({self.runs[r].name}): "
-                                    f"{span} cycles in closed form", start, span))
-        return _Timed(total, busy, tuple(sorted((c, n) for c, n in stalls.items() if n)),
-                      tuple(sorted(trace, key=lambda e: (e.start, e.track))))
+            start = self.win_time[r, at - 1] + before[r] + own[r] - span
+            markers.append(TraceEvent("steady state", f"run {r} ({self.runs[r].name}): "
+                                      f"{span} cycles in closed form", start, span))
+
+        def trace() -> tuple[TraceEvent, ...]:
+            out = []
+            for track, name, start, dur, (r, i, _b) in events:
+                s = before[r]
+                if r in own and i // periods[r] >= at_of[r]:
+                    s += own[r]
+                out.append(TraceEvent(track, name, start + s, dur))
+            out += markers
+            return tuple(sorted(out, key=lambda e: (e.start, e.track)))
+
+        return _Timed(total, busy, tuple(sorted((c, n) for c, n in stalls.items() if n)), trace)

@@ -1,5 +1,12 @@
-"""The cycle-level engine: simpy processes for the load DMA, the array, the vector unit and the
-store DMA, sharing one DRAM channel, with double-buffered SRAM (semantics in :mod:`hwsim.isa`).
+"""The cycle-level engine: the load DMA, the array, the vector unit and the store DMA, sharing
+one DRAM channel, with double-buffered SRAM (semantics in :mod:`hwsim.isa`).
+
+Every time in the model is a maximum of earlier times plus fixed delays, so the engine
+evaluates them directly, unit by unit in each unit's fixed order (:mod:`hwsim._timeline`), over
+a schedule of instances built once per phase of each run's period (:mod:`hwsim._schedule`).
+The same model written as simpy processes (:mod:`hwsim._processes`) is consulted only when the
+array and the vector unit issue in the same cycle after resuming in the same cycle, where the
+order in which simpy resumes them decides which of the two a stall is charged to.
 
 Model
 -----
@@ -38,6 +45,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hwsim.config import Arch
@@ -75,7 +83,7 @@ def simulate(program: Program, arch: Arch, mode: str = "native", trace: bool = T
     program.validate(arch, capacity=mode != "scalesim")
     layers, events, offset = [], [], 0
     for layer in program.layers:
-        stats, layer_trace = simulate_layer(layer, arch, mode, steady_state)
+        stats, layer_trace = simulate_layer(layer, arch, mode, steady_state, trace=trace)
         layers.append(stats)
         if trace:
             events += [TraceEvent(e.track, e.name, e.start + offset, e.duration, layer.name)
@@ -91,8 +99,9 @@ def simulate(program: Program, arch: Arch, mode: str = "native", trace: bool = T
 
 
 def simulate_layer(layer: Layer, arch: Arch, mode: str = "native", steady_state: bool = True,
-                   ) -> tuple[LayerStats, tuple[TraceEvent, ...]]:
-    """Stats and tile timeline (cycles from the layer's start) of one layer."""
+                   trace: bool = True) -> tuple[LayerStats, tuple[TraceEvent, ...]]:
+    """Stats and tile timeline (cycles from the layer's start; empty unless ``trace``) of one
+    layer."""
     timed = _timed_runs(layer.runs, arch, mode, steady_state)
     counts, compute_bound, tiles = _counts(layer, arch)
     dram_bits = counts.dram_bits
@@ -114,7 +123,7 @@ def simulate_layer(layer: Layer, arch: Arch, mode: str = "native", steady_state:
         counts=counts,
         energy=energy_of(counts, arch, seconds),
     )
-    return stats, timed.trace
+    return stats, timed.trace if trace else ()
 
 
 def _counts(layer: Layer, arch: Arch) -> tuple[ActionCounts, float, int]:
@@ -153,12 +162,21 @@ def _counts(layer: Layer, arch: Arch) -> tuple[ActionCounts, float, int]:
     return counts, bound, tiles
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Timed:
+    """A layer's time, busy time and stalls; its trace is built when first asked for."""
+
     cycles: int
     busy: int
     stalls: tuple[tuple[str, int], ...]
-    trace: tuple[TraceEvent, ...]
+    make_trace: Callable[[], tuple[TraceEvent, ...]]
+    _trace: tuple[TraceEvent, ...] | None = None
+
+    @property
+    def trace(self) -> tuple[TraceEvent, ...]:
+        if self._trace is None:
+            self._trace = self.make_trace()
+        return self._trace
 
 
 @functools.lru_cache(maxsize=4096)
@@ -168,16 +186,20 @@ def _timed_runs(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: bool
     from hwsim._sim import LayerSim
 
     periods = [r.count // r.period for r in runs]
-    # The shortest prefix in which the periodicity check can succeed (cyclicity 1): the
-    # windows a wait reaches back over, one to compare against, the end's reach, slack.
-    reach = build(runs, [min(g, 3) * r.period for g, r in zip(periods, runs, strict=True)],
-                  arch, mode).reach
-    sim_periods = [
-        g if not steady_state else min(g, -(-back // r.period) + -(-fwd // r.period) + _SLACK)
-        for g, r, (back, fwd) in zip(periods, runs, reach, strict=True)]
+    sim_periods = list(periods)
+    probe = None
+    if steady_state:
+        # The shortest prefix in which the periodicity check can succeed (cyclicity 1): the
+        # windows a wait reaches back over, one to compare against, the end's reach, slack.
+        probe = build(runs, [min(g, 3) * r.period for g, r in zip(periods, runs, strict=True)],
+                      arch, mode)
+        sim_periods = [min(g, -(-back // r.period) + -(-fwd // r.period) + _SLACK)
+                       for g, r, (back, fwd) in zip(periods, runs, probe.reach, strict=True)]
     while True:
-        sim = LayerSim(runs, [s * r.period for s, r in zip(sim_periods, runs, strict=True)],
-                       arch, mode)
+        counts = [s * r.period for s, r in zip(sim_periods, runs, strict=True)]
+        # a layer of short runs is simulated whole: the probe is its schedule
+        reuse = probe if probe is not None and max(periods) <= 3 else None
+        sim = LayerSim(runs, counts, arch, mode, reuse)
         sim.run()
         inserts: list[tuple[int, int, tuple] | None] = []
         retry = False

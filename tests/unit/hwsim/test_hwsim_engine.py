@@ -150,3 +150,21 @@ def test_hwsim_imports_without_torch():
 def test_public_api_is_exported():
     for name in hwsim.__all__:
         assert hasattr(hwsim, name), name
+
+
+def test_store_after_a_load_pushed_behind_an_earlier_run_does_not_deadlock():
+    """Regression (found by the steady-state property test): run 1's slot-waiting weight load
+    is placed after run 0's stores on the DRAM channel; run 1's own store that needs that
+    load's data must then come after it too, or the in-order channel waits forever."""
+    from hwsim import Compute, Layer, Load, Program, Run, Store, Vector, load_arch, simulate
+
+    arch = load_arch("bitfusion_eyeriss")
+    first = Run((Load("weight", 16), Load("input", 8), Compute("is", 1, 1, 2, deps=(0, 1)),
+                 Store(16, every=2, deps=(2,))), count=2)
+    second = Run((Load("weight", 8), Load("input", 8), Compute("ws", 1, 1, 1, deps=(0, 1)),
+                  Vector("relu", 1, deps=(2,)), Store(8, deps=(3,))), count=3)
+    program = Program("p", (Layer("l", (first, second)),))
+    fast = simulate(program, arch)
+    full = simulate(program, arch, steady_state=False)
+    assert fast.cycles == full.cycles > 0
+    assert fast.total.macs == 2 * 2 + 3

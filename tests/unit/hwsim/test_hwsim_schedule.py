@@ -1,0 +1,52 @@
+"""hwsim._schedule: the schedule of a prefix is cut from the schedule of the whole run (waits
+and DRAM positions come from the periodic pattern, computed once per phase and shifted)."""
+
+from __future__ import annotations
+
+import pytest
+
+from hwsim._schedule import build
+from hwsim.config import load_arch
+from hwsim.isa import Compute, Load, Run, Store, Vector, latest_instance
+
+ARCH = load_arch("edge_int8")
+Kt = 4
+FULL, EDGE = (0, Kt - 1), (Kt - 1, Kt)
+RUNS = {
+    "k edge": Run((Load("weight", 2048, every=Kt, window=FULL),
+                   Load("weight", 640, every=Kt, window=EDGE),
+                   Load("input", 8192, every=Kt, window=FULL),
+                   Load("input", 2560, every=Kt, window=EDGE),
+                   Compute("ws", 64, 16, 16, every=Kt, window=FULL, deps=(0, 2)),
+                   Compute("ws", 64, 5, 16, every=Kt, window=EDGE, deps=(1, 3)),
+                   Vector("relu", 1024, every=Kt, window=EDGE, deps=(5,)),
+                   Store(8192, every=Kt, deps=(6,))), count=Kt * 10),
+    "weight reuse": Run((Load("weight", 2048, every=3), Load("input", 8192),
+                         Compute("ws", 64, 16, 16, deps=(0, 1)),
+                         Store(8192, every=6, window=(3, 6), deps=(2,))), count=60),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+@pytest.mark.parametrize("periods", [1, 2, 5])
+def test_prefix_schedule_is_cut_from_the_whole_run(name, periods):
+    run = RUNS[name]
+    n = periods * run.period
+    part, whole = build((run,), [n], ARCH, "native"), build((run,), [run.count], ARCH, "native")
+    inside = set(part.deps)
+    assert inside == {k for k in whole.deps if k[1] < n}
+    for seq in ("array", "vector", "loads", "stores", "order"):
+        assert getattr(part, seq) == [k for k in getattr(whole, seq) if k in inside], seq
+    assert part.deps == {k: whole.deps[k] for k in inside}
+    assert part.out == {k: v for k, v in whole.out.items() if k in inside}
+    # each instance waits for the latest instance of each dependency (hwsim.isa)
+    for (r, i, b), waits in whole.deps.items():
+        want = [(r, latest_instance(run.body[d], i), d) for d in run.body[b].deps]
+        assert waits == [w for w in want if w[1] >= 0]
+    # a load's slot waits for readers inside the prefix: those of the whole run, or (at the
+    # prefix's end) the last ones before it
+    for key, waits in part.slot.items():
+        if all(w[1] < n for w in whole.slot[key]):
+            assert waits == whole.slot[key]
+        else:
+            assert all(w[1] < n for w in waits)
