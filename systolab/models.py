@@ -6,15 +6,13 @@ model, in which case ``input_shape`` (one sample, without batch) must be given.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 from torch import nn
 
 from compiler.models import get_model
+from compiler.userfile import import_user_file
 from hwsim.errors import SystolabError
 
 __all__ = ["ModelLoadError", "load_model"]
@@ -30,20 +28,7 @@ def load_model(spec: str, *, batch: int = 1,
     if ":" not in spec or not spec.split(":", 1)[0].endswith(".py"):
         return get_model(spec, batch=batch)
     path_text, factory_name = spec.rsplit(":", 1)
-    path = Path(path_text)
-    if not path.is_file():
-        raise ModelLoadError(f"model file {path_text!r} does not exist")
-    module_name = f"systolab_user_model_{abs(hash(path.resolve()))}"
-    loader_spec = importlib.util.spec_from_file_location(module_name, path)
-    if loader_spec is None or loader_spec.loader is None:
-        raise ModelLoadError(f"model file {path_text!r} cannot be imported as Python")
-    module = importlib.util.module_from_spec(loader_spec)
-    sys.modules[module_name] = module
-    try:
-        loader_spec.loader.exec_module(module)
-    except Exception as err:
-        raise ModelLoadError(f"importing model file {path_text!r} failed: "
-                             f"{type(err).__name__}: {err}") from err
+    module = import_user_file(path_text, "model file", ModelLoadError)
     factory = getattr(module, factory_name, None)
     if not callable(factory):
         raise ModelLoadError(f"model file {path_text!r} must define a function {factory_name!r}")

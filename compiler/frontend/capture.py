@@ -172,13 +172,7 @@ def _capture_fx(model: nn.Module, example_input: torch.Tensor) -> Captured:
             return None
         return TensorSpec(tuple(int(d) for d in meta.shape), str(meta.dtype).removeprefix("torch."))
 
-    def arg(a: Any) -> Any:
-        if isinstance(a, fx.Node):
-            s = specs.get(a.name)
-            return Ref(a.name, s) if s is not None else a.name
-        if isinstance(a, (list, tuple)):
-            return type(a)(arg(x) for x in a)
-        return a
+    arg = _resolver(specs)
 
     calls: list[Call] = []
     outputs: list[str] = []
@@ -234,13 +228,7 @@ def _capture_export(model: nn.Module, example_input: torch.Tensor) -> Captured:
 
     specs: dict[str, TensorSpec | None] = {}
 
-    def arg(a: Any) -> Any:
-        if isinstance(a, fx.Node):
-            s = specs.get(a.name)
-            return Ref(a.name, s) if s is not None else a.name
-        if isinstance(a, (list, tuple)):
-            return type(a)(arg(x) for x in a)
-        return a
+    arg = _resolver(specs)
 
     calls: list[Call] = []
     outputs: list[str] = []
@@ -272,6 +260,21 @@ def _capture_export(model: nn.Module, example_input: torch.Tensor) -> Captured:
                      + (f" ({str(mod_type).rsplit('.', 1)[-1]})" if mod_type else ""))
             )
     return Captured(calls, outputs, "export", tuple_outputs=tuples)
+
+
+def _resolver(specs: dict[str, TensorSpec | None]) -> Callable[[Any], Any]:
+    """Map fx node arguments to :class:`Ref` (tensor nodes, by their spec so far) or to the
+    node's name (non-tensor nodes), through lists and tuples."""
+
+    def arg(a: Any) -> Any:
+        if isinstance(a, fx.Node):
+            spec = specs.get(a.name)
+            return Ref(a.name, spec) if spec is not None else a.name
+        if isinstance(a, (list, tuple)):
+            return type(a)(arg(x) for x in a)
+        return a
+
+    return arg
 
 
 def _flatten_refs(value: Any) -> list[Ref]:

@@ -41,7 +41,6 @@ import logging
 import math
 import os
 import pickle
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -56,6 +55,7 @@ from torch import nn
 from compiler.errors import closest
 from compiler.models import MODELS, get_model
 from compiler.policies.errors import EvaluatorError, TaskError
+from compiler.userfile import import_user_file
 
 __all__ = [
     "MNIST_SHA256",
@@ -372,7 +372,8 @@ def load_evaluator(spec: str) -> Callable[[nn.Module], float]:
     if not sep or not target or not func_name.isidentifier():
         raise EvaluatorError(f"evaluator must be 'module:function' or 'file.py:function', "
                              f"not {spec!r}")
-    module = _import_file(target) if target.endswith(".py") else _import_module(target)
+    module = (import_user_file(target, "evaluator file", EvaluatorError)
+              if target.endswith(".py") else _import_module(target))
     fn = getattr(module, func_name, None)
     if fn is None:
         names = [n for n in vars(module) if not n.startswith("_")]
@@ -400,22 +401,3 @@ def _import_module(name: str) -> Any:
         return importlib.import_module(name)
     except ImportError as err:
         raise EvaluatorError(f"cannot import evaluator module {name!r}: {err}") from err
-
-
-def _import_file(path_text: str) -> Any:
-    path = Path(path_text)
-    if not path.is_file():
-        raise EvaluatorError(f"evaluator file {path_text!r} does not exist")
-    module_name = f"systolab_user_evaluator_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise EvaluatorError(f"evaluator file {path_text!r} cannot be imported as Python")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as err:
-        del sys.modules[module_name]
-        raise EvaluatorError(f"importing evaluator file {path_text!r} failed: "
-                             f"{type(err).__name__}: {err}") from err
-    return module
