@@ -24,10 +24,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
 from compiler.errors import PolicyError, closest
 from compiler.ir import COMPUTE_OPS, MAX_BITS, Graph, OpKind, Sparsity
+from hwsim.yamlfile import read_yaml
 
 __all__ = ["LayerPolicy", "Policy", "apply_policy", "load_policy"]
 
@@ -98,19 +97,15 @@ class Policy:
 def load_policy(path: str | Path) -> Policy:
     """Read a policy from a YAML or JSON file; errors name the file and the bad entry."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise PolicyError(f"cannot read policy file {str(path)!r}: {err.strerror}") from None
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise PolicyError(f"policy file {str(path)!r} is not valid YAML: {where}{err.problem}") from None
-    except (yaml.YAMLError, json.JSONDecodeError) as err:
-        detail = " ".join(str(err).split())
-        raise PolicyError(f"policy file {str(path)!r} is not valid YAML/JSON: {detail}") from None
+    if path.suffix == ".json":
+        try:
+            data = json.loads(path.read_text())
+        except OSError as err:
+            raise PolicyError(f"cannot read policy file {str(path)!r}: {err.strerror}") from None
+        except json.JSONDecodeError as err:
+            raise PolicyError(f"policy file {str(path)!r} is not valid JSON: {err}") from None
+    else:
+        data = read_yaml(path, "policy file", PolicyError)
     return Policy.from_dict(data if data is not None else {}, source=str(path))
 
 

@@ -43,12 +43,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from hwsim._fields import Section
 from hwsim.config import Arch, find_config_file
 from hwsim.errors import ConfigError
 from hwsim.pe import PeConfig
+from hwsim.yamlfile import build_from_yaml
 
 __all__ = ["AreaReport", "AreaTable", "area_table_from_dict", "asic_area", "load_area_table",
            "pe_area_um2"]
@@ -133,12 +132,7 @@ def load_area_table(name_or_path: str | Path = "asic_45nm") -> AreaTable:
     282.0
     """
     path = find_config_file(name_or_path, "area")
-    with open(path) as fh:
-        data = yaml.safe_load(fh)
-    try:
-        return area_table_from_dict(data)
-    except ConfigError as err:
-        raise ConfigError(f"{path.name}: {err}") from None
+    return build_from_yaml(path, area_table_from_dict)
 
 
 def pe_area_um2(pe: PeConfig, table: AreaTable) -> float:

@@ -40,12 +40,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from hwsim._fields import Section
 from hwsim.energy import EnergyTable, load_energy_table
 from hwsim.errors import ConfigError
 from hwsim.pe import PE_KINDS, SERIAL_MODES, PeConfig
+from hwsim.yamlfile import build_from_yaml
 
 __all__ = [
     "DATAFLOWS",
@@ -318,9 +317,4 @@ def load_arch(path_or_name: str | Path) -> Arch:
     'bitfusion'
     """
     path = find_config_file(path_or_name)
-    with open(path) as fh:
-        data = yaml.safe_load(fh)
-    try:
-        return arch_from_dict(data, base=path.parent)
-    except ConfigError as err:
-        raise ConfigError(f"{path.name}: {err}") from None
+    return build_from_yaml(path, lambda data: arch_from_dict(data, base=path.parent))

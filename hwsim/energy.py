@@ -32,10 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
 from hwsim._fields import Section
 from hwsim.errors import ConfigError
+from hwsim.yamlfile import build_from_yaml
 
 if TYPE_CHECKING:
     from hwsim.config import Arch
@@ -139,12 +138,7 @@ def load_energy_table(name_or_path: str | Path, base: Path | None = None) -> Ene
     from hwsim.config import find_config_file
 
     path = find_config_file(name_or_path, "energy", base)
-    with open(path) as fh:
-        data = yaml.safe_load(fh)
-    try:
-        return energy_table_from_dict(data, str(path))
-    except ConfigError as err:
-        raise ConfigError(f"{path.name}: {err}") from None
+    return build_from_yaml(path, lambda data: energy_table_from_dict(data, str(path)))
 
 
 @dataclass(frozen=True, slots=True)

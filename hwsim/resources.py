@@ -26,11 +26,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from hwsim._fields import Section
 from hwsim.config import Arch, config_dirs
 from hwsim.errors import ConfigError
+from hwsim.yamlfile import build_from_yaml
 
 __all__ = ["PeResourceTable", "ResourceReport", "Resources", "fpga_resources",
            "load_pe_resources", "pe_resource_table_from_dict"]
@@ -134,12 +133,7 @@ def load_pe_resources(path: str | Path | None = None) -> PeResourceTable:
             raise ConfigError(
                 "FPGA resource estimation needs configs/fpga/pe_resources.yaml, which is "
                 "generated from the RTL: run `systolab rtl synth` first")
-    with open(path) as fh:
-        data = yaml.safe_load(fh)
-    try:
-        return pe_resource_table_from_dict(data)
-    except ConfigError as err:
-        raise ConfigError(f"{Path(path).name}: {err}") from None
+    return build_from_yaml(path, pe_resource_table_from_dict)
 
 
 def _kernel(arch: Arch) -> str:

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from compiler.ir import COMPUTE_OPS, VECTOR_OPS, Graph, Op, OpKind
-from compiler.mapping.tiling import GemmMapping
+from compiler.mapping.tiling import GemmMapping, split_dim
 from compiler.mapping.vector import LAYOUT_MOVES, vector_cost
 from hwsim.config import Arch
 from hwsim.isa import Compute, Instr, Layer, Load, Run, Store, Vector
@@ -63,11 +63,6 @@ def _k_parts(K: int, k_t: int) -> tuple[int, list[_KPart]]:
     return kt, [*parts, _KPart(edge, (full, kt))]
 
 
-def _split(size: int, tile: int) -> list[tuple[int, int]]:
-    full, edge = divmod(size, tile)
-    return ([(tile, full)] if full else []) + ([(edge, 1)] if edge else [])
-
-
 _SPLIT_BELOW = 8
 """An ``mnk`` nest with fewer m blocks than this is emitted as two runs per block (see
 :func:`gemm_runs`)."""
@@ -88,8 +83,8 @@ def gemm_runs(mp: GemmMapping, *, out_bits: int) -> tuple[Run, ...]:
     g = mp.gemm
     kt, parts = _k_parts(g.K, mp.k_t)
     runs = []
-    for m, mb in _split(g.M, mp.m_t):
-        for n, nt in _split(g.N, mp.n_t):
+    for m, mb in split_dim(g.M, mp.m_t):
+        for n, nt in split_dim(g.N, mp.n_t):
             name = f"{mp.dataflow} {mp.order} m{m} n{n}"
             blocks = mb * g.groups
             if mp.order == "nkm":
@@ -153,7 +148,7 @@ def _chunked(elements: int, bits_per_element: float, out_bits_per_element: float
     half_out = arch.buffers.output.size_bits // 2
     cap = max(1, min(elements, int(half_in // max(bits_per_element, 1e-9)),
                      int(half_out // max(out_bits_per_element, 1e-9))))
-    yield from ((size, count) for size, count in _split(elements, cap))
+    yield from split_dim(elements, cap)
 
 
 def vector_runs(graph: Graph, op: Op, bits: dict[str, int], arch: Arch) -> tuple[Run, ...]:

@@ -145,7 +145,7 @@ def _traffic(g: Gemm, order: str, tile: tuple[int, int, int], w_word: float, a_w
     """
     m_t, _, n_t = tile
     mb, nt = math.ceil(g.M / m_t), math.ceil(g.N / n_t)
-    m_classes, n_classes = len(_split(g.M, m_t)), len(_split(g.N, n_t))
+    m_classes, n_classes = len(split_dim(g.M, m_t)), len(split_dim(g.N, n_t))
     weights = math.ceil(g.K * g.N * w_word) * g.groups
     inputs = math.ceil(g.M * g.K * a_word) * g.groups
     outputs = g.M * g.N * out_bits * g.groups
@@ -171,9 +171,9 @@ def _compute_cycles(arch: Arch, dataflow: str, g: Gemm, tile: tuple[int, int, in
     """Closed-form cycles of all tiles, as back-to-back runs of the full and edge shapes."""
     m_t, k_t, n_t = tile
     total = 0
-    for m, cm in _split(g.M, m_t):
-        for k, ck in _split(g.K, k_t):
-            for n, cn in _split(g.N, n_t):
+    for m, cm in split_dim(g.M, m_t):
+        for k, ck in split_dim(g.K, k_t):
+            for n, cn in split_dim(g.N, n_t):
                 timing = tile_timing(arch, dataflow, m, k, n, w_bits, a_bits)
                 total += timing.period * cm * ck * cn
     # The pipeline fills once per layer: add the first tile's latency beyond its period.
@@ -181,7 +181,7 @@ def _compute_cycles(arch: Arch, dataflow: str, g: Gemm, tile: tuple[int, int, in
     return total * g.groups + first.first - first.period
 
 
-def _split(size: int, tile: int) -> list[tuple[int, int]]:
+def split_dim(size: int, tile: int) -> list[tuple[int, int]]:
     """[(tile size, count)] covering ``size``: full tiles, then the edge tile if any."""
     full, edge = divmod(size, tile)
     parts = [(tile, full)] if full else []

@@ -31,7 +31,6 @@ True
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import gzip
 import hashlib
@@ -43,7 +42,7 @@ import os
 import pickle
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +54,7 @@ from torch import nn
 from compiler.errors import closest
 from compiler.models import MODELS, get_model
 from compiler.policies.errors import EvaluatorError, TaskError
+from compiler.policies.threads import one_thread
 from compiler.userfile import import_user_file
 
 __all__ = [
@@ -187,7 +187,7 @@ class Task:
         was_training = model.training
         model.eval()
         correct = 0
-        with torch.no_grad(), _one_thread():
+        with torch.no_grad(), one_thread():
             for start in range(0, len(y), _EVAL_BATCH):
                 logits = model(x[start:start + _EVAL_BATCH])
                 correct += int((logits.argmax(dim=1) == y[start:start + _EVAL_BATCH]).sum())
@@ -214,18 +214,6 @@ class Task:
         return model.eval()
 
 
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run torch on one thread: these models are tiny, and on busy cores extra threads only
-    contend (measured on 2 cores: a LeNet training step 22 ms on one thread, 220 ms on two)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def _fit(model: nn.Module, data: Dataset, steps: int, lr: float, batch_size: int, seed: int,
          *, cosine: bool) -> None:
     """``steps`` Adam steps of cross-entropy on shuffled training batches (seeded epochs)."""
@@ -235,7 +223,7 @@ def _fit(model: nn.Module, data: Dataset, steps: int, lr: float, batch_size: int
     gen = torch.Generator().manual_seed(seed)
     n = len(data.y_train)
     model.train()
-    with torch.random.fork_rng(devices=[]), _one_thread():
+    with torch.random.fork_rng(devices=[]), one_thread():
         torch.manual_seed(seed)
         step = 0
         while step < steps:
@@ -269,7 +257,7 @@ def reestimate_batchnorm(model: nn.Module, batch: torch.Tensor) -> nn.Module:
         m.reset_running_stats()
         m.momentum = None  # a cumulative average: one batch gives its exact statistics
         m.train()
-    with torch.no_grad(), _one_thread():
+    with torch.no_grad(), one_thread():
         model(batch)
     for m, momentum in zip(norms, momenta, strict=True):
         m.momentum = momentum

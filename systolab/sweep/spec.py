@@ -48,11 +48,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from hwsim._fields import Section
 from hwsim.config import FpgaBoard, load_arch
 from hwsim.errors import ConfigError
+from hwsim.yamlfile import build_from_yaml
 from systolab.sweep.objectives import OBJECTIVES
 from systolab.sweep.points import PARAMS, Value
 
@@ -330,14 +329,5 @@ def sweep_spec_from_dict(data: object, folder: Path | None = None) -> SweepSpec:
 def load_sweep_spec(path: str | Path) -> SweepSpec:
     """Read and validate a sweep file; errors start with the file name."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as err:
-        raise ConfigError(f"cannot read sweep file {str(path)!r}: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        detail = " ".join(str(err).split())
-        raise ConfigError(f"sweep file {str(path)!r} is not valid YAML: {detail}") from None
-    try:
-        return sweep_spec_from_dict(data, path.parent)
-    except ConfigError as err:
-        raise ConfigError(f"{path.name}: {err}") from None
+    return build_from_yaml(path, lambda data: sweep_spec_from_dict(data, path.parent),
+                           "sweep file")

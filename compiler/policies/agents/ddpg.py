@@ -20,8 +20,6 @@ All randomness comes from a generator this object owns, so :meth:`state_dict` ca
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
@@ -29,6 +27,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+
+from compiler.policies.threads import one_thread
 
 __all__ = ["DDPG", "DDPGConfig", "ReplayBuffer"]
 
@@ -48,18 +48,6 @@ class DDPGConfig:
     sigma_start: float = 0.5
     sigma_end: float = 0.05
     baseline_decay: float = 0.95
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run torch on one thread: these MLPs are too small to gain from more, and intra-op
-    threads on a busy machine cost 10-100x (measured: 8 ms vs 200 ms per update on 2 cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _mlp(inputs: int, hidden: int, sigmoid: bool) -> nn.Sequential:
@@ -141,7 +129,7 @@ class DDPG:
         """An exploring action: uniform while warming up, else truncated-normal around mu(s)."""
         if self.warming_up:
             return float(self.rng.random())
-        with torch.no_grad(), _one_thread():
+        with torch.no_grad(), one_thread():
             mu = float(self.actor(torch.as_tensor(state, dtype=torch.float32)).item())
         dist = NormalDist(mu, self.sigma)
         lo, hi = dist.cdf(0.0), dist.cdf(1.0)
@@ -157,7 +145,7 @@ class DDPG:
         self.buffer.add_episode(states, actions, reward)
         self.episodes_seen += 1
         if not self.warming_up:
-            with _one_thread():
+            with one_thread():
                 for _ in range(len(actions)):
                     self._update()
             if self.episodes_seen > self.config.warmup_episodes:

@@ -156,3 +156,11 @@ def test_sparsity_support_is_validated() -> None:
     doc["sparsity"] = {"weight_format": "bitmap", "imbalance": 0.5}
     with pytest.raises(ConfigError, match=r"sparsity.imbalance must be a number >= 1, not 0.5"):
         arch_from_dict(doc, base=find_config_file("sparse_int8").parent)
+
+
+def test_malformed_yaml_names_file_and_line(tmp_path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: broken\narray: {rows: 16\n")
+    with pytest.raises(ConfigError, match=r"config file '.*broken.yaml' is not valid YAML: "
+                                          r"line \d+, column \d+"):
+        load_arch(path)
