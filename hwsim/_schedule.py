@@ -203,7 +203,7 @@ def _build_run(sched: Schedule, r: int, run: Run, n: int, offset: int,
                  for b in range(len(body))]
 
     # Fixed DRAM channel order, in units of iterations: a load where its slot frees (after
-    # the consumers of the stream's instance two before have read their operands), a store
+    # the consumers of the stream's instance ``slots`` before have read their operands), a store
     # where its results are complete, capped so that it precedes every load whose consumer
     # waits for its output slot (which would deadlock). Ties: stores first.
     read_ratio = [max((nom[c][0] for c in consumers[b]), default=Fraction(1))
@@ -239,9 +239,12 @@ def _build_run(sched: Schedule, r: int, run: Run, n: int, offset: int,
         members = streams[b]
         for o in phases[b]:
             prev_o, _ = stream_prev(members, o)
-            o2, b2 = stream_prev(members, prev_o)
+            o2, b2 = o, b  # the stream's instance ``slots`` back, whose slot it writes
+            for _ in range(ins.slots):
+                o2, b2 = stream_prev(members, o2)
             readers = last_reader(b2, o2, None)
-            free_at = max([prev_o - 1] + [ci for ci, _ in readers])
+            # no earlier than where the stream's previous instance can be slots - 1 ahead
+            free_at = max([prev_o - (ins.slots - 1)] + [ci for ci, _ in readers])
             pos = scaled(free_at + read_ratio[b2]) + base
             slot = [(ci - o, c) for ci, c in readers]
             cut = next_instance(body[b2], o2) - o  # readers reach past the prefix from here

@@ -17,9 +17,10 @@ Model
   ops_per_cycle))`` cycles.
 - The **DRAM channel** moves one transfer at a time, ``ceil(bits / bits_per_cycle)`` cycles
   each; a load's data arrives ``dram_latency_cycles`` after its transfer. The channel serves
-  transfers in one fixed order: a load is placed where its SRAM slot becomes free (two slots
-  per load stream: a slot frees when the consumers of the stream's instance two before have
-  read it), a store where its results are complete; a load that waits for a slot never
+  transfers in one fixed order: a load is placed where its SRAM slot becomes free
+  (``Load.slots`` per load stream, two by default: a slot frees when the consumers of the
+  stream's instance ``slots`` before have read it, so a deeper stream prefetches further
+  ahead), a store where its results are complete; a load that waits for a slot never
   precedes the stores of earlier runs (their computes come first). A fixed order makes the
   whole engine a monotone (max-plus) system: shorter transfers or tiles never make anything
   later, which is why "more bandwidth is never slower" holds as a law rather than usually.

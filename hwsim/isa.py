@@ -3,7 +3,8 @@ short *body* of tile instructions repeated ``count`` times.
 
 Instructions (operand sizes in bits, per instance):
 
-- :class:`Load` ``buffer`` (input | weight | output) ``bits`` from DRAM into SRAM;
+- :class:`Load` ``buffer`` (input | weight | output) ``bits`` from DRAM into SRAM, into one of
+  ``slots`` SRAM slots of its stream;
 - :class:`Compute` one array tile ``m x k x n`` (see :mod:`hwsim.timing`) at ``w_bits/a_bits``,
   writing ``m * n`` results of ``acc_bits`` into the output buffer;
 - :class:`Vector` ``elements x ops_per_element`` operations on the vector unit;
@@ -25,10 +26,13 @@ Semantics, stated once (the engine implements exactly this):
   instance (same or earlier iteration) of each. Loads take no deps: they wait only for a free
   SRAM slot. The loads of one buffer form one *load stream* if no two of them execute in the
   same iteration (variants such as a full and an edge tile); otherwise each load is a stream of
-  its own. Each stream has two slots (double buffering): its ``j``-th instance writes the slot
-  of instance ``j - 2``, which is free once every instance that depends on instance ``j - 2``
-  has read its operands. A store's results form an *output group*: the iterations after the
-  previous store instance up to the store. A group occupies one of two output slots from its
+  its own. A stream has ``slots >= 2`` SRAM slots (2, the default, is double buffering; all
+  loads of one buffer in a run share the number): its ``j``-th instance writes the slot of
+  instance ``j - slots``, which is free once every instance that depends on that instance has
+  read its operands. More slots let the DMA run further ahead of the array, which hides DRAM
+  latency when tiles are short (Little's law: the transfers in flight must cover latency x
+  rate). A store's results form an *output group*: the iterations after the previous store
+  instance up to the store. A group occupies one of two output slots from its
   first Compute/Vector until its store has drained it.
 - Runs of a layer execute in order on shared units (the pipeline does not drain between runs);
   layers execute in order (the next starts when the previous is complete).
@@ -69,6 +73,7 @@ class Load:
     every: int = 1
     deps: tuple[int, ...] = ()
     window: tuple[int, int] | None = None
+    slots: int = 2
     op: str = field(default="load", init=False)
 
 
@@ -189,7 +194,7 @@ class Program:
         """Raise :class:`ProgramError` naming the first malformed instruction.
 
         With ``arch``, also checks that tiles fit the array and the bits fit the PE, and (with
-        ``capacity``) that two slots of every load stream fit their SRAM buffer. SCALE-Sim's
+        ``capacity``) that the slots of every load stream fit their SRAM buffer. SCALE-Sim's
         folds stream a whole operand through SRAM it models apart from its fold count, so
         ``scalesim`` timing mode does not check capacity.
         """
@@ -266,6 +271,7 @@ def _validate_run(run: Run, where: str, arch: Arch | None, capacity: bool = True
     if len({window_of(s) for s in stores}) > 1:
         raise ProgramError(f"{where}: all stores of a body must share one 'window', "
                            f"not {[s.window for s in stores]!r}")
+    slots: dict[str, int] = {}
     for idx, ins in enumerate(run.body):
         here = f"{where} instr {idx} ({ins.op})"
         _pos(here, "every", ins.every)
@@ -290,10 +296,16 @@ def _validate_run(run: Run, where: str, arch: Arch | None, capacity: bool = True
             if ins.buffer not in BUFFERS:
                 raise ProgramError(f"{here}: buffer must be one of {BUFFERS}, not {ins.buffer!r}")
             _pos(here, "bits", ins.bits)
+            if not isinstance(ins.slots, int) or isinstance(ins.slots, bool) or ins.slots < 2:
+                raise ProgramError(f"{here}: slots must be an integer of at least 2 (double "
+                                   f"buffering), not {ins.slots!r}")
+            if slots.setdefault(ins.buffer, ins.slots) != ins.slots:
+                raise ProgramError(f"{here}: slots must be the same for all {ins.buffer} loads "
+                                   f"of a run ({slots[ins.buffer]}), not {ins.slots!r}")
             if capacity and arch is not None \
-                    and 2 * ins.bits > arch.buffers.get(ins.buffer).size_bits:
+                    and ins.slots * ins.bits > arch.buffers.get(ins.buffer).size_bits:
                 raise ProgramError(
-                    f"{here}: bits must fit twice (double buffering) in the "
+                    f"{here}: bits must fit {ins.slots} times (its slots) in the "
                     f"{arch.buffers.get(ins.buffer).size_kib} KiB {ins.buffer} buffer, "
                     f"not {ins.bits!r}")
         elif isinstance(ins, Store):

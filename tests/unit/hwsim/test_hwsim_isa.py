@@ -103,8 +103,17 @@ def test_validator_checks_against_arch():
     arch = load_arch("edge_int8")
     with pytest.raises(ProgramError, match=r"instr 0 \(compute\): WS tile k must be at most 16"):
         prog(Compute("ws", 4, 17, 4)).validate(arch)
-    with pytest.raises(ProgramError, match=r"bits must fit twice \(double buffering\) in the 64 KiB"):
+    with pytest.raises(ProgramError, match=r"bits must fit 2 times \(its slots\) in the 64 KiB"):
         prog(Load("input", 64 * 1024 * 8)).validate(arch)
+    prog(Load("input", 16 * 1024 * 8, slots=4)).validate(arch)
+    with pytest.raises(ProgramError, match=r"bits must fit 5 times \(its slots\) in the 64 KiB"):
+        prog(Load("input", 16 * 1024 * 8, slots=5)).validate(arch)
+    with pytest.raises(ProgramError, match=r"instr 1 \(load\): slots must be the same for all "
+                       r"input loads of a run \(3\), not 2"):
+        prog(Load("input", 8, slots=3), Load("input", 8)).validate(arch)
+    with pytest.raises(ProgramError, match=r"slots must be an integer of at least 2 \(double "
+                       r"buffering\), not 1"):
+        prog(Load("input", 8, slots=1)).validate(arch)
     with pytest.raises(ProgramError, match=r"dataflow must be one of \('ws', 'os'\) on fpga_zynq"):
         prog(Compute("is", 4, 4, 4)).validate(load_arch("fpga_zynq7020"))
 

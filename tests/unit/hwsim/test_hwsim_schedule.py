@@ -50,3 +50,24 @@ def test_prefix_schedule_is_cut_from_the_whole_run(name, periods):
             assert waits == whole.slot[key]
         else:
             assert all(w[1] < n for w in waits)
+
+
+@pytest.mark.parametrize("slots", [2, 3, 6])
+def test_a_load_writes_the_slot_of_the_instance_slots_back(slots):
+    """``Load.slots``: instance ``j`` of a stream waits for the readers of instance
+    ``j - slots``, and the DRAM channel takes it up to ``slots - 1`` loads ahead."""
+    run = Run((Load("weight", 2048, slots=slots), Load("input", 8192),
+               Compute("ws", 64, 16, 16, deps=(0, 1)), Store(8192, deps=(2,))), count=12)
+    sched = build((run,), [run.count], ARCH, "native")
+    for i in range(run.count):
+        want = [(0, i - slots, 2)] if i >= slots else []
+        assert sched.slot[0, i, 0] == want
+        assert sched.slot[0, i, 1] == ([(0, i - 2, 2)] if i >= 2 else [])
+    weights = [k for k in sched.order if k[2] == 0]
+    assert weights == [(0, i, 0) for i in range(run.count)]
+    # the weight load of iteration i is placed with the input load of iteration i - slots + 2
+    # (same position; ties go to the earlier iteration)
+    order = {k: j for j, k in enumerate(sched.order)}
+    for i in range(slots, run.count - 1):
+        assert order[0, i, 0] < order[0, i - slots + 3, 1]
+        assert slots == 2 or order[0, i - slots + 2, 1] < order[0, i, 0]
