@@ -63,6 +63,7 @@ def _row(plan: LayerPlan, stats: dict[str, Any], arch: Arch) -> dict[str, Any]:
         "order": m.order if m else None,
         "tile": [m.m_t, m.k_t, m.n_t] if m else None,
         "folds": list(m.folds) if m else None,
+        "slots": {"weight": m.weight_slots, "input": m.input_slots} if m else None,
         "bound": bound,
         "ms": stats["seconds"] * 1e3,
         "energy_uj": stats["energy_pj"]["total_pj"] * 1e-6,

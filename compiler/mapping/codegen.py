@@ -108,8 +108,9 @@ def _nkm_body(mp: GemmMapping, m: int, n: int, kt: int, parts: list[_KPart], mb:
     """One iteration of (n, k, m): a weight tile is loaded once and used by ``mb`` blocks."""
     assert len(parts) == 1, "nkm is only chosen when K has no edge tile"
     k = parts[0].size
-    return (Load("weight", math.ceil(k * n * mp.weight_word_bits), every=mb),
-            Load("input", math.ceil(m * k * mp.input_word_bits)),
+    return (Load("weight", math.ceil(k * n * mp.weight_word_bits), every=mb,
+                 slots=mp.weight_slots),
+            Load("input", math.ceil(m * k * mp.input_word_bits), slots=mp.input_slots),
             Compute(mp.dataflow, m, k, n, mp.w_bits, mp.a_bits, deps=(0, 1)),
             Store(m * n * out_bits, every=kt * mb, window=((kt - 1) * mb, kt * mb), deps=(2,)))
 
@@ -123,14 +124,16 @@ def _k_body(mp: GemmMapping, m: int, n: int, kt: int, parts: list[_KPart], input
     """
     windowed = len(parts) > 1
     per_k = [(kt, p.window) if windowed else (1, None) for p in parts]
-    w_loads = [Load("weight", math.ceil(p.size * n * mp.weight_word_bits), every=e, window=win)
+    w_loads = [Load("weight", math.ceil(p.size * n * mp.weight_word_bits), every=e, window=win,
+                    slots=mp.weight_slots)
                for p, (e, win) in zip(parts, per_k, strict=True)]
     if inputs == "resident":
         a_loads: list[Load] = []
     else:
         a_sched = ([(nt * kt, p.window or (0, kt)) for p in parts] if inputs == "once"
                    else per_k)
-        a_loads = [Load("input", math.ceil(m * p.size * mp.input_word_bits), every=e, window=win)
+        a_loads = [Load("input", math.ceil(m * p.size * mp.input_word_bits), every=e,
+                        window=win, slots=mp.input_slots)
                    for p, (e, win) in zip(parts, a_sched, strict=True)]
     nw, na = len(w_loads), len(a_loads)
     comp = [Compute(mp.dataflow, m, p.size, n, mp.w_bits, mp.a_bits, every=e, window=win,

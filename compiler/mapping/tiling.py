@@ -20,10 +20,19 @@ The mapper evaluates every (dataflow, order) the arch and the buffers allow with
 estimate (compute cycles from the closed forms, DRAM cycles from the traffic) and keeps, among
 those within 2% of the fastest, the one with the least DRAM traffic. Results are cached by
 (GEMM, bits, stored word sizes, arch).
+
+Tiles are sized for double buffering, but a stream of short tiles (a batch-1 fully connected
+layer, a low-precision tile on a bit-serial array) spends more time waiting for DRAM latency
+than for bandwidth. The mapper then gives the stream more SRAM slots (:class:`hwsim.isa.Load`
+``slots``), as many as its buffer holds up to ``2 + ceil(latency / interval)``, where the
+interval is the array's time between two of the stream's loads: by Little's law that many
+transfers in flight keep the array fed. The rule depends on latency and compute time, not on
+bandwidth, so more bandwidth still never picks a shallower stream.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
@@ -75,6 +84,8 @@ class GemmMapping:
     traffic: Traffic
     compute_cycles: int  # closed-form array cycles, memory ignored
     dram_cycles: int  # traffic / DRAM bits per cycle
+    weight_slots: int = 2  # SRAM slots of the weight and input load streams (module doc)
+    input_slots: int = 2
 
     @property
     def folds(self) -> tuple[int, int, int]:
@@ -181,6 +192,27 @@ def _compute_cycles(arch: Arch, dataflow: str, g: Gemm, tile: tuple[int, int, in
     return total * g.groups + first.first - first.period
 
 
+def _slots(arch: Arch, buffer: str, tile_bits: float, interval: int) -> int:
+    """SRAM slots for a load stream of ``tile_bits`` loads, one per ``interval`` array cycles:
+    enough to cover the DRAM latency (module doc), as many as fit the buffer, at least 2."""
+    want = 2 + math.ceil(arch.dram_latency_cycles / max(interval, 1))
+    fit = int(arch.buffers.get(buffer).size_bits // max(math.ceil(tile_bits), 1))
+    return max(2, min(want, fit))
+
+
+def _with_slots(mp: GemmMapping, arch: Arch) -> GemmMapping:
+    """``mp`` with the depth of its weight and input load streams chosen (module doc). An
+    ``mnk`` nest keeps an m block's inputs resident across its n tiles, so its input stream
+    stays double buffered."""
+    period = tile_timing(arch, mp.dataflow, mp.m_t, mp.k_t, mp.n_t, mp.w_bits, mp.a_bits).period
+    mb = mp.folds[0]
+    w_interval = period * (mb if mp.order == "nkm" else 1)  # nkm reuses a weight tile mb times
+    w_slots = _slots(arch, "weight", mp.k_t * mp.n_t * mp.weight_word_bits, w_interval)
+    a_slots = 2 if mp.order == "mnk" else _slots(arch, "input",
+                                                   mp.m_t * mp.k_t * mp.input_word_bits, period)
+    return dataclasses.replace(mp, weight_slots=w_slots, input_slots=a_slots)
+
+
 def split_dim(size: int, tile: int) -> list[tuple[int, int]]:
     """[(tile size, count)] covering ``size``: full tiles, then the edge tile if any."""
     full, edge = divmod(size, tile)
@@ -229,4 +261,6 @@ def map_gemm(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch,
     # traffic wins (it costs energy even when it costs no time).
     fastest = min(c.estimate_cycles for c in candidates)
     near = [c for c in candidates if c.estimate_cycles <= fastest * (1 + SPEED_TOLERANCE)]
-    return min(near, key=lambda c: (c.traffic.total, c.estimate_cycles))
+    best = min(near, key=lambda c: (c.traffic.total, c.estimate_cycles))
+    # SCALE-Sim models no DRAM latency to hide; its folds keep plain double buffering
+    return best if scalesim else _with_slots(best, arch)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import pytest
@@ -16,8 +17,9 @@ from compiler.mapping.codegen import gemm_runs, tensor_bits
 from compiler.models import get_model
 from compiler.passes import compile_graph
 from compiler.policy import Policy
-from hwsim import Compute, Program, Run, load_arch
+from hwsim import Compute, Load, Program, Run, load_arch
 from hwsim.config import Arch
+from hwsim.timing import tile_timing
 
 ARCHS = ["edge_int8", "cloud_tpu_int8", "stripes", "loom", "bitfusion_eyeriss", "sparse_int8"]
 
@@ -114,3 +116,33 @@ def test_unstructured_sparsity_saves_only_what_the_arch_supports() -> None:
     weights = [layer.weight_bits for layer in sparse_arch.mapped.program.layers]
     dense_weights = [layer.weight_bits for layer in dense_arch.mapped.program.layers]
     assert sum(weights) < 0.5 * sum(dense_weights)
+
+
+def test_short_tiles_get_deeper_load_streams() -> None:
+    """A batch-1 FC layer's weight tiles take one array pass each; the mapper gives the weight
+    stream enough slots to cover DRAM latency (tiling module doc), as many as its buffer holds.
+    Long tiles get one slot beyond double buffering whenever there is latency at all (the rule
+    ignores bandwidth, see the module doc); SCALE-Sim folds, which model no latency, stay
+    double buffered."""
+    arch = load_arch("stripes")  # 100 ns = 50 cycles of DRAM latency
+    fc = Gemm(M=1, N=120, K=400)
+    for bits in (8, 2):
+        mp = map_gemm(fc, bits, bits, 8, arch)
+        period = tile_timing(arch, mp.dataflow, mp.m_t, mp.k_t, mp.n_t, bits, bits).period
+        assert (mp.dataflow, mp.order, period) == ("ws", "nmk", 32)
+        assert (mp.weight_slots, mp.input_slots) == (2 + math.ceil(50 / 32),) * 2
+        for run in gemm_runs(mp, out_bits=8):
+            for ins in run.body:
+                if isinstance(ins, Load):
+                    assert ins.slots == (mp.weight_slots if ins.buffer == "weight"
+                                         else mp.input_slots)
+                    assert ins.slots * ins.bits <= arch.buffers.get(ins.buffer).size_bits
+    big = map_gemm(Gemm(M=3136, N=64, K=576), 8, 8, 8, arch)  # 1,024-cycle tiles
+    assert (big.dataflow, big.order, big.weight_slots, big.input_slots) == ("ws", "nmk", 3, 3)
+    # no more slots than the buffer holds: a 4 KiB weight buffer holds two 2 KiB tiles
+    small = replace(arch, buffers=replace(arch.buffers, weight=replace(arch.buffers.weight,
+                                                                       size_kib=4)))
+    assert map_gemm(fc, 8, 8, 8, small).weight_slots == 2
+    assert map_gemm(fc, 8, 8, 8, arch, scalesim=True).weight_slots == 2
+    no_latency = replace(arch, dram=replace(arch.dram, latency_ns=0))
+    assert map_gemm(fc, 8, 8, 8, no_latency).weight_slots == 2
