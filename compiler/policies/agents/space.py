@@ -147,14 +147,30 @@ class PolicySpace:
             return
         cheapest = self.ctx.cost(self.policy([0] * len(self.knobs)))
         if not budget.holds(cheapest):
-            fields = sorted({k.field for k in self.knobs}, key=FIELDS.index)
-            lowest = ", ".join(f"{f} {self.knobs[[k.field for k in self.knobs].index(f)].values[0]:g}"
-                               for f in fields)
             ratio = budget.measure(cheapest) / budget.baseline
+            fields = {k.field for k in self.knobs}
+            hints = ["relax the budget"]
+            if fields & {"w_bits", "a_bits"}:
+                hints.append("lower the minimum bits")
+            if "keep" in fields:
+                hints.append("lower the minimum keep ratio")
+            if self.ctx.pin_first_last:
+                hints.append("unpin the first/last layers")
             raise BudgetError(
                 f"the budget {budget.describe()} cannot be met: even the cheapest policy "
-                f"({lowest} on every searched layer) reaches {ratio:.3f}x 8-bit; relax the "
-                "budget, lower the minimum bits or unpin the first/last layers")
+                f"({self._lowest()}) reaches {ratio:.3f}x 8-bit; {', '.join(hints)}")
+
+    def _lowest(self) -> str:
+        """Each field at its minimum, said once if every searched layer shares it."""
+        parts = []
+        for f in sorted({k.field for k in self.knobs}, key=FIELDS.index):
+            mins = {self.ctx.layers[k.layer].name: k.values[0] for k in self.knobs if k.field == f}
+            if len(set(mins.values())) == 1:
+                parts.append(f"{f} {next(iter(mins.values())):g} on every searched layer")
+            else:
+                parts.append(f"{f} at its minimum: " + ", ".join(f"{n} {v:.3g}"
+                                                                 for n, v in mins.items()))
+        return "; ".join(parts)
 
     def clip_before(self, chosen: Sequence[int], k: int, i: int) -> int:
         """AMC's rule: the largest index ``<= i`` for knob ``k`` such that, with knobs before
