@@ -22,6 +22,8 @@ def test_simulate_writes_every_output(tmp_path: Path, capsys: pytest.CaptureFixt
     data = json.loads(out["json"].read_text())
     assert data["total"]["cycles"] >= data["total"]["roofline_cycles"]
     assert sum(r["op"] == "conv2d" for r in data["layers"]) == 2
+    fc1 = next(r for r in data["layers"] if r["name"] == "fc1")  # batch 1: 32-cycle tiles
+    assert fc1["slots"] == {"weight": 4, "input": 4}  # 2 + ceil(50 cycles latency / 32)
     assert out["csv"].read_text().splitlines()[0].startswith("layer,cycles,")
     events = json.loads(out["trace"].read_text())["traceEvents"]
     assert any(e.get("ph") == "X" for e in events)
