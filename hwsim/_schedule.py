@@ -237,6 +237,11 @@ def _build_run(sched: Schedule, r: int, run: Run, n: int, offset: int,
         if not isinstance(ins, Load):
             continue
         members = streams[b]
+        # A deep stream runs ahead inside its run, but not into the run before: no load goes
+        # earlier than where double buffering puts the stream's first one.
+        first, lead = min((phases[m][0], m) for m in members if phases[m])
+        floor = (scaled(stream_prev(members, first)[0] - 1 + read_ratio[lead]) + base
+                 if ins.slots > 2 else None)
         for o in phases[b]:
             prev_o, _ = stream_prev(members, o)
             o2, b2 = o, b  # the stream's instance ``slots`` back, whose slot it writes
@@ -250,7 +255,8 @@ def _build_run(sched: Schedule, r: int, run: Run, n: int, offset: int,
             cut = next_instance(body[b2], o2) - o  # readers reach past the prefix from here
             for q in range(0, n, P):
                 i, key = q + o, (r, q + o, b)
-                loads.append(((pos + q * scale, 1, offset + i, b), key))
+                at = pos + q * scale if floor is None else max(pos + q * scale, floor)
+                loads.append(((at, 1, offset + i, b), key))
                 if q + o2 < 0:
                     sched.slot[key] = []
                 elif i + cut > n:

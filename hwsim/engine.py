@@ -20,7 +20,8 @@ Model
   transfers in one fixed order: a load is placed where its SRAM slot becomes free
   (``Load.slots`` per load stream, two by default: a slot frees when the consumers of the
   stream's instance ``slots`` before have read it, so a deeper stream prefetches further
-  ahead), a store where its results are complete; a load that waits for a slot never
+  ahead within its run, though never earlier than double buffering would place the stream's
+  first load), a store where its results are complete; a load that waits for a slot never
   precedes the stores of earlier runs (their computes come first). A fixed order makes the
   whole engine a monotone (max-plus) system: shorter transfers or tiles never make anything
   later, which is why "more bandwidth is never slower" holds as a law rather than usually.

@@ -168,3 +168,27 @@ def test_store_after_a_load_pushed_behind_an_earlier_run_does_not_deadlock():
     full = simulate(program, arch, steady_state=False)
     assert fast.cycles == full.cycles > 0
     assert fast.total.macs == 2 * 2 + 3
+
+
+def test_a_deep_stream_does_not_prefetch_into_the_run_before():
+    """Regression (found by the steady-state property test): a short run's 8-slot stream,
+    all of whose slots start empty, placed its loads up to 7 of its iterations before the run,
+    deep inside the previous run, where a truncated previous run could not reproduce their
+    effect. A deep stream runs ahead inside its run only (:mod:`hwsim._schedule`), so here it
+    times exactly as double buffering does, and the fast-forward equals the full simulation."""
+    import dataclasses
+
+    arch = load_arch("bitfusion_eyeriss")
+    arch = dataclasses.replace(arch, dram=dataclasses.replace(arch.dram, bw_gbps=0.5,
+                                                              latency_ns=0))
+    before = Run((Load("weight", 368), Load("input", 184), Compute("os", 1, 23, 2, deps=(0, 1)),
+                  Store(16, deps=(2,))), count=8)
+    cycles = set()
+    for slots in (2, 8):
+        short = Run((Load("weight", 8), Load("input", 8, slots=slots),
+                     Compute("ws", 1, 1, 1, deps=(0, 1)), Store(8, every=2, deps=(2,))), count=6)
+        program = Program("p", (Layer("l", (before, short)),))
+        fast = simulate(program, arch, mode="scalesim")
+        assert fast.cycles == simulate(program, arch, mode="scalesim", steady_state=False).cycles
+        cycles.add(fast.cycles)
+    assert len(cycles) == 1
