@@ -1,5 +1,6 @@
 """Testbench pieces every kernel shares: clock and reset, the cycle timebase, a driver that
-plays a per-cycle schedule, port packing helpers and a scoreboard.
+plays a per-cycle schedule while a monitor records, operand ranges and port packing helpers,
+seeded randomness and a scoreboard.
 
 Cycle numbering follows docs/timing.md: cycle 0 is the cycle whose rising edge samples the
 first input. Drivers write and monitors read at the falling edge in the middle of a cycle, so
@@ -14,9 +15,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import cocotb
+import numpy as np
 from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
-from cocotb.triggers import FallingEdge, RisingEdge
+from cocotb.triggers import ClockCycles, FallingEdge
 
 CLOCK_NS = 10
 
@@ -26,6 +28,22 @@ log = logging.getLogger("cocotb.tb")
 def param(dut, name: str) -> int:
     """A Verilog parameter of the DUT, read back from the simulator."""
     return int(getattr(dut, name).value)
+
+
+def seeded_rng(offset: int = 0) -> np.random.Generator:
+    """The test's generator, from cocotb's seed (printed in the log, settable to replay)."""
+    return np.random.default_rng(cocotb.RANDOM_SEED + offset)
+
+
+def operand_range(bits: int, signed: bool) -> tuple[int, int]:
+    """Smallest and largest ``bits``-bit operand, two's complement if ``signed``."""
+    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+
+
+def random_operands(rng: np.random.Generator, bits: int, signed: bool, size) -> np.ndarray:
+    """Uniform operands over :func:`operand_range`."""
+    lo, hi = operand_range(bits, signed)
+    return rng.integers(lo, hi + 1, size=size)
 
 
 def pack(values: Iterable[int], width: int) -> int:
@@ -65,16 +83,30 @@ class Timebase:
         return round((get_sim_time(unit="ns") - self._t0_ns) / CLOCK_NS)
 
 
+def set_idle(dut, idle: Mapping[str, int]) -> None:
+    for name, value in idle.items():
+        getattr(dut, name).value = value
+
+
+async def pulse_reset(dut, idle: Mapping[str, int], cycles: int = 2,
+                      hold_inputs: bool = False) -> None:
+    """Hold reset for ``cycles`` rising edges and release it at a falling edge. The inputs go
+    idle as reset rises, or with ``hold_inputs`` only as it falls (so a test can check that
+    reset overrides inputs still being driven)."""
+    if not hold_inputs:
+        set_idle(dut, idle)
+    dut.rst.value = 1
+    await ClockCycles(dut.clk, cycles)
+    await FallingEdge(dut.clk)
+    if hold_inputs:
+        set_idle(dut, idle)
+    dut.rst.value = 0
+
+
 async def start_clock_and_reset(dut, idle: Mapping[str, int], reset_cycles: int = 3) -> None:
     """Start the clock, hold reset with all inputs idle, release it at a falling edge."""
     cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
-    for name, value in idle.items():
-        getattr(dut, name).value = value
-    dut.rst.value = 1
-    for _ in range(reset_cycles):
-        await RisingEdge(dut.clk)
-    await FallingEdge(dut.clk)
-    dut.rst.value = 0
+    await pulse_reset(dut, idle, reset_cycles)
 
 
 @dataclass
@@ -119,8 +151,32 @@ class ScheduleDriver:
             for name, value in values.items():
                 getattr(self.dut, name).value = value
         await FallingEdge(self.dut.clk)
-        for name, value in schedule.idle.items():
-            getattr(self.dut, name).value = value
+        set_idle(self.dut, schedule.idle)
+
+
+class ValidMonitor:
+    """Records ``(cycle, signed value of port)`` at every falling edge with ``out_valid`` high."""
+
+    def __init__(self, dut, timebase: Timebase, port: str) -> None:
+        self.dut, self.timebase, self.port = dut, timebase, port
+        self.results: list[tuple[int, int]] = []
+
+    async def run(self) -> None:
+        while True:
+            await FallingEdge(self.dut.clk)
+            if int(self.dut.out_valid.value) and self.timebase.started:
+                value = getattr(self.dut, self.port).value.to_signed()
+                self.results.append((self.timebase.now(), value))
+
+
+async def play_and_record(dut, timebase: Timebase, schedule: Schedule, monitor,
+                          tail_cycles: int) -> None:
+    """Play ``schedule`` while ``monitor.run()`` records, and ``tail_cycles`` more for the
+    last results to leave the DUT."""
+    recording = cocotb.start_soon(monitor.run())
+    await ScheduleDriver(dut, timebase).play(schedule)
+    await ClockCycles(dut.clk, tail_cycles)
+    recording.cancel()
 
 
 class Scoreboard:

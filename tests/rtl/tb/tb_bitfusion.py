@@ -20,8 +20,14 @@ from harness import (
     ScheduleDriver,
     Scoreboard,
     Timebase,
+    ValidMonitor,
     log,
+    operand_range,
     pack,
+    play_and_record,
+    pulse_reset,
+    random_operands,
+    seeded_rng,
     start_clock_and_reset,
 )
 from refmodels import bitfusion_reference
@@ -58,21 +64,17 @@ def sample(op: Op) -> None:
     """Coverage sample of one dot product the checker has verified."""
 
 
-def operand_range(bits: int, signed: bool) -> tuple[int, int]:
-    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
-
-
 def random_op(rng: np.random.Generator, extreme: str | None = None) -> Op:
     w_bits, a_bits = int(rng.integers(1, 9)), int(rng.integers(1, 9))
     signed = bool(rng.integers(0, 2))
     if signed and min(w_bits, a_bits) == 1:  # a 1-bit signed operand is a bit width of 2
         w_bits, a_bits = max(w_bits, 2), max(a_bits, 2)
     length = int(rng.integers(1, 40))
-    (wlo, whi), (alo, ahi) = operand_range(w_bits, signed), operand_range(a_bits, signed)
     if extreme == "min":
+        wlo, alo = operand_range(w_bits, signed)[0], operand_range(a_bits, signed)[0]
         return Op([wlo] * length, [alo] * length, w_bits, a_bits, signed)
-    w = [int(x) for x in rng.integers(wlo, whi + 1, size=length)]
-    a = [int(x) for x in rng.integers(alo, ahi + 1, size=length)]
+    w = [int(x) for x in random_operands(rng, w_bits, signed, length)]
+    a = [int(x) for x in random_operands(rng, a_bits, signed, length)]
     return Op(w, a, w_bits, a_bits, signed)
 
 
@@ -98,28 +100,11 @@ def build_schedule(ops: list[Op], rng: np.random.Generator, gaps: bool) -> tuple
     return sched, starts
 
 
-class ResultMonitor:
-    """Records (cycle, accumulated sum) whenever out_valid is high."""
-
-    def __init__(self, dut, timebase: Timebase) -> None:
-        self.dut, self.timebase = dut, timebase
-        self.results: list[tuple[int, int]] = []
-
-    async def run(self) -> None:
-        while True:
-            await FallingEdge(self.dut.clk)
-            if int(self.dut.out_valid.value) and self.timebase.started:
-                self.results.append((self.timebase.now(), self.dut.acc.value.to_signed()))
-
-
 async def run_ops(dut, ops: list[Op], rng, gaps: bool, board: Scoreboard) -> None:
     timebase = Timebase()
-    monitor = ResultMonitor(dut, timebase)
-    mon_task = cocotb.start_soon(monitor.run())
+    monitor = ValidMonitor(dut, timebase, "acc")
     sched, starts = build_schedule(ops, rng, gaps)
-    await ScheduleDriver(dut, timebase).play(sched)
-    await ClockCycles(dut.clk, 4)
-    mon_task.cancel()
+    await play_and_record(dut, timebase, sched, monitor, 4)
     board.expect_equal("results", len(monitor.results), len(ops))
     for op, start, (cycle, value) in zip(ops, starts, monitor.results, strict=False):
         want, cycles = bitfusion_reference(op.w, op.a, op.w_bits, op.a_bits, op.signed)
@@ -135,7 +120,7 @@ async def random_dots_until_coverage_closes(dut) -> None:
     """Random precisions, signedness and lengths, back to back and with gaps, until every
     (w' x a' x signedness) bin is hit; values (and gap-free latencies) match hwsim."""
     await start_clock_and_reset(dut, IDLE)
-    rng = np.random.default_rng(cocotb.RANDOM_SEED)
+    rng = seeded_rng()
     board = Scoreboard("bitfusion random")
     cross = coverage_db["bitfusion.w_x_a_x_signed"]
     for batch in range(40):
@@ -171,9 +156,9 @@ async def extreme_operands(dut) -> None:
 async def reset_in_the_middle_of_a_dot(dut) -> None:
     """Reset between the groups of a dot product: its sum never appears; the next is exact."""
     await start_clock_and_reset(dut, IDLE)
-    rng = np.random.default_rng(cocotb.RANDOM_SEED + 2)
+    rng = seeded_rng(2)
     timebase = Timebase()
-    monitor = ResultMonitor(dut, timebase)
+    monitor = ValidMonitor(dut, timebase, "acc")
     mon_task = cocotb.start_soon(monitor.run())
     op = Op([-128] * 12, [-128] * 12, 8, 8, True)
     sched, _ = build_schedule([op], rng, gaps=False)
@@ -181,12 +166,7 @@ async def reset_in_the_middle_of_a_dot(dut) -> None:
     await ClockCycles(dut.clk, 5)
     await FallingEdge(dut.clk)
     driver.cancel()
-    for name, value in IDLE.items():
-        getattr(dut, name).value = value
-    dut.rst.value = 1
-    await ClockCycles(dut.clk, 2)
-    await FallingEdge(dut.clk)
-    dut.rst.value = 0
+    await pulse_reset(dut, IDLE)
     await ClockCycles(dut.clk, 20)
     mon_task.cancel()
     board = Scoreboard("bitfusion reset")

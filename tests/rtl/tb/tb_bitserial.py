@@ -21,9 +21,15 @@ from harness import (
     ScheduleDriver,
     Scoreboard,
     Timebase,
+    ValidMonitor,
     log,
+    operand_range,
     pack,
     param,
+    play_and_record,
+    pulse_reset,
+    random_operands,
+    seeded_rng,
     start_clock_and_reset,
 )
 from refmodels import bitserial_reference
@@ -55,10 +61,6 @@ def sample(op: Op) -> None:
     """Coverage sample of one operation the checker has verified."""
 
 
-def operand_range(bits: int, signed: bool) -> tuple[int, int]:
-    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
-
-
 def encode(values: list[int], bits: int, rng: np.random.Generator) -> int:
     """8-bit lanes: the value's low ``bits`` bits, random junk above them."""
     lanes = [(v & ((1 << bits) - 1)) | (int(rng.integers(0, 256)) << bits & 0xFF) for v in values]
@@ -76,8 +78,8 @@ def random_op(rng: np.random.Generator, lanes: int, extreme: str | None = None) 
     elif extreme == "max":
         w, a = [whi] * lanes, [ahi] * lanes
     else:
-        w = [int(x) for x in rng.integers(wlo, whi + 1, size=lanes)]
-        a = [int(x) for x in rng.integers(alo, ahi + 1, size=lanes)]
+        w = [int(x) for x in random_operands(rng, w_bits, signed, lanes)]
+        a = [int(x) for x in random_operands(rng, a_bits, signed, lanes)]
     return Op(w, a, w_bits, a_bits, signed, mode)
 
 
@@ -98,28 +100,11 @@ def build_schedule(ops: list[Op], rng: np.random.Generator, gaps: bool) -> tuple
     return sched, starts
 
 
-class ResultMonitor:
-    """Records (cycle, result) whenever out_valid is high."""
-
-    def __init__(self, dut, timebase: Timebase, acc_w: int) -> None:
-        self.dut, self.timebase, self.acc_w = dut, timebase, acc_w
-        self.results: list[tuple[int, int]] = []
-
-    async def run(self) -> None:
-        while True:
-            await FallingEdge(self.dut.clk)
-            if int(self.dut.out_valid.value) and self.timebase.started:
-                self.results.append((self.timebase.now(), self.dut.result.value.to_signed()))
-
-
 async def run_ops(dut, ops: list[Op], rng, gaps: bool, board: Scoreboard) -> None:
     timebase = Timebase()
-    monitor = ResultMonitor(dut, timebase, param(dut, "ACC_W"))
-    mon_task = cocotb.start_soon(monitor.run())
+    monitor = ValidMonitor(dut, timebase, "result")
     sched, starts = build_schedule(ops, rng, gaps)
-    await ScheduleDriver(dut, timebase).play(sched)
-    await ClockCycles(dut.clk, 70)
-    mon_task.cancel()
+    await play_and_record(dut, timebase, sched, monitor, 70)
     board.expect_equal("results", len(monitor.results), len(ops))
     for op, start, (cycle, value) in zip(ops, starts, monitor.results, strict=False):
         want, cycles = bitserial_reference(op.w, op.a, op.w_bits, op.a_bits, op.signed, op.mode)
@@ -135,7 +120,7 @@ async def random_ops_until_coverage_closes(dut) -> None:
     (bits x signedness x mode) bin is hit; values and latencies match hwsim."""
     lanes = param(dut, "LANES")
     await start_clock_and_reset(dut, IDLE)
-    rng = np.random.default_rng(cocotb.RANDOM_SEED)
+    rng = seeded_rng()
     board = Scoreboard("bitserial random")
     cross = coverage_db["bitserial.a_bits_x_signed_x_mode"]
     wcross = coverage_db["bitserial.w_bits_x_signed_x_mode"]
@@ -157,7 +142,7 @@ async def extreme_operands(dut) -> None:
     accumulator's extremes, back to back."""
     lanes = param(dut, "LANES")
     await start_clock_and_reset(dut, IDLE)
-    rng = np.random.default_rng(cocotb.RANDOM_SEED + 1)
+    rng = seeded_rng(1)
     ops = []
     for signed in (False, True):
         for mode in MODES:
@@ -176,9 +161,9 @@ async def reset_in_the_middle_of_an_op(dut) -> None:
     """Reset mid-operation: no result appears for the aborted op, the next op is exact."""
     lanes = param(dut, "LANES")
     await start_clock_and_reset(dut, IDLE)
-    rng = np.random.default_rng(cocotb.RANDOM_SEED + 2)
+    rng = seeded_rng(2)
     timebase = Timebase()
-    monitor = ResultMonitor(dut, timebase, param(dut, "ACC_W"))
+    monitor = ValidMonitor(dut, timebase, "result")
     mon_task = cocotb.start_soon(monitor.run())
     op = Op([-1] * lanes, [-1] * lanes, 8, 8, True, "both")
     sched, _ = build_schedule([op], rng, gaps=False)
@@ -186,12 +171,7 @@ async def reset_in_the_middle_of_an_op(dut) -> None:
     await ClockCycles(dut.clk, 10)
     await FallingEdge(dut.clk)
     driver.cancel()
-    for name, value in IDLE.items():
-        getattr(dut, name).value = value
-    dut.rst.value = 1
-    await ClockCycles(dut.clk, 2)
-    await FallingEdge(dut.clk)
-    dut.rst.value = 0
+    await pulse_reset(dut, IDLE)
     await ClockCycles(dut.clk, 80)
     mon_task.cancel()
     board = Scoreboard("bitserial reset")

@@ -18,7 +18,12 @@ from harness import (
     Scoreboard,
     Timebase,
     lane,
+    operand_range,
     param,
+    play_and_record,
+    pulse_reset,
+    random_operands,
+    seeded_rng,
     start_clock_and_reset,
 )
 from refmodels import os_closed_form, os_reference
@@ -136,25 +141,19 @@ def random_batch(rng: np.random.Generator, p: OsParams, T: int, K: int, full: bo
     for _ in range(T):
         m = p.rows if full else int(rng.integers(1, p.rows + 1))
         n = p.cols if full else int(rng.integers(1, p.cols + 1))
-        A.append(rng.integers(-(1 << (p.a_w - 1)), 1 << (p.a_w - 1), size=(m, K)))
-        B.append(rng.integers(-(1 << (p.b_w - 1)), 1 << (p.b_w - 1), size=(K, n)))
+        A.append(random_operands(rng, p.a_w, True, (m, K)))
+        B.append(random_operands(rng, p.b_w, True, (K, n)))
     return Batch(A, B)
 
 
 async def run_batch(dut, p: OsParams, batch: Batch, rng, name: str, check_cycles: bool) -> None:
     timebase = Timebase()
     monitor = OsMonitor(dut, p, timebase)
-    mon_task = cocotb.start_soon(monitor.run())
-    await ScheduleDriver(dut, timebase).play(os_schedule(p, batch, rng))
-    await ClockCycles(dut.clk, p.rows + p.cols + 4)
-    mon_task.cancel()
+    await play_and_record(dut, timebase, os_schedule(p, batch, rng), monitor,
+                          p.rows + p.cols + 4)
     board = Scoreboard(name)
     check_batch(board, p, batch, monitor, check_cycles)
     board.result()
-
-
-def _rng() -> np.random.Generator:
-    return np.random.default_rng(cocotb.RANDOM_SEED)
 
 
 @cocotb.test()
@@ -163,7 +162,7 @@ async def cycle_sweep(dut) -> None:
     above R and C: values, per-output cycles and latency equal hwsim exactly."""
     p = OsParams.of(dut)
     await start_clock_and_reset(dut, IDLE)
-    rng = _rng()
+    rng = seeded_rng()
     R, C = p.rows, p.cols
     shapes = [(1, 1, True), (1, R + C, True), (2, 1, True), (2, min(R, C), False),
               (3, max(R, C) + 2, True), (2, max(R, C), False), (4, 2, False)]
@@ -177,7 +176,7 @@ async def random_traffic_with_gaps(dut) -> None:
     """Random tile shapes and operands with random idle cycles in the reduction stream."""
     p = OsParams.of(dut)
     await start_clock_and_reset(dut, IDLE)
-    rng = _rng()
+    rng = seeded_rng()
     for trial in range(6):
         T = int(rng.integers(1, 5))
         K = int(rng.integers(1, 2 * max(p.rows, p.cols) + 3))
@@ -192,8 +191,8 @@ async def corner_operands_back_to_back(dut) -> None:
     p = OsParams.of(dut)
     await start_clock_and_reset(dut, IDLE)
     R, C = p.rows, p.cols
-    amin, amax = -(1 << (p.a_w - 1)), (1 << (p.a_w - 1)) - 1
-    bmin, bmax = -(1 << (p.b_w - 1)), (1 << (p.b_w - 1)) - 1
+    amin, amax = operand_range(p.a_w, True)
+    bmin, bmax = operand_range(p.b_w, True)
     K = 2 * max(R, C) + 1
     A = [np.full((R, K), amin), np.full((R, K), amax), np.full((R, K), amin),
          np.where(np.arange(R * K).reshape(R, K) % 2 == 0, amin, amax)]
@@ -208,7 +207,7 @@ async def reset_in_the_middle_of_a_tile(dut) -> None:
     tile, and the accumulators restart from zero for the next batch (exact, on time)."""
     p = OsParams.of(dut)
     await start_clock_and_reset(dut, IDLE)
-    rng = _rng()
+    rng = seeded_rng()
     K = max(p.rows, p.cols) + 2
     aborted = random_batch(rng, p, 1, K, full=True)
     timebase = Timebase()
@@ -218,12 +217,7 @@ async def reset_in_the_middle_of_a_tile(dut) -> None:
     await ClockCycles(dut.clk, K // 2 + 1)
     await FallingEdge(dut.clk)
     driver.cancel()
-    dut.rst.value = 1
-    await ClockCycles(dut.clk, 2)
-    await FallingEdge(dut.clk)
-    for name, value in IDLE.items():
-        getattr(dut, name).value = value
-    dut.rst.value = 0
+    await pulse_reset(dut, IDLE, hold_inputs=True)
     await ClockCycles(dut.clk, K + p.rows + p.cols + 2)
     mon_task.cancel()
     board = Scoreboard("reset")

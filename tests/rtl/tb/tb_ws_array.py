@@ -19,7 +19,12 @@ from harness import (
     Scoreboard,
     Timebase,
     lane,
+    operand_range,
     param,
+    play_and_record,
+    pulse_reset,
+    random_operands,
+    seeded_rng,
     start_clock_and_reset,
 )
 from refmodels import ws_closed_form, ws_reference
@@ -157,26 +162,19 @@ def random_batch(rng: np.random.Generator, p: WsParams, T: int, M: int, full: bo
     for _ in range(T):
         k = p.rows if full else int(rng.integers(1, p.rows + 1))
         n = p.cols if full else int(rng.integers(1, p.cols + 1))
-        A.append(rng.integers(-(1 << (p.a_w - 1)), 1 << (p.a_w - 1), size=(M, k)))
-        W.append(rng.integers(-(1 << (p.w_w - 1)), 1 << (p.w_w - 1), size=(k, n)))
+        A.append(random_operands(rng, p.a_w, True, (M, k)))
+        W.append(random_operands(rng, p.w_w, True, (k, n)))
     return Batch(A, W)
 
 
 async def run_batch(dut, p: WsParams, batch: Batch, rng, name: str, check_cycles: bool) -> None:
     timebase = Timebase()
     monitor = WsMonitor(dut, p, timebase)
-    mon_task = cocotb.start_soon(monitor.run())
-    sched = ws_schedule(p, batch, rng)
-    await ScheduleDriver(dut, timebase).play(sched)
-    await ClockCycles(dut.clk, p.rows + p.cols + 4)
-    mon_task.cancel()
+    await play_and_record(dut, timebase, ws_schedule(p, batch, rng), monitor,
+                          p.rows + p.cols + 4)
     board = Scoreboard(name)
     check_batch(board, p, batch, monitor, check_cycles)
     board.result()
-
-
-def _rng() -> np.random.Generator:
-    return np.random.default_rng(cocotb.RANDOM_SEED)
 
 
 @cocotb.test()
@@ -185,7 +183,7 @@ async def cycle_sweep(dut) -> None:
     latency equal hwsim's reference and closed form exactly."""
     p = WsParams.of(dut)
     await start_clock_and_reset(dut, IDLE)
-    rng = _rng()
+    rng = seeded_rng()
     R = p.rows
     shapes = [(1, 1, True), (1, R, True), (2, 1, True), (2, max(1, R - 1), False),
               (3, R + 2, True), (2, 2 * R + 1, False), (4, R, False)]
@@ -199,7 +197,7 @@ async def random_traffic_with_gaps(dut) -> None:
     """Random tile shapes and operands with random idle cycles between weights and rows."""
     p = WsParams.of(dut)
     await start_clock_and_reset(dut, IDLE)
-    rng = _rng()
+    rng = seeded_rng()
     for trial in range(6):
         T = int(rng.integers(1, 5))
         M = int(rng.integers(1, 2 * p.rows + 3))
@@ -214,8 +212,8 @@ async def corner_operands_back_to_back(dut) -> None:
     p = WsParams.of(dut)
     await start_clock_and_reset(dut, IDLE)
     R, C = p.rows, p.cols
-    amin, amax = -(1 << (p.a_w - 1)), (1 << (p.a_w - 1)) - 1
-    wmin, wmax = -(1 << (p.w_w - 1)), (1 << (p.w_w - 1)) - 1
+    amin, amax = operand_range(p.a_w, True)
+    wmin, wmax = operand_range(p.w_w, True)
     M = R + 1
     A = [np.full((M, R), amin), np.full((M, R), amin), np.full((M, R), amax),
          np.where(np.arange(M * R).reshape(M, R) % 2 == 0, amin, amax)]
@@ -230,7 +228,7 @@ async def reset_in_the_middle_of_a_tile(dut) -> None:
     exact and on time (nothing of the aborted tile leaks)."""
     p = WsParams.of(dut)
     await start_clock_and_reset(dut, IDLE)
-    rng = _rng()
+    rng = seeded_rng()
     aborted = random_batch(rng, p, 2, p.rows + 1, full=True)
     timebase = Timebase()
     monitor = WsMonitor(dut, p, timebase)
@@ -240,12 +238,7 @@ async def reset_in_the_middle_of_a_tile(dut) -> None:
     await FallingEdge(dut.clk)
     driver.cancel()
     reset_cycle = timebase.now()
-    dut.rst.value = 1
-    await ClockCycles(dut.clk, 2)
-    await FallingEdge(dut.clk)
-    for name, value in IDLE.items():
-        getattr(dut, name).value = value
-    dut.rst.value = 0
+    await pulse_reset(dut, IDLE, hold_inputs=True)
     await ClockCycles(dut.clk, p.rows + p.cols + 2)
     mon_task.cancel()
     board = Scoreboard("reset")
