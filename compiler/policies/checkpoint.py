@@ -3,7 +3,7 @@
 After every episode the search writes, in its output directory:
 
 - ``search-state-<episode>.pt`` (``torch.save``): the agent's complete state (networks,
-  optimizers, replay buffer, its random generator; a pickled optuna study for NSGA-II) and the
+  optimizers, replay buffer, its random generator; for NSGA-II the trials told so far) and the
   process-wide random states (``random``, ``numpy.random``, ``torch``);
 - ``search.json``: format version, the search's settings, the episode count, the history and
   the name of the state file it goes with.
@@ -11,8 +11,8 @@ After every episode the search writes, in its output directory:
 Each file is written to a temporary name and renamed into place (``os.replace`` is atomic on
 POSIX), state file first; ``search.json`` is the commit record, so a search killed at any point
 resumes from the last complete episode. Older state files are removed after the commit.
-The state file is unpickled with ``weights_only=False``: it holds numpy arrays and an optuna
-study, so only resume from directories you wrote.
+The state file is unpickled with ``weights_only=False``: it holds numpy arrays and random
+states, so only resume from directories you wrote.
 """
 
 from __future__ import annotations

@@ -13,13 +13,13 @@
 
 from __future__ import annotations
 
-import pickle
 import warnings
 from typing import Any
 
 from compiler.policies.agents.base import Proposal, SearchContext
 from compiler.policies.agents.space import PolicySpace, bit_knobs
 from compiler.policies.budget import BudgetError, CostLike
+from compiler.policies.checkpoint import CheckpointError
 
 __all__ = ["GreedyAgent", "NSGA2Agent", "UniformAgent"]
 
@@ -115,7 +115,7 @@ class GreedyAgent:
 
 
 def _budget_constraint(trial: Any) -> list[float]:
-    """optuna constraint: the budget excess (feasible when <= 0). Module-level to pickle."""
+    """optuna constraint: the budget excess (feasible when <= 0)."""
     return [float(trial.user_attrs.get("budget_excess", 0.0))]
 
 
@@ -139,27 +139,42 @@ class NSGA2Agent:
         self.study = optuna.create_study(directions=["maximize", "minimize", "minimize"],
                                          sampler=sampler)
         self._pending: Any = None
+        self._told: list[tuple[list[int], list[float], float | None]] = []
 
     def _param(self, k: int) -> str:
         knob = self.space.knobs[k]
         return f"{self.ctx.layers[knob.layer].name}.{knob.field}"
 
-    def propose(self) -> Proposal:
+    def _ask(self) -> tuple[Any, list[int]]:
         trial = self.study.ask()
-        idx = [trial.suggest_int(self._param(k), 0, len(knob.values) - 1)
-               for k, knob in enumerate(self.space.knobs)]
-        self._pending = trial
+        return trial, [trial.suggest_int(self._param(k), 0, len(knob.values) - 1)
+                       for k, knob in enumerate(self.space.knobs)]
+
+    def _tell(self, trial: Any, idx: list[int], values: list[float], excess: float | None) -> None:
+        if excess is not None:
+            trial.set_user_attr("budget_excess", excess)
+        self.study.tell(trial, values)
+        self._told.append((idx, values, excess))
+
+    def propose(self) -> Proposal:
+        trial, idx = self._ask()
+        self._pending = (trial, idx)
         return Proposal(self.space.policy(idx), {"trial": trial.number})
 
     def observe(self, proposal: Proposal, accuracy: float, cost: CostLike, reward: float) -> None:
-        trial, self._pending = self._pending, None
-        if self.ctx.budget is not None:
-            trial.set_user_attr("budget_excess", self.ctx.budget.excess(cost))
-        self.study.tell(trial, [accuracy, cost.seconds, cost.energy_pj])
+        (trial, idx), self._pending = self._pending, None
+        excess = self.ctx.budget.excess(cost) if self.ctx.budget is not None else None
+        self._tell(trial, idx, [accuracy, cost.seconds, cost.energy_pj], excess)
 
     def state_dict(self) -> dict[str, Any]:
-        # The in-memory study pickles with its sampler and the sampler's random state.
-        return {"study": pickle.dumps(self.study)}
+        # The study is not pickled (optuna's samplers hold locks): it is the seeded sampler
+        # plus the trials told so far, so replaying them rebuilds it, random state included.
+        return {"told": [list(t) for t in self._told]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.study = pickle.loads(state["study"])
+        for idx, values, excess in state["told"]:
+            trial, asked = self._ask()
+            if asked != list(idx):
+                raise CheckpointError(f"cannot resume the nsga2 search: replayed trial {trial.number} "
+                                  f"proposes {asked}, the checkpoint recorded {idx}")
+            self._tell(trial, asked, list(values), excess)
