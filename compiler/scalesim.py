@@ -26,6 +26,7 @@ from compiler.errors import TraceError
 from compiler.ir import Graph, Op, OpKind, TensorSpec
 from compiler.passes import compile_graph
 from hwsim.config import Arch, arch_from_dict
+from hwsim.dataflow import DATAFLOWS
 from hwsim.errors import SystolabError
 
 __all__ = ["ScaleSimError", "load_scalesim_arch", "load_scalesim_topology"]
@@ -69,8 +70,9 @@ def load_scalesim_arch(path: str | Path) -> Arch:
         return value
 
     dataflow = arch.get("Dataflow", "").strip().lower()
-    if dataflow not in ("ws", "os", "is"):
-        raise ScaleSimError(f"{path}: [{section}] Dataflow must be os, ws or is, not {dataflow!r}")
+    if dataflow not in DATAFLOWS:
+        raise ScaleSimError(f"{path}: [{section}] Dataflow must be one of "
+                            f"{', '.join(DATAFLOWS)}, not {dataflow!r}")
     rows, cols = integer("ArrayHeight"), integer("ArrayWidth")
     bandwidth = integer("Bandwidth", _DEFAULT_BANDWIDTH_WORDS)
     run_name = parser.get("general", "run_name", fallback=path.stem).strip() or path.stem

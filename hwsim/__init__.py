@@ -5,7 +5,10 @@ outputs are :class:`~hwsim.stats.RunStats`.
 
 >>> import hwsim
 >>> arch = hwsim.load_arch("edge_int8")
->>> prog = hwsim.Program("mlp", (hwsim.gemm_layer("fc1", 256, 512, 256, arch),))
+>>> body = (hwsim.Load("weight", 16 * 16 * 8), hwsim.Load("input", 256 * 16 * 8),
+...         hwsim.Compute("ws", 256, 16, 16, deps=(0, 1)),
+...         hwsim.Store(256 * 16 * 8, every=32, deps=(2,)))   # 32 k steps per output tile
+>>> prog = hwsim.Program("mlp", (hwsim.Layer("fc1", (hwsim.Run(body, count=16 * 32),)),))
 >>> stats = hwsim.simulate(prog, arch)
 >>> stats.total.macs == 256 * 512 * 256
 True
@@ -28,7 +31,6 @@ from hwsim.engine import simulate, simulate_layer
 from hwsim.errors import ConfigError, ProgramError, SystolabError
 from hwsim.isa import Compute, Layer, Load, Program, Run, Store, Vector
 from hwsim.pe import PE_KINDS, PeConfig
-from hwsim.programs import gemm_layer, vector_layer
 from hwsim.reference import RefResult, bitfusion_dot, bitserial_dot, os_array, ws_array
 from hwsim.resources import ResourceReport, Resources, fpga_resources, load_pe_resources
 from hwsim.stats import LayerStats, RunStats, TraceEvent
@@ -69,7 +71,6 @@ __all__ = [
     "bitserial_dot",
     "energy_of",
     "fpga_resources",
-    "gemm_layer",
     "load_arch",
     "load_energy_table",
     "load_pe_resources",
@@ -79,6 +80,5 @@ __all__ = [
     "simulate_layer",
     "tile_cycles",
     "tile_timing",
-    "vector_layer",
     "ws_array",
 ]

@@ -19,6 +19,7 @@ from fractions import Fraction
 from itertools import pairwise
 
 from hwsim.config import Arch
+from hwsim.dataflow import get_dataflow
 from hwsim.isa import (
     Compute,
     Instr,
@@ -29,7 +30,6 @@ from hwsim.isa import (
     next_instance,
     window_of,
 )
-from hwsim.timing import stream_cycles
 
 Key = tuple[int, int, int]  # (run, iteration, body index)
 OrderKey = tuple[int, int, int, int]  # (scaled position, stores first, iteration, body index)
@@ -40,33 +40,10 @@ def nominal(arch: Arch, ins: Instr, mode: str) -> tuple[Fraction, Fraction]:
     bit-parallel array (p = f = 1). They place transfers in the DRAM channel's fixed order;
     being independent of bits and of DRAM speed keeps that order, and so the engine's
     monotonicity, the same when those change."""
-    if not isinstance(ins, Compute) or mode == "scalesim":
+    if not isinstance(ins, Compute):
         return Fraction(1), Fraction(1)
-    R, C = arch.array.rows, arch.array.cols
-    if ins.dataflow == "os":
-        s = ins.k
-        period = max(s, R, C)
-        return Fraction(s, period), Fraction(s + R + C - 2, period)
-    s = ins.m if ins.dataflow == "ws" else ins.n
-    period = max(s, R)
-    return Fraction(R + s, period), Fraction(2 * R + C + s - 2, period)
-
-
-def spans(arch: Arch, ins: Compute, first: int, mode: str) -> tuple[int, int]:
-    """(cycles after issue until a tile has read its operands from SRAM, which frees their
-    slots; cycles after issue until it writes its first result, which needs its output slot).
-
-    The driver reads SRAM unskewed: WS/IS read the stationary tile in ``R`` cycles, then the
-    ``s`` streamed words, and the first result leaves the array ``2R`` cycles after issue; OS
-    reads both operand streams in ``s`` cycles and presents its first result row in cycle
-    ``s + C - 1``. SCALE-Sim's serialized folds hold operands and results for a whole fold.
-    """
-    if mode == "scalesim":
-        return first, 0
-    s = stream_cycles(arch.array, ins.dataflow, ins.m, ins.k, ins.n, ins.w_bits, ins.a_bits)
-    if ins.dataflow == "os":
-        return s, s + arch.array.cols - 1
-    return arch.array.rows + s, 2 * arch.array.rows
+    return get_dataflow(ins.dataflow).nominal(arch.array.rows, arch.array.cols, ins.m, ins.k,
+                                              ins.n, mode)
 
 
 def load_streams(body: tuple[Instr, ...], period: int) -> dict[int, tuple[int, ...]]:

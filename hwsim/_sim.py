@@ -10,12 +10,13 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from hwsim._schedule import Key, Schedule, build, spans
+from hwsim._schedule import Key, Schedule, build
 from hwsim._timeline import Cost, play
 from hwsim.config import Arch
+from hwsim.dataflow import get_dataflow
 from hwsim.isa import Compute, Run, Vector
 from hwsim.stats import TraceEvent
-from hwsim.timing import tile_timing
+from hwsim.timing import stream_cycles, tile_timing
 
 
 class LayerSim:
@@ -36,7 +37,11 @@ class LayerSim:
                 if isinstance(ins, Compute):
                     t = tile_timing(arch, ins.dataflow, ins.m, ins.k, ins.n, ins.w_bits,
                                     ins.a_bits, mode)
-                    self.cost[r, b] = (t.period, t.first, *spans(arch, ins, t.first, mode))
+                    s = stream_cycles(arch.array, ins.dataflow, ins.m, ins.k, ins.n,
+                                      ins.w_bits, ins.a_bits)
+                    spans = get_dataflow(ins.dataflow).spans(arch.array.rows, arch.array.cols,
+                                                             s, mode)
+                    self.cost[r, b] = (t.period, t.first, *spans)
                 elif isinstance(ins, Vector):
                     c = math.ceil(ins.ops / lanes)
                     self.cost[r, b] = (c, c, c, 0)

@@ -41,13 +41,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hwsim._fields import Section
+from hwsim.dataflow import DATAFLOWS
 from hwsim.energy import EnergyTable, load_energy_table
 from hwsim.errors import ConfigError
 from hwsim.pe import PE_KINDS, SERIAL_MODES, PeConfig
 from hwsim.yamlfile import build_from_yaml
 
 __all__ = [
-    "DATAFLOWS",
     "Arch",
     "ArrayConfig",
     "BufferConfig",
@@ -63,7 +63,6 @@ __all__ = [
     "shipped_configs",
 ]
 
-DATAFLOWS = ("ws", "os", "is")
 BUFFER_NAMES = ("input", "weight", "output")
 _REPO_CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 

@@ -51,6 +51,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hwsim.config import Arch
+from hwsim.dataflow import get_dataflow
 from hwsim.energy import ActionCounts, energy_of
 from hwsim.errors import ProgramError
 from hwsim.isa import Layer, Load, Program, Run, Store, Vector
@@ -152,11 +153,12 @@ def _counts(layer: Layer, arch: Arch) -> tuple[ActionCounts, float, int]:
                 tiles += n
                 macs[(ins.w_bits, ins.a_bits)] += n * ins.macs
                 bound += n * ins.macs / arch.peak_macs_per_cycle(ins.w_bits, ins.a_bits)
-                rd["input"] += n * ins.m * ins.k * ins.a_bits
-                rd["weight"] += n * ins.k * ins.n * ins.w_bits
-                wr["output"] += n * ins.m * ins.n * ins.acc_bits
-                if ins.dataflow != "os":  # partial sums are read-modify-written in SRAM
-                    rd["output"] += n * ins.m * ins.n * ins.acc_bits
+                reads, writes = get_dataflow(ins.dataflow).sram_bits(
+                    ins.m, ins.k, ins.n, ins.w_bits, ins.a_bits, ins.acc_bits)
+                for buffer, bits in reads:
+                    rd[buffer] += n * bits
+                for buffer, bits in writes:
+                    wr[buffer] += n * bits
     counts = ActionCounts(
         macs=tuple(sorted(macs.items())), sram_read_bits=tuple(sorted(rd.items())),
         sram_write_bits=tuple(sorted(wr.items())), dram_bits=dram, vector_ops=vec,

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hwsim.dataflow import OS, WS
 from hwsim.pe import PeConfig, bitfusion_bits
 
 __all__ = ["RefResult", "bitfusion_dot", "bitserial_dot", "make_pe", "os_array", "ws_array"]
@@ -93,8 +94,10 @@ def ws_array(A: Sequence[np.ndarray], W_tiles: Sequence[np.ndarray], rows: int, 
 
     ``W_tiles[t]`` is ``k x n`` (``k <= rows * f``, ``n <= cols``, zero padded), ``A[t]`` is the
     ``M x k`` activation block streamed through it (every tile has the same ``M``). Tile ``u``
-    loads its weights from cycle ``u * S`` and streams from ``R + u * S`` with
-    ``S = max(p * M, R)``; output ``(m, j)`` is valid in cycle ``start + p*m + p-1 + R + j``.
+    loads its weights from cycle ``u * S`` and streams from ``R + u * S``, where ``S`` is the
+    WS record's issue period (:mod:`hwsim.dataflow`, ``max(p * M, R)``); output ``(m, j)`` is
+    valid in cycle ``start + p*m + p-1 + R + j``. IS runs on this array with the roles of the
+    operands swapped.
 
     >>> import numpy as np
     >>> r = ws_array([np.array([[3, -1]])], [np.array([[2], [5]])], rows=2, cols=2,
@@ -123,8 +126,8 @@ def ws_array(A: Sequence[np.ndarray], W_tiles: Sequence[np.ndarray], rows: int, 
         Wp[t, :k, :n], Ap[t, :, :k] = w, a
     Wpe = Wp.reshape(T, R, f, C).transpose(0, 1, 3, 2)              # (T, R, C, f)
     a_dig, a_shift = _digit_stack(Ap.reshape(T, M, R, f), a_bits, adb, signed)  # (na,T,M,R,f)
-    S = max(p * M, R)
-    last = R + (T - 1) * S + p * M + R + C - 2
+    S = WS.period(R, C, p * M, "native")  # the drive schedule: tile u issues at u * S
+    last = (T - 1) * S + WS.first(R, C, p * M)
     rr, cc = np.arange(R)[:, None], np.arange(C)[None, :]
 
     banks = np.zeros((2, R, C, f), dtype=np.int64)
@@ -216,8 +219,9 @@ def os_array(A_tiles: Sequence[np.ndarray], B_tiles: Sequence[np.ndarray], rows:
 
     ``A_tiles[t]`` is ``m x K`` (activations, ``m <= rows``), ``B_tiles[t]`` is ``K x n``
     (weights, ``n <= cols``), one ``K`` for all tiles. With ``K' = ceil(K / f)`` reduction slots
-    of ``p`` cycles each, tile ``t`` starts in ``t * S``, ``S = max(p*K', R, C)``; row ``i`` of
-    its results is presented on the output port in cycle ``start + p*K' + C - 1 + i``.
+    of ``p`` cycles each, tile ``t`` starts in ``t * S``, where ``S`` is the OS record's issue
+    period (:mod:`hwsim.dataflow`, ``max(p*K', R, C)``); row ``i`` of its results is presented
+    on the output port in cycle ``start + p*K' + C - 1 + i``.
 
     >>> import numpy as np
     >>> r = os_array([np.array([[1, 2]])], [np.array([[3], [4]])], rows=2, cols=2)
@@ -245,8 +249,8 @@ def os_array(A_tiles: Sequence[np.ndarray], B_tiles: Sequence[np.ndarray], rows:
         Ap[t, : a.shape[0], :K], Bp[t, :K, : b.shape[1]] = a, b
     a_dig, a_shift = _digit_stack(Ap.reshape(T, R, Kp, f), a_bits, adb, signed)  # (na,T,R,Kp,f)
     b_dig, b_shift = _digit_stack(Bp.reshape(T, Kp, f, C), w_bits, wdb, signed)  # (nw,T,Kp,f,C)
-    S = max(p * Kp, R, C)
-    last = (T - 1) * S + p * Kp + R + C - 2
+    S = OS.period(R, C, p * Kp, "native")  # the drive schedule: tile t issues at t * S
+    last = (T - 1) * S + OS.first(R, C, p * Kp)
     ii = np.arange(R)
     jj = np.arange(C)
 

@@ -11,8 +11,9 @@ invents synthesis numbers. The file's format::
           xc7:   {lut: 0, ff: 0, dsp: 0, carry: 0, bram: 0}   # one entry per target family
           ice40: {lut: 0, ff: 0, dsp: 0, carry: 0, bram: 0}
 
-The kernel for an arch is ``ws_pe`` (WS or IS first in its dataflows) or ``os_pe`` for an
-``int`` PE, ``bitserial_unit`` and ``bitfusion_unit`` otherwise; among its entries the one whose
+The kernel for an arch is, for an ``int`` PE, the one of the first of its dataflows
+(:attr:`hwsim.dataflow.Dataflow.fpga_kernel`: ``ws_pe`` for WS and IS, ``os_pe`` for OS),
+``bitserial_unit`` and ``bitfusion_unit`` otherwise; among its entries the one whose
 width parameter (``bits``, ``W_BITS``, ``WIDTH`` or ``DATA_WIDTH``) equals the PE's ``width_bits`` is
 used, else the first. Usage is per-PE cost x rows x cols, plus 36 Kb block RAMs for the SRAM
 buffers (``ceil(bits / 36864)`` each).
@@ -28,6 +29,7 @@ from typing import Any
 
 from hwsim._fields import Section
 from hwsim.config import Arch, config_dirs
+from hwsim.dataflow import get_dataflow
 from hwsim.errors import ConfigError
 from hwsim.yamlfile import build_from_yaml
 
@@ -142,7 +144,7 @@ def _kernel(arch: Arch) -> str:
         return "bitserial_unit"
     if pe.kind == "bitfusion":
         return "bitfusion_unit"
-    return "os_pe" if arch.array.dataflows[0] == "os" else "ws_pe"
+    return get_dataflow(arch.array.dataflows[0]).fpga_kernel
 
 
 def fpga_resources(arch: Arch, table: PeResourceTable | None = None) -> ResourceReport:

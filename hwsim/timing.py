@@ -1,6 +1,8 @@
 """Closed-form compute cycles of systolic-array tiles (the contract of docs/timing.md).
 
-A tile is one GEMM block ``A (m x k) @ W (k x n)`` that fits the array. Per dataflow:
+A tile is one GEMM block ``A (m x k) @ W (k x n)`` that fits the array. Its dataflow
+(:mod:`hwsim.dataflow`, one record each) says which dimensions sit on the array and which one
+streams, and owns the formulas; this module adds the PE (its stream factor and ``k_pack``):
 
 - **WS**: ``W`` (``k <= R * f``, ``n <= C``) is held in the PEs, the ``m`` rows of ``A`` stream.
 - **IS**: ``A^T`` (``k <= R * f``, ``m <= C``) is held, the ``n`` columns of ``W`` stream.
@@ -42,15 +44,13 @@ weight preload is not overlapped, so ``T`` tiles take ``T`` times the fold time
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from hwsim.config import DATAFLOWS, Arch, ArrayConfig
+from hwsim.config import Arch, ArrayConfig
+from hwsim.dataflow import MODES, check_mode, get_dataflow
 from hwsim.errors import ProgramError
 
-__all__ = ["MODES", "TileTiming", "stream_cycles", "tile_cycles", "tile_timing"]
-
-MODES = ("native", "scalesim")
+__all__ = ["MODES", "TileTiming", "check_tile", "stream_cycles", "tile_cycles", "tile_timing"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,35 +75,19 @@ def _array(arch_or_array: Arch | ArrayConfig) -> ArrayConfig:
 def check_tile(array: ArrayConfig, dataflow: str, m: int, k: int, n: int,
                w_bits: int, a_bits: int) -> None:
     """Raise :class:`ProgramError` unless the tile fits the array for this dataflow."""
-    if dataflow not in DATAFLOWS:
-        raise ProgramError(f"dataflow must be one of {DATAFLOWS}, not {dataflow!r}")
+    df = get_dataflow(dataflow)
     for name, v in (("m", m), ("k", k), ("n", n)):
         if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
             raise ProgramError(f"tile {name} must be a positive integer, not {v!r}")
-    kp = array.pe.k_pack(w_bits, a_bits)
-    R, C = array.rows, array.cols
-    limits = {
-        "ws": (("k", k, R * kp), ("n", n, C)),
-        "is": (("k", k, R * kp), ("m", m, C)),
-        "os": (("m", m, R), ("n", n, C)),
-    }[dataflow]
-    for name, v, cap in limits:
-        if v > cap:
-            raise ProgramError(
-                f"{dataflow.upper()} tile {name} must be at most {cap} on a {R}x{C} "
-                f"{array.pe.kind} array at w{w_bits}a{a_bits}, not {v!r}"
-            )
+    df.check_fits(array.rows, array.cols, array.pe.k_pack(w_bits, a_bits), m, k, n,
+                  f"{array.pe.kind} array at w{w_bits}a{a_bits}")
 
 
 def stream_cycles(array: ArrayConfig, dataflow: str, m: int, k: int, n: int,
                   w_bits: int, a_bits: int) -> int:
     """``s``: cycles the streamed operand of one tile occupies the array's input port."""
-    p = array.pe.stream_factor(w_bits, a_bits)
-    if dataflow == "ws":
-        return p * m
-    if dataflow == "is":
-        return p * n
-    return p * math.ceil(k / array.pe.k_pack(w_bits, a_bits))
+    words = get_dataflow(dataflow).stream_words(m, k, n, array.pe.k_pack(w_bits, a_bits))
+    return array.pe.stream_factor(w_bits, a_bits) * words
 
 
 def tile_timing(arch_or_array: Arch | ArrayConfig, dataflow: str, m: int, k: int, n: int,
@@ -115,20 +99,12 @@ def tile_timing(arch_or_array: Arch | ArrayConfig, dataflow: str, m: int, k: int
     TileTiming(first=110, period=64)
     """
     array = _array(arch_or_array)
-    if mode not in MODES:
-        raise ProgramError(f"timing mode must be one of {MODES}, not {mode!r}")
+    check_mode(mode)
     check_tile(array, dataflow, m, k, n, w_bits, a_bits)
+    df = get_dataflow(dataflow)
     R, C = array.rows, array.cols
     s = stream_cycles(array, dataflow, m, k, n, w_bits, a_bits)
-    if dataflow == "os":
-        fold = s + R + C - 2
-        period = max(s, R, C)
-    else:
-        fold = 2 * R + C + s - 2
-        period = max(s, R)
-    if mode == "scalesim":
-        return TileTiming(first=fold, period=fold)
-    return TileTiming(first=fold, period=period)
+    return TileTiming(first=df.first(R, C, s), period=df.period(R, C, s, mode))
 
 
 def tile_cycles(arch_or_array: Arch | ArrayConfig, dataflow: str, m: int, k: int, n: int,

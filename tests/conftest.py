@@ -12,11 +12,15 @@ as an explicit regression test next to the property it broke.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+# Helpers shared by several test folders (tests/support) import by their module name.
+sys.path.insert(0, str(Path(__file__).parent / "support"))
 
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
 settings.register_profile("dev", print_blob=True)

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from compiler.errors import MappingError
 from compiler.ir import Gemm
 from hwsim.config import Arch
+from hwsim.dataflow import TENSOR_DIMS, Dataflow, get_dataflow
 from hwsim.timing import tile_timing
 
 __all__ = ["ACC_BITS", "ORDERS", "GemmMapping", "Traffic", "map_gemm"]
@@ -107,18 +108,11 @@ class GemmMapping:
         return max(self.compute_cycles, self.dram_cycles)
 
 
-def _spatial_caps(arch: Arch, dataflow: str, w_bits: int, a_bits: int) -> tuple[int, int, int]:
-    """Upper bounds on (m_t, k_t, n_t) from the array alone (0 = no bound)."""
-    R, C = arch.array.rows, arch.array.cols
-    kp = arch.array.pe.k_pack(w_bits, a_bits)
-    return {"ws": (0, R * kp, C), "is": (C, R * kp, 0), "os": (R, 0, C)}[dataflow]
-
-
 def _half(arch: Arch, buffer: str) -> int:
     return arch.buffers.get(buffer).size_bits // 2
 
 
-def _fit_temporal(g: Gemm, dataflow: str, caps: tuple[int, int, int], arch: Arch,
+def _fit_temporal(g: Gemm, df: Dataflow, caps: tuple[int, int, int], arch: Arch,
                   w_word: float, a_word: float) -> tuple[int, int, int] | None:
     """Largest tile within the array caps whose operands fit half of each buffer."""
     m_cap, k_cap, n_cap = (c or d for c, d in zip(caps, (g.M, g.K, g.N), strict=True))
@@ -129,12 +123,17 @@ def _fit_temporal(g: Gemm, dataflow: str, caps: tuple[int, int, int], arch: Arch
         k_t = max(1, k_t // 2)
     while n_t > 1 and (k_t * n_t * w_word > w_half or n_t * ACC_BITS > o_half):
         n_t = max(1, n_t // 2)
-    if dataflow == "ws":  # temporal: m
-        m_t = min(g.M, int(i_half // (k_t * a_word)), o_half // (n_t * ACC_BITS))
-    elif dataflow == "is":  # temporal: n (weight columns)
-        n_t = min(g.N, int(w_half // (k_t * w_word)), o_half // (m_t * ACC_BITS))
-    else:  # os: temporal k
-        k_t = min(g.K, int(i_half // (m_t * a_word)), int(w_half // (n_t * w_word)))
+    # The streamed dimension grows until a tile of every tensor it spans fills half a buffer.
+    size = {"m": m_t, "k": k_t, "n": n_t}
+    full = {"m": g.M, "k": g.K, "n": g.N}
+    word = {"input": a_word, "weight": w_word, "output": ACC_BITS}
+    fits = [full[df.streamed]]
+    for tensor, dims in TENSOR_DIMS.items():
+        if df.streamed in dims:
+            other = size[dims[0] if dims[1] == df.streamed else dims[1]]
+            fits.append(int(_half(arch, tensor) // (other * word[tensor])))
+    size[df.streamed] = min(fits)
+    m_t, k_t, n_t = size["m"], size["k"], size["n"]
     if min(m_t, k_t, n_t) < 1 or m_t * n_t * ACC_BITS > o_half:
         return None
     return m_t, k_t, n_t
@@ -237,9 +236,10 @@ def map_gemm(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch,
     bits_per_cycle = arch.dram.bw_gbps * 8e9 / (arch.array.clock_mhz * 1e6)
     candidates: list[GemmMapping] = []
     for dataflow in arch.array.dataflows:
-        caps = _spatial_caps(arch, dataflow, w_bits, a_bits)
+        df = get_dataflow(dataflow)
+        caps = df.caps(arch.array.rows, arch.array.cols, arch.array.pe.k_pack(w_bits, a_bits))
         tile = (_unbounded_temporal(g, caps) if scalesim
-                else _fit_temporal(g, dataflow, caps, arch, w_word, a_word))
+                else _fit_temporal(g, df, caps, arch, w_word, a_word))
         if tile is None:
             continue
         compute = _compute_cycles(arch, dataflow, g, tile, w_bits, a_bits)

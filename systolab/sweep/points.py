@@ -23,7 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from hwsim.config import DATAFLOWS, Arch
+from hwsim.config import Arch
+from hwsim.dataflow import DATAFLOWS
 from hwsim.errors import ConfigError
 from hwsim.pe import PE_KINDS, SERIAL_MODES, PeConfig
 

@@ -21,6 +21,7 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tile_programs import gemm_layer
 
 from hwsim._processes import play_processes
 from hwsim._sim import LayerSim
@@ -29,7 +30,6 @@ from hwsim.config import load_arch
 from hwsim.engine import simulate, simulate_layer
 from hwsim.errors import ProgramError
 from hwsim.isa import Compute, Layer, Load, Program, Run, Store, Vector
-from hwsim.programs import gemm_layer
 
 ARCHS = {n: load_arch(n) for n in ("edge_int8", "stripes", "loom", "bitfusion_eyeriss",
                                      "fpga_zynq7020")}

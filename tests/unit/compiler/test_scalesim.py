@@ -71,7 +71,7 @@ def test_bad_topology_names_line_and_field(tmp_path: Path, text: str, message: s
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (("Dataflow : ws", "Dataflow : rs"), r"Dataflow must be os, ws or is, not 'rs'"),
+        (("Dataflow : ws", "Dataflow : rs"), r"Dataflow must be one of ws, os, is, not 'rs'"),
         (("ArrayHeight:    32", "ArrayHeight:    -3"), r"ArrayHeight must be a positive integer"),
         (("IfmapSramSzkB:    64\n", ""), r"IfmapSramSzkB is missing"),
     ],

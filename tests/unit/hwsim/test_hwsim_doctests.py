@@ -8,7 +8,8 @@ import importlib
 import pytest
 
 MODULES = ["hwsim", "hwsim._fields", "hwsim.config", "hwsim.energy", "hwsim.engine",
-           "hwsim.isa", "hwsim.pe", "hwsim.programs", "hwsim.reference", "hwsim.timing"]
+           "hwsim.isa", "hwsim.pe", "hwsim.reference", "hwsim.timing", "hwsim.dataflow",
+           "tile_programs"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from tile_programs import gemm_layer
 
 from hwsim.config import load_arch
 from hwsim.errors import ProgramError
@@ -17,7 +18,6 @@ from hwsim.isa import (
     latest_instance,
     next_instance,
 )
-from hwsim.programs import gemm_layer
 
 
 def prog(*body, count=4) -> Program:

@@ -1,15 +1,20 @@
-"""Small program builders: a GEMM or a vector layer tiled for an arch, without the compiler.
+"""Hand-tiled programs for the engine's tests: a GEMM or an elementwise layer as a few runs.
 
-They serve SCALE-Sim-style layer sweeps, tests and benchmarks (the compiler's mapper is the
-full-featured code generator). Tiling, stated once:
+The compiler's mapper (:mod:`compiler.mapping`) is the project's tiler; these builders exist
+so that hwsim's tests can feed the engine realistic programs without the compiler. Tiling,
+stated once, over the dataflow's roles (:mod:`hwsim.dataflow`):
 
-- The tile's array-bound dimensions take the array's size (WS/IS: ``k <= R * f`` and
-  ``n`` resp. ``m <= C``; OS: ``m <= R``, ``n <= C``); the streamed dimension takes the largest
-  size for which two slots of every operand and of the output fit their buffers.
+- the spatial dimensions take the array's size (:meth:`hwsim.dataflow.Dataflow.caps`); the
+  streamed one the largest size for which two slots of every tensor it spans fit its buffer;
 - ``K`` is split into equal tiles (the fewest that divide ``K`` exactly), so no MAC is padded;
-  ``M`` and ``N`` have full tiles plus one run for each class of edge tile.
-- Loop order: output tiles outer, ``K`` inner; each iteration loads its weight and input
-  tiles and computes; the output tile is stored once, after its last ``K`` step.
+  ``M`` and ``N`` have full tiles plus one run for each class of edge tile;
+- output tiles outer, ``K`` inner: each iteration loads its weight and input tiles and
+  computes; the output tile is stored once, after its last ``K`` step.
+
+>>> from hwsim.config import load_arch
+>>> layer = gemm_layer("fc", M=100, K=48, N=40, arch=load_arch("edge_int8"))
+>>> [(r.count, r.body[2].m, r.body[2].k, r.body[2].n) for r in layer.runs]
+[(6, 100, 16, 16), (3, 100, 16, 8)]
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import math
 
 from hwsim.config import Arch
+from hwsim.dataflow import TENSOR_DIMS, get_dataflow
 from hwsim.errors import ProgramError
 from hwsim.isa import Compute, Layer, Load, Run, Store, Vector
 
@@ -42,37 +48,28 @@ def _pieces(total: int, tile: int) -> list[tuple[int, int]]:
 def gemm_layer(name: str, M: int, K: int, N: int, arch: Arch, dataflow: str = "ws",
                w_bits: int = 8, a_bits: int = 8, acc_bits: int = 32,
                out_bits: int | None = None) -> Layer:
-    """``A (M x K) @ W (K x N)`` tiled for ``arch`` (see the module doc).
-
-    >>> from hwsim.config import load_arch
-    >>> layer = gemm_layer("fc", M=100, K=48, N=40, arch=load_arch("edge_int8"))
-    >>> [(r.count, r.body[2].m, r.body[2].k, r.body[2].n) for r in layer.runs]
-    [(6, 100, 16, 16), (3, 100, 16, 8)]
-    """
+    """``A (M x K) @ W (K x N)`` tiled for ``arch`` (see the module doc)."""
     if dataflow not in arch.array.dataflows:
         raise ProgramError(f"dataflow must be one of {arch.array.dataflows}, not {dataflow!r}")
+    df = get_dataflow(dataflow)
     out_bits = a_bits if out_bits is None else out_bits
-    R, C = arch.array.rows, arch.array.cols
     f = arch.array.pe.k_pack(w_bits, a_bits)
-    half = {b: arch.buffers.get(b).size_bits // 2 for b in ("input", "weight", "output")}
-    if dataflow == "os":
-        m_cap, n_cap = R, C
-        k_cap = min(half["input"] // (m_cap * a_bits), half["weight"] // (n_cap * w_bits))
-    else:
-        k_cap = R * f
-        fixed = C  # the stationary side's second dimension: n (WS) or m (IS)
-        stream_cap = min(half["input"] // (k_cap * a_bits) if dataflow == "ws"
-                         else half["weight"] // (k_cap * w_bits),
-                         half["output"] // (fixed * acc_bits))
-        m_cap, n_cap = (stream_cap, fixed) if dataflow == "ws" else (fixed, stream_cap)
-    if min(k_cap, m_cap, n_cap) < 1:
+    cap = dict(zip("mkn", df.caps(arch.array.rows, arch.array.cols, f), strict=True))
+    word = {"input": a_bits, "weight": w_bits, "output": acc_bits}
+    fits = []
+    for tensor, dims in TENSOR_DIMS.items():
+        if df.streamed in dims:
+            other = cap[dims[0] if dims[1] == df.streamed else dims[1]]
+            fits.append(arch.buffers.get(tensor).size_bits // 2 // (other * word[tensor]))
+    cap[df.streamed] = min(fits)
+    if min(cap.values()) < 1:
         raise ProgramError(f"a {dataflow.upper()} tile of layer {name!r} must fit the buffers of "
                            f"{arch.name}, not need more than half of one")
-    k = _exact_split(K, k_cap)
+    k = _exact_split(K, cap["k"])
     kt = K // k
     runs = []
-    for m, m_count in _pieces(M, m_cap):
-        for n, n_count in _pieces(N, n_cap):
+    for m, m_count in _pieces(M, cap["m"]):
+        for n, n_count in _pieces(N, cap["n"]):
             body = (
                 Load("weight", k * n * w_bits),
                 Load("input", m * k * a_bits),
