@@ -43,9 +43,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hwsim._fields import Section
 from hwsim.config import Arch, find_config_file
 from hwsim.errors import ConfigError
+from hwsim.fields import Section
 from hwsim.pe import PeConfig
 from hwsim.yamlfile import build_from_yaml
 

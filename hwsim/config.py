@@ -40,10 +40,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from hwsim._fields import Section
 from hwsim.dataflow import DATAFLOWS
 from hwsim.energy import EnergyTable, load_energy_table
 from hwsim.errors import ConfigError
+from hwsim.fields import Section
 from hwsim.pe import PE_KINDS, SERIAL_MODES, PeConfig
 from hwsim.yamlfile import build_from_yaml
 

@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hwsim._fields import Section
 from hwsim.errors import ConfigError
+from hwsim.fields import Section
 from hwsim.yamlfile import build_from_yaml
 
 if TYPE_CHECKING:

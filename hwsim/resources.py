@@ -27,10 +27,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from hwsim._fields import Section
 from hwsim.config import Arch, config_dirs
 from hwsim.dataflow import get_dataflow
 from hwsim.errors import ConfigError
+from hwsim.fields import Section
 from hwsim.yamlfile import build_from_yaml
 
 __all__ = ["PeResourceTable", "ResourceReport", "Resources", "fpga_resources",
@@ -105,7 +105,7 @@ class ResourceReport:
 
 def pe_resource_table_from_dict(data: object) -> PeResourceTable:
     doc = Section(data, "", ("yosys_version", "kernels"))
-    version = str(doc._get("yosys_version", "a version string", None) or "")
+    version = str(doc.get("yosys_version", "a version string", None) or "")
     if not version:
         raise ConfigError("yosys_version is required (a version string)")
     kernels = doc.section("kernels", KERNELS)

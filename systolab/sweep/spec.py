@@ -48,9 +48,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hwsim._fields import Section
 from hwsim.config import FpgaBoard, load_arch
 from hwsim.errors import ConfigError
+from hwsim.fields import Section
 from hwsim.yamlfile import build_from_yaml
 from systolab.sweep.objectives import OBJECTIVES
 from systolab.sweep.points import PARAMS, Value

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["hwsim", "hwsim._fields", "hwsim.config", "hwsim.energy", "hwsim.engine",
+MODULES = ["hwsim", "hwsim.fields", "hwsim.config", "hwsim.energy", "hwsim.engine",
            "hwsim.isa", "hwsim.pe", "hwsim.reference", "hwsim.timing", "hwsim.dataflow",
            "tile_programs"]
 
