@@ -26,7 +26,7 @@ from hwsim.config import (
     load_arch,
     shipped_configs,
 )
-from hwsim.energy import ActionCounts, EnergyBreakdown, EnergyTable, energy_of, load_energy_table
+from hwsim.energy import ActionCounts, EnergyBreakdown, energy_of
 from hwsim.engine import simulate, simulate_layer
 from hwsim.errors import ConfigError, ProgramError, SystolabError
 from hwsim.isa import Compute, Layer, Load, Program, Run, Store, Vector
@@ -34,6 +34,7 @@ from hwsim.pe import PE_KINDS, PeConfig
 from hwsim.reference import RefResult, bitfusion_dot, bitserial_dot, os_array, ws_array
 from hwsim.resources import ResourceReport, Resources, fpga_resources, load_pe_resources
 from hwsim.stats import LayerStats, RunStats, TraceEvent
+from hwsim.tables import EnergyTable, load_energy_table
 from hwsim.timing import TileTiming, tile_cycles, tile_timing
 
 __all__ = [

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from hwsim._schedule import Key, Schedule, build
 from hwsim._timeline import Cost, play
@@ -17,6 +18,24 @@ from hwsim.dataflow import get_dataflow
 from hwsim.isa import Compute, Run, Vector
 from hwsim.stats import TraceEvent
 from hwsim.timing import stream_cycles, tile_timing
+
+
+@dataclass(slots=True)
+class Timed:
+    """A layer's time, busy time and stalls; its trace is built when first asked for."""
+
+    cycles: int
+    busy: int
+    stalls: tuple[tuple[str, int], ...]
+    make_trace: Callable[[], tuple[TraceEvent, ...]]
+    _trace: tuple[TraceEvent, ...] | None = None
+
+    @property
+    def trace(self) -> tuple[TraceEvent, ...]:
+        if self._trace is None:
+            self._trace = self.make_trace()
+        return self._trace
+
 
 
 class LayerSim:
@@ -126,10 +145,8 @@ class LayerSim:
                 return c, hi, (lam, lam_b, dict(gaps))
         return None
 
-    def extrapolate(self, inserts: list) -> Any:
+    def extrapolate(self, inserts: list) -> Timed | None:
         """Totals with the closed-form periods inserted; ``None`` if the books do not close."""
-        from hwsim.engine import _Timed
-
         total, busy = self.T, sum(self.win_busy.values())
         stalls: dict[str, int] = defaultdict(int)
         for gaps in self.win_gaps.values():
@@ -177,4 +194,4 @@ class LayerSim:
             out += markers
             return tuple(sorted(out, key=lambda e: (e.start, e.track)))
 
-        return _Timed(total, busy, tuple(sorted((c, n) for c, n in stalls.items() if n)), trace)
+        return Timed(total, busy, tuple(sorted((c, n) for c, n in stalls.items() if n)), trace)

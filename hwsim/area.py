@@ -1,12 +1,7 @@
 """ASIC area of an accelerator: array + SRAM buffers + vector unit + fixed logic.
 
-Constants come from an area table (``configs/area/<name>.yaml``, default ``asic_45nm``) that
-cites a source for every number, as the energy tables do::
-
-    name: asic_45nm
-    technology: 45 nm CMOS
-    mult_8b_um2: {value: 282.0, source: "Horowitz, ISSCC 2014, Fig. 1.1.9 ..."}
-    ...
+Constants come from an area table (:class:`hwsim.tables.AreaTable`, ``configs/area/<name>.yaml``,
+default ``asic_45nm``) that cites a source for every number, as the energy tables do.
 
 The model (stated once, here; all component areas are placed-cell areas, no wiring):
 
@@ -39,53 +34,17 @@ The model (stated once, here; all component areas are placed-cell areas, no wiri
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-from hwsim.config import Arch, find_config_file
+from hwsim.config import Arch
 from hwsim.errors import ConfigError
-from hwsim.fields import Section
 from hwsim.pe import PeConfig
-from hwsim.yamlfile import build_from_yaml
+from hwsim.tables import AreaTable, load_area_table
 
-__all__ = ["AreaReport", "AreaTable", "area_table_from_dict", "asic_area", "load_area_table",
-           "pe_area_um2"]
+__all__ = ["AreaReport", "asic_area", "pe_area_um2"]
 
-_FIELDS = ("mult_8b_um2", "add_8b_um2", "add_32b_um2", "dff_um2", "and2_um2",
-           "sram_bitcell_um2", "sram_array_efficiency", "fixed_mm2")
 _UM2_PER_MM2 = 1e6
-
-
-@dataclass(frozen=True, slots=True)
-class AreaTable:
-    """Component areas (um^2, ``fixed_mm2`` in mm^2); ``sources`` maps each to its citation."""
-
-    name: str
-    technology: str
-    mult_8b_um2: float
-    add_8b_um2: float
-    add_32b_um2: float
-    dff_um2: float
-    and2_um2: float
-    sram_bitcell_um2: float
-    sram_array_efficiency: float
-    fixed_mm2: float
-    sources: tuple[tuple[str, str], ...] = field(repr=False, default=())
-
-    @property
-    def sram_mm2_per_kib(self) -> float:
-        """Macro area of one KiB of SRAM (bit cells plus periphery)."""
-        return 8192 * self.sram_bitcell_um2 / self.sram_array_efficiency / _UM2_PER_MM2
-
-    def adder_um2(self, bits: int) -> float:
-        """A ``bits``-wide adder, scaled linearly from the 32-bit one."""
-        return self.add_32b_um2 * bits / 32
-
-    def source(self, name: str) -> str:
-        """The citation given for field ``name``."""
-        return dict(self.sources)[name]
-
 
 @dataclass(frozen=True, slots=True)
 class AreaReport:
@@ -107,32 +66,6 @@ class AreaReport:
                 "array_mm2": self.array_mm2, "sram_mm2": self.sram_mm2,
                 "vector_mm2": self.vector_mm2, "fixed_mm2": self.fixed_mm2,
                 "total_mm2": self.total_mm2}
-
-
-def area_table_from_dict(data: object) -> AreaTable:
-    """Validate one area-table document (format in the module doc)."""
-    doc = Section(data, "", ("name", "technology", *_FIELDS))
-    values: dict[str, float] = {}
-    sources: list[tuple[str, str]] = []
-    for key in _FIELDS:
-        item = doc.section(key, ("value", "source"))
-        values[key] = item.nonneg_float("value")
-        sources.append((key, item.string("source")))
-    eff = values["sram_array_efficiency"]
-    if not 0 < eff <= 1:
-        raise ConfigError(f"sram_array_efficiency.value must be a number in (0, 1], not {eff!r}")
-    return AreaTable(name=doc.string("name"), technology=doc.string("technology"),
-                     sources=tuple(sources), **values)
-
-
-def load_area_table(name_or_path: str | Path = "asic_45nm") -> AreaTable:
-    """Load ``configs/area/<name>.yaml`` (or a path) into a validated :class:`AreaTable`.
-
-    >>> load_area_table().mult_8b_um2
-    282.0
-    """
-    path = find_config_file(name_or_path, "area")
-    return build_from_yaml(path, area_table_from_dict)
 
 
 def pe_area_um2(pe: PeConfig, table: AreaTable) -> float:

@@ -26,26 +26,23 @@ Document format (``configs/edge_int8.yaml`` is a complete example)::
     fpga: {part: xc7z020, family: xc7, lut: 53200, ff: 106400, dsp: 220, bram_36k: 140}
     sparsity: {weight_format: bitmap, zero_skip: true, imbalance: 1.2}   # optional
 
-Where configs are found (:func:`find_config_file`): an existing path is used as given;
-a bare name ``x`` is looked up as ``x.yaml`` in, in order, the directories listed in the
-``SYSTOLAB_CONFIGS`` environment variable (``os.pathsep``-separated) and the repository's
-``configs/`` directory next to the ``hwsim`` package. Energy tables are looked up the same way
-under ``energy/``, first next to the arch file.
+Where configs are found: :func:`hwsim.yamlfile.find_config_file` (an existing path, or a
+shipped name looked up in ``SYSTOLAB_CONFIGS`` and the repository's ``configs/``). Energy
+tables are looked up the same way under ``energy/``, first next to the arch file.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from hwsim.dataflow import DATAFLOWS
-from hwsim.energy import EnergyTable, load_energy_table
 from hwsim.errors import ConfigError
 from hwsim.fields import Section
 from hwsim.pe import PE_KINDS, SERIAL_MODES, PeConfig
-from hwsim.yamlfile import build_from_yaml
+from hwsim.tables import EnergyTable, load_energy_table
+from hwsim.yamlfile import build_from_yaml, config_dirs, find_config_file
 
 __all__ = [
     "Arch",
@@ -57,14 +54,11 @@ __all__ = [
     "SparsityConfig",
     "VectorUnitConfig",
     "arch_from_dict",
-    "config_dirs",
-    "find_config_file",
     "load_arch",
     "shipped_configs",
 ]
 
 BUFFER_NAMES = ("input", "weight", "output")
-_REPO_CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,29 +269,6 @@ def arch_from_dict(data: object, base: Path | None = None) -> Arch:
         if doc.has("fpga") else None,
         sparsity=_sparsity(doc.section("sparsity", ("weight_format", "zero_skip", "imbalance")))
         if doc.has("sparsity") else SparsityConfig(),
-    )
-
-
-def config_dirs() -> list[Path]:
-    """Directories searched for named configs, in order (see the module doc)."""
-    dirs = [Path(p) for p in os.environ.get("SYSTOLAB_CONFIGS", "").split(os.pathsep) if p]
-    return [*dirs, _REPO_CONFIGS]
-
-
-def find_config_file(name_or_path: str | Path, subdir: str = "", base: Path | None = None) -> Path:
-    """Resolve a config path or a shipped config name (``"edge_int8"``) to a file."""
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") and path.is_file():
-        return path
-    roots = ([base] if base is not None else []) + config_dirs()
-    tried = [(r / subdir if subdir else r) / f"{name_or_path}.yaml" for r in roots]
-    for candidate in tried:
-        if candidate.is_file():
-            return candidate
-    what = f"{subdir} table" if subdir else "config"
-    raise ConfigError(
-        f"{what} must be a YAML path or a known name, not {str(name_or_path)!r} "
-        f"(looked in: {', '.join(str(t.parent) for t in tried)})"
     )
 
 

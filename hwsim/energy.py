@@ -1,22 +1,13 @@
-"""Energy tables and the energy model: energy = sum over actions of count x unit cost.
+"""The energy model: energy = sum over actions of count x unit cost.
 
-An energy table (``configs/energy/<name>.yaml``) gives every number with a ``source``::
+Unit costs come from the arch's energy table (:class:`hwsim.tables.EnergyTable`, every number
+cited). The model (stated once, here):
 
-    name: horowitz_45nm
-    technology: 45 nm CMOS
-    mult_8b_pj: {value: 0.2, source: "Horowitz, ISSCC 2014, ..."}
-    add_32b_pj: {value: 0.1, source: "..."}
-    sram_read_64b_pj:                     # pJ per 64-bit read, by SRAM size
-      - {size_kib: 8, value: 10.0, source: "..."}
-      - {size_kib: 1024, value: 100.0, source: "..."}
-    ...
-
-The model (stated once, here):
-
-- **MAC**: ``mult_8b_pj * (w' * a') / 64 + add_32b_pj``. Multiplier energy scales with the
-  partial-product count of a ``w' x a'`` array multiplier (8x8 has 64), plus one 32-bit
-  accumulator add per MAC. ``w', a'`` are the widths the PE kind charges
-  (:meth:`hwsim.pe.PeConfig.energy_bits`: BitFusion rounds to its bricks).
+- **MAC**: the PE kind's energy per MAC at the tile's bits (:meth:`hwsim.pe.PeConfig.mac_pj`);
+  for the shipped kinds ``mult_8b_pj * (w' * a') / 64 + add_32b_pj``: multiplier energy
+  scales with the partial-product count of a ``w' x a'`` array multiplier (8x8 has 64), plus
+  one 32-bit accumulator add per MAC. ``w', a'`` are the widths the PE kind charges
+  (BitFusion rounds to its bricks).
 - **SRAM**: pJ/bit = (64-bit read energy, interpolated log-log in the buffer size between the
   cited points and extrapolated along the end segments) / 64; a write costs
   ``sram_write_factor`` times a read.
@@ -27,118 +18,11 @@ The model (stated once, here):
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
-from hwsim.errors import ConfigError
-from hwsim.fields import Section
-from hwsim.yamlfile import build_from_yaml
+from hwsim.config import Arch
 
-if TYPE_CHECKING:
-    from hwsim.config import Arch
-    from hwsim.pe import PeConfig
-
-__all__ = ["ActionCounts", "EnergyBreakdown", "EnergyTable", "energy_of", "load_energy_table"]
-
-_SCALARS = (
-    "mult_8b_pj", "add_8b_pj", "add_32b_pj", "sram_write_factor",
-    "vector_op_pj", "static_mw_per_pe", "static_mw_per_mib_sram",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class EnergyTable:
-    """Unit energies (pJ) and static power (mW); ``sources`` maps each field to its citation."""
-
-    name: str
-    technology: str
-    mult_8b_pj: float
-    add_8b_pj: float
-    add_32b_pj: float
-    sram_read_64b_pj: tuple[tuple[float, float], ...]  # (size_kib, pJ per 64-bit read)
-    sram_write_factor: float
-    vector_op_pj: float
-    static_mw_per_pe: float
-    static_mw_per_mib_sram: float
-    sources: tuple[tuple[str, str], ...] = field(repr=False, default=())
-
-    def mac_pj(self, pe: PeConfig, w_bits: int, a_bits: int) -> float:
-        """Energy of one MAC at this precision on this PE kind (model in the module doc).
-
-        >>> from hwsim.pe import PeConfig
-        >>> t = load_energy_table("horowitz_45nm")
-        >>> round(t.mac_pj(PeConfig("int"), 8, 8), 3), round(t.mac_pj(PeConfig("int"), 4, 4), 4)
-        (0.3, 0.15)
-        """
-        we, ae = pe.energy_bits(w_bits, a_bits)
-        return self.mult_8b_pj * (we * ae) / 64.0 + self.add_32b_pj
-
-    def sram_read_pj_per_bit(self, size_kib: float) -> float:
-        """Read energy per bit of an SRAM of ``size_kib`` (log-log interpolation)."""
-        pts = self.sram_read_64b_pj
-        if len(pts) == 1:
-            return pts[0][1] / 64.0
-        x = math.log(size_kib)
-        i = 0
-        while i < len(pts) - 2 and x > math.log(pts[i + 1][0]):
-            i += 1
-        (s0, e0), (s1, e1) = pts[i], pts[i + 1]
-        slope = (math.log(e1) - math.log(e0)) / (math.log(s1) - math.log(s0))
-        return math.exp(math.log(e0) + slope * (x - math.log(s0))) / 64.0
-
-    def sram_write_pj_per_bit(self, size_kib: float) -> float:
-        return self.sram_read_pj_per_bit(size_kib) * self.sram_write_factor
-
-    def source(self, name: str) -> str:
-        """The citation given for field ``name``."""
-        return dict(self.sources)[name]
-
-
-def _cited(sec: Section, key: str, path: str) -> tuple[float, str]:
-    item = sec.section(key, ("value", "source"))
-    value = item.nonneg_float("value")
-    src = item.string("source")
-    return value, src
-
-
-def energy_table_from_dict(data: object, origin: str = "") -> EnergyTable:
-    """Validate one energy-table document (see the module doc for the format)."""
-    doc = Section(data, "", ("name", "technology", "sram_read_64b_pj", *_SCALARS))
-    sources: list[tuple[str, str]] = []
-    values: dict[str, float] = {}
-    for key in _SCALARS:
-        values[key], src = _cited(doc, key, origin)
-        sources.append((key, src))
-    points = []
-    for i, pt in enumerate(doc.sections("sram_read_64b_pj", ("size_kib", "value", "source"))):
-        points.append((pt.pos_float("size_kib"), pt.pos_float("value")))
-        sources.append((f"sram_read_64b_pj[{i}]", pt.string("source")))
-    if [p[0] for p in points] != sorted({p[0] for p in points}):
-        raise ConfigError(
-            "sram_read_64b_pj must be sorted by strictly increasing size_kib, "
-            f"not {[p[0] for p in points]!r}"
-        )
-    return EnergyTable(
-        name=doc.string("name"),
-        technology=doc.string("technology"),
-        sram_read_64b_pj=tuple(points),
-        sources=tuple(sources),
-        **values,
-    )
-
-
-def load_energy_table(name_or_path: str | Path, base: Path | None = None) -> EnergyTable:
-    """Load ``configs/energy/<name>.yaml`` (or a path) into a validated :class:`EnergyTable`.
-
-    >>> load_energy_table("horowitz_45nm").mult_8b_pj
-    0.2
-    """
-    from hwsim.config import find_config_file
-
-    path = find_config_file(name_or_path, "energy", base)
-    return build_from_yaml(path, lambda data: energy_table_from_dict(data, str(path)))
+__all__ = ["ActionCounts", "EnergyBreakdown", "energy_of", "static_mw"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,14 +47,15 @@ from __future__ import annotations
 import functools
 import logging
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
 
+from hwsim._schedule import build
+from hwsim._sim import LayerSim, Timed
 from hwsim.config import Arch
 from hwsim.dataflow import get_dataflow
 from hwsim.energy import ActionCounts, energy_of
 from hwsim.errors import ProgramError
 from hwsim.isa import Layer, Load, Program, Run, Store, Vector
+from hwsim.resources import fpga_report_or_none
 from hwsim.stats import LayerStats, RunStats, TraceEvent
 from hwsim.timing import MODES
 
@@ -94,8 +95,6 @@ def simulate(program: Program, arch: Arch, mode: str = "native", trace: bool = T
         offset += stats.cycles
     resources = None
     if arch.fpga is not None:
-        from hwsim.resources import fpga_report_or_none
-
         resources = fpga_report_or_none(arch)
     return RunStats(arch.name, mode, arch.array.clock_mhz, tuple(layers), tuple(events),
                     resources)
@@ -166,29 +165,9 @@ def _counts(layer: Layer, arch: Arch) -> tuple[ActionCounts, float, int]:
     return counts, bound, tiles
 
 
-@dataclass(slots=True)
-class _Timed:
-    """A layer's time, busy time and stalls; its trace is built when first asked for."""
-
-    cycles: int
-    busy: int
-    stalls: tuple[tuple[str, int], ...]
-    make_trace: Callable[[], tuple[TraceEvent, ...]]
-    _trace: tuple[TraceEvent, ...] | None = None
-
-    @property
-    def trace(self) -> tuple[TraceEvent, ...]:
-        if self._trace is None:
-            self._trace = self.make_trace()
-        return self._trace
-
-
 @functools.lru_cache(maxsize=4096)
-def _timed_runs(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: bool) -> _Timed:
+def _timed_runs(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: bool) -> Timed:
     """Simulate truncated runs, find each long run's periodic regime, extrapolate."""
-    from hwsim._schedule import build
-    from hwsim._sim import LayerSim
-
     periods = [r.count // r.period for r in runs]
     sim_periods = list(periods)
     probe = None

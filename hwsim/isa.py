@@ -53,12 +53,11 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from hwsim.config import Arch
 from hwsim.errors import ProgramError
-
-if TYPE_CHECKING:
-    from hwsim.config import Arch
+from hwsim.timing import check_tile
 
 __all__ = ["BUFFERS", "Compute", "Instr", "Layer", "Load", "Program", "Run", "Store", "Vector",
            "latest_instance", "next_instance", "window_of"]
@@ -259,8 +258,6 @@ def _pos(where: str, name: str, value: Any, zero_ok: bool = False) -> None:
 
 
 def _validate_run(run: Run, where: str, arch: Arch | None, capacity: bool = True) -> None:
-    from hwsim.timing import check_tile
-
     if not run.body:
         raise ProgramError(f"{where}: body must have at least one instruction")
     _pos(where, "count", run.count)

@@ -27,11 +27,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from hwsim.config import Arch, config_dirs
+from hwsim.config import Arch
 from hwsim.dataflow import get_dataflow
 from hwsim.errors import ConfigError
 from hwsim.fields import Section
-from hwsim.yamlfile import build_from_yaml
+from hwsim.yamlfile import build_from_yaml, config_dirs
 
 __all__ = ["PeResourceTable", "ResourceReport", "Resources", "fpga_resources",
            "load_pe_resources", "pe_resource_table_from_dict"]

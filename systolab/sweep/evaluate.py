@@ -20,10 +20,11 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from hwsim.area import AreaTable, asic_area
+from hwsim.area import asic_area
 from hwsim.config import Arch
 from hwsim.errors import SystolabError
 from hwsim.resources import PeResourceTable, fpga_resources
+from hwsim.tables import AreaTable
 from systolab.sweep.points import Point, to_arch
 from systolab.sweep.spec import CodesignSpec, Constraints
 from systolab.sweep.workloads import Workload

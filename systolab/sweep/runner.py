@@ -25,9 +25,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hwsim.area import load_area_table
 from hwsim.config import load_arch
 from hwsim.resources import load_pe_resources
+from hwsim.tables import load_area_table
 from systolab.sweep.evaluate import Context, PointResult
 from systolab.sweep.executors import Executor, make_executor, pack
 from systolab.sweep.objectives import OBJECTIVES

@@ -8,10 +8,11 @@ from dataclasses import replace
 import pytest
 
 import hwsim.area
-from hwsim.area import area_table_from_dict, asic_area, load_area_table, pe_area_um2
+from hwsim.area import asic_area, pe_area_um2
 from hwsim.config import load_arch
 from hwsim.errors import ConfigError
 from hwsim.pe import PeConfig
+from hwsim.tables import area_table_from_dict, load_area_table
 
 
 def test_docstring_examples() -> None:

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hwsim.config import arch_from_dict, find_config_file, load_arch, shipped_configs
-from hwsim.energy import energy_table_from_dict, load_energy_table
+from hwsim.config import arch_from_dict, load_arch, shipped_configs
 from hwsim.errors import ConfigError
+from hwsim.tables import energy_table_from_dict, load_energy_table
+from hwsim.yamlfile import find_config_file
 
 REQUIRED = {"edge_int8", "cloud_tpu_int8", "stripes", "loom", "bitfusion_eyeriss",
             "fpga_zynq7020", "fpga_zcu102"}
@@ -148,7 +149,7 @@ def test_derived_quantities():
 
 
 def test_sparsity_support_is_validated() -> None:
-    from hwsim.config import SparsityConfig, arch_from_dict, find_config_file
+    from hwsim.config import SparsityConfig, arch_from_dict
 
     assert load_arch("edge_int8").sparsity == SparsityConfig()
     assert load_arch("sparse_int8").sparsity == SparsityConfig("bitmap", True, 1.2)

@@ -7,8 +7,9 @@ import importlib
 
 import pytest
 
-MODULES = ["hwsim", "hwsim.fields", "hwsim.config", "hwsim.energy", "hwsim.engine",
+MODULES = ["hwsim", "hwsim.config", "hwsim.energy", "hwsim.engine",
            "hwsim.isa", "hwsim.pe", "hwsim.reference", "hwsim.timing", "hwsim.dataflow",
+           "hwsim.tables", "hwsim.area", "hwsim.fields", "hwsim.yamlfile",
            "tile_programs"]
 
 

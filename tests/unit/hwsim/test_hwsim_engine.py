@@ -15,10 +15,11 @@ import yaml
 from tile_programs import gemm_layer, vector_layer
 
 import hwsim
-from hwsim.config import arch_from_dict, find_config_file, load_arch, shipped_configs
+from hwsim.config import arch_from_dict, load_arch, shipped_configs
 from hwsim.engine import simulate
 from hwsim.isa import Compute, Layer, Load, Program, Run, Store, Vector
 from hwsim.timing import tile_cycles
+from hwsim.yamlfile import find_config_file
 
 
 def hand_program(arch) -> Program:
