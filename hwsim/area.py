@@ -5,21 +5,8 @@ default ``asic_45nm``) that cites a source for every number, as the energy table
 
 The model (stated once, here; all component areas are placed-cell areas, no wiring):
 
-- **PE** (per kind, built from cited components; ``A`` is the accumulator width):
-
-  - ``int`` of width ``W``: one ``W x W`` multiplier, ``mult_8b_um2 * (W / 8)^2`` (array
-    multiplier area grows with the partial-product count, as the energy model's does), one
-    ``A = 2W + 16``-bit accumulator adder, ``add_32b_um2 * A / 32`` (adder area is about linear
-    in width: Horowitz gives 36 um^2 at 8 bits, 137 um^2 at 32), and ``2W + A`` flip-flops
-    (weight, activation, partial sum), ``dff_um2`` each.
-  - ``bitserial``, ``serial: activations`` (Stripes, Judd et al., MICRO 2016): ``max_bits``
-    AND gates (one activation bit times a ``max_bits`` weight), a shift-and-accumulate adder
-    of ``A = 2 max_bits + 16`` bits, ``max_bits + 1 + A`` flip-flops. ``serial: both``
-    (Loom, Sharify et al., DAC 2018): one AND gate, the same adder, ``2 + A`` flip-flops.
-  - ``bitfusion`` (Sharma et al., ISCA 2018, Sec. III): 16 BitBricks, each a 3 x 3-bit
-    signed multiplier (``mult_8b_um2 * 9 / 64``), a shift-add tree of 15 16-bit adders
-    (``2 * add_8b_um2`` each), a 32-bit accumulator adder and ``8 + 8 + 32`` flip-flops.
-
+- **PE**: the PE kind's model (:meth:`hwsim.pe.PeConfig.area_um2`; each kind's is stated in
+  :mod:`hwsim.pe`), built from cited components.
 - **Array**: ``rows x cols x PE``.
 - **SRAM**: ``KiB x 8192 x sram_bitcell_um2 / sram_array_efficiency`` over the input, weight
   and output buffers.
@@ -38,11 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from hwsim.config import Arch
-from hwsim.errors import ConfigError
-from hwsim.pe import PeConfig
 from hwsim.tables import AreaTable, load_area_table
 
-__all__ = ["AreaReport", "asic_area", "pe_area_um2"]
+__all__ = ["AreaReport", "asic_area"]
 
 _UM2_PER_MM2 = 1e6
 
@@ -68,30 +53,10 @@ class AreaReport:
                 "total_mm2": self.total_mm2}
 
 
-def pe_area_um2(pe: PeConfig, table: AreaTable) -> float:
-    """Area of one PE of this kind (model in the module doc)."""
-    t = table
-    if pe.kind == "int":
-        w = pe.width_bits
-        acc = 2 * w + 16
-        return t.mult_8b_um2 * (w / 8) ** 2 + t.adder_um2(acc) + (2 * w + acc) * t.dff_um2
-    if pe.kind == "bitserial":
-        w = pe.max_bits
-        acc = 2 * w + 16
-        ands, regs = (w, w + 1 + acc) if pe.serial == "activations" else (1, 2 + acc)
-        return ands * t.and2_um2 + t.adder_um2(acc) + regs * t.dff_um2
-    if pe.kind == "bitfusion":
-        bricks = 16 * t.mult_8b_um2 * 9 / 64
-        tree = 15 * 2 * t.add_8b_um2
-        return bricks + tree + t.add_32b_um2 + (8 + 8 + 32) * t.dff_um2
-    raise ConfigError(f"PE kind must have an area model (int, bitserial, bitfusion), "
-                      f"not {pe.kind!r}")
-
-
 def asic_area(arch: Arch, table: AreaTable | None = None) -> AreaReport:
     """Area of ``arch`` in the table's technology (default ``asic_45nm``)."""
     t = table if table is not None else load_area_table()
-    pe = pe_area_um2(arch.array.pe, t)
+    pe = arch.array.pe.area_um2(t)
     kib = sum(b.size_kib for b in arch.buffers.all())
     lane = t.add_32b_um2 + 32 * t.dff_um2
     return AreaReport(

@@ -40,7 +40,7 @@ from pathlib import Path
 from hwsim.dataflow import DATAFLOWS
 from hwsim.errors import ConfigError
 from hwsim.fields import Section
-from hwsim.pe import PE_KINDS, SERIAL_MODES, PeConfig
+from hwsim.pe import PE_KINDS, PeConfig
 from hwsim.tables import EnergyTable, load_energy_table
 from hwsim.yamlfile import build_from_yaml, config_dirs, find_config_file
 
@@ -194,19 +194,11 @@ class Arch:
 
 
 def _pe(sec: Section) -> PeConfig:
-    kind = sec.choice("kind", tuple(PE_KINDS))
-    if kind == "bitserial":
-        serial: str | None = sec.choice("serial", SERIAL_MODES)
-    elif sec.has("serial"):
-        raise sec.fail("serial", "absent unless kind is 'bitserial'", sec.data["serial"])
-    else:
-        serial = None
-    width = sec.pos_int("width_bits", 8)
-    max_bits = sec.pos_int("max_bits", 16)
-    if kind == "bitfusion" and (width != 8 or max_bits > 16):
-        raise sec.fail("max_bits", "at most 16 (and width_bits 8) for a bitfusion PE",
-                       max_bits if max_bits > 16 else width)
-    return PeConfig(kind=kind, width_bits=width, serial=serial, max_bits=max_bits)
+    """The PE section, checked by :class:`PeConfig` itself (its kind's rules)."""
+    return PeConfig(kind=sec.get("kind", "one of " + ", ".join(map(repr, PE_KINDS))),
+                    width_bits=sec.get("width_bits", "a positive integer", 8),
+                    serial=sec.data.get("serial"),
+                    max_bits=sec.get("max_bits", "a positive integer", 16))
 
 
 def _sparsity(sec: Section) -> SparsityConfig:

@@ -92,7 +92,7 @@ def static_mw(arch: Arch) -> float:
 def energy_of(counts: ActionCounts, arch: Arch, seconds: float) -> EnergyBreakdown:
     """Energy of ``counts`` on ``arch`` over ``seconds`` of run time (mW x s = 1e9 pJ)."""
     t = arch.energy
-    mac = sum(n * t.mac_pj(arch.array.pe, w, a) for (w, a), n in counts.macs)
+    mac = sum(n * arch.array.pe.mac_pj(t, w, a) for (w, a), n in counts.macs)
     sram = sum(n * t.sram_read_pj_per_bit(arch.buffers.get(b).size_kib)
                for b, n in counts.sram_read_bits)
     sram += sum(n * t.sram_write_pj_per_bit(arch.buffers.get(b).size_kib)

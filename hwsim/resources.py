@@ -11,12 +11,13 @@ invents synthesis numbers. The file's format::
           xc7:   {lut: 0, ff: 0, dsp: 0, carry: 0, bram: 0}   # one entry per target family
           ice40: {lut: 0, ff: 0, dsp: 0, carry: 0, bram: 0}
 
-The kernel for an arch is, for an ``int`` PE, the one of the first of its dataflows
-(:attr:`hwsim.dataflow.Dataflow.fpga_kernel`: ``ws_pe`` for WS and IS, ``os_pe`` for OS),
-``bitserial_unit`` and ``bitfusion_unit`` otherwise; among its entries the one whose
-width parameter (``bits``, ``W_BITS``, ``WIDTH`` or ``DATA_WIDTH``) equals the PE's ``width_bits`` is
-used, else the first. Usage is per-PE cost x rows x cols, plus 36 Kb block RAMs for the SRAM
-buffers (``ceil(bits / 36864)`` each).
+The kernel for an arch is the PE kind's (:meth:`hwsim.pe.PeConfig.fpga_kernel`:
+``bitserial_unit``, ``bitfusion_unit``), or for a bit-parallel ``int`` PE the one of the first
+of its dataflows (:attr:`hwsim.dataflow.Dataflow.fpga_kernel`: ``ws_pe`` for WS and IS,
+``os_pe`` for OS). An ``int`` PE uses the entry whose width parameter (``bits``, ``W_BITS``,
+``WIDTH`` or ``DATA_WIDTH``) equals its ``width_bits``, and a width that was not synthesized
+is an error; the other kinds use their kernel's first entry. Usage is per-PE cost x rows x
+cols, plus 36 Kb block RAMs for the SRAM buffers (``ceil(bits / 36864)`` each).
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from hwsim.config import Arch
-from hwsim.dataflow import get_dataflow
+from hwsim.dataflow import DATAFLOWS, get_dataflow
 from hwsim.errors import ConfigError
 from hwsim.fields import Section
+from hwsim.pe import PE_KINDS
 from hwsim.yamlfile import build_from_yaml, config_dirs
 
 __all__ = ["PeResourceTable", "ResourceReport", "Resources", "fpga_resources",
@@ -38,7 +40,9 @@ __all__ = ["PeResourceTable", "ResourceReport", "Resources", "fpga_resources",
 
 log = logging.getLogger(__name__)
 
-KERNELS = ("ws_pe", "os_pe", "bitserial_unit", "bitfusion_unit")
+KERNELS = tuple(dict.fromkeys([df.fpga_kernel for df in DATAFLOWS.values()]
+                              + [k.fpga_kernel for k in PE_KINDS.values() if k.fpga_kernel]))
+"""The synthesized kernels a table may hold: the dataflows' bit-parallel PEs, the kinds' units."""
 _FIELDS = ("lut", "ff", "dsp", "carry", "bram")
 _WIDTH_PARAMS = ("bits", "W_BITS", "WIDTH", "DATA_WIDTH")
 
@@ -67,13 +71,24 @@ class PeResourceTable:
     yosys_version: str
     entries: tuple[PeResourceEntry, ...]
 
-    def lookup(self, kernel: str, family: str, width: int) -> tuple[PeResourceEntry, Resources]:
+    def lookup(self, kernel: str, family: str,
+               width: int | None) -> tuple[PeResourceEntry, Resources]:
+        """The entry of ``kernel`` synthesized at ``width`` (one of its width parameters), or
+        its first entry when ``width`` is ``None``; never another width's numbers."""
         cands = [e for e in self.entries if e.kernel == kernel and family in dict(e.families)]
         if not cands:
             raise ConfigError(f"pe_resources kernel {kernel!r} must have a {family!r} entry "
                               "(re-run `systolab rtl synth`)")
-        chosen = next((e for e in cands if any(dict(e.params).get(p) == width
-                                              for p in _WIDTH_PARAMS)), cands[0])
+        if width is None:
+            chosen = cands[0]
+        else:
+            found = [e for e in cands if any(dict(e.params).get(p) == width for p in _WIDTH_PARAMS)]
+            if not found:
+                have = sorted({v for e in cands for p, v in e.params if p in _WIDTH_PARAMS})
+                raise ConfigError(f"pe_resources kernel {kernel!r} must have an entry "
+                                  f"synthesized at width {width} for {family}, not only "
+                                  f"{have} (add it to `systolab rtl synth`)")
+            chosen = found[0]
         return chosen, dict(chosen.families)[family]
 
 
@@ -138,23 +153,14 @@ def load_pe_resources(path: str | Path | None = None) -> PeResourceTable:
     return build_from_yaml(path, pe_resource_table_from_dict)
 
 
-def _kernel(arch: Arch) -> str:
-    pe = arch.array.pe
-    if pe.kind == "bitserial":
-        return "bitserial_unit"
-    if pe.kind == "bitfusion":
-        return "bitfusion_unit"
-    return get_dataflow(arch.array.dataflows[0]).fpga_kernel
-
-
 def fpga_resources(arch: Arch, table: PeResourceTable | None = None) -> ResourceReport:
     """Resource use of ``arch``'s array and buffers on its FPGA board, with a fit verdict."""
     if arch.fpga is None:
         raise ConfigError(f"fpga must be set in arch {arch.name!r} for a resource estimate, "
                           "not None")
     table = table if table is not None else load_pe_resources()
-    kernel = _kernel(arch)
-    _, per_pe = table.lookup(kernel, arch.fpga.family, arch.array.pe.width_bits)
+    kernel, width = arch.array.pe.fpga_kernel(get_dataflow(arch.array.dataflows[0]).fpga_kernel)
+    _, per_pe = table.lookup(kernel, arch.fpga.family, width)
     used = per_pe.scaled(arch.array.pes)
     bram = sum(math.ceil(b.size_bits / 36864) for b in arch.buffers.all())
     used = Resources(used.lut, used.ff, used.dsp, used.carry, used.bram + bram)

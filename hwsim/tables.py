@@ -28,14 +28,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from hwsim.errors import ConfigError
 from hwsim.fields import Section
 from hwsim.yamlfile import build_from_yaml, find_config_file
-
-if TYPE_CHECKING:
-    from hwsim.pe import PeConfig
 
 __all__ = ["AreaTable", "EnergyTable", "area_table_from_dict", "energy_table_from_dict",
            "load_area_table", "load_energy_table"]
@@ -66,17 +62,6 @@ class EnergyTable:
     static_mw_per_pe: float
     static_mw_per_mib_sram: float
     sources: tuple[tuple[str, str], ...] = field(repr=False, default=())
-
-    def mac_pj(self, pe: PeConfig, w_bits: int, a_bits: int) -> float:
-        """Energy of one MAC at this precision on this PE kind (model in the module doc).
-
-        >>> from hwsim.pe import PeConfig
-        >>> t = load_energy_table("horowitz_45nm")
-        >>> round(t.mac_pj(PeConfig("int"), 8, 8), 3), round(t.mac_pj(PeConfig("int"), 4, 4), 4)
-        (0.3, 0.15)
-        """
-        we, ae = pe.energy_bits(w_bits, a_bits)
-        return self.mult_8b_pj * (we * ae) / 64.0 + self.add_32b_pj
 
     def sram_read_pj_per_bit(self, size_kib: float) -> float:
         """Read energy per bit of an SRAM of ``size_kib`` (log-log interpolation)."""

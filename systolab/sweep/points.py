@@ -26,7 +26,7 @@ from typing import Any
 from hwsim.config import Arch
 from hwsim.dataflow import DATAFLOWS
 from hwsim.errors import ConfigError
-from hwsim.pe import PE_KINDS, SERIAL_MODES, PeConfig
+from hwsim.pe import PE_KINDS
 
 __all__ = ["PARAMS", "Param", "Point", "Value", "to_arch"]
 
@@ -56,35 +56,48 @@ def _dataflow(value: Any) -> str:
     return "+".join(flows)
 
 
+def _pe_expectation() -> str:
+    names = []
+    for name, kind in PE_KINDS.items():
+        names.append(name)
+        if kind.sized:
+            names.append(f"{name}<bits>")
+        if kind.serial_modes:
+            names.append(f"{name}:<{'|'.join(kind.serial_modes)}>")
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
 def _pe(value: Any) -> str:
-    """``int`` (the base width), ``int4``/``int8``/``int16``, ``bitfusion``, ``bitserial``
-    (= ``bitserial:activations``) or ``bitserial:both``."""
-    expectation = "int, int<bits>, bitfusion, bitserial or bitserial:<activations|both>"
+    """A PE kind (:data:`hwsim.pe.PE_KINDS`): ``int`` (the base width) or ``int<bits>`` for a
+    kind whose width is a design parameter, ``bitserial`` or ``bitserial:<mode>`` for one with
+    serial modes (the first mode by default), or a kind's bare name."""
     if not isinstance(value, str):
-        raise ValueError(expectation)
-    kind, _, detail = value.partition(":")
-    if kind == "bitserial":
-        serial = detail or "activations"
-        if serial not in SERIAL_MODES:
-            raise ValueError(expectation)
-        return f"bitserial:{serial}"
-    if kind.startswith("int") and kind[3:].isdigit() and not detail and int(kind[3:]) > 0:
-        return kind
-    if kind in PE_KINDS and not detail:
-        return kind
-    raise ValueError(expectation)
+        raise ValueError(_pe_expectation())
+    name, _, detail = value.partition(":")
+    for kind in PE_KINDS.values():
+        if kind.serial_modes and name == kind.name:
+            if (detail or kind.serial_modes[0]) not in kind.serial_modes:
+                raise ValueError(_pe_expectation())
+            return f"{name}:{detail or kind.serial_modes[0]}"
+        bits = name.removeprefix(kind.name)
+        if kind.sized and bits != name and bits.isdigit() and int(bits) > 0 and not detail:
+            return name
+    if name in PE_KINDS and not detail:
+        return name
+    raise ValueError(_pe_expectation())
 
 
 def _with_pe(arch: Arch, value: str) -> Arch:
-    kind, _, serial = value.partition(":")
+    """``arch`` with the PE of canonical ``value`` (:func:`_pe`); a kind's own rules (a fixed
+    width, an operand limit) come from its registry entry."""
+    name, _, serial = value.partition(":")
+    kind = next((k for k in PE_KINDS.values()
+                 if name == k.name or (k.sized and name.removeprefix(k.name).isdigit())), None)
+    assert kind is not None, "values are canonical (checked by _pe)"
     base = arch.array.pe
-    if kind.startswith("int"):
-        width = int(kind[3:]) if kind[3:] else (base.width_bits if base.kind == "int" else 8)
-        pe = PeConfig("int", width_bits=width, max_bits=base.max_bits)
-    elif kind == "bitserial":
-        pe = PeConfig("bitserial", width_bits=8, serial=serial, max_bits=base.max_bits)
-    else:
-        pe = PeConfig(kind, width_bits=8, max_bits=min(base.max_bits, 16))
+    bits = name.removeprefix(kind.name)
+    width = int(bits) if bits else (base.width_bits if base.kind == kind.name else 8)
+    pe = kind.configure(width_bits=width, serial=serial or None, max_bits=base.max_bits)
     return replace(arch, array=replace(arch.array, pe=pe))
 
 

@@ -143,9 +143,8 @@ def test_roofline_conservation_traffic_energy(case):
     macs = sum(run.count * ins.macs for run in layer.runs for ins in run.body
                if isinstance(ins, Compute))
     assert macs == total.macs
-    expect_mac = sum(run.count * ins.macs * (t.mult_8b_pj * math.prod(
-        arch.array.pe.energy_bits(ins.w_bits, ins.a_bits)) / 64 + t.add_32b_pj)
-        for run in layer.runs for ins in run.body if isinstance(ins, Compute))
+    expect_mac = sum(run.count * ins.macs * arch.array.pe.mac_pj(t, ins.w_bits, ins.a_bits)
+                     for run in layer.runs for ins in run.body if isinstance(ins, Compute))
     dram = sum(run.instances(b) * ins.bits for run in layer.runs
                for b, ins in enumerate(run.body) if isinstance(ins, Load | Store))
     static_mw = (t.static_mw_per_pe * arch.array.pes

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 import hwsim.area
-from hwsim.area import asic_area, pe_area_um2
+from hwsim.area import asic_area
 from hwsim.config import load_arch
 from hwsim.errors import ConfigError
 from hwsim.pe import PeConfig
@@ -31,7 +31,7 @@ def test_every_number_cites_a_source() -> None:
 def test_int8_pe_is_the_sum_of_its_cited_parts() -> None:
     t = load_area_table()
     # 8x8 multiplier + 32-bit accumulator adder + 8 + 8 + 32 flip-flops (module doc)
-    assert pe_area_um2(PeConfig("int"), t) == pytest.approx(282.0 + 137.0 + 48 * 4.522)
+    assert PeConfig("int").area_um2(t) == pytest.approx(282.0 + 137.0 + 48 * 4.522)
 
 
 def test_report_adds_up_and_scales() -> None:
@@ -49,11 +49,11 @@ def test_pe_kinds_order() -> None:
     """BitFusion's 16 BitBricks and shift-add tree cost more than one 8x8 MAC; a 4-bit int PE
     less; a bit-serial PE (one lane, AND gates) less than a 16-bit int MAC."""
     t = load_area_table()
-    int8 = pe_area_um2(PeConfig("int"), t)
-    assert pe_area_um2(PeConfig("bitfusion"), t) > 2 * int8
-    assert pe_area_um2(PeConfig("int", width_bits=4), t) < int8
-    assert pe_area_um2(PeConfig("bitserial", serial="activations"), t) < pe_area_um2(
-        PeConfig("int", width_bits=16), t)
+    int8 = PeConfig("int").area_um2(t)
+    assert PeConfig("bitfusion").area_um2(t) > 2 * int8
+    assert PeConfig("int", width_bits=4).area_um2(t) < int8
+    assert (PeConfig("bitserial", serial="activations").area_um2(t)
+            < PeConfig("int", width_bits=16).area_um2(t))
 
 
 def test_errors_name_the_field() -> None:

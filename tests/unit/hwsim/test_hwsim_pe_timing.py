@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hwsim.config import ArrayConfig, load_arch
-from hwsim.errors import ProgramError
+from hwsim.errors import ConfigError, ProgramError
 from hwsim.pe import PeConfig, bitfusion_bits
 from hwsim.timing import tile_cycles, tile_timing
 
@@ -37,7 +37,8 @@ def test_bitfusion_packing_matches_design():
 def test_bits_are_checked():
     with pytest.raises(ProgramError, match=r"w_bits must be an integer in 1\.\.16 for this int PE, not 17"):
         PeConfig("int").stream_factor(17, 8)
-    with pytest.raises(ProgramError, match=r"serial must be one of"):
+    with pytest.raises(ConfigError, match=r"array\.pe\.serial is required \(one of 'activations', "
+                                          r"'both'\)"):
         PeConfig("bitserial")
 
 
