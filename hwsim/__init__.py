@@ -17,9 +17,6 @@ True
 from hwsim.config import (
     Arch,
     ArrayConfig,
-    BufferConfig,
-    Buffers,
-    DramConfig,
     FpgaBoard,
     VectorUnitConfig,
     arch_from_dict,
@@ -30,6 +27,7 @@ from hwsim.energy import ActionCounts, EnergyBreakdown, energy_of
 from hwsim.engine import simulate, simulate_layer
 from hwsim.errors import ConfigError, ProgramError, SystolabError
 from hwsim.isa import Compute, Layer, Load, Program, Run, Store, Vector
+from hwsim.memory import BufferConfig, Buffers, DramChannel, DramConfig
 from hwsim.pe import PE_KINDS, PeConfig
 from hwsim.reference import RefResult, bitfusion_dot, bitserial_dot, os_array, ws_array
 from hwsim.resources import ResourceReport, Resources, fpga_resources, load_pe_resources
@@ -46,6 +44,7 @@ __all__ = [
     "Buffers",
     "Compute",
     "ConfigError",
+    "DramChannel",
     "DramConfig",
     "EnergyBreakdown",
     "EnergyTable",

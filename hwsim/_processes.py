@@ -14,12 +14,13 @@ import simpy
 from hwsim._schedule import Key, Schedule
 from hwsim._timeline import Cost, Event, Primary, Timeline, deadlock, label
 from hwsim.isa import Load, Run
+from hwsim.memory import DramChannel
 
 
 class _Processes:
     def __init__(self, runs: tuple[Run, ...], sched: Schedule, cost: dict[tuple[int, int], Cost],
-                 latency: int) -> None:
-        self.runs, self.sched, self.cost, self.latency = runs, sched, cost, latency
+                 dram: DramChannel) -> None:
+        self.runs, self.sched, self.cost, self.dram = runs, sched, cost, dram
         self.env = simpy.Environment()
         self.done = {key: self.env.event() for key in sched.deps}
         self.t_done: dict[Key, int] = {}
@@ -50,37 +51,39 @@ class _Processes:
         self.t_done[key] = at
         self._at(self.done[key], at)
 
-    def _transfer(self, key: Key) -> Generator[simpy.Event, Any, None]:
+    def _transfer(self, key: Key) -> Generator[simpy.Event, Any, int]:
+        """Serve one transfer in its turn on the DRAM channel; returns its arrival cycle."""
         j = self.turn_of[key]
         t_req = self.now
         if j > 0:
             yield self.turn[j - 1]
-        self.qwait[key] = self.now - t_req
-        start = self.now
         dur = self.cost[key[0], key[2]][0]
-        yield self.env.timeout(dur)
+        start, end, arrival = self.dram.serve(t_req, self.now, dur)
+        self.qwait[key] = start - t_req
+        yield self.env.timeout(end - self.now)
         self.turn[j].succeed()
         ins = self.runs[key[0]].body[key[2]]
         track = "load DMA" if isinstance(ins, Load) else "store DMA"
         self.events.append((track, label(ins), start, dur, key))
+        return arrival
 
     def _load_dma(self) -> Generator[simpy.Event, Any, None]:
         for key in self.sched.loads:
             waits = self.sched.slot[key]
             if waits:
                 yield simpy.AllOf(self.env, [self.consumed[k] for k in waits])
-            yield from self._transfer(key)
-            self._finish(key, self.now + self.latency)
+            arrival = yield from self._transfer(key)
+            self._finish(key, arrival)
 
     def _store_dma(self) -> Generator[simpy.Event, Any, None]:
         for key in self.sched.stores:
             deps = self.sched.deps[key]
             if deps:
                 yield simpy.AllOf(self.env, [self.done[k] for k in deps])
-            yield from self._transfer(key)
+            arrival = yield from self._transfer(key)
             self.t_drained[key] = self.now
             self.drained[key].succeed()
-            self._finish(key, self.now + self.latency)
+            self._finish(key, arrival)
 
     def _unit(self, keys: list[Key], track: str) -> Generator[simpy.Event, Any, None]:
         free = 0
@@ -114,9 +117,9 @@ class _Processes:
 
 
 def play_processes(runs: tuple[Run, ...], sched: Schedule, cost: dict[tuple[int, int], Cost],
-                   latency: int) -> Timeline:
+                   dram: DramChannel) -> Timeline:
     """Simulate ``sched`` event by event; raises :class:`ProgramError` if it deadlocks."""
-    p = _Processes(runs, sched, cost, latency)
+    p = _Processes(runs, sched, cost, dram)
     env = p.env
     env.process(p._load_dma())
     env.process(p._store_dma())

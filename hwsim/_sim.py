@@ -46,7 +46,7 @@ class LayerSim:
         """``sched``: the schedule of exactly these counts, if already built."""
         self.runs, self.counts, self.arch = runs, counts, arch
         self.periods = [run.period for run in runs]
-        bpc, self.latency = arch.dram_bits_per_cycle, arch.dram_latency_cycles
+        self.dram = arch.dram_channel
         lanes = arch.vector.ops_per_cycle_total
         # (occupancy, latency of the results, cycles until the operands are read from SRAM,
         #  cycles until the first result is written to the output buffer)
@@ -65,18 +65,18 @@ class LayerSim:
                     c = math.ceil(ins.ops / lanes)
                     self.cost[r, b] = (c, c, c, 0)
                 else:
-                    c = math.ceil(ins.bits / bpc)
+                    c = self.dram.transfer_cycles(ins.bits)
                     self.cost[r, b] = (c, c, c, 0)
         self.sched = sched if sched is not None else build(runs, counts, arch, mode)
 
     # -- running and accounting ------------------------------------------------------------
 
     def run(self) -> None:
-        timeline = play(self.runs, self.sched, self.cost, self.latency)
+        timeline = play(self.runs, self.sched, self.cost, self.dram)
         if timeline is None:  # rare, and simpy takes a while to import
             from hwsim._processes import play_processes
 
-            timeline = play_processes(self.runs, self.sched, self.cost, self.latency)
+            timeline = play_processes(self.runs, self.sched, self.cost, self.dram)
         self.t_done, self.qwait = timeline.t_done, timeline.qwait
         self.primary, self.events = timeline.primary, timeline.events
         self.T = max(self.t_done.values())

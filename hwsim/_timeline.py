@@ -19,6 +19,7 @@ from itertools import pairwise
 from hwsim._schedule import Key, Schedule
 from hwsim.errors import ProgramError
 from hwsim.isa import Compute, Instr, Load, Run, Store
+from hwsim.memory import DramChannel
 
 Primary = tuple[int, int, str, Key, "Key | None"]  # (issue, occupancy, stall cause, key, via)
 Event = tuple[str, str, int, int, Key]  # (track, label, start, duration, key)
@@ -61,8 +62,8 @@ class _Play:
     """The state of :func:`play`: times known so far and each unit's position."""
 
     def __init__(self, runs: tuple[Run, ...], sched: Schedule, cost: dict[tuple[int, int], Cost],
-                 latency: int) -> None:
-        self.sched, self.cost, self.latency = sched, cost, latency
+                 dram: DramChannel) -> None:
+        self.sched, self.cost, self.dram = sched, cost, dram
         self.labels = {(r, b): label(ins) for r, run in enumerate(runs)
                        for b, ins in enumerate(run.body)}
         # stall cause of waiting for instruction (r, b): its buffer's load, else None
@@ -83,7 +84,7 @@ class _Play:
     def channel(self) -> bool:
         """Advance the DRAM channel; whether it moved."""
         order, ends, slot, deps = self.sched.order, self.ends, self.sched.slot, self.sched.deps
-        consumed, t_done, cost, latency = self.consumed, self.t_done, self.cost, self.latency
+        consumed, t_done, cost, serve = self.consumed, self.t_done, self.cost, self.dram.serve
         j0 = j = len(ends)
         while j < len(order):
             key = order[j]
@@ -104,21 +105,17 @@ class _Play:
                         return j > j0
                     if t > now:
                         now = t
-            t_req = now
-            if j and ends[j - 1] > now:
-                now = ends[j - 1]
-            self.qwait[key] = now - t_req
             dur = cost[key[0], key[2]][0]
-            end = now + dur
+            start, end, t_done[key] = serve(now, ends[j - 1] if j else 0, dur)
+            self.qwait[key] = start - now
             ends.append(end)
             self.events.append(("load DMA" if waits is not None else "store DMA",
-                                self.labels[key[0], key[2]], now, dur, key))
+                                self.labels[key[0], key[2]], start, dur, key))
             if waits is not None:
                 self.now_load = end
             else:
                 self.now_store = end
                 self.drained[key] = end
-            t_done[key] = end + latency
             j += 1
         return j > j0
 
@@ -183,11 +180,11 @@ class _Play:
 
 
 def play(runs: tuple[Run, ...], sched: Schedule, cost: dict[tuple[int, int], Cost],
-         latency: int) -> Timeline | None:
+         dram: DramChannel) -> Timeline | None:
     """Evaluate every time of ``sched``; ``None`` if the array and the vector unit record
     instances in the same cycle after resuming in the same cycle (see the module docstring).
     Raises :class:`ProgramError` if the program deadlocks."""
-    p = _Play(runs, sched, cost, latency)
+    p = _Play(runs, sched, cost, dram)
     moved = True
     while moved:
         moved = p.channel()

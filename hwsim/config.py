@@ -1,7 +1,9 @@
 """Accelerator descriptions: YAML -> validation -> a frozen :class:`Arch`.
 
-One loader (:func:`arch_from_dict`) reads a document, checks every field, and builds frozen
-records; nothing below it sees a dict. Errors name the field and the expectation::
+Every record checks itself when it is built (``__post_init__``), whether by the loader, by
+hand or by ``dataclasses.replace``, so an :class:`Arch` is always valid; the one loader
+(:func:`arch_from_dict`) reads a document's sections into records and adds no rule of its
+own. Nothing below it sees a dict. Errors name the field and the expectation::
 
     buffers.weight.size_kib must be a positive integer, not 'big'
     array: unknown key 'rowz' (expected one of: rows, cols, dataflows, pe, clock_mhz)
@@ -33,23 +35,36 @@ tables are looked up the same way under ``energy/``, first next to the arch file
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
 from hwsim.dataflow import DATAFLOWS
 from hwsim.errors import ConfigError
-from hwsim.fields import Section
-from hwsim.pe import PE_KINDS, PeConfig
+from hwsim.fields import (
+    BOOLEAN,
+    POSITIVE_INT,
+    POSITIVE_NUMBER,
+    STRING,
+    Check,
+    Section,
+    check_fields,
+    distinct_choices,
+    fail,
+    instance_of,
+    keys_of,
+    one_of,
+    positive_number,
+    read_record,
+)
+from hwsim.memory import BUFFER_NAMES, BufferConfig, Buffers, DramChannel, DramConfig
+from hwsim.pe import PeConfig
 from hwsim.tables import EnergyTable, load_energy_table
 from hwsim.yamlfile import build_from_yaml, config_dirs, find_config_file
 
 __all__ = [
     "Arch",
     "ArrayConfig",
-    "BufferConfig",
-    "Buffers",
-    "DramConfig",
     "FpgaBoard",
     "SparsityConfig",
     "VectorUnitConfig",
@@ -58,18 +73,31 @@ __all__ = [
     "shipped_configs",
 ]
 
-BUFFER_NAMES = ("input", "weight", "output")
+
+def _dataflows(path: str, value: Any) -> tuple[str, ...]:
+    return distinct_choices(path, value, DATAFLOWS)
 
 
 @dataclass(frozen=True, slots=True)
 class ArrayConfig:
-    """A ``rows x cols`` systolic array of one PE kind at ``clock_mhz``."""
+    """A ``rows x cols`` systolic array of one PE kind at ``clock_mhz``, able to run the
+    ``dataflows`` listed (:mod:`hwsim.dataflow`), the first one preferred."""
 
+    CHECKS: ClassVar[dict[str, Check]] = {
+        "rows": POSITIVE_INT, "cols": POSITIVE_INT,
+        "dataflows": Check("a non-empty list of " + ", ".join(map(repr, DATAFLOWS)), _dataflows),
+        "pe": Check("a mapping", lambda path, v: instance_of(path, v, PeConfig)),
+        "clock_mhz": POSITIVE_NUMBER,
+    }
     rows: int
     cols: int
     dataflows: tuple[str, ...]
     pe: PeConfig
     clock_mhz: float
+    where: InitVar[str] = "array"
+
+    def __post_init__(self, where: str) -> None:
+        check_fields(self, where, self.CHECKS)
 
     @property
     def pes(self) -> int:
@@ -80,41 +108,10 @@ class ArrayConfig:
         return self.pes * self.pe.macs_per_cycle(w_bits, a_bits)
 
 
-@dataclass(frozen=True, slots=True)
-class BufferConfig:
-    """One on-chip SRAM buffer. ``bytes_per_cycle`` is its port width to the array."""
-
-    size_kib: int
-    banks: int
-    bytes_per_cycle: int
-
-    @property
-    def size_bits(self) -> int:
-        return self.size_kib * 1024 * 8
-
-
-@dataclass(frozen=True, slots=True)
-class Buffers:
-    input: BufferConfig
-    weight: BufferConfig
-    output: BufferConfig
-
-    def get(self, name: str) -> BufferConfig:
-        if name not in BUFFER_NAMES:
-            raise ConfigError(f"buffer must be one of {BUFFER_NAMES}, not {name!r}")
-        return getattr(self, name)
-
-    def all(self) -> tuple[BufferConfig, ...]:
-        return (self.input, self.weight, self.output)
-
-
-@dataclass(frozen=True, slots=True)
-class DramConfig:
-    """Off-chip memory: one channel of ``bw_gbps`` (1e9 bytes/s), fixed latency, pJ/bit."""
-
-    bw_gbps: float
-    latency_ns: float
-    pj_per_bit: float
+def _at_least_one(path: str, value: Any) -> float:
+    if positive_number(path, value) < 1.0:
+        raise fail(path, "a number >= 1", value)
+    return float(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,17 +125,36 @@ class SparsityConfig:
     busiest PE group sets the pace (SparTen section 3.3 measures this load imbalance).
     """
 
+    FORMATS: ClassVar[tuple[str, ...]] = ("dense", "bitmap")
+    CHECKS: ClassVar[dict[str, Check]] = {
+        "weight_format": Check("one of 'dense', 'bitmap'",
+                               lambda path, v: one_of(path, v, SparsityConfig.FORMATS)),
+        "zero_skip": BOOLEAN,
+        "imbalance": Check("a number >= 1", _at_least_one),
+    }
     weight_format: str = "dense"
     zero_skip: bool = False
     imbalance: float = 1.0
+    where: InitVar[str] = "sparsity"
+
+    def __post_init__(self, where: str) -> None:
+        check_fields(self, where, self.CHECKS)
+        if self.zero_skip and self.weight_format != "bitmap":
+            raise fail(f"{where}.zero_skip", "false unless weight_format is 'bitmap' (skipping "
+                       "needs to know where the zeros are)", self.zero_skip)
 
 
 @dataclass(frozen=True, slots=True)
 class VectorUnitConfig:
     """SIMD unit for pooling, activation, elementwise, softmax, normalization."""
 
+    CHECKS: ClassVar[dict[str, Check]] = {"lanes": POSITIVE_INT, "ops_per_cycle": POSITIVE_INT}
     lanes: int
-    ops_per_cycle: int  # per lane
+    ops_per_cycle: int = 1  # per lane
+    where: InitVar[str] = "vector"
+
+    def __post_init__(self, where: str) -> None:
+        check_fields(self, where, self.CHECKS)
 
     @property
     def ops_per_cycle_total(self) -> int:
@@ -149,12 +165,24 @@ class VectorUnitConfig:
 class FpgaBoard:
     """Resource budget of an FPGA target; ``family`` keys ``configs/fpga/pe_resources.yaml``."""
 
+    CHECKS: ClassVar[dict[str, Check]] = {
+        "part": STRING, "family": STRING, "lut": POSITIVE_INT, "ff": POSITIVE_INT,
+        "dsp": POSITIVE_INT, "bram_36k": POSITIVE_INT,
+    }
     part: str
     family: str
     lut: int
     ff: int
     dsp: int
     bram_36k: int
+    where: InitVar[str] = "fpga"
+
+    def __post_init__(self, where: str) -> None:
+        check_fields(self, where, self.CHECKS)
+
+
+def _optional(cls: type) -> Check:
+    return Check("a mapping", lambda path, v: v if v is None else instance_of(path, v, cls))
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +194,17 @@ class Arch:
     (16, 204.8, 256.0)
     """
 
+    CHECKS: ClassVar[dict[str, Check]] = {
+        "name": STRING,
+        "description": STRING,
+        "array": Check("a mapping", lambda path, v: instance_of(path, v, ArrayConfig)),
+        "buffers": Check("a mapping", lambda path, v: instance_of(path, v, Buffers)),
+        "dram": Check("a mapping", lambda path, v: instance_of(path, v, DramConfig)),
+        "vector": Check("a mapping", lambda path, v: instance_of(path, v, VectorUnitConfig)),
+        "energy": Check("a table name", lambda path, v: instance_of(path, v, EnergyTable)),
+        "fpga": _optional(FpgaBoard),
+        "sparsity": Check("a mapping", lambda path, v: instance_of(path, v, SparsityConfig)),
+    }
     name: str
     description: str
     array: ArrayConfig
@@ -175,6 +214,10 @@ class Arch:
     energy: EnergyTable
     fpga: FpgaBoard | None = None
     sparsity: SparsityConfig = SparsityConfig()
+    where: InitVar[str] = ""
+
+    def __post_init__(self, where: str) -> None:
+        check_fields(self, where, self.CHECKS)
 
     @property
     def cycle_ns(self) -> float:
@@ -183,84 +226,48 @@ class Arch:
     @property
     def dram_bits_per_cycle(self) -> float:
         """DRAM bandwidth in bits per array clock cycle."""
-        return self.dram.bw_gbps * 8e9 / (self.array.clock_mhz * 1e6)
+        return self.dram.bits_per_cycle(self.array.clock_mhz)
 
     @property
     def dram_latency_cycles(self) -> int:
-        return math.ceil(self.dram.latency_ns / self.cycle_ns)
+        return self.dram.latency_cycles(self.array.clock_mhz)
+
+    @property
+    def dram_channel(self) -> DramChannel:
+        """The DRAM channel at the array's clock (:mod:`hwsim.memory`)."""
+        return DramChannel(self.dram_bits_per_cycle, self.dram_latency_cycles)
 
     def peak_macs_per_cycle(self, w_bits: int, a_bits: int) -> float:
         return self.array.peak_macs_per_cycle(w_bits, a_bits)
 
 
-def _pe(sec: Section) -> PeConfig:
-    """The PE section, checked by :class:`PeConfig` itself (its kind's rules)."""
-    return PeConfig(kind=sec.get("kind", "one of " + ", ".join(map(repr, PE_KINDS))),
-                    width_bits=sec.get("width_bits", "a positive integer", 8),
-                    serial=sec.data.get("serial"),
-                    max_bits=sec.get("max_bits", "a positive integer", 16))
-
-
-def _sparsity(sec: Section) -> SparsityConfig:
-    fmt = sec.choice("weight_format", ("dense", "bitmap"), "dense")
-    skip = sec.boolean("zero_skip", False)
-    if skip and fmt != "bitmap":
-        raise sec.fail("zero_skip", "false unless weight_format is 'bitmap' (skipping needs "
-                       "to know where the zeros are)", skip)
-    imbalance = sec.pos_float("imbalance", 1.0)
-    if imbalance < 1.0:
-        raise sec.fail("imbalance", "a number >= 1", imbalance)
-    return SparsityConfig(fmt, skip, imbalance)
-
-
-def _fpga(sec: Section) -> FpgaBoard:
-    return FpgaBoard(
-        part=sec.string("part"), family=sec.string("family"), lut=sec.pos_int("lut"),
-        ff=sec.pos_int("ff"), dsp=sec.pos_int("dsp"), bram_36k=sec.pos_int("bram_36k"),
-    )
-
-
 def arch_from_dict(data: object, base: Path | None = None) -> Arch:
-    """Validate one arch document and build the :class:`Arch` (the one loader).
-
-    ``base`` is the directory the document came from (to find its energy table).
+    """Read one arch document into an :class:`Arch` (the one loader: sections into records,
+    which check themselves). ``base`` is the directory the document came from (to find its
+    energy table).
     """
-    doc = Section(data, "", ("name", "description", "array", "buffers", "dram", "vector",
-                             "energy", "fpga", "sparsity"))
-    arr = doc.section("array", ("rows", "cols", "dataflows", "pe", "clock_mhz"))
-    array = ArrayConfig(
-        rows=arr.pos_int("rows"),
-        cols=arr.pos_int("cols"),
-        dataflows=arr.choices("dataflows", DATAFLOWS),
-        pe=_pe(arr.section("pe", ("kind", "width_bits", "serial", "max_bits"))),
-        clock_mhz=arr.pos_float("clock_mhz"),
-    )
+    doc = Section(data, "", keys_of(Arch))
+    arr = doc.section("array", keys_of(ArrayConfig))
     bufs = doc.section("buffers", BUFFER_NAMES)
-    built = {}
-    for name in BUFFER_NAMES:
-        b = bufs.section(name, ("size_kib", "banks", "bytes_per_cycle"))
-        built[name] = BufferConfig(b.pos_int("size_kib"), b.pos_int("banks", 1),
-                                   b.pos_int("bytes_per_cycle"))
-    dram = doc.section("dram", ("bw_gbps", "latency_ns", "pj_per_bit"))
-    vec = doc.section("vector", ("lanes", "ops_per_cycle"))
+    inputs, weights, outputs = (read_record(BufferConfig, bufs.section(name, keys_of(BufferConfig)))
+                                for name in BUFFER_NAMES)
     energy_name = doc.string("energy")
     try:
         energy = load_energy_table(energy_name, base)
     except ConfigError as err:
         raise ConfigError(f"energy: {err}") from None
-    return Arch(
-        name=doc.string("name"),
-        description=doc.string("description", "-"),
-        array=array,
-        buffers=Buffers(**built),
-        dram=DramConfig(dram.pos_float("bw_gbps"), dram.nonneg_float("latency_ns"),
-                        dram.nonneg_float("pj_per_bit")),
-        vector=VectorUnitConfig(vec.pos_int("lanes"), vec.pos_int("ops_per_cycle", 1)),
+    optional: dict[str, Any] = {"fpga": FpgaBoard, "sparsity": SparsityConfig}
+    return read_record(
+        Arch, doc,
+        description=doc.get("description", "a string", "-"),
+        array=read_record(ArrayConfig, arr,
+                          pe=read_record(PeConfig, arr.section("pe", keys_of(PeConfig)))),
+        buffers=Buffers(inputs, weights, outputs),
+        dram=read_record(DramConfig, doc.section("dram", keys_of(DramConfig))),
+        vector=read_record(VectorUnitConfig, doc.section("vector", keys_of(VectorUnitConfig))),
         energy=energy,
-        fpga=_fpga(doc.section("fpga", ("part", "family", "lut", "ff", "dsp", "bram_36k")))
-        if doc.has("fpga") else None,
-        sparsity=_sparsity(doc.section("sparsity", ("weight_format", "zero_skip", "imbalance")))
-        if doc.has("sparsity") else SparsityConfig(),
+        **{key: read_record(cls, doc.section(key, keys_of(cls)))
+           for key, cls in optional.items() if doc.has(key)},
     )
 
 

@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from hwsim.errors import ProgramError
+from hwsim.memory import BUFFER_NAMES
 
 __all__ = ["DATAFLOWS", "GEMM_DIMS", "IS", "MODES", "OS", "TENSOR_DIMS", "WS", "Dataflow",
            "check_mode", "get_dataflow"]
@@ -56,9 +57,10 @@ MODES = ("native", "scalesim")
 """Timing modes: systolab's own (double-buffered) timing, or SCALE-Sim's serialized folds."""
 
 GEMM_DIMS = ("m", "k", "n")
-TENSOR_DIMS: dict[str, tuple[str, str]] = {"input": ("m", "k"), "weight": ("k", "n"),
-                                           "output": ("m", "n")}
-"""The GEMM dimensions of each tensor of a tile (and of the SRAM buffer that holds it)."""
+TENSOR_DIMS: dict[str, tuple[str, str]] = dict(zip(BUFFER_NAMES, (("m", "k"), ("k", "n"),
+                                                                   ("m", "n")), strict=True))
+"""The GEMM dimensions of each tensor of a tile: input, weight, output, each held in the SRAM
+buffer of its name (:data:`hwsim.memory.BUFFER_NAMES`)."""
 
 
 def check_mode(mode: str) -> None:

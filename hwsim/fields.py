@@ -4,10 +4,13 @@ Every check raises :class:`~hwsim.errors.ConfigError` in the project's one messa
 
     <field path> must be <expectation>, not <value!r>
 
-The records of :mod:`hwsim.config` call the checks in ``__post_init__`` with their field
-paths (``array.rows``), so a record built by hand or by ``dataclasses.replace`` is checked as
-one read from YAML is. A :class:`Section` wraps one mapping of a YAML document with its
-dotted path, refuses unknown keys and reads typed fields through the same checks.
+A record (:mod:`hwsim.config`, :mod:`hwsim.memory`) declares the :class:`Check` of each of
+its fields once, in ``CHECKS``, and runs them in ``__post_init__`` (:func:`check_fields`) with
+its section's path (``array.rows``), so a record built by hand or by ``dataclasses.replace``
+is checked as one read from YAML is. The loaders read a record's fields from a YAML mapping
+with :func:`read_record`, which knows nothing of the rules: the record checks what it gets.
+A :class:`Section` wraps one mapping of a YAML document with its dotted path, refuses unknown
+keys and reads typed fields through the same checks.
 
 >>> positive_int("array.rows", 16)
 16
@@ -23,16 +26,21 @@ hwsim.errors.ConfigError: dram.bw_gbps must be a positive number, not nan
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from hwsim.errors import ConfigError
 
-__all__ = ["Section", "boolean", "distinct_choices", "fail", "nonempty_string",
-           "nonnegative_int", "nonnegative_number", "one_of", "positive_int", "positive_number"]
+__all__ = ["BOOLEAN", "NONNEGATIVE_NUMBER", "POSITIVE_INT", "POSITIVE_NUMBER", "STRING", "Check",
+           "Section", "boolean", "check_fields", "distinct_choices", "fail", "instance_of",
+           "keys_of", "nonempty_string", "nonnegative_int", "nonnegative_number", "one_of", "positive_int",
+           "positive_number", "read_record"]
 
 _MISSING = object()
+R = TypeVar("R")
 
 
 def _is_int(value: Any) -> bool:
@@ -101,6 +109,58 @@ def distinct_choices(path: str, value: Any, options: Iterable[str]) -> tuple[str
     if len(set(value)) != len(value):
         raise fail(path, "a list without repeats", list(value))
     return tuple(str(v) for v in value)
+
+
+def instance_of(path: str, value: Any, cls: type) -> Any:
+    """``value`` if it is a ``cls`` (a record nested in another)."""
+    if not isinstance(value, cls):
+        article = "an" if cls.__name__[0] in "AEIOU" else "a"
+        raise fail(path, f"{article} {cls.__name__}", value)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """How one field is checked: its expectation (for "is required" messages) and the test,
+    ``test(path, value)``, which returns the value normalized (``5`` -> ``5.0`` for a
+    number) or raises."""
+
+    expectation: str
+    test: Callable[[str, Any], Any]
+
+
+POSITIVE_INT = Check("a positive integer", positive_int)
+POSITIVE_NUMBER = Check("a positive number", positive_number)
+NONNEGATIVE_NUMBER = Check("a non-negative number", nonnegative_number)
+BOOLEAN = Check("true or false", boolean)
+STRING = Check("a string", nonempty_string)
+
+
+def check_fields(record: Any, where: str, checks: Mapping[str, Check]) -> None:
+    """Check (and normalize, in place) the fields of a frozen record named in ``checks``;
+    ``where`` is the record's section path (``"array"``) or ``""`` at the top."""
+    for name, check in checks.items():
+        path = f"{where}.{name}" if where else name
+        object.__setattr__(record, name, check.test(path, getattr(record, name)))
+
+
+def keys_of(cls: Any) -> tuple[str, ...]:
+    """The keys a record's section may hold: its fields, in order."""
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def read_record(cls: Callable[..., R], sec: Section, **given: Any) -> R:
+    """Build the record ``cls`` from ``sec``: every field not in ``given`` is read raw from
+    the document (its default where absent; "is required" where it has none) and the record
+    checks the values. ``where`` is the section's path."""
+    checks: Mapping[str, Check] = getattr(cls, "CHECKS", {})
+    values = dict(given)
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name not in values:
+            default = f.default if f.default is not dataclasses.MISSING else _MISSING
+            expectation = checks[f.name].expectation if f.name in checks else "a value"
+            values[f.name] = sec.get(f.name, expectation, default)
+    return cls(**values, where=sec.path)
 
 
 class Section:

@@ -57,13 +57,11 @@ from typing import Any
 
 from hwsim.config import Arch
 from hwsim.errors import ProgramError
+from hwsim.memory import BUFFER_NAMES
 from hwsim.timing import check_tile
 
-__all__ = ["BUFFERS", "Compute", "Instr", "Layer", "Load", "Program", "Run", "Store", "Vector",
+__all__ = ["Compute", "Instr", "Layer", "Load", "Program", "Run", "Store", "Vector",
            "latest_instance", "next_instance", "window_of"]
-
-BUFFERS = ("input", "weight", "output")
-
 
 @dataclass(frozen=True, slots=True)
 class Load:
@@ -290,8 +288,9 @@ def _validate_run(run: Run, where: str, arch: Arch | None, capacity: bool = True
             if ins.deps:
                 raise ProgramError(f"{here}: deps must be empty for a load (loads wait only "
                                    f"for a free buffer slot), not {ins.deps!r}")
-            if ins.buffer not in BUFFERS:
-                raise ProgramError(f"{here}: buffer must be one of {BUFFERS}, not {ins.buffer!r}")
+            if ins.buffer not in BUFFER_NAMES:
+                raise ProgramError(f"{here}: buffer must be one of {BUFFER_NAMES}, "
+                                   f"not {ins.buffer!r}")
             _pos(here, "bits", ins.bits)
             if not isinstance(ins.slots, int) or isinstance(ins.slots, bool) or ins.slots < 2:
                 raise ProgramError(f"{here}: slots must be an integer of at least 2 (double "

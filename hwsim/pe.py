@@ -33,15 +33,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
+from typing import Any, ClassVar
 
 from hwsim.errors import ConfigError, ProgramError
-from hwsim.fields import fail, one_of, positive_int
+from hwsim.fields import POSITIVE_INT, Check, check_fields, fail, one_of
 from hwsim.tables import AreaTable, EnergyTable
 
 __all__ = ["PE_KINDS", "PeConfig", "PeKind", "bitfusion_bits"]
-
-_WHERE = "array.pe"  # a PE is always the array's: its fields' paths in config documents
 
 Bits = Callable[["PeConfig", int, int], int]
 Widths = Callable[["PeConfig", int, int], tuple[int, int]]
@@ -201,6 +200,12 @@ PE_KINDS: dict[str, PeKind] = {k.name: k for k in (
 )}
 
 
+def _kind(path: str, value: Any) -> str:
+    if not isinstance(value, str) or value not in PE_KINDS:
+        raise fail(path, "one of " + ", ".join(map(repr, PE_KINDS)), value)
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class PeConfig:
     """One configured PE: its kind plus the kind's parameters, checked when built.
@@ -209,30 +214,32 @@ class PeConfig:
     or ``"both"`` for ``bitserial``; ``max_bits`` bounds the operand widths a program may use.
     """
 
+    CHECKS: ClassVar[dict[str, Check]] = {
+        "kind": Check("one of " + ", ".join(map(repr, PE_KINDS)), lambda path, v: _kind(path, v)),
+        "width_bits": POSITIVE_INT, "max_bits": POSITIVE_INT,
+    }
     kind: str
     width_bits: int = 8
     serial: str | None = None
     max_bits: int = 16
+    where: InitVar[str] = "array.pe"
 
-    def __post_init__(self) -> None:
-        spec = PE_KINDS.get(self.kind) if isinstance(self.kind, str) else None
-        if spec is None:
-            raise fail(f"{_WHERE}.kind", "one of " + ", ".join(map(repr, PE_KINDS)), self.kind)
-        positive_int(f"{_WHERE}.width_bits", self.width_bits)
-        positive_int(f"{_WHERE}.max_bits", self.max_bits)
+    def __post_init__(self, where: str) -> None:
+        check_fields(self, where, self.CHECKS)
+        spec = PE_KINDS[self.kind]
         if spec.serial_modes:
             if self.serial is None:
-                raise ConfigError(f"{_WHERE}.serial is required (one of "
+                raise ConfigError(f"{where}.serial is required (one of "
                                   f"{', '.join(map(repr, spec.serial_modes))})")
-            one_of(f"{_WHERE}.serial", self.serial, spec.serial_modes)
+            one_of(f"{where}.serial", self.serial, spec.serial_modes)
         elif self.serial is not None:
             serial_kinds = " or ".join(repr(k.name) for k in PE_KINDS.values() if k.serial_modes)
-            raise fail(f"{_WHERE}.serial", f"absent unless kind is {serial_kinds}", self.serial)
+            raise fail(f"{where}.serial", f"absent unless kind is {serial_kinds}", self.serial)
         if spec.fixed_width is not None and self.width_bits != spec.fixed_width:
-            raise fail(f"{_WHERE}.width_bits", f"{spec.fixed_width} for a {self.kind} PE",
+            raise fail(f"{where}.width_bits", f"{spec.fixed_width} for a {self.kind} PE",
                        self.width_bits)
         if spec.max_bits_limit is not None and self.max_bits > spec.max_bits_limit:
-            raise fail(f"{_WHERE}.max_bits", f"at most {spec.max_bits_limit} for a {self.kind} PE",
+            raise fail(f"{where}.max_bits", f"at most {spec.max_bits_limit} for a {self.kind} PE",
                        self.max_bits)
 
     @property

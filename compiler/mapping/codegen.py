@@ -147,8 +147,8 @@ def _chunked(elements: int, bits_per_element: float, out_bits_per_element: float
              arch: Arch) -> Iterator[tuple[int, int]]:
     """(chunk elements, chunk count) covering ``elements`` in chunks that fit half the input
     and half the output buffer."""
-    half_in = arch.buffers.input.size_bits // 2
-    half_out = arch.buffers.output.size_bits // 2
+    half_in = arch.buffers.input.slot_bits(2)
+    half_out = arch.buffers.output.slot_bits(2)
     cap = max(1, min(elements, int(half_in // max(bits_per_element, 1e-9)),
                      int(half_out // max(out_bits_per_element, 1e-9))))
     yield from split_dim(elements, cap)

@@ -109,7 +109,8 @@ class GemmMapping:
 
 
 def _half(arch: Arch, buffer: str) -> int:
-    return arch.buffers.get(buffer).size_bits // 2
+    """One of a buffer's two slots (double buffering)."""
+    return arch.buffers.get(buffer).slot_bits(2)
 
 
 def _fit_temporal(g: Gemm, df: Dataflow, caps: tuple[int, int, int], arch: Arch,
@@ -233,7 +234,6 @@ def map_gemm(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch,
     """
     w_word = float(weight_word_bits if weight_word_bits is not None else w_bits)
     a_word = float(input_word_bits if input_word_bits is not None else a_bits)
-    bits_per_cycle = arch.dram.bw_gbps * 8e9 / (arch.array.clock_mhz * 1e6)
     candidates: list[GemmMapping] = []
     for dataflow in arch.array.dataflows:
         df = get_dataflow(dataflow)
@@ -249,7 +249,7 @@ def map_gemm(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch,
             traffic = _traffic(g, order, tile, w_word, a_word, out_bits)
             candidates.append(GemmMapping(dataflow, order, g, w_bits, a_bits, w_word, a_word,
                                           *tile, traffic, compute,
-                                          math.ceil(traffic.total / bits_per_cycle)))
+                                          math.ceil(traffic.total / arch.dram_bits_per_cycle)))
     if not candidates:
         raise MappingError(
             f"GEMM M={g.M} N={g.N} K={g.K} at w{w_bits}a{a_bits} does not fit the buffers of "

@@ -111,7 +111,8 @@ def _buffers(*names: str) -> Callable[[Arch, Any], Arch]:
     def apply(arch: Arch, value: Any) -> Arch:
         bufs = arch.buffers
         for name in names:
-            bufs = replace(bufs, **{name: replace(bufs.get(name), size_kib=value)})
+            changes: dict[str, Any] = {name: replace(bufs.get(name), size_kib=value)}
+            bufs = replace(bufs, **changes)
         return replace(arch, buffers=bufs)
     return apply
 

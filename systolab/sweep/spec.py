@@ -50,7 +50,7 @@ from typing import Any
 
 from hwsim.config import FpgaBoard, load_arch
 from hwsim.errors import ConfigError
-from hwsim.fields import Section
+from hwsim.fields import Section, keys_of, read_record
 from hwsim.yamlfile import build_from_yaml
 from systolab.sweep.objectives import OBJECTIVES
 from systolab.sweep.points import PARAMS, Value
@@ -246,9 +246,7 @@ def _board(sec: Section, folder: Path | None) -> FpgaBoard:
         if board is None:
             raise sec.fail("fpga", "an arch config with an fpga block", raw)
         return board
-    b = sec.section("fpga", ("part", "family", "lut", "ff", "dsp", "bram_36k"))
-    return FpgaBoard(b.string("part"), b.string("family"), b.pos_int("lut"), b.pos_int("ff"),
-                     b.pos_int("dsp"), b.pos_int("bram_36k"))
+    return read_record(FpgaBoard, sec.section("fpga", keys_of(FpgaBoard)))
 
 
 def _constraints(doc: Section, base_fpga: FpgaBoard | None, folder: Path | None) -> Constraints:

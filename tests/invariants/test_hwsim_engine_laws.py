@@ -283,13 +283,13 @@ def test_direct_evaluation_equals_simpy_processes(data, name, mode):
     counts = [run.period * data.draw(st.integers(1, run.count // run.period)) for run in runs]
     sim = LayerSim(runs, counts, arch, mode)
     try:
-        want = play_processes(runs, sim.sched, sim.cost, sim.latency)
+        want = play_processes(runs, sim.sched, sim.cost, sim.dram)
     except ProgramError as err:
         with pytest.raises(ProgramError, match="deadlocks"):
-            play(runs, sim.sched, sim.cost, sim.latency)
+            play(runs, sim.sched, sim.cost, sim.dram)
         assert "deadlocks" in str(err)
         return
-    got = play(runs, sim.sched, sim.cost, sim.latency)
+    got = play(runs, sim.sched, sim.cost, sim.dram)
     if got is None:  # a same-cycle tie between the units: only simpy knows the order
         assert sim.sched.array and sim.sched.vector
         return

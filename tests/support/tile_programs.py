@@ -60,7 +60,7 @@ def gemm_layer(name: str, M: int, K: int, N: int, arch: Arch, dataflow: str = "w
     for tensor, dims in TENSOR_DIMS.items():
         if df.streamed in dims:
             other = cap[dims[0] if dims[1] == df.streamed else dims[1]]
-            fits.append(arch.buffers.get(tensor).size_bits // 2 // (other * word[tensor]))
+            fits.append(arch.buffers.get(tensor).slot_bits(2) // (other * word[tensor]))
     cap[df.streamed] = min(fits)
     if min(cap.values()) < 1:
         raise ProgramError(f"a {dataflow.upper()} tile of layer {name!r} must fit the buffers of "
@@ -89,8 +89,8 @@ def vector_layer(name: str, elements: int, arch: Arch, kind: str = "relu",
     >>> [r.count for r in vector_layer("relu", 100_000, load_arch("edge_int8")).runs]
     [6, 1]
     """
-    chunk = min(elements, arch.buffers.input.size_bits // (2 * bits),
-                arch.buffers.output.size_bits // (2 * bits))
+    chunk = min(elements, arch.buffers.input.slot_bits(2) // bits,
+                arch.buffers.output.slot_bits(2) // bits)
     runs = []
     for size, count in _pieces(elements, chunk):
         body = (Load("input", size * bits), Vector(kind, size, ops_per_element, bits, deps=(0,)),

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 
-from hwsim.config import arch_from_dict, load_arch, shipped_configs
+from hwsim.config import FpgaBoard, SparsityConfig, arch_from_dict, load_arch, shipped_configs
 from hwsim.errors import ConfigError
+from hwsim.pe import PeConfig
 from hwsim.tables import energy_table_from_dict, load_energy_table
 from hwsim.yamlfile import find_config_file
 
@@ -169,3 +171,44 @@ def test_malformed_yaml_names_file_and_line(tmp_path) -> None:
     with pytest.raises(ConfigError, match=r"config file '.*broken.yaml' is not valid YAML: "
                                           r"line \d+, column \d+"):
         load_arch(path)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda a: replace(a, array=replace(a.array, rows=-4)),
+     r"array\.rows must be a positive integer, not -4"),
+    (lambda a: replace(a, array=replace(a.array, pe=PeConfig("bitfusion", width_bits=4))),
+     r"array\.pe\.width_bits must be 8 for a bitfusion PE, not 4"),
+    (lambda a: replace(a, array=replace(a.array, dataflows=("ws", "rs"))),
+     r"array\.dataflows must be a non-empty list of 'ws', 'os', 'is', not \['ws', 'rs'\]"),
+    (lambda a: replace(a, array=replace(a.array, clock_mhz=float("nan"))),
+     r"array\.clock_mhz must be a positive number, not nan"),
+    (lambda a: replace(a, dram=replace(a.dram, bw_gbps=0)),
+     r"dram\.bw_gbps must be a positive number, not 0"),
+    (lambda a: replace(a, buffers=replace(a.buffers, weight=replace(a.buffers.weight, size_kib=0))),
+     r"buffer\.size_kib must be a positive integer, not 0"),
+    (lambda a: replace(a, buffers=replace(a.buffers, weight={"size_kib": 64})),
+     r"buffers\.weight must be a BufferConfig, not \{'size_kib': 64\}"),
+    (lambda a: replace(a, vector=replace(a.vector, lanes=2.5)),
+     r"vector\.lanes must be a positive integer, not 2\.5"),
+    (lambda a: replace(a, sparsity=SparsityConfig("bitmap", True, 0.5)),
+     r"sparsity\.imbalance must be a number >= 1, not 0\.5"),
+    (lambda a: replace(a, sparsity=SparsityConfig("dense", True)),
+     r"sparsity\.zero_skip must be false unless weight_format is 'bitmap'"),
+    (lambda a: replace(a, fpga=FpgaBoard("x", "xc7", 1, 1, 0, 1)),
+     r"fpga\.dsp must be a positive integer, not 0"),
+    (lambda a: replace(a, name=""), r"name must be a non-empty string, not ''"),
+    (lambda a: replace(a, energy="horowitz_45nm"), r"energy must be an EnergyTable"),
+])
+def test_records_check_themselves_when_built_or_replaced(change, message):
+    """Sweeps build their points with dataclasses.replace: every part of an Arch checks itself,
+    with the loader's field-naming messages."""
+    with pytest.raises(ConfigError, match=message):
+        change(load_arch("edge_int8"))
+
+
+def test_loader_and_records_say_the_same():
+    with pytest.raises(ConfigError) as from_yaml:
+        build(lambda d: d["array"].update(rows=-4))
+    with pytest.raises(ConfigError) as by_hand:
+        replace(load_arch("edge_int8").array, rows=-4)
+    assert str(by_hand.value) in str(from_yaml.value)

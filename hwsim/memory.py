@@ -1,0 +1,128 @@
+"""The memories, modelled once: the on-chip SRAM buffers and the DRAM channel.
+
+**Buffers.** Three SRAM buffers, one per tensor of a tile (:data:`BUFFER_NAMES`: input,
+weight, output), each ``size_kib`` in ``banks`` banks with a port of ``bytes_per_cycle`` to
+the array. A buffer is cut into slots of equal size (:meth:`BufferConfig.slot_bits`): two
+for double buffering, more for a deep load stream (:class:`hwsim.isa.Load` ``slots``).
+
+**DRAM.** One channel of ``bw_gbps`` (1e9 bytes/s), a fixed ``latency_ns`` and ``pj_per_bit``.
+At the array's clock (:class:`DramChannel`, built by :attr:`hwsim.config.Arch.dram_channel`):
+
+- a transfer of ``b`` bits occupies the channel ``ceil(b / bits_per_cycle)`` cycles;
+- transfers are served one at a time, in the channel's fixed order, each starting when it is
+  requested and the one before it has ended (the wait is its queueing on the channel);
+- a load's data arrive ``latency_cycles`` after its transfer ends (a store's write likewise).
+
+Both engine paths (:mod:`hwsim._timeline` and the simpy processes of :mod:`hwsim._processes`)
+serve transfers through :meth:`DramChannel.serve`; the mapper reads the same channel.
+
+>>> dram = DramConfig(12.8, 100, 8.0)
+>>> channel = DramChannel(dram.bits_per_cycle(500.0), dram.latency_cycles(500.0))
+>>> channel.bits_per_cycle, channel.latency_cycles, channel.transfer_cycles(1000)
+(204.8, 50, 5)
+>>> channel.serve(requested=10, free=12, cycles=5)   # (start, end, data arrive)
+(12, 17, 67)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import InitVar, dataclass, field
+from typing import ClassVar
+
+from hwsim.errors import ConfigError
+from hwsim.fields import NONNEGATIVE_NUMBER, POSITIVE_INT, POSITIVE_NUMBER, Check, check_fields, instance_of
+
+__all__ = ["BUFFER_NAMES", "BufferConfig", "Buffers", "DramChannel", "DramConfig"]
+
+BUFFER_NAMES = ("input", "weight", "output")
+"""The SRAM buffers, one per tensor of a tile (the tensors of :mod:`hwsim.dataflow`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BufferConfig:
+    """One on-chip SRAM buffer. ``bytes_per_cycle`` is its port width to the array."""
+
+    CHECKS: ClassVar[dict[str, Check]] = {"size_kib": POSITIVE_INT, "banks": POSITIVE_INT,
+                                          "bytes_per_cycle": POSITIVE_INT}
+    size_kib: int
+    banks: int = field(default=1, kw_only=True)
+    bytes_per_cycle: int
+    where: InitVar[str] = "buffer"
+
+    def __post_init__(self, where: str) -> None:
+        check_fields(self, where, self.CHECKS)
+
+    @property
+    def size_bits(self) -> int:
+        return self.size_kib * 1024 * 8
+
+    def slot_bits(self, slots: int = 2) -> int:
+        """Bits of one of ``slots`` equal slots (two: double buffering)."""
+        return self.size_bits // slots
+
+
+@dataclass(frozen=True, slots=True)
+class Buffers:
+    """The input, weight and output buffers (:data:`BUFFER_NAMES`)."""
+
+    input: BufferConfig
+    weight: BufferConfig
+    output: BufferConfig
+    where: InitVar[str] = "buffers"
+
+    def __post_init__(self, where: str) -> None:
+        for name in BUFFER_NAMES:
+            instance_of(f"{where}.{name}", getattr(self, name), BufferConfig)
+
+    def get(self, name: str) -> BufferConfig:
+        if name not in BUFFER_NAMES:
+            raise ConfigError(f"buffer must be one of {BUFFER_NAMES}, not {name!r}")
+        return getattr(self, name)
+
+    def all(self) -> tuple[BufferConfig, ...]:
+        return (self.input, self.weight, self.output)
+
+
+@dataclass(frozen=True, slots=True)
+class DramConfig:
+    """Off-chip memory: one channel of ``bw_gbps`` (1e9 bytes/s), fixed latency, pJ/bit."""
+
+    CHECKS: ClassVar[dict[str, Check]] = {"bw_gbps": POSITIVE_NUMBER,
+                                          "latency_ns": NONNEGATIVE_NUMBER,
+                                          "pj_per_bit": NONNEGATIVE_NUMBER}
+    bw_gbps: float
+    latency_ns: float
+    pj_per_bit: float
+    where: InitVar[str] = "dram"
+
+    def __post_init__(self, where: str) -> None:
+        check_fields(self, where, self.CHECKS)
+
+    def bits_per_cycle(self, clock_mhz: float) -> float:
+        """Bandwidth in bits per cycle of a ``clock_mhz`` clock."""
+        return self.bw_gbps * 8e9 / (clock_mhz * 1e6)
+
+    def latency_cycles(self, clock_mhz: float) -> int:
+        """Latency in whole cycles of a ``clock_mhz`` clock."""
+        return math.ceil(self.latency_ns / (1000.0 / clock_mhz))
+
+
+@dataclass(frozen=True, slots=True)
+class DramChannel:
+    """The DRAM channel at the array's clock (the model in the module doc)."""
+
+    bits_per_cycle: float
+    latency_cycles: int
+
+    def transfer_cycles(self, bits: int) -> int:
+        """Cycles a transfer of ``bits`` occupies the channel."""
+        return math.ceil(bits / self.bits_per_cycle)
+
+    def serve(self, requested: int, free: int, cycles: int) -> tuple[int, int, int]:
+        """(start, end, arrival) of a transfer of ``cycles`` requested at ``requested`` when
+        the channel is free from ``free``: it starts when both hold, and its data arrive
+        ``latency_cycles`` after it ends."""
+        start = requested if requested >= free else free
+        end = start + cycles
+        return start, end, end + self.latency_cycles
