@@ -15,6 +15,8 @@ from pathlib import Path
 import click
 import numpy as np
 
+from hwsim.timing import MODES
+
 
 def parse_bits(text: str) -> tuple[int, ...]:
     """``"2-8"`` or ``"2,4,8"`` (ranges and lists may mix: ``"2-4,8"``) as sorted bit widths."""
@@ -45,7 +47,7 @@ def _label(model: str) -> str:
 @click.option("--bits", "bits_text", default="2-8", show_default=True,
               help="Bit widths for weights and activations: a range 2-8 or a list 2,4,8.")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--mode", type=click.Choice(["native", "scalesim"]), default="native",
+@click.option("--mode", type=click.Choice(MODES), default="native",
               show_default=True, help="Timing model.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".",
               show_default=True, help="Directory for the .json and .npy files.")

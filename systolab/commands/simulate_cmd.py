@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 
 from hwsim.errors import SystolabError
+from hwsim.timing import MODES
 from systolab.report import si, simulation_table, wide_console
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
               help="Accelerator: a shipped config name or a YAML path.")
 @click.option("--policy", type=click.Path(dir_okay=False), help="Compression policy (YAML/JSON).")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--mode", type=click.Choice(["native", "scalesim"]), default=None,
+@click.option("--mode", type=click.Choice(MODES), default=None,
               help="Timing model (default: native; scalesim with --scalesim-config).")
 @click.option("--scalesim-config", type=click.Path(dir_okay=False),
               help="SCALE-Sim .cfg: use its array instead of --arch (needs --topology).")

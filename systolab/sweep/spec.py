@@ -51,6 +51,7 @@ from typing import Any
 from hwsim.config import FpgaBoard, load_arch
 from hwsim.errors import ConfigError
 from hwsim.fields import Section, keys_of, read_record
+from hwsim.timing import MODES
 from hwsim.yamlfile import build_from_yaml
 from systolab.sweep.objectives import OBJECTIVES
 from systolab.sweep.points import PARAMS, Value
@@ -309,7 +310,7 @@ def sweep_spec_from_dict(data: object, folder: Path | None = None) -> SweepSpec:
     spec = SweepSpec(
         name=doc.string("name", Path(base).stem),
         base=base,
-        mode=doc.choice("mode", ("native", "scalesim"), "native"),
+        mode=doc.choice("mode", MODES, "native"),
         workloads=_workloads(doc, folder),
         axes=axes,
         strategy=strategy,
