@@ -18,10 +18,10 @@ import random
 import time
 
 from compiler.frontend import trace
-from compiler.models import get_model
 from compiler.policies import CostModel
 from compiler.policy import LayerPolicy, Policy
 from hwsim import load_arch
+from systolab.zoo import get_model
 
 
 def random_policies(names: list[str], n: int, seed: int) -> list[Policy]:

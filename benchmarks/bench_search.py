@@ -24,12 +24,12 @@ from dataclasses import dataclass
 
 import torch
 
-from compiler.models import get_model
 from compiler.policies import CostModel, get_task
 from compiler.policies.budget import Budget
 from compiler.policies.evaluation import task_accuracy
 from compiler.policies.search import SearchConfig, SearchResult, run_search
 from compiler.policy import LayerPolicy, Policy
+from systolab.zoo import get_model
 
 ARCHS = ("stripes", "bitfusion_eyeriss", "loom", "edge_int8")
 

@@ -16,9 +16,9 @@ from dataclasses import replace
 
 from compiler.frontend import trace
 from compiler.mapping import map_model
-from compiler.models import get_model
 from compiler.passes import compile_graph
 from hwsim import load_arch, simulate
+from systolab.zoo import get_model
 
 
 def main() -> None:

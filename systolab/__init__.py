@@ -1,7 +1,7 @@
 """systolab: simulate compressed PyTorch models on systolic-array accelerators.
 
 >>> import systolab
->>> from compiler.models import get_model
+>>> from systolab.zoo import get_model
 >>> sim = systolab.simulate(*get_model("lenet5"), arch="stripes")
 >>> sim.stats.total.macs == sim.graph.total_macs
 True

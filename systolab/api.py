@@ -1,6 +1,6 @@
 """The Python API: simulate a model (or a lowered graph) on an accelerator.
 
->>> from compiler.models import get_model
+>>> from systolab.zoo import get_model
 >>> sim = simulate(*get_model("resnet18"), arch="edge_int8")
 >>> sim.stats.total.macs
 1814073344

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from compiler.models import get_model
 from compiler.userfile import import_user_file
 from hwsim.errors import SystolabError
+from systolab.zoo import get_model
 
 __all__ = ["ModelLoadError", "load_model"]
 

@@ -58,8 +58,14 @@ def compress(model: nn.Module, example_input: torch.Tensor, policy: Policy, *,
     ``example_input``); ``reestimate_bn`` is data on which batch-norm statistics are recomputed.
     Module names stay those of ``model``, so the policy's names still apply to the result.
 
-    >>> from compiler.models import get_model
-    >>> model, x = get_model("digits_cnn")
+    >>> from collections import OrderedDict
+    >>> import torch
+    >>> from torch import nn
+    >>> model = nn.Sequential(OrderedDict(
+    ...     conv1=nn.Conv2d(1, 16, 3, padding=1), bn1=nn.BatchNorm2d(16), relu1=nn.ReLU(),
+    ...     conv2=nn.Conv2d(16, 16, 3, padding=1), relu2=nn.ReLU(), flat=nn.Flatten(),
+    ...     fc=nn.Linear(16 * 8 * 8, 10))).eval()
+    >>> x = torch.randn(1, 1, 8, 8)
     >>> policy = Policy.from_dict({"default": {"w_bits": 8, "a_bits": 8},
     ...                            "layers": {"conv1": {"keep": 0.5, "w_bits": 4}}})
     >>> small = compress(model, x, policy)

@@ -265,10 +265,16 @@ def remove_channels(model: nn.Module, example_input: torch.Tensor, keep: Mapping
     same channels. When tied layers ask for different ratios, the largest wins (no layer loses
     more than it asked). Kept counts are rounded to a multiple of ``multiple``.
 
-    >>> from compiler.models import get_model
-    >>> model, x = get_model("digits_cnn")
-    >>> [g.kept for g in remove_channels(model, x, {"conv1": 0.25})]
-    [(3, 8, 10, 11)]
+    >>> from collections import OrderedDict
+    >>> import torch
+    >>> from torch import nn
+    >>> model = nn.Sequential(OrderedDict(
+    ...     conv1=nn.Conv2d(1, 16, 3, padding=1), bn1=nn.BatchNorm2d(16), relu1=nn.ReLU(),
+    ...     conv2=nn.Conv2d(16, 16, 3, padding=1), relu2=nn.ReLU(), flat=nn.Flatten(),
+    ...     fc=nn.Linear(16 * 8 * 8, 10))).eval()
+    >>> x = torch.randn(1, 1, 8, 8)
+    >>> [len(g.kept) for g in remove_channels(model, x, {"conv1": 0.25})]   # the 4 strongest
+    [4]
     >>> model.conv1.out_channels, model.bn1.num_features, model.conv2.in_channels
     (4, 4, 4)
     """

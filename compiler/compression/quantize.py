@@ -93,8 +93,14 @@ def quantize_model(model: nn.Module, example_input: torch.Tensor, bits: Mapping[
     clip is fixed from what its layer saw. ``clip`` is "mse" (minimal quantization error) or
     "max" (max-abs).
 
-    >>> from compiler.models import get_model
-    >>> model, x = get_model("digits_cnn")
+    >>> from collections import OrderedDict
+    >>> import torch
+    >>> from torch import nn
+    >>> model = nn.Sequential(OrderedDict(
+    ...     conv1=nn.Conv2d(1, 16, 3, padding=1), bn1=nn.BatchNorm2d(16), relu1=nn.ReLU(),
+    ...     conv2=nn.Conv2d(16, 16, 3, padding=1), relu2=nn.ReLU(), flat=nn.Flatten(),
+    ...     fc=nn.Linear(16 * 8 * 8, 10))).eval()
+    >>> x = torch.randn(1, 1, 8, 8)
     >>> model = quantize_model(model, x, {"conv2": LayerBits(4, 4)})
     >>> model.conv2.act_quant.signed, model.conv2.parametrizations.weight[0].bits
     (False, 4)

@@ -1,11 +1,16 @@
 """Front end: a torch model plus an example input become an IR :class:`~compiler.ir.Graph`.
 
+>>> from collections import OrderedDict
 >>> import torch
->>> from compiler.models import get_model
->>> model, x = get_model("resnet18")
+>>> from torch import nn
+>>> model = nn.Sequential(OrderedDict(
+...     conv1=nn.Conv2d(1, 16, 3, padding=1), bn1=nn.BatchNorm2d(16), relu1=nn.ReLU(),
+...     conv2=nn.Conv2d(16, 16, 3, padding=1), relu2=nn.ReLU(), flat=nn.Flatten(),
+...     fc=nn.Linear(16 * 8 * 8, 10))).eval()
+>>> x = torch.randn(1, 1, 8, 8)
 >>> graph = trace(model, x)
->>> len(graph.compute_ops())
-21
+>>> [op.name for op in graph.compute_ops()]
+['conv1', 'conv2', 'fc']
 """
 
 from __future__ import annotations

@@ -1,13 +1,20 @@
 """Mapping a lowered IR graph onto an accelerator, and code generation of its Program.
 
+>>> from collections import OrderedDict
+>>> import torch
+>>> from torch import nn
+>>> model = nn.Sequential(OrderedDict(
+...     conv1=nn.Conv2d(1, 16, 3, padding=1), bn1=nn.BatchNorm2d(16), relu1=nn.ReLU(),
+...     conv2=nn.Conv2d(16, 16, 3, padding=1), relu2=nn.ReLU(), flat=nn.Flatten(),
+...     fc=nn.Linear(16 * 8 * 8, 10))).eval()
+>>> x = torch.randn(1, 1, 8, 8)
 >>> from compiler.frontend import trace
->>> from compiler.models import get_model
 >>> from compiler.passes import compile_graph
 >>> from hwsim.config import load_arch
->>> mapped = map_model(compile_graph(trace(*get_model("resnet18"))), load_arch("edge_int8"))
->>> plan = mapped.plan("layer1.0.conv1")
->>> plan.mapping.dataflow, plan.mapping.folds
-('ws', (4, 36, 4))
+>>> mapped = map_model(compile_graph(trace(model, x)), load_arch("edge_int8"))
+>>> plan = mapped.plan("conv2")
+>>> plan.gemm, plan.mapping.dataflow, plan.mapping.folds
+(Gemm(M=64, N=16, K=144, groups=1), 'os', (4, 1, 1))
 """
 
 from __future__ import annotations

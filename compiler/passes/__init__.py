@@ -1,10 +1,19 @@
 """Compiler passes and the default pipeline, read top to bottom.
 
->>> from compiler.models import get_model
+>>> from collections import OrderedDict
+>>> import torch
+>>> from torch import nn
+>>> model = nn.Sequential(OrderedDict(
+...     conv1=nn.Conv2d(1, 16, 3, padding=1), bn1=nn.BatchNorm2d(16), relu1=nn.ReLU(),
+...     conv2=nn.Conv2d(16, 16, 3, padding=1), relu2=nn.ReLU(), flat=nn.Flatten(),
+...     fc=nn.Linear(16 * 8 * 8, 10))).eval()
+>>> x = torch.randn(1, 1, 8, 8)
 >>> from compiler.frontend import trace
->>> graph = compile_graph(trace(*get_model("resnet18")))
->>> f"{graph.total_macs / 1e9:.3f} GMAC"
-'1.814 GMAC'
+>>> graph = compile_graph(trace(model, x))
+>>> [(op.name, op.fused) for op in graph.compute_ops()]
+[('conv1', ('batchnorm', 'relu')), ('conv2', ('relu',)), ('fc', ())]
+>>> graph.total_macs
+166912
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ program order, component by component, as :attr:`hwsim.stats.RunStats.total` doe
 agree to the last bit.
 
 >>> from compiler.frontend import trace
->>> from compiler.models import get_model
+>>> from systolab.zoo import get_model
 >>> from compiler.policy import LayerPolicy, Policy
 >>> costs = CostModel(trace(*get_model("digits_cnn")), "edge_int8")
 >>> [layer.name for layer in costs.layers]

@@ -52,10 +52,10 @@ import torch
 from torch import nn
 
 from compiler.errors import closest
-from compiler.models import MODELS, get_model
 from compiler.policies.errors import EvaluatorError, TaskError
 from compiler.policies.threads import one_thread
 from compiler.userfile import import_user_file
+from systolab.zoo import MODELS, get_model
 
 __all__ = [
     "MNIST_SHA256",

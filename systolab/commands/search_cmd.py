@@ -121,9 +121,9 @@ def _setup(model: str | None, task_name: str | None, evaluator: str | None, fine
            lr: float) -> tuple[Any, Any, Callable[[Any], float],
                                                      Callable[[int], Callable[[Any], float]], str]:
     """Model, example input, score function, accuracy-function factory and label."""
-    from compiler.models import MODELS
     from compiler.policies import get_task, load_evaluator
     from compiler.policies.evaluation import compressed_model, task_accuracy
+    from systolab.zoo import MODELS
 
     score = load_evaluator(evaluator) if evaluator else None
     if task_name is None and score is None:

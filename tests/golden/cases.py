@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.frontend import trace
-from compiler.models import get_model
 from compiler.passes import compile_graph
 from systolab.api import simulate_graph
+from systolab.zoo import get_model
 
 CASES = [
     ("resnet18", "edge_int8"),

@@ -13,12 +13,12 @@ import pytest
 
 from compiler.frontend import trace
 from compiler.ir import Graph
-from compiler.models import get_model
 from compiler.passes import compile_graph
 from compiler.policy import Policy
 from hwsim import load_arch, shipped_configs
 from hwsim.config import Arch
 from systolab.api import Simulation, simulate_graph
+from systolab.zoo import get_model
 
 ARCHS = shipped_configs()
 MODELS = ["lenet5", "digits_cnn", "vit_small"]

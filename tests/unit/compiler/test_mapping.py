@@ -14,12 +14,12 @@ from compiler.frontend import trace
 from compiler.ir import Gemm, Graph, Precision
 from compiler.mapping import map_gemm, map_model
 from compiler.mapping.codegen import gemm_runs, tensor_bits
-from compiler.models import get_model
 from compiler.passes import compile_graph
 from compiler.policy import Policy
 from hwsim import Compute, Load, Program, Run, load_arch
 from hwsim.config import Arch
 from hwsim.timing import tile_timing
+from systolab.zoo import get_model
 
 ARCHS = ["edge_int8", "cloud_tpu_int8", "stripes", "loom", "bitfusion_eyeriss", "sparse_int8"]
 

@@ -9,7 +9,6 @@ from torch import nn
 from compiler.errors import PassError
 from compiler.frontend import trace
 from compiler.ir import Gemm, Graph, OpKind, Sparsity
-from compiler.models import get_model
 from compiler.passes import (
     PIPELINE,
     compile_graph,
@@ -22,6 +21,7 @@ from compiler.passes import (
     run_passes,
 )
 from compiler.policy import Policy, apply_policy
+from systolab.zoo import get_model
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import pytest
 from compiler.errors import PolicyError
 from compiler.frontend import trace
 from compiler.ir import Gemm, Graph
-from compiler.models import get_model
 from compiler.passes import compile_graph
 from compiler.policy import Policy, apply_policy, load_policy
+from systolab.zoo import get_model
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ from compiler.frontend import trace
 from compiler.frontend.capture import _capture_export
 from compiler.frontend.convert import to_graph
 from compiler.ir import Gemm, Graph
-from compiler.models import get_model
 from compiler.passes import compile_graph
 from compiler.policy import Policy
+from systolab.zoo import get_model
 
 POLICY = Policy.from_dict({
     "default": {"w_bits": 8, "a_bits": 8},

@@ -21,7 +21,7 @@ from compiler.compression import (
 )
 from compiler.errors import PolicyError
 from compiler.frontend import trace
-from compiler.models import get_model
+from systolab.zoo import get_model
 
 
 def _kill(model: nn.Module, layers: list[str], norms: list[str], channels: torch.Tensor) -> None:

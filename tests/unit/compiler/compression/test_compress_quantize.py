@@ -19,7 +19,7 @@ from compiler.compression import (
 )
 from compiler.errors import PolicyError
 from compiler.frontend import trace
-from compiler.models import get_model
+from systolab.zoo import get_model
 
 
 def _heavy_tailed(*shape: int, seed: int = 0) -> torch.Tensor:

@@ -21,13 +21,13 @@ import compiler.policies.costs as costs_module
 from compiler.errors import PolicyError
 from compiler.frontend import trace
 from compiler.ir import Graph
-from compiler.models import get_model, mobilenet_v2, resnet18
 from compiler.passes import compile_graph
 from compiler.policies import Cost, CostModel
 from compiler.policy import LayerPolicy, Policy, apply_policy
 from hwsim.config import Arch, load_arch
 from systolab.api import simulate_graph
 from systolab.commands.costs_cmd import costs, parse_bits
+from systolab.zoo import get_model, mobilenet_v2, resnet18
 
 
 @cache

@@ -10,7 +10,7 @@ Factory keywords (``num_classes``, ``width_mult``, ...) never change the input s
 example input always fits; build the model classes directly for other input sizes.
 
 Example:
-    >>> from compiler.models import get_model
+    >>> from systolab.zoo import get_model
     >>> model, x = get_model("resnet18", batch=2)
     >>> tuple(x.shape), tuple(model(x).shape)
     ((2, 3, 224, 224), (2, 1000))

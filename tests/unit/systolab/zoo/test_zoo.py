@@ -11,11 +11,11 @@ import pytest
 import torch
 from torch import fx, nn
 
-import compiler.models
+import systolab.zoo
 from compiler.errors import UnknownNameError
-from compiler.models import MODELS, get_model, list_models
-from compiler.models.resnet import resnet50
 from hwsim.errors import SystolabError
+from systolab.zoo import MODELS, get_model, list_models
+from systolab.zoo.resnet import resnet50
 
 
 class Built(NamedTuple):
@@ -273,5 +273,5 @@ def test_unknown_name_without_close_match_suggests_nothing() -> None:
 
 
 def test_docstring_example_runs() -> None:
-    result = doctest.testmod(compiler.models, optionflags=doctest.ELLIPSIS)
+    result = doctest.testmod(systolab.zoo, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 
 from compiler.frontend import trace
-from compiler.models import get_model
 from compiler.passes import compile_graph
+from systolab.zoo import get_model
 
 FIGURES = {
     # name: (parameters, GMACs, relative tolerance on MACs)
