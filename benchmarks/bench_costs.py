@@ -17,7 +17,7 @@ import argparse
 import random
 import time
 
-from compiler.frontend import trace
+from compiler.frontend.pytorch import trace
 from compiler.policies import CostModel
 from compiler.policy import LayerPolicy, Policy
 from hwsim import load_arch

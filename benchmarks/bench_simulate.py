@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from compiler.frontend import trace
+from compiler.frontend.pytorch import trace
 from compiler.mapping import map_model
 from compiler.passes import compile_graph
 from hwsim import load_arch, simulate

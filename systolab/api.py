@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from compiler.frontend import trace
+from compiler.frontend.pytorch import trace
 from compiler.ir import Graph
 from compiler.mapping import LayerPlan, MappedModel, map_model
 from compiler.passes import compile_graph

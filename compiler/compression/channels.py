@@ -33,7 +33,7 @@ from torch.nn.utils import parametrize
 
 from compiler.compression.prune import filter_importance, kept_channels
 from compiler.errors import PolicyError, closest
-from compiler.frontend import trace
+from compiler.frontend.pytorch import trace
 from compiler.ir import Graph, Op, OpKind
 
 __all__ = ["ChannelGroup", "PrunedGroup", "channel_groups", "remove_channels"]

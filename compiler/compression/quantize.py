@@ -23,7 +23,7 @@ from torch import nn
 
 from compiler.compression.fakequant import ActFakeQuant, quantize_layer
 from compiler.errors import PolicyError
-from compiler.frontend import trace
+from compiler.frontend.pytorch import trace
 from compiler.ir import Graph, OpKind
 
 __all__ = ["LayerBits", "nonnegative_inputs", "quantize_model"]

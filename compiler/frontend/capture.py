@@ -22,7 +22,7 @@ from torch import nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from compiler.errors import TraceError
-from compiler.frontend.compression import bits_of
+from compiler.frontend.annotations import bits_of
 from compiler.ir import TensorSpec
 
 __all__ = ["Call", "Captured", "Ref", "capture"]

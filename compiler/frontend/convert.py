@@ -16,14 +16,14 @@ from typing import Any
 from torch import nn
 
 from compiler.errors import UnsupportedOpError
-from compiler.frontend.capture import Call, Captured, Ref
-from compiler.frontend.compression import (
+from compiler.frontend.annotations import (
     bits_from_range,
     bits_of,
     precision_with,
     read_sparsity,
     read_weight_bits,
 )
+from compiler.frontend.capture import Call, Captured, Ref
 from compiler.frontend.modules import module_call
 from compiler.ir import Graph, Op, OpKind, Precision, TensorSpec
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from torch import nn
 
+from compiler.frontend.annotations import bits_of
 from compiler.frontend.capture import Call
-from compiler.frontend.compression import bits_of
 from compiler.ir import TensorSpec
 
 __all__ = ["module_call"]

@@ -8,7 +8,7 @@
 ...     conv2=nn.Conv2d(16, 16, 3, padding=1), relu2=nn.ReLU(), flat=nn.Flatten(),
 ...     fc=nn.Linear(16 * 8 * 8, 10))).eval()
 >>> x = torch.randn(1, 1, 8, 8)
->>> from compiler.frontend import trace
+>>> from compiler.frontend.pytorch import trace
 >>> from compiler.passes import compile_graph
 >>> from hwsim.config import load_arch
 >>> mapped = map_model(compile_graph(trace(model, x)), load_arch("edge_int8"))

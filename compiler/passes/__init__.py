@@ -8,7 +8,7 @@
 ...     conv2=nn.Conv2d(16, 16, 3, padding=1), relu2=nn.ReLU(), flat=nn.Flatten(),
 ...     fc=nn.Linear(16 * 8 * 8, 10))).eval()
 >>> x = torch.randn(1, 1, 8, 8)
->>> from compiler.frontend import trace
+>>> from compiler.frontend.pytorch import trace
 >>> graph = compile_graph(trace(model, x))
 >>> [(op.name, op.fused) for op in graph.compute_ops()]
 [('conv1', ('batchnorm', 'relu')), ('conv2', ('relu',)), ('fc', ())]

@@ -19,7 +19,7 @@ simulates the new layers with :func:`hwsim.engine.simulate_layer`. Totals are su
 program order, component by component, as :attr:`hwsim.stats.RunStats.total` does, so the floats
 agree to the last bit.
 
->>> from compiler.frontend import trace
+>>> from compiler.frontend.pytorch import trace
 >>> from systolab.zoo import get_model
 >>> from compiler.policy import LayerPolicy, Policy
 >>> costs = CostModel(trace(*get_model("digits_cnn")), "edge_int8")
@@ -42,7 +42,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from compiler.frontend import trace
+from compiler.frontend.pytorch import trace
 from compiler.ir import COMPUTE_OPS, CONV_OPS, Gemm, Graph, Op, OpKind
 from compiler.mapping import map_model
 from compiler.passes import compile_graph

@@ -56,7 +56,7 @@ def costs(model: str, arch_name: str, bits_text: str, batch: int, mode: str,
     """Cycles and energy of every compute layer of MODEL (a zoo name or file.py:factory) for
     each (w_bits, a_bits) pair on an accelerator: the lookup table of hardware-aware
     quantization searches (HAQ, Wang et al., CVPR 2019)."""
-    from compiler.frontend import trace
+    from compiler.frontend.pytorch import trace
     from compiler.policies import CostModel
     from hwsim.config import load_arch
     from systolab.models import load_model

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from compiler.frontend import trace
+from compiler.frontend.pytorch import trace
 from compiler.passes import compile_graph
 from systolab.models import load_model
 from systolab.report import layer_rows, layer_table, si, wide_console

@@ -85,7 +85,7 @@ def search(model: str | None, arch_name: str, agent: str, latency: float | None,
                         reference_accuracy=score(net), baseline=costs.baseline(8),
                         out_dir=out_dir, resume=resume, progress=progress)
 
-    from compiler.frontend import trace
+    from compiler.frontend.pytorch import trace
     from compiler.passes import compile_graph
     from compiler.policy import LayerPolicy, Policy
     from systolab.api import simulate_graph

@@ -47,7 +47,7 @@ def simulate(model: str | None, arch_name: str, policy: str | None, batch: int, 
             raise click.UsageError("give either MODEL (with --policy) or --topology, not both")
         if not topology:
             raise click.UsageError("--scalesim-config needs --topology")
-        from compiler.scalesim import load_scalesim_arch, load_scalesim_topology
+        from compiler.frontend.scalesim import load_scalesim_arch, load_scalesim_topology
 
         graph = load_scalesim_topology(topology)
         arch = load_scalesim_arch(scalesim_config) if scalesim_config else arch_name

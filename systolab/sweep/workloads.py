@@ -27,11 +27,11 @@ class Workload:
 def load_workload(spec: WorkloadSpec) -> Workload:
     """Trace (zoo model) or read (SCALE-Sim topology) one workload and compile it."""
     if spec.topology is not None:
-        from compiler.scalesim import load_scalesim_topology
+        from compiler.frontend.scalesim import load_scalesim_topology
 
         return Workload(spec.name, load_scalesim_topology(Path(spec.topology)))
     assert spec.model is not None, "the spec loader requires model or topology"
-    from compiler.frontend import trace
+    from compiler.frontend.pytorch import trace
     from compiler.passes import compile_graph
     from systolab.models import load_model
 

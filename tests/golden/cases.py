@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.frontend import trace
+from compiler.frontend.pytorch import trace
 from compiler.passes import compile_graph
 from systolab.api import simulate_graph
 from systolab.zoo import get_model

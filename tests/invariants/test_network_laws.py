@@ -11,7 +11,7 @@ from functools import cache
 
 import pytest
 
-from compiler.frontend import trace
+from compiler.frontend.pytorch import trace
 from compiler.ir import Graph
 from compiler.passes import compile_graph
 from compiler.policy import Policy

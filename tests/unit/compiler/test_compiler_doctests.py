@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["compiler.ir", "compiler.policy", "compiler.frontend", "compiler.passes",
+MODULES = ["compiler.ir", "compiler.policy", "compiler.frontend.pytorch", "compiler.passes",
            "compiler.mapping", "compiler.compression.apply", "compiler.compression.batchnorm",
            "compiler.compression.channels", "compiler.compression.clipping",
            "compiler.compression.fakequant", "compiler.compression.prune",

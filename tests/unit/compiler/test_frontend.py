@@ -10,9 +10,9 @@ from torch.nn.utils import prune
 
 from compiler.compression import quantize_layer
 from compiler.errors import TraceError, UnsupportedOpError
-from compiler.frontend import trace
 from compiler.frontend.capture import _capture_export
 from compiler.frontend.convert import to_graph
+from compiler.frontend.pytorch import trace
 from compiler.ir import Graph, OpKind, verify
 
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from compiler.errors import MappingError
-from compiler.frontend import trace
+from compiler.frontend.pytorch import trace
 from compiler.ir import Gemm, Graph, Precision
 from compiler.mapping import map_gemm, map_model
 from compiler.mapping.codegen import gemm_runs, tensor_bits

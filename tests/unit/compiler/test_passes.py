@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from compiler.errors import PassError
-from compiler.frontend import trace
+from compiler.frontend.pytorch import trace
 from compiler.ir import Gemm, Graph, OpKind, Sparsity
 from compiler.passes import (
     PIPELINE,

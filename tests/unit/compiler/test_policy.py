@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from compiler.errors import PolicyError
-from compiler.frontend import trace
+from compiler.frontend.pytorch import trace
 from compiler.ir import Gemm, Graph
 from compiler.passes import compile_graph
 from compiler.policy import Policy, apply_policy, load_policy

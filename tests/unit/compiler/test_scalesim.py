@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from compiler.frontend.scalesim import ScaleSimError, load_scalesim_arch, load_scalesim_topology
 from compiler.ir import Gemm
 from compiler.mapping import map_model
-from compiler.scalesim import ScaleSimError, load_scalesim_arch, load_scalesim_topology
 from hwsim import simulate
 from hwsim.timing import tile_cycles
 

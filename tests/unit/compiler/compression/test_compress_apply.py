@@ -8,9 +8,9 @@ from torch import nn
 
 from compiler.compression import compress
 from compiler.errors import PolicyError
-from compiler.frontend import trace
 from compiler.frontend.capture import _capture_export
 from compiler.frontend.convert import to_graph
+from compiler.frontend.pytorch import trace
 from compiler.ir import Gemm, Graph
 from compiler.passes import compile_graph
 from compiler.policy import Policy

@@ -20,7 +20,7 @@ from compiler.compression import (
     remove_channels,
 )
 from compiler.errors import PolicyError
-from compiler.frontend import trace
+from compiler.frontend.pytorch import trace
 from systolab.zoo import get_model
 
 

@@ -18,7 +18,7 @@ from compiler.compression import (
     quantize_model,
 )
 from compiler.errors import PolicyError
-from compiler.frontend import trace
+from compiler.frontend.pytorch import trace
 from systolab.zoo import get_model
 
 

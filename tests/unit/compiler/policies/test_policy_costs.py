@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 import compiler.policies.costs as costs_module
 from compiler.errors import PolicyError
-from compiler.frontend import trace
+from compiler.frontend.pytorch import trace
 from compiler.ir import Graph
 from compiler.passes import compile_graph
 from compiler.policies import Cost, CostModel

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.scalesim import load_scalesim_topology
+from compiler.frontend.scalesim import load_scalesim_topology
 from hwsim.config import load_arch
 from systolab.sweep import run_sweep, sweep_spec_from_dict
 from systolab.sweep.codesign import best_policy

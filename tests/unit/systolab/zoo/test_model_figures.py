@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from compiler.frontend import trace
+from compiler.frontend.pytorch import trace
 from compiler.passes import compile_graph
 from systolab.zoo import get_model
 

@@ -1,4 +1,4 @@
-"""Read compression from a torch model's modules: pruning masks and fake-quant bit widths.
+"""Compression annotations read from a torch model's modules: pruning masks and fake-quant bits.
 
 - Pruning (``torch.nn.utils.prune``): the mask lives on the module (``weight_mask`` buffer,
   ``weight_orig`` parameter); a traced graph still shows one conv. Weights zeroed by other
