@@ -1,4 +1,4 @@
-"""Evaluations per second of :class:`compiler.policies.CostModel` on ResNet-18 (224x224).
+"""Evaluations per second of :class:`systolab.search.CostModel` on ResNet-18 (224x224).
 
     .venv/bin/python benchmarks/bench_costs.py [--policies 64] [--seconds 3]
 
@@ -18,9 +18,9 @@ import random
 import time
 
 from compiler.frontend.pytorch import trace
-from compiler.policies import CostModel
 from compiler.policy import LayerPolicy, Policy
 from hwsim import load_arch
+from systolab.search.costs import CostModel
 from systolab.zoo import get_model
 
 

@@ -24,11 +24,12 @@ from dataclasses import dataclass
 
 import torch
 
-from compiler.policies import CostModel, get_task
-from compiler.policies.budget import Budget
-from compiler.policies.evaluation import task_accuracy
-from compiler.policies.search import SearchConfig, SearchResult, run_search
 from compiler.policy import LayerPolicy, Policy
+from systolab.search.accuracy import task_accuracy
+from systolab.search.budget import Budget
+from systolab.search.costs import CostModel
+from systolab.search.loop import SearchConfig, SearchResult, run_search
+from systolab.search.tasks import get_task
 from systolab.zoo import get_model
 
 ARCHS = ("stripes", "bitfusion_eyeriss", "loom", "edge_int8")

@@ -16,8 +16,8 @@ import argparse
 import tempfile
 import time
 
-from systolab.sweep import run_sweep, sweep_spec_from_dict
-from systolab.sweep.runner import build_context
+from systolab.search.sweep import run_sweep, sweep_spec_from_dict
+from systolab.search.sweep.runner import build_context
 
 AXES = {
     "rows": {"min": 8, "max": 64, "log2": True},

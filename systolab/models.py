@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from compiler.userfile import import_user_file
 from hwsim.errors import SystolabError
+from systolab.userfile import import_user_file
 from systolab.zoo import get_model
 
 __all__ = ["ModelLoadError", "load_model"]

@@ -57,9 +57,9 @@ def costs(model: str, arch_name: str, bits_text: str, batch: int, mode: str,
     each (w_bits, a_bits) pair on an accelerator: the lookup table of hardware-aware
     quantization searches (HAQ, Wang et al., CVPR 2019)."""
     from compiler.frontend.pytorch import trace
-    from compiler.policies import CostModel
     from hwsim.config import load_arch
     from systolab.models import load_model
+    from systolab.search.costs import CostModel
 
     bits = parse_bits(bits_text)
     arch = load_arch(arch_name)

@@ -16,9 +16,9 @@ import click
 import yaml
 from rich.table import Table
 
-from compiler.policies.agents import AGENTS
 from hwsim.errors import SystolabError
 from systolab.report import wide_console
+from systolab.search.agents import AGENTS
 
 BUDGET_UNITS = "relative to the uniform 8-bit model (with --absolute: ms, uJ or KiB)"
 TASK_NAMES = ("digits", "mnist")
@@ -62,9 +62,9 @@ def search(model: str | None, arch_name: str, agent: str, latency: float | None,
     by latency and energy simulated on the accelerator."""
     import torch
 
-    from compiler.policies import CostModel
-    from compiler.policies.budget import Budget
-    from compiler.policies.search import SearchConfig, run_search
+    from systolab.search.budget import Budget
+    from systolab.search.costs import CostModel
+    from systolab.search.loop import SearchConfig, run_search
 
     torch.set_num_threads(threads)
 
@@ -121,8 +121,8 @@ def _setup(model: str | None, task_name: str | None, evaluator: str | None, fine
            lr: float) -> tuple[Any, Any, Callable[[Any], float],
                                                      Callable[[int], Callable[[Any], float]], str]:
     """Model, example input, score function, accuracy-function factory and label."""
-    from compiler.policies import get_task, load_evaluator
-    from compiler.policies.evaluation import compressed_model, task_accuracy
+    from systolab.search.accuracy import compressed_model, task_accuracy
+    from systolab.search.tasks import get_task, load_evaluator
     from systolab.zoo import MODELS
 
     score = load_evaluator(evaluator) if evaluator else None

@@ -35,8 +35,8 @@ def sweep(spec_path: str, executor: str, address: str | None, workers: int | Non
     from tqdm import tqdm
 
     from systolab.report import wide_console
-    from systolab.sweep import load_sweep_spec, run_sweep, write_report
-    from systolab.sweep.runner import Progress
+    from systolab.search.sweep import load_sweep_spec, run_sweep, write_report
+    from systolab.search.sweep.runner import Progress
 
     spec = load_sweep_spec(spec_path)
     out = Path(out_dir or Path("sweeps") / spec.name)
@@ -67,7 +67,7 @@ def sweep(spec_path: str, executor: str, address: str | None, workers: int | Non
     table = Table(title=f"Pareto front over {', '.join(spec.objectives)} (by {first})")
     for col in ("point", *spec.objectives):
         table.add_column(col, justify="left" if col == "point" else "right")
-    from systolab.sweep.runner import objective_vector
+    from systolab.search.sweep.runner import objective_vector
 
     front = sorted(outcome.front, key=lambda r: objective_vector(spec, r))
     for r in front[:20]:

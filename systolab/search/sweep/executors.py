@@ -1,0 +1,179 @@
+"""Where points are evaluated: a local process pool, a Ray cluster, or this process.
+
+Every executor gets the sweep :class:`~systolab.search.sweep.evaluate.Context` once, as bytes
+(:func:`pack`): the workloads' lowered IR graphs are traced in the parent and shipped, not
+re-traced per worker. Workers are long-lived, so the per-layer caches of the mapper
+(``compiler.mapping.map_gemm``) and the engine (``hwsim.engine``) persist across the points a
+worker evaluates; their keys hold the full layer and :class:`Arch` (whose name
+:func:`~systolab.search.sweep.points.to_arch` keeps constant), so a hit is always valid: repeated layer
+shapes, workloads that share layers, and co-design policies that share layers' bits.
+
+An executor yields results as they finish, in any order; the runner orders them by ``seq``,
+so every executor produces the same store and the same front.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import hashlib
+import io
+import multiprocessing
+import pickle
+import types
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from typing import Any, Protocol
+
+from hwsim.errors import SystolabError
+from systolab.search.sweep.evaluate import Context, PointResult, evaluate_point
+from systolab.search.sweep.points import Point
+
+__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "RayExecutor", "SerialExecutor",
+           "make_executor", "pack"]
+
+Task = tuple[int, Point]
+
+
+def _mappingproxy(data: dict[str, Any]) -> types.MappingProxyType[str, Any]:
+    return types.MappingProxyType(data)
+
+
+def pack(obj: object) -> bytes:
+    """Pickle ``obj``, including the read-only ``MappingProxyType`` attributes of IR ops and
+    policies (which plain pickle refuses), without changing pickling for anyone else."""
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = {**copyreg.dispatch_table,
+                              types.MappingProxyType: lambda m: (_mappingproxy, (dict(m),))}
+    pickler.dump(obj)
+    return buf.getvalue()
+
+
+_CONTEXTS: dict[str, Context] = {}  # per worker process: unpacked contexts by digest
+
+
+def _context(digest: str, blob: bytes) -> Context:
+    ctx = _CONTEXTS.get(digest)
+    if ctx is None:
+        _CONTEXTS.clear()  # one sweep at a time per worker
+        ctx = _CONTEXTS[digest] = pickle.loads(blob)
+    return ctx
+
+
+class Executor(Protocol):
+    def run(self, tasks: Iterable[Task]) -> Iterator[PointResult]:
+        """Evaluate ``tasks``; yield each result as it finishes."""
+        ...
+
+    def close(self) -> None:
+        """Cancel what is pending and release the workers."""
+        ...
+
+
+class SerialExecutor:
+    """In this process, one point after another (debugging, tiny sweeps, ``--workers 0``)."""
+
+    def __init__(self, blob: bytes) -> None:
+        self._ctx: Context = pickle.loads(blob)
+
+    def run(self, tasks: Iterable[Task]) -> Iterator[PointResult]:
+        for seq, point in tasks:
+            yield evaluate_point(seq, point, self._ctx)
+
+    def close(self) -> None:
+        pass
+
+
+_WORKER_CTX: list[Context] = []
+
+
+def _init_local(blob: bytes) -> None:
+    _WORKER_CTX[:] = [pickle.loads(blob)]
+
+
+def _local_task(seq: int, point: Point) -> PointResult:
+    return evaluate_point(seq, point, _WORKER_CTX[0])
+
+
+class LocalExecutor:
+    """A pool of ``workers`` processes on this machine (spawned: no state inherited from a
+    parent that imported torch)."""
+
+    def __init__(self, blob: bytes, workers: int) -> None:
+        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_init_local, initargs=(blob,))
+
+    def run(self, tasks: Iterable[Task]) -> Iterator[PointResult]:
+        futures: list[Future[PointResult]] = [self._pool.submit(_local_task, s, p)
+                                              for s, p in tasks]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ray_task(seq: int, point: Point, digest: str, blob: bytes) -> PointResult:
+    return evaluate_point(seq, point, _context(digest, blob))
+
+
+class RayExecutor:
+    """Ray tasks, one per point, on the cluster at ``address`` or on a local Ray instance
+    with ``workers`` CPUs. With an address, the ``hwsim``, ``compiler`` and ``systolab``
+    packages are shipped to the cluster (``runtime_env.py_modules``), so nodes need only the
+    dependencies, not this checkout."""
+
+    def __init__(self, blob: bytes, workers: int, address: str | None = None) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise SystolabError("--executor ray needs Ray: pip install 'systolab[distributed]'") \
+                from None
+        self._ray = ray
+        self._owns = not ray.is_initialized()
+        if self._owns:
+            if address:
+                import compiler
+                import hwsim
+                import systolab
+
+                ray.init(address=address, log_to_driver=False,
+                         runtime_env={"py_modules": [hwsim, compiler, systolab]})
+            else:
+                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+        self._digest = hashlib.sha256(blob).hexdigest()
+        self._blob = ray.put(blob)
+        self._remote = ray.remote(num_cpus=1)(_ray_task)
+        self._pending: list[Any] = []
+
+    def run(self, tasks: Iterable[Task]) -> Iterator[PointResult]:
+        ray = self._ray
+        self._pending = [self._remote.remote(s, p, self._digest, self._blob) for s, p in tasks]
+        while self._pending:
+            done, self._pending = ray.wait(self._pending, num_returns=1)
+            yield ray.get(done[0])
+
+    def close(self) -> None:
+        for ref in self._pending:
+            self._ray.cancel(ref, force=True)
+        self._pending = []
+        if self._owns:
+            self._ray.shutdown()
+
+
+EXECUTORS = ("local", "ray")
+
+
+def make_executor(kind: str, blob: bytes, workers: int, address: str | None = None) -> Executor:
+    """``local`` (process pool; ``workers == 0`` evaluates in this process) or ``ray``."""
+    if kind == "local":
+        if address:
+            raise SystolabError("--address is for --executor ray, not local")
+        return SerialExecutor(blob) if workers == 0 else LocalExecutor(blob, workers)
+    if kind == "ray":
+        return RayExecutor(blob, max(workers, 1), address)
+    raise SystolabError(f"executor must be one of {', '.join(EXECUTORS)}, not {kind!r}")

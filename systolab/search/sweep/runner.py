@@ -1,0 +1,195 @@
+"""Run a sweep: plan points, evaluate the unfinished ones, stream results to the store.
+
+The pipeline, top to bottom (:func:`run_sweep`):
+
+1. build the :class:`Context`: base arch, workloads traced once, area and FPGA tables;
+2. open the store in ``out_dir`` and bind it to the sweep's fingerprint (resume check);
+3. plan points (grid: every combination; random: ``n`` distinct combinations drawn with the
+   seed) and evaluate those the store does not have, or, for optuna, ask NSGA-II for batches
+   of trials and tell it the results in trial order;
+4. write each result to the store as it finishes and report progress;
+5. return the sweep's results in plan order and its Pareto front.
+
+The plan and the optuna trial sequence depend only on the spec and the seed, and results are
+pure functions of their point, so any executor, worker count or interruption gives the same
+results and front.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+import random
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from hwsim.config import load_arch
+from hwsim.resources import load_pe_resources
+from hwsim.tables import load_area_table
+from systolab.search.sweep.evaluate import Context, PointResult
+from systolab.search.sweep.executors import Executor, make_executor, pack
+from systolab.search.sweep.objectives import OBJECTIVES
+from systolab.search.sweep.pareto import ParetoFront, pareto_front
+from systolab.search.sweep.points import Point
+from systolab.search.sweep.spec import SweepSpec
+from systolab.search.sweep.store import SweepStore
+from systolab.search.sweep.workloads import load_workload
+
+__all__ = ["Progress", "SweepOutcome", "build_context", "objective_vector", "plan_points",
+           "run_sweep"]
+
+log = logging.getLogger(__name__)
+
+STORE_NAME = "sweep.sqlite"
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Counts after each finished point (for a progress bar)."""
+
+    done: int
+    total: int
+    feasible: int
+    front: int
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    spec: SweepSpec
+    results: list[PointResult]  # the sweep's points in plan order (finished ones)
+    front: list[PointResult]  # the non-dominated feasible results, in plan order
+    evaluated: int  # points evaluated by this run (the rest came from the store)
+    complete: bool  # False when stopped by ``max_points``
+    store: Path
+
+
+def build_context(spec: SweepSpec) -> Context:
+    """Load everything workers need, tracing each workload once."""
+    needs_fpga = spec.constraints.fpga is not None
+    return Context(
+        base=load_arch(spec.base),
+        workloads=tuple(load_workload(w) for w in spec.workloads),
+        constraints=spec.constraints,
+        area=load_area_table(spec.area),
+        pe_resources=load_pe_resources() if needs_fpga else None,
+        mode=spec.mode,
+        codesign=spec.codesign,
+    )
+
+
+def _fingerprint(spec: SweepSpec, ctx: Context) -> str:
+    key = repr((ctx.base, spec.workloads, spec.constraints, ctx.area, spec.codesign, spec.mode))
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def objective_vector(spec: SweepSpec, result: PointResult) -> tuple[float, ...]:
+    return tuple(OBJECTIVES[o].value(result.metrics) for o in spec.objectives)
+
+
+def plan_points(spec: SweepSpec) -> list[Point]:
+    """The points of a grid or random sweep, in plan order (deterministic in the seed)."""
+    names = [a.name for a in spec.axes]
+    sizes = [len(a.values) for a in spec.axes]
+    if spec.strategy.kind == "grid":
+        combos: Iterator[tuple[int, ...]] = itertools.product(*(range(n) for n in sizes))
+        picks = list(combos)
+    else:
+        total = spec.grid_size
+        n = min(spec.strategy.n or total, total)
+        picks = [_decode(i, sizes) for i in random.Random(spec.strategy.seed).sample(range(total), n)]
+    return [Point.of({name: spec.axes[k].values[i] for k, (name, i) in
+                      enumerate(zip(names, pick, strict=True))}) for pick in picks]
+
+
+def _decode(index: int, sizes: Sequence[int]) -> tuple[int, ...]:
+    """Mixed-radix digits of ``index`` (last axis fastest, as itertools.product)."""
+    digits = []
+    for n in reversed(sizes):
+        index, d = divmod(index, n)
+        digits.append(d)
+    return tuple(reversed(digits))
+
+
+class _Run:
+    """State of one run: the store, the executor, live counts and the callback."""
+
+    def __init__(self, spec: SweepSpec, store: SweepStore, executor: Executor, total: int,
+                 on_progress: Callable[[Progress], None] | None, max_points: int | None) -> None:
+        self.spec, self.store, self.executor = spec, store, executor
+        self.total, self.on_progress, self.max_points = total, on_progress, max_points
+        self.front = ParetoFront()
+        self.done = self.feasible = self.evaluated = 0
+
+    def count(self, result: PointResult) -> None:
+        self.done += 1
+        if result.feasible:
+            self.feasible += 1
+            self.front.add(result.id, objective_vector(self.spec, result))
+        if self.on_progress is not None:
+            self.on_progress(Progress(self.done, self.total, self.feasible, len(self.front)))
+
+    @property
+    def budget_left(self) -> int | None:
+        return None if self.max_points is None else self.max_points - self.evaluated
+
+    def evaluate(self, tasks: list[tuple[int, Point]]) -> dict[str, PointResult]:
+        """Evaluate ``tasks`` (at most the remaining budget), storing each as it finishes."""
+        left = self.budget_left
+        if left is not None:
+            tasks = tasks[:max(left, 0)]
+        out = {}
+        if tasks:
+            for result in self.executor.run(tasks):
+                self.store.add(result)
+                self.evaluated += 1
+                self.count(result)
+                out[result.id] = result
+        return out
+
+
+def run_sweep(spec: SweepSpec, out_dir: str | Path, *, executor: str = "local",
+              workers: int = 1, address: str | None = None, resume: bool = False,
+              max_points: int | None = None,
+              on_progress: Callable[[Progress], None] | None = None) -> SweepOutcome:
+    """Run ``spec`` (steps in the module doc), storing results in ``out_dir/sweep.sqlite``.
+
+    ``max_points`` stops after evaluating that many new points (the rest can be resumed).
+    """
+    ctx = build_context(spec)
+    store = SweepStore(Path(out_dir) / STORE_NAME)
+    try:
+        store.claim(_fingerprint(spec, ctx), resume)
+        n_total = (spec.strategy.n or 0) if spec.strategy.kind == "optuna" else len(plan_points(spec))
+        ex = make_executor(executor, pack(ctx), workers, address)
+        runner = _Run(spec, store, ex, n_total, on_progress, max_points)
+        try:
+            if spec.strategy.kind == "optuna":
+                from systolab.search.sweep.optuna_search import run_optuna
+
+                ids, complete = run_optuna(spec, runner)
+            else:
+                ids, complete = _run_planned(runner)
+        finally:
+            ex.close()
+        results = [r for r in (store.get(i) for i in ids) if r is not None]
+    finally:
+        store.close()
+    feasible = [r for r in results if r.feasible]
+    front_idx = pareto_front([objective_vector(spec, r) for r in feasible])
+    return SweepOutcome(spec, results, [feasible[i] for i in front_idx], runner.evaluated,
+                        complete, Path(out_dir) / STORE_NAME)
+
+
+def _run_planned(run: _Run) -> tuple[list[str], bool]:
+    points = plan_points(run.spec)
+    done = run.store.done_ids()
+    for point in points:
+        if point.id in done:
+            stored = run.store.get(point.id)
+            assert stored is not None
+            run.count(stored)
+    todo = [(seq, p) for seq, p in enumerate(points) if p.id not in done]
+    run.evaluate(todo)
+    return [p.id for p in points], run.evaluated == len(todo)

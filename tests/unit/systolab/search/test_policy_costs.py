@@ -1,0 +1,184 @@
+"""CostModel: equal, to the last bit, to the full compile-map-simulate path, and cached.
+
+The law checked: for any policy P, ``CostModel(g, arch).evaluate(P)`` equals the totals of
+``simulate_graph(compile_graph(apply_policy(g, P)), arch)`` (cycles, seconds, energy, MACs) and
+the program's stored weight bits, with no tolerance.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+import systolab.search.costs as costs_module
+from compiler.errors import PolicyError
+from compiler.frontend.pytorch import trace
+from compiler.ir import Graph
+from compiler.passes import compile_graph
+from compiler.policy import LayerPolicy, Policy, apply_policy
+from hwsim.config import Arch, load_arch
+from systolab.api import simulate_graph
+from systolab.commands.costs_cmd import costs, parse_bits
+from systolab.search.costs import Cost, CostModel
+from systolab.zoo import get_model, mobilenet_v2, resnet18
+
+
+@cache
+def graph_of(name: str) -> Graph:
+    """Traced, uncompiled graphs; ResNet-18 and MobileNetV2 at 32x32 keep simulation short."""
+    if name == "resnet18_32":
+        return trace(resnet18(num_classes=10).eval(), torch.zeros(1, 3, 32, 32))
+    if name == "mobilenet_v2_32":
+        return trace(mobilenet_v2(num_classes=10).eval(), torch.zeros(1, 3, 32, 32))
+    return trace(*get_model(name))
+
+
+@cache
+def arch_of(name: str) -> Arch:
+    return load_arch(name)
+
+
+def full_path(graph: Graph, arch: Arch, policy: Policy) -> Cost:
+    sim = simulate_graph(compile_graph(apply_policy(graph, policy)), arch)
+    total = sim.stats.total
+    weight_bits = sum(layer.weight_bits for layer in sim.mapped.program.layers)
+    return Cost(total.cycles, total.seconds, total.energy_pj, weight_bits, total.macs)
+
+
+def policies(names: list[str], prunable: list[bool], seed: int) -> list[Policy]:
+    rng = random.Random(seed)
+    mixed = [Policy(LayerPolicy(8, 8), {n: LayerPolicy(rng.randint(2, 8), rng.randint(2, 8),
+                                                      rng.choice([None, 0.3, 0.5, 0.8, 1.0])
+                                                      if ok else None)
+                                        for n, ok in zip(names, prunable, strict=True)})
+             for _ in range(2)]
+    return [
+        Policy(),  # the model's own bits
+        Policy(LayerPolicy(4, 6)),  # uniform, bits only
+        Policy(LayerPolicy(8, 8), {names[0]: LayerPolicy(keep=0.5)}),  # pruning only
+        Policy(LayerPolicy(3, 5), {n: LayerPolicy(keep=0.6) for n, ok in zip(names, prunable,
+                                                                            strict=True) if ok}),
+        *mixed,
+    ]
+
+
+@pytest.mark.parametrize("model", ["digits_cnn", "lenet5", "resnet18_32"])
+@pytest.mark.parametrize("arch_name", ["edge_int8", "stripes"])
+def test_evaluate_equals_full_path(model: str, arch_name: str) -> None:
+    graph, arch = graph_of(model), arch_of(arch_name)
+    cost_model = CostModel(graph, arch)
+    names = [layer.name for layer in cost_model.layers]
+    prunable = [layer.prunable for layer in cost_model.layers]
+    for policy in policies(names, prunable, seed=len(model)):
+        assert cost_model.evaluate(policy) == full_path(graph, arch, policy), policy
+    # Repeated and in another order, from the caches: still exact.
+    for policy in reversed(policies(names, prunable, seed=len(model))):
+        assert cost_model.evaluate(policy) == full_path(graph, arch, policy), policy
+
+
+def test_evaluate_equals_full_path_depthwise_and_compiled_input() -> None:
+    """MobileNetV2 (depthwise convs, residual adds that block pruning), and a CostModel built
+    from an already compiled graph answers as one built from the traced graph."""
+    graph, arch = graph_of("mobilenet_v2_32"), arch_of("edge_int8")
+    cost_model = CostModel(compile_graph(graph), arch)
+    names = [layer.name for layer in cost_model.layers]
+    # Pruning the stem narrows the depthwise conv after it (its groups follow).
+    policy = Policy(LayerPolicy(6, 8), {names[0]: LayerPolicy(keep=0.5),
+                                        names[1]: LayerPolicy(3, 5),
+                                        names[2]: LayerPolicy(4, 4, keep=0.75),
+                                        names[-1]: LayerPolicy(8, 8)})
+    assert cost_model.layers[1].depthwise
+    assert cost_model.evaluate(policy) == full_path(graph, arch, policy)
+
+
+def test_bits_and_pruning_lower_costs() -> None:
+    cost_model = CostModel(graph_of("lenet5"), arch_of("stripes"))
+    base = cost_model.baseline(8)
+    low = cost_model.baseline(4)
+    pruned = cost_model.evaluate(Policy(LayerPolicy(8, 8), {"conv2": LayerPolicy(keep=0.5)}))
+    assert base == cost_model.evaluate(Policy(LayerPolicy(8, 8)))
+    assert low.weight_bits * 2 == base.weight_bits
+    assert low.cycles < base.cycles  # Stripes: activation-serial, cycles scale with a_bits
+    assert low.energy_pj < base.energy_pj
+    assert pruned.macs < base.macs and pruned.weight_bits < base.weight_bits
+
+
+def test_warm_evaluations_do_not_simulate(monkeypatch: pytest.MonkeyPatch) -> None:
+    cost_model = CostModel(graph_of("digits_cnn"), arch_of("edge_int8"))
+    policy = Policy(LayerPolicy(5, 7), {"conv1": LayerPolicy(keep=0.5), "fc1": LayerPolicy(3, 4)})
+    first = cost_model.evaluate(policy)
+
+    def no_simulation(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a warm evaluation must not simulate")
+
+    monkeypatch.setattr(costs_module, "simulate_layer", no_simulation)
+    monkeypatch.setattr(costs_module, "map_model", no_simulation)
+    assert cost_model.evaluate(policy) == first
+    # Same bits on the same shapes, named through default instead of per layer: still cached.
+    same = Policy(LayerPolicy(5, 7), {"conv1": LayerPolicy(keep=0.5), "fc1": LayerPolicy(3, 4),
+                                      "fc2": LayerPolicy(5, 7)})
+    assert cost_model.evaluate(same) == first
+
+
+def test_unknown_layer_is_a_policy_error() -> None:
+    cost_model = CostModel(graph_of("digits_cnn"), arch_of("edge_int8"))
+    with pytest.raises(PolicyError, match=r"layer 'conv3', which the model does not have "
+                                          r"\(did you mean 'conv2', 'conv1'\?\); "
+                                          r"compute layers: conv1, conv2, fc1, fc2"):
+        cost_model.evaluate(Policy(layers={"conv3": LayerPolicy(4, 4)}))
+
+
+def test_layer_info_are_haq_features() -> None:
+    layers = CostModel(graph_of("lenet5"), arch_of("edge_int8")).layers
+    conv1, conv2, fc1 = layers[0], layers[1], layers[2]
+    assert [layer.name for layer in layers] == ["conv1", "conv2", "fc1", "fc2", "fc3"]
+    assert (conv1.in_channels, conv1.out_channels, conv1.kernel, conv1.stride,
+            conv1.feature_size) == (1, 6, (5, 5), 1, 28)
+    assert conv1.macs == 6 * 28 * 28 * 25 and conv1.gemm.K == 25  # C1 on the padded 32x32 input
+    assert (conv2.in_channels, conv2.out_channels, conv2.feature_size) == (6, 16, 14)
+    assert (fc1.kind, fc1.in_channels, fc1.out_channels, fc1.kernel) == ("linear", 400, 120, (1, 1))
+    assert fc1.params == 400 * 120 + 120
+    assert [layer.index for layer in layers] == list(range(5))
+
+
+def test_table_matches_per_layer_simulation() -> None:
+    graph, arch = graph_of("digits_cnn"), arch_of("stripes")
+    table = CostModel(graph, arch).table(bits=[2, 4, 8])
+    assert table.array.shape == (4, 8, 8, 2)
+    assert np.isnan(table.array[:, 2, :, :]).all()  # w_bits 3 was not asked for
+    sim = simulate_graph(compile_graph(apply_policy(graph, Policy(LayerPolicy(4, 2)))), arch)
+    for info in table.layers:
+        stats = sim.stats.layer(info.name)
+        assert tuple(table.array[info.index, 3, 1]) == pytest.approx(
+            (stats.cycles, stats.energy_pj), rel=1e-12)
+    data = json.loads(json.dumps(table.to_dict()))
+    assert data["bits"] == [2, 4, 8]
+    assert data["layers"][1]["costs"]["w4a2"]["cycles"] == sim.stats.layer("conv2").cycles
+    assert set(data["layers"][1]["costs"]) == {f"w{w}a{a}" for w in (2, 4, 8) for a in (2, 4, 8)}
+
+
+def test_costs_cli_writes_table(tmp_path: Path) -> None:
+    result = CliRunner().invoke(costs, ["digits_cnn", "--arch", "stripes", "--bits", "4-6,8",
+                                        "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    array = np.load(tmp_path / "digits_cnn_stripes_costs.npy")
+    data = json.loads((tmp_path / "digits_cnn_stripes_costs.json").read_text())
+    assert array.shape == (4, 8, 8, 2) and data["bits"] == [4, 5, 6, 8]
+    assert np.isfinite(array[:, 3:6, 3:6]).all() and np.isnan(array[:, 6]).all()
+    assert "4 compute layers" in result.output and "uniform 8-bit" in result.output
+
+
+def test_parse_bits() -> None:
+    assert parse_bits("2-8") == (2, 3, 4, 5, 6, 7, 8)
+    assert parse_bits("2,4, 8") == (2, 4, 8)
+    with pytest.raises(Exception, match="bits must look like 2-8 or 2,4,8, not 'x'"):
+        parse_bits("x")
+    with pytest.raises(Exception, match="ranges go up, not '8-2'"):
+        parse_bits("8-2")
