@@ -58,7 +58,7 @@ def costs(model: str, arch_name: str, bits_text: str, batch: int, mode: str,
     quantization searches (HAQ, Wang et al., CVPR 2019)."""
     from compiler.frontend.pytorch import trace
     from hwsim.config import load_arch
-    from systolab.models import load_model
+    from systolab.model_loader import load_model
     from systolab.search.costs import CostModel
 
     bits = parse_bits(bits_text)

@@ -9,8 +9,8 @@ import click
 
 from compiler.frontend.pytorch import trace
 from compiler.passes import compile_graph
-from systolab.models import load_model
-from systolab.report import layer_rows, layer_table, si, wide_console
+from systolab.model_loader import load_model
+from systolab.tables import layer_rows, layer_table, si, wide_console
 
 
 @click.command()

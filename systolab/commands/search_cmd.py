@@ -17,8 +17,8 @@ import yaml
 from rich.table import Table
 
 from hwsim.errors import SystolabError
-from systolab.report import wide_console
 from systolab.search.agents import AGENTS
+from systolab.tables import wide_console
 
 BUDGET_UNITS = "relative to the uniform 8-bit model (with --absolute: ms, uJ or KiB)"
 TASK_NAMES = ("digits", "mnist")
@@ -147,7 +147,7 @@ def _setup(model: str | None, task_name: str | None, evaluator: str | None, fine
         raise click.UsageError("--finetune-steps needs --task (the data to fine-tune on)")
     if model is None:
         raise click.UsageError("MODEL is required with --evaluator and no --task")
-    from systolab.models import load_model
+    from systolab.model_loader import load_model
 
     net, example = load_model(model)
     assert score is not None

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from hwsim.errors import SystolabError
 from hwsim.timing import MODES
-from systolab.report import si, simulation_table, wide_console
+from systolab.tables import si, simulation_table, wide_console
 
 if TYPE_CHECKING:
     from systolab.api import Simulation
@@ -58,7 +58,7 @@ def simulate(model: str | None, arch_name: str, policy: str | None, batch: int, 
         if not model:
             raise click.UsageError("MODEL is required (or --topology with --scalesim-config)")
         from systolab.api import simulate as simulate_model
-        from systolab.models import load_model
+        from systolab.model_loader import load_model
 
         net, example = load_model(model, batch=batch)
         label = Path(model).name if ":" in model else model

@@ -34,9 +34,9 @@ def sweep(spec_path: str, executor: str, address: str | None, workers: int | Non
     from rich.table import Table
     from tqdm import tqdm
 
-    from systolab.report import wide_console
     from systolab.search.sweep import load_sweep_spec, run_sweep, write_report
     from systolab.search.sweep.runner import Progress
+    from systolab.tables import wide_console
 
     spec = load_sweep_spec(spec_path)
     out = Path(out_dir or Path("sweeps") / spec.name)

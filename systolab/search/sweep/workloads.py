@@ -33,7 +33,7 @@ def load_workload(spec: WorkloadSpec) -> Workload:
     assert spec.model is not None, "the spec loader requires model or topology"
     from compiler.frontend.pytorch import trace
     from compiler.passes import compile_graph
-    from systolab.models import load_model
+    from systolab.model_loader import load_model
 
     model, example = load_model(spec.model, batch=spec.batch)
     return Workload(spec.name, compile_graph(trace(model, example)))

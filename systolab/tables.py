@@ -1,4 +1,4 @@
-"""Rows and tables for reports: plain records first, rendering second.
+"""Tables for the command line: rows as plain records first, rich rendering second.
 
 :func:`layer_rows` turns a compiled graph into JSON-ready dicts; :func:`layer_table` renders
 them with rich. Only the CLI prints the table.
