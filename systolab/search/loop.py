@@ -41,8 +41,9 @@ from systolab.search.checkpoint import (
     rng_state,
     save_checkpoint,
 )
+from systolab.search.pareto import pareto_front
 
-__all__ = ["EpisodeRecord", "SearchConfig", "SearchResult", "pareto_front", "run_search"]
+__all__ = ["EpisodeRecord", "SearchConfig", "SearchResult", "policy_front", "run_search"]
 
 log = logging.getLogger(__name__)
 
@@ -152,18 +153,12 @@ def _key(policy: Policy) -> str:
     return json.dumps(policy.to_dict(), sort_keys=True)
 
 
-def pareto_front(records: Sequence[EpisodeRecord]) -> tuple[EpisodeRecord, ...]:
+def policy_front(records: Sequence[EpisodeRecord]) -> tuple[EpisodeRecord, ...]:
     """Records no other record dominates on (accuracy up, latency down, energy down); one per
-    distinct policy, in episode order."""
+    distinct policy (its first evaluation), in episode order."""
     unique = list({_key(r.to_policy()): r for r in reversed(records)}.values())[::-1]
-
-    def dominates(a: EpisodeRecord, b: EpisodeRecord) -> bool:
-        no_worse = a.accuracy >= b.accuracy and a.seconds <= b.seconds and a.energy_pj <= b.energy_pj
-        better = a.accuracy > b.accuracy or a.seconds < b.seconds or a.energy_pj < b.energy_pj
-        return no_worse and better
-
-    front = [r for r in unique if not any(dominates(o, r) for o in unique)]
-    return tuple(sorted(front, key=lambda r: r.episode))
+    front = pareto_front([(-r.accuracy, r.seconds, r.energy_pj) for r in unique])
+    return tuple(sorted((unique[i] for i in front), key=lambda r: r.episode))
 
 
 def _best(records: Sequence[EpisodeRecord], metric: str) -> EpisodeRecord | None:
@@ -245,7 +240,7 @@ def run_search(config: SearchConfig, *, layers: Sequence[LayerLike],
         if bar is not None:
             bar.close()
     return SearchResult(config, tuple(history), _best(history, metric), reference_accuracy,
-                        baseline, budget, pareto_front(history), time.perf_counter() - t_start,
+                        baseline, budget, policy_front(history), time.perf_counter() - t_start,
                         counted.calls, counted.seconds)
 
 

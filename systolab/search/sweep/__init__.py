@@ -16,7 +16,6 @@ front; :func:`write_report` writes CSV, JSON and a PNG.
 
 from systolab.search.sweep.evaluate import Context, PointResult, evaluate_point
 from systolab.search.sweep.objectives import OBJECTIVES
-from systolab.search.sweep.pareto import dominates, pareto_front
 from systolab.search.sweep.points import PARAMS, Point, to_arch
 from systolab.search.sweep.report import write_report
 from systolab.search.sweep.runner import Progress, SweepOutcome, build_context, plan_points, run_sweep
@@ -35,10 +34,8 @@ __all__ = [
     "SweepSpec",
     "SweepStore",
     "build_context",
-    "dominates",
     "evaluate_point",
     "load_sweep_spec",
-    "pareto_front",
     "plan_points",
     "run_sweep",
     "sweep_spec_from_dict",

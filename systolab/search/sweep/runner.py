@@ -28,10 +28,10 @@ from pathlib import Path
 from hwsim.config import load_arch
 from hwsim.resources import load_pe_resources
 from hwsim.tables import load_area_table
+from systolab.search.pareto import ParetoFront, pareto_front
 from systolab.search.sweep.evaluate import Context, PointResult
 from systolab.search.sweep.executors import Executor, make_executor, pack
 from systolab.search.sweep.objectives import OBJECTIVES
-from systolab.search.sweep.pareto import ParetoFront, pareto_front
 from systolab.search.sweep.points import Point
 from systolab.search.sweep.spec import SweepSpec
 from systolab.search.sweep.store import SweepStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from systolab.search.sweep.pareto import ParetoFront, dominates, pareto_front
+from systolab.search.pareto import ParetoFront, dominates, pareto_front
 
 vectors = st.lists(st.tuples(*[st.integers(0, 6)] * 3), max_size=40)
 

@@ -1,4 +1,4 @@
-"""The runnable examples in the sweep modules' docstrings stay true."""
+"""The runnable examples in the search modules' docstrings stay true."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import importlib
 
 import pytest
 
-MODULES = ["systolab.search.sweep.points", "systolab.search.sweep.spec", "systolab.search.sweep.objectives",
-           "systolab.search.sweep.pareto"]
+MODULES = ["systolab.search.pareto", "systolab.search.budget", "systolab.search.costs",
+           "systolab.search.agents", "systolab.search.sweep.points", "systolab.search.sweep.spec",
+           "systolab.search.sweep.objectives"]
 
 
 @pytest.mark.parametrize("name", MODULES)

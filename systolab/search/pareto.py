@@ -1,4 +1,5 @@
-"""Pareto fronts of minimization problems.
+"""Pareto fronts of minimization problems: the one helper both searches use (a sweep's
+accelerators on its objectives, a policy search's policies on accuracy, latency and energy).
 
 A vector ``a`` dominates ``b`` when it is no worse in every objective and better in one. The
 front is the set of vectors no other vector dominates; equal vectors do not dominate each other,
