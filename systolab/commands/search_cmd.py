@@ -88,7 +88,7 @@ def search(model: str | None, arch_name: str, agent: str, latency: float | None,
     from compiler.frontend.pytorch import trace
     from compiler.passes import compile_graph
     from compiler.policy import LayerPolicy, Policy
-    from systolab.api import simulate_graph
+    from systolab.pipeline import simulate_graph
 
     base = costs.baseline(8)
     comparison = []

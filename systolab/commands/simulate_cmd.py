@@ -14,7 +14,7 @@ from hwsim.timing import MODES
 from systolab.tables import si, simulation_table, wide_console
 
 if TYPE_CHECKING:
-    from systolab.api import Simulation
+    from systolab.pipeline import Simulation
 
 
 @click.command()
@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 @click.option("--arch", "arch_name", default="edge_int8", show_default=True,
               help="Accelerator: a shipped config name or a YAML path.")
 @click.option("--policy", type=click.Path(dir_okay=False), help="Compression policy (YAML/JSON).")
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--batch", type=click.IntRange(min=1),
+              help="Batch size of MODEL's example input [default: 1].")
 @click.option("--mode", type=click.Choice(MODES), default=None,
               help="Timing model (default: native; scalesim with --scalesim-config).")
 @click.option("--scalesim-config", type=click.Path(dir_okay=False),
@@ -35,16 +36,20 @@ if TYPE_CHECKING:
               help="Write a Chrome/Perfetto trace of the tile timeline.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
               help="Write a PNG: latency per layer (busy vs stalled) and a roofline.")
-def simulate(model: str | None, arch_name: str, policy: str | None, batch: int, mode: str | None,
+def simulate(model: str | None, arch_name: str, policy: str | None, batch: int | None,
+             mode: str | None,
              scalesim_config: str | None, topology: str | None, json_path: str | None,
              csv_path: str | None, trace_path: str | None, plot_path: str | None) -> None:
     """Simulate MODEL (a zoo name or file.py:factory) on an accelerator and print per-layer
     cycles, latency, utilization, bound, energy and DRAM traffic, with the roofline bound."""
-    from systolab.api import simulate_graph
+    from systolab.pipeline import simulate_graph
 
     if topology or scalesim_config:
         if model or policy:
             raise click.UsageError("give either MODEL (with --policy) or --topology, not both")
+        if batch is not None:
+            raise click.UsageError("--batch applies to MODEL, not to --topology: a SCALE-Sim "
+                                   "topology's rows give the layer shapes")
         if not topology:
             raise click.UsageError("--scalesim-config needs --topology")
         from compiler.frontend.scalesim import load_scalesim_arch, load_scalesim_topology
@@ -60,7 +65,7 @@ def simulate(model: str | None, arch_name: str, policy: str | None, batch: int, 
         from systolab.api import simulate as simulate_model
         from systolab.model_loader import load_model
 
-        net, example = load_model(model, batch=batch)
+        net, example = load_model(model, batch=batch or 1)
         label = Path(model).name if ":" in model else model
         sim = simulate_model(net, example, arch_name, policy=policy, mode=mode or "native",
                              name=label)

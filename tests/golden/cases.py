@@ -7,7 +7,7 @@ from typing import Any
 
 from compiler.frontend.pytorch import trace
 from compiler.passes import compile_graph
-from systolab.api import simulate_graph
+from systolab.pipeline import simulate_graph
 from systolab.zoo import get_model
 
 CASES = [

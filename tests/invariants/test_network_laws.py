@@ -17,7 +17,7 @@ from compiler.passes import compile_graph
 from compiler.policy import Policy
 from hwsim import load_arch, shipped_configs
 from hwsim.config import Arch
-from systolab.api import Simulation, simulate_graph
+from systolab.pipeline import Simulation, simulate_graph
 from systolab.zoo import get_model
 
 ARCHS = shipped_configs()

@@ -25,6 +25,7 @@ from hwsim.config import Arch
 from hwsim.errors import SystolabError
 from hwsim.resources import PeResourceTable, fpga_resources
 from hwsim.tables import AreaTable
+from systolab.pipeline import simulate_graph
 from systolab.search.sweep.points import Point, to_arch
 from systolab.search.sweep.spec import CodesignSpec, Constraints
 from systolab.search.sweep.uniform_policy import best_uniform_policy
@@ -79,11 +80,7 @@ def _fpga_check(arch: Arch, ctx: Context) -> tuple[float, str]:
 
 
 def _simulate(arch: Arch, workload: Workload, mode: str) -> dict[str, Any]:
-    from compiler.mapping import map_model
-    from hwsim.engine import simulate
-
-    mapped = map_model(workload.graph, arch, workload.name, mode=mode)
-    stats = simulate(mapped.program, arch, mode=mode, trace=False).total
+    stats = simulate_graph(workload.graph, arch, mode=mode, name=workload.name, trace=False).stats.total
     return {"latency_ms": stats.seconds * 1e3, "energy_uj": stats.energy_pj * 1e-6,
             "cycles": stats.cycles, "utilization": stats.utilization}
 

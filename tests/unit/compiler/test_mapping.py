@@ -99,7 +99,7 @@ def _pruned_lenet() -> Graph:
 
 
 def test_unstructured_sparsity_saves_only_what_the_arch_supports() -> None:
-    from systolab.api import simulate_graph
+    from systolab.pipeline import simulate_graph
 
     graph = _pruned_lenet()
     dense_arch = simulate_graph(graph, "edge_int8")

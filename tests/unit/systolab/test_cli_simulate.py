@@ -66,3 +66,9 @@ def test_errors_exit_2(args: list[str], message: str, capsys: pytest.CaptureFixt
 def test_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate"]) == 2
     assert "MODEL is required" in capsys.readouterr().err
+
+
+def test_batch_with_a_topology_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """A topology's rows give the shapes: --batch would be silently ignored, so it is refused."""
+    assert main(["simulate", "--topology", str(DATA / "scalesim_conv.csv"), "--batch", "4"]) == 2
+    assert "--batch applies to MODEL, not to --topology" in capsys.readouterr().err

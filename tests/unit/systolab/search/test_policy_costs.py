@@ -24,8 +24,8 @@ from compiler.ir import Graph
 from compiler.passes import compile_graph
 from compiler.policy import LayerPolicy, Policy, apply_policy
 from hwsim.config import Arch, load_arch
-from systolab.api import simulate_graph
 from systolab.commands.costs_cmd import costs, parse_bits
+from systolab.pipeline import simulate_graph
 from systolab.search.costs import Cost, CostModel
 from systolab.zoo import get_model, mobilenet_v2, resnet18
 
