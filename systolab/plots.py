@@ -1,4 +1,5 @@
-"""Plots of a simulation: per-layer latency split into compute and stalls, and a roofline.
+"""Plots: a simulation's per-layer latency and roofline, a policy search's accuracy against
+latency.
 
 Matplotlib runs headless (Agg); the functions write PNG files and return nothing.
 """
@@ -6,14 +7,17 @@ Matplotlib runs headless (Agg); the functions write PNG files and return nothing
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-__all__ = ["plot_simulation"]
+if TYPE_CHECKING:
+    from systolab.search.policy_search import PolicySearchReport
+
+__all__ = ["plot_policy_search", "plot_simulation"]
 
 
 def plot_simulation(rows: list[dict[str, Any]], *, peak_macs_per_cycle: float,
@@ -50,6 +54,44 @@ def plot_simulation(rows: list[dict[str, Any]], *, peak_macs_per_cycle: float,
     roof.set_title("roofline")
     roof.legend(fontsize=8)
     fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_policy_search(report: PolicySearchReport, path: str | Path) -> None:
+    """Accuracy against latency for every evaluated policy, energy as colour; the Pareto front
+    circled and joined, the best policy starred, the uniform baselines and a latency budget
+    marked."""
+    result = report.result
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    h = result.history
+    points = ax.scatter([r.latency_ms for r in h], [100 * r.accuracy for r in h],
+                        c=[r.energy_pj * 1e-6 for r in h], cmap="viridis", s=18, alpha=0.8)
+    fig.colorbar(points, ax=ax, label="energy (uJ)")
+    ax.plot([r.latency_ms for r in result.pareto], [100 * r.accuracy for r in result.pareto], "o",
+            color="tab:red", mfc="none", ms=9, label="Pareto front (accuracy, latency, energy)")
+    steps, top = [], -1.0  # the accuracy-latency front as a staircase
+    for r in sorted(h, key=lambda r: (r.seconds, -r.accuracy)):
+        if r.accuracy > top:
+            steps.append(r)
+            top = r.accuracy
+    ax.step([r.latency_ms for r in steps], [100 * r.accuracy for r in steps], where="post",
+            color="tab:red", lw=1, alpha=0.6)
+    if result.best is not None:
+        ax.plot(result.best.latency_ms, 100 * result.best.accuracy, "*", color="gold", ms=16,
+                mec="black", label="best within budget")
+    for c in report.comparison:
+        if c["policy"].startswith("uniform"):
+            ax.plot(c["latency_ms"], 100 * c["accuracy"], "s", color="gray")
+            ax.annotate(c["policy"].removeprefix("uniform "), (c["latency_ms"], 100 * c["accuracy"]),
+                        textcoords="offset points", xytext=(4, 4), fontsize=8)
+    if result.budget is not None and result.budget.metric == "latency":
+        ax.axvline(result.budget.limit * 1e3, ls="--", color="gray", label="latency budget")
+    ax.set_xlabel("latency (ms)")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(f"{report.model} on {report.arch}: {result.config.agent}")
+    ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -18,6 +18,7 @@ nsga2    bits, Pareto front of (accuracy, latency, energy)     Deb et al., IEEE 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from compiler.errors import UnknownNameError, closest
 from systolab.search.agents.amc import make_amc
@@ -28,11 +29,13 @@ from systolab.search.agents.ddpg_agent import DDPGAgent, DDPGSpec
 from systolab.search.agents.haq import make_haq
 from systolab.search.agents.joint import make_joint
 from systolab.search.agents.space import Knob, PolicySpace
+from systolab.search.budget import BudgetError
 
 __all__ = [
     "AGENTS",
     "DDPG",
     "Agent",
+    "AgentSpec",
     "DDPGAgent",
     "DDPGConfig",
     "DDPGSpec",
@@ -43,22 +46,42 @@ __all__ = [
     "Proposal",
     "SearchContext",
     "UniformAgent",
+    "agent_spec",
     "make_agent",
 ]
 
-AGENTS: dict[str, Callable[[SearchContext], Agent]] = {
-    "haq": make_haq,
-    "amc": make_amc,
-    "joint": make_joint,
-    "uniform": UniformAgent,
-    "greedy": GreedyAgent,
-    "nsga2": NSGA2Agent,
-}
+@dataclass(frozen=True, slots=True)
+class AgentSpec:
+    """One search agent: how to build it for a context, and whether it needs a budget (the
+    DDPG agents enforce one while proposing; greedy lowers bits until one holds)."""
+
+    name: str
+    make: Callable[[SearchContext], Agent]
+    needs_budget: bool
+    doc: str
+
+
+AGENTS: dict[str, AgentSpec] = {a.name: a for a in (
+    AgentSpec("haq", make_haq, True, "w/a bits per layer, DDPG, budget enforced after"),
+    AgentSpec("amc", make_amc, True, "keep ratio per layer, DDPG, budget enforced before"),
+    AgentSpec("joint", make_joint, True, "bits and keep ratios together, DDPG"),
+    AgentSpec("uniform", UniformAgent, False, "one bit width for every searched layer"),
+    AgentSpec("greedy", GreedyAgent, True, "lower the least sensitive layers first"),
+    AgentSpec("nsga2", NSGA2Agent, False, "bits, Pareto front of (accuracy, latency, energy)"),
+)}
+
+
+def agent_spec(name: str) -> AgentSpec:
+    """The registry entry of the agent called ``name``."""
+    if name not in AGENTS:
+        raise UnknownNameError(f"agent must be one of {', '.join(AGENTS)}, not {name!r}"
+                               f"{closest(name, AGENTS)}")
+    return AGENTS[name]
 
 
 def make_agent(name: str, ctx: SearchContext) -> Agent:
     """Build the agent registered as ``name`` for ``ctx``."""
-    if name not in AGENTS:
-        raise UnknownNameError(f"agent must be one of {', '.join(AGENTS)}, not {name!r}"
-                               f"{closest(name, AGENTS)}")
-    return AGENTS[name](ctx)
+    spec = agent_spec(name)
+    if spec.needs_budget and ctx.budget is None:
+        raise BudgetError(f"the {name} agent needs a budget: latency, energy or size")
+    return spec.make(ctx)

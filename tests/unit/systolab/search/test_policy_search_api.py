@@ -1,0 +1,35 @@
+"""systolab.search.policy_search: the search the command runs, from Python."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from systolab.search.budget import Budget, BudgetError
+from systolab.search.policy_search import SearchSetupError, search_policy
+
+
+def test_a_search_from_python_returns_its_report_and_writes_only_where_asked(
+        tmp_path: Path) -> None:
+    report = search_policy(task="digits", arch="stripes", agent="uniform", out_dir=None,
+                           episodes=3)
+    assert report.model == "digits_cnn" and report.arch == "stripes"
+    assert [c["policy"] for c in report.comparison] == [
+        "searched (uniform)", "uniform 8-bit", "uniform 6-bit", "uniform 4-bit"]
+    assert [r["name"] for r in report.layers] == ["conv1", "conv2", "fc1", "fc2"]
+    assert report.result.best is not None
+    written = report.write(tmp_path / "out")
+    assert [p.name for p in written] == ["best_policy.yaml", "report.json"]
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"agent": "amc"}, BudgetError, "the amc agent needs a budget"),
+    ({"model": "lenet5", "task": "digits", "budget": Budget("latency", 0.5)},
+     SearchSetupError, "the digits task trains digits_cnn, not 'lenet5'"),
+    ({"model": "resnet18", "budget": Budget("latency", 0.5)},
+     SearchSetupError, "no built-in task trains 'resnet18'"),
+])
+def test_setup_errors_name_what_does_not_fit(kwargs: dict, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        search_policy(out_dir=None, episodes=1, **kwargs)
