@@ -35,7 +35,7 @@ def sweep(spec_path: str, executor: str, address: str | None, workers: int | Non
     from tqdm import tqdm
 
     from systolab.search.sweep import load_sweep_spec, run_sweep, write_report
-    from systolab.search.sweep.runner import Progress
+    from systolab.search.sweep.session import Progress
     from systolab.tables import wide_console
 
     spec = load_sweep_spec(spec_path)
@@ -67,11 +67,11 @@ def sweep(spec_path: str, executor: str, address: str | None, workers: int | Non
     table = Table(title=f"Pareto front over {', '.join(spec.objectives)} (by {first})")
     for col in ("point", *spec.objectives):
         table.add_column(col, justify="left" if col == "point" else "right")
-    from systolab.search.sweep.runner import objective_vector
+    from systolab.search.sweep.objectives import objective_vector
 
-    front = sorted(outcome.front, key=lambda r: objective_vector(spec, r))
+    front = sorted(outcome.front, key=lambda r: objective_vector(spec.objectives, r.metrics))
     for r in front[:20]:
-        table.add_row(r.point.label, *(f"{v:.4g}" for v in objective_vector(spec, r)))
+        table.add_row(r.point.label, *(f"{v:.4g}" for v in objective_vector(spec.objectives, r.metrics)))
     if front:
         console.print(table)
     if len(front) > 20:

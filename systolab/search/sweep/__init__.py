@@ -18,7 +18,8 @@ from systolab.search.sweep.evaluate import Context, PointResult, evaluate_point
 from systolab.search.sweep.objectives import OBJECTIVES
 from systolab.search.sweep.points import PARAMS, Point, to_arch
 from systolab.search.sweep.report import write_report
-from systolab.search.sweep.runner import Progress, SweepOutcome, build_context, plan_points, run_sweep
+from systolab.search.sweep.runner import SweepOutcome, build_context, plan_points, run_sweep
+from systolab.search.sweep.session import Progress
 from systolab.search.sweep.spec import SweepSpec, load_sweep_spec, sweep_spec_from_dict
 from systolab.search.sweep.store import StoreError, SweepStore
 

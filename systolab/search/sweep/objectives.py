@@ -13,10 +13,10 @@ and delay/energy/energy-delay times area.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["BASE_METRICS", "OBJECTIVES", "Objective"]
+__all__ = ["BASE_METRICS", "OBJECTIVES", "Objective", "objective_vector"]
 
 BASE_METRICS = ("latency_ms", "energy_uj", "area_mm2", "fpga_util")
 
@@ -55,3 +55,8 @@ OBJECTIVES: dict[str, Objective] = {o.name: o for o in (
     Objective("edap", "uJ*ms*mm^2", _product("energy_uj", "latency_ms", "area_mm2")),
     Objective("latency_fpga", "ms", _product("latency_ms", "fpga_util"), needs_fpga=True),
 )}
+
+
+def objective_vector(objectives: Sequence[str], metrics: Mapping[str, float]) -> tuple[float, ...]:
+    """The values of ``objectives`` (names in :data:`OBJECTIVES`) for a point's metrics."""
+    return tuple(OBJECTIVES[o].value(metrics) for o in objectives)

@@ -10,26 +10,21 @@ a resumed run replays the same trials, answering finished ones from the store.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from systolab.search.sweep.evaluate import PointResult
+from systolab.search.sweep.objectives import objective_vector
 from systolab.search.sweep.points import Point
+from systolab.search.sweep.session import Session
 from systolab.search.sweep.spec import SweepSpec
-
-if TYPE_CHECKING:
-    from systolab.search.sweep.runner import _Run
 
 __all__ = ["run_optuna"]
 
 
-def run_optuna(spec: SweepSpec, run: _Run) -> tuple[list[str], bool]:
+def run_optuna(spec: SweepSpec, run: Session) -> tuple[list[str], bool]:
     """Run ``spec.strategy.n`` trials; returns the distinct point ids in first-trial order
     and whether every trial was told (False when ``max_points`` stopped the run)."""
     import optuna
     from optuna.distributions import BaseDistribution, CategoricalDistribution
     from optuna.trial import TrialState
-
-    from systolab.search.sweep.runner import objective_vector
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
@@ -62,7 +57,7 @@ def run_optuna(spec: SweepSpec, run: _Run) -> tuple[list[str], bool]:
                 if not any(p.id == point.id for _, p in todo):
                     run.count(result)  # from the store: count it for progress once
             if result.feasible:
-                study.tell(trial, list(objective_vector(spec, result)))
+                study.tell(trial, list(objective_vector(spec.objectives, result.metrics)))
             else:
                 study.tell(trial, state=TrialState.FAIL)
     return order, True

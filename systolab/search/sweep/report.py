@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from systolab.search.sweep.evaluate import PointResult
-from systolab.search.sweep.objectives import BASE_METRICS, OBJECTIVES
-from systolab.search.sweep.runner import SweepOutcome, objective_vector
+from systolab.search.sweep.objectives import BASE_METRICS, OBJECTIVES, objective_vector
+from systolab.search.sweep.runner import SweepOutcome
 
 __all__ = ["plot_front", "rows", "write_report"]
 
@@ -38,7 +38,7 @@ def rows(outcome: SweepOutcome) -> list[dict[str, Any]]:
         row.update({n: params.get(n) for n in names})
         row.update({m: r.metrics.get(m) for m in BASE_METRICS})
         if r.feasible:
-            row.update(zip(spec.objectives, objective_vector(spec, r), strict=True))
+            row.update(zip(spec.objectives, objective_vector(spec.objectives, r.metrics), strict=True))
         if spec.codesign is not None:
             for w in spec.workloads:
                 row[f"policy_{w.name}"] = r.details.get(w.name, {}).get("policy")

@@ -28,31 +28,22 @@ from pathlib import Path
 from hwsim.config import load_arch
 from hwsim.resources import load_pe_resources
 from hwsim.tables import load_area_table
-from systolab.search.pareto import ParetoFront, pareto_front
+from systolab.search.pareto import pareto_front
 from systolab.search.sweep.evaluate import Context, PointResult
-from systolab.search.sweep.executors import Executor, make_executor, pack
-from systolab.search.sweep.objectives import OBJECTIVES
+from systolab.search.sweep.executors import make_executor, pack
+from systolab.search.sweep.objectives import objective_vector
+from systolab.search.sweep.optuna_search import run_optuna
 from systolab.search.sweep.points import Point
+from systolab.search.sweep.session import Progress, Session
 from systolab.search.sweep.spec import SweepSpec
 from systolab.search.sweep.store import SweepStore
 from systolab.search.sweep.workloads import load_workload
 
-__all__ = ["Progress", "SweepOutcome", "build_context", "objective_vector", "plan_points",
-           "run_sweep"]
+__all__ = ["SweepOutcome", "build_context", "plan_points", "run_sweep"]
 
 log = logging.getLogger(__name__)
 
 STORE_NAME = "sweep.sqlite"
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """Counts after each finished point (for a progress bar)."""
-
-    done: int
-    total: int
-    feasible: int
-    front: int
 
 
 @dataclass(frozen=True)
@@ -84,10 +75,6 @@ def _fingerprint(spec: SweepSpec, ctx: Context) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def objective_vector(spec: SweepSpec, result: PointResult) -> tuple[float, ...]:
-    return tuple(OBJECTIVES[o].value(result.metrics) for o in spec.objectives)
-
-
 def plan_points(spec: SweepSpec) -> list[Point]:
     """The points of a grid or random sweep, in plan order (deterministic in the seed)."""
     names = [a.name for a in spec.axes]
@@ -112,43 +99,6 @@ def _decode(index: int, sizes: Sequence[int]) -> tuple[int, ...]:
     return tuple(reversed(digits))
 
 
-class _Run:
-    """State of one run: the store, the executor, live counts and the callback."""
-
-    def __init__(self, spec: SweepSpec, store: SweepStore, executor: Executor, total: int,
-                 on_progress: Callable[[Progress], None] | None, max_points: int | None) -> None:
-        self.spec, self.store, self.executor = spec, store, executor
-        self.total, self.on_progress, self.max_points = total, on_progress, max_points
-        self.front = ParetoFront()
-        self.done = self.feasible = self.evaluated = 0
-
-    def count(self, result: PointResult) -> None:
-        self.done += 1
-        if result.feasible:
-            self.feasible += 1
-            self.front.add(result.id, objective_vector(self.spec, result))
-        if self.on_progress is not None:
-            self.on_progress(Progress(self.done, self.total, self.feasible, len(self.front)))
-
-    @property
-    def budget_left(self) -> int | None:
-        return None if self.max_points is None else self.max_points - self.evaluated
-
-    def evaluate(self, tasks: list[tuple[int, Point]]) -> dict[str, PointResult]:
-        """Evaluate ``tasks`` (at most the remaining budget), storing each as it finishes."""
-        left = self.budget_left
-        if left is not None:
-            tasks = tasks[:max(left, 0)]
-        out = {}
-        if tasks:
-            for result in self.executor.run(tasks):
-                self.store.add(result)
-                self.evaluated += 1
-                self.count(result)
-                out[result.id] = result
-        return out
-
-
 def run_sweep(spec: SweepSpec, out_dir: str | Path, *, executor: str = "local",
               workers: int = 1, address: str | None = None, resume: bool = False,
               max_points: int | None = None,
@@ -163,11 +113,9 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, *, executor: str = "local",
         store.claim(_fingerprint(spec, ctx), resume)
         n_total = (spec.strategy.n or 0) if spec.strategy.kind == "optuna" else len(plan_points(spec))
         ex = make_executor(executor, pack(ctx), workers, address)
-        runner = _Run(spec, store, ex, n_total, on_progress, max_points)
+        runner = Session(spec, store, ex, n_total, on_progress, max_points)
         try:
             if spec.strategy.kind == "optuna":
-                from systolab.search.sweep.optuna_search import run_optuna
-
                 ids, complete = run_optuna(spec, runner)
             else:
                 ids, complete = _run_planned(runner)
@@ -177,12 +125,12 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, *, executor: str = "local",
     finally:
         store.close()
     feasible = [r for r in results if r.feasible]
-    front_idx = pareto_front([objective_vector(spec, r) for r in feasible])
+    front_idx = pareto_front([objective_vector(spec.objectives, r.metrics) for r in feasible])
     return SweepOutcome(spec, results, [feasible[i] for i in front_idx], runner.evaluated,
                         complete, Path(out_dir) / STORE_NAME)
 
 
-def _run_planned(run: _Run) -> tuple[list[str], bool]:
+def _run_planned(run: Session) -> tuple[list[str], bool]:
     points = plan_points(run.spec)
     done = run.store.done_ids()
     for point in points:

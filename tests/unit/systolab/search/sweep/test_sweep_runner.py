@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from systolab.search.sweep import StoreError, SweepOutcome, run_sweep, sweep_spec_from_dict
-from systolab.search.sweep.runner import objective_vector
+from systolab.search.sweep.objectives import objective_vector
 
 
 def summary(outcome: SweepOutcome) -> tuple[list[tuple], list[str]]:
@@ -114,7 +114,7 @@ def test_optuna_is_deterministic_and_resumes(tmp_path: Path, tiny_doc) -> None:
     assert not part.complete
     c = run_sweep(spec, tmp_path / "c", workers=0, resume=True)
     assert summary(c) == summary(a)
-    vectors = [objective_vector(spec, r) for r in a.front]
+    vectors = [objective_vector(spec.objectives, r.metrics) for r in a.front]
     assert len(set(vectors)) == len(vectors) or len(vectors) == 1
 
 
