@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 
 from hwsim.config import load_arch
-from hwsim.engine import _timed_runs, simulate
+from hwsim.engine import clear_cache, simulate
 from hwsim.isa import Compute, Layer, Load, Program, Run, Store
 
 
@@ -75,7 +75,7 @@ def network(arch_rows: int) -> Program:
 def timed(prog: Program, arch_name: str) -> tuple[int, float, float]:
     """(cycles, wall s, CPU s) of simulating ``prog`` on a cold cache."""
     arch = load_arch(arch_name)
-    _timed_runs.cache_clear()
+    clear_cache()
     t0, c0 = time.perf_counter(), time.process_time()
     stats = simulate(prog, arch, trace=False)
     return stats.cycles, time.perf_counter() - t0, time.process_time() - c0

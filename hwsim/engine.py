@@ -59,7 +59,7 @@ from hwsim.resources import fpga_report_or_none
 from hwsim.stats import LayerStats, RunStats, TraceEvent
 from hwsim.timing import MODES
 
-__all__ = ["simulate", "simulate_layer"]
+__all__ = ["clear_cache", "simulate", "simulate_layer"]
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +163,11 @@ def _counts(layer: Layer, arch: Arch) -> tuple[ActionCounts, float, int]:
         sram_write_bits=tuple(sorted(wr.items())), dram_bits=dram, vector_ops=vec,
     )
     return counts, bound, tiles
+
+
+def clear_cache() -> None:
+    """Forget the per-layer results cached on (runs, arch, mode), e.g. to time a cold run."""
+    _timed_runs.cache_clear()
 
 
 @functools.lru_cache(maxsize=4096)
