@@ -2,9 +2,12 @@
 
 A parameter is an entry in :data:`PARAMS` (variation is data): its name in sweep files, how a
 YAML value is checked and made canonical, and how it is applied to a base :class:`Arch` with
-``dataclasses.replace``. A :class:`Point` is a sorted tuple of (parameter, canonical value);
-its id is a hash of exactly that, so the same parameters give the same id in every process,
-on every machine, in every run (resume relies on it).
+``dataclasses.replace``. A numeric parameter is checked by the check of the record field it
+sets (``rows`` by :attr:`hwsim.config.ArrayConfig.CHECKS`), so a sweep copies no rule of the
+accelerator description; the built Arch checks itself again. A :class:`Point` is a sorted
+tuple of (parameter, canonical value); its id is a hash of exactly that, so the same
+parameters give the same id in every process, on every machine, in every run (resume relies
+on it).
 
 >>> from hwsim.config import load_arch
 >>> p = Point.of({"array": 32, "dataflow": ["ws"], "buffer_kib": 128})
@@ -23,9 +26,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from hwsim.config import Arch
+from hwsim.config import Arch, ArrayConfig, VectorUnitConfig
 from hwsim.dataflow import DATAFLOWS
 from hwsim.errors import ConfigError
+from hwsim.fields import fail
+from hwsim.memory import BufferConfig, DramConfig
 from hwsim.pe import PE_KINDS
 
 __all__ = ["PARAMS", "Param", "Point", "Value", "to_arch"]
@@ -34,25 +39,13 @@ Value = int | float | str
 """A canonical parameter value: what is hashed, stored, and handed to optuna."""
 
 
-def _pos_int(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError("a positive integer")
-    return value
-
-
-def _pos_number(value: Any) -> float:
-    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-        raise ValueError("a positive number")
-    return float(value)
-
-
-def _dataflow(value: Any) -> str:
+def _dataflow(path: str, value: Any) -> str:
     """``"ws"``, ``"ws+os"`` or a list ``[ws, os]`` -> ``"ws+os"`` (order kept: the first
     is the preferred one, e.g. for the FPGA resource kernel)."""
     flows = value.split("+") if isinstance(value, str) else value
     if (not isinstance(flows, list) or not flows or len(set(flows)) != len(flows)
             or any(f not in DATAFLOWS for f in flows)):
-        raise ValueError(f"a dataflow ({', '.join(DATAFLOWS)}) or a list of them")
+        raise fail(path, f"a dataflow ({', '.join(DATAFLOWS)}) or a list of them", value)
     return "+".join(flows)
 
 
@@ -67,24 +60,24 @@ def _pe_expectation() -> str:
     return ", ".join(names[:-1]) + " or " + names[-1]
 
 
-def _pe(value: Any) -> str:
+def _pe(path: str, value: Any) -> str:
     """A PE kind (:data:`hwsim.pe.PE_KINDS`): ``int`` (the base width) or ``int<bits>`` for a
     kind whose width is a design parameter, ``bitserial`` or ``bitserial:<mode>`` for one with
     serial modes (the first mode by default), or a kind's bare name."""
     if not isinstance(value, str):
-        raise ValueError(_pe_expectation())
+        raise fail(path, _pe_expectation(), value)
     name, _, detail = value.partition(":")
     for kind in PE_KINDS.values():
         if kind.serial_modes and name == kind.name:
             if (detail or kind.serial_modes[0]) not in kind.serial_modes:
-                raise ValueError(_pe_expectation())
+                raise fail(path, _pe_expectation(), value)
             return f"{name}:{detail or kind.serial_modes[0]}"
         bits = name.removeprefix(kind.name)
         if kind.sized and bits != name and bits.isdigit() and int(bits) > 0 and not detail:
             return name
     if name in PE_KINDS and not detail:
         return name
-    raise ValueError(_pe_expectation())
+    raise fail(path, _pe_expectation(), value)
 
 
 def _with_pe(arch: Arch, value: str) -> Arch:
@@ -119,11 +112,12 @@ def _buffers(*names: str) -> Callable[[Arch, Any], Arch]:
 
 @dataclass(frozen=True, slots=True)
 class Param:
-    """One sweepable parameter: how to check a value and how to apply it to an Arch."""
+    """One sweepable parameter: how to check a value (``check(path, value)`` returns it
+    canonical or raises naming ``path``) and how to apply it to an Arch."""
 
     name: str
     doc: str
-    check: Callable[[Any], Value]  # raises ValueError(expectation) on a bad value
+    check: Callable[[str, Any], Value]
     apply: Callable[[Arch, Any], Arch]
     sizes: bool = False  # a size: ``{min, max, log2: true}`` ranges make sense
 
@@ -132,23 +126,27 @@ def _same(v: Any) -> Any:
     return v
 
 
+_ROWS = ArrayConfig.CHECKS["rows"].test
+_CLOCK = ArrayConfig.CHECKS["clock_mhz"].test
+_KIB = BufferConfig.CHECKS["size_kib"].test
+
+
 PARAMS: dict[str, Param] = {p.name: p for p in (
-    Param("rows", "array rows", _pos_int, _array(rows=_same), True),
-    Param("cols", "array columns", _pos_int, _array(cols=_same), True),
-    Param("array", "square array: rows = cols", _pos_int, _array(rows=_same, cols=_same), True),
-    Param("pe", "PE kind (int, int<bits>, bitfusion, bitserial[:activations|both])", _pe,
-          _with_pe),
+    Param("rows", "array rows", _ROWS, _array(rows=_same), True),
+    Param("cols", "array columns", ArrayConfig.CHECKS["cols"].test, _array(cols=_same), True),
+    Param("array", "square array: rows = cols", _ROWS, _array(rows=_same, cols=_same), True),
+    Param("pe", f"PE kind ({_pe_expectation()})", _pe, _with_pe),
     Param("dataflow", "dataflows the mapper may use (ws, os, is, or e.g. ws+os)", _dataflow,
           _array(dataflows=lambda v: tuple(v.split("+")))),
-    Param("clock_mhz", "array clock (MHz)", _pos_number, _array(clock_mhz=_same)),
-    Param("input_kib", "input buffer (KiB)", _pos_int, _buffers("input"), True),
-    Param("weight_kib", "weight buffer (KiB)", _pos_int, _buffers("weight"), True),
-    Param("output_kib", "output buffer (KiB)", _pos_int, _buffers("output"), True),
-    Param("buffer_kib", "input, weight and output buffers, each (KiB)", _pos_int,
+    Param("clock_mhz", "array clock (MHz)", _CLOCK, _array(clock_mhz=_same)),
+    Param("input_kib", "input buffer (KiB)", _KIB, _buffers("input"), True),
+    Param("weight_kib", "weight buffer (KiB)", _KIB, _buffers("weight"), True),
+    Param("output_kib", "output buffer (KiB)", _KIB, _buffers("output"), True),
+    Param("buffer_kib", "input, weight and output buffers, each (KiB)", _KIB,
           _buffers("input", "weight", "output"), True),
-    Param("dram_bw_gbps", "DRAM bandwidth (GB/s)", _pos_number,
+    Param("dram_bw_gbps", "DRAM bandwidth (GB/s)", DramConfig.CHECKS["bw_gbps"].test,
           lambda a, v: replace(a, dram=replace(a.dram, bw_gbps=v))),
-    Param("vector_lanes", "vector-unit lanes", _pos_int,
+    Param("vector_lanes", "vector-unit lanes", VectorUnitConfig.CHECKS["lanes"].test,
           lambda a, v: replace(a, vector=replace(a.vector, lanes=v)), True),
 )}
 
@@ -166,10 +164,7 @@ class Point:
         for name, value in values.items():
             if name not in PARAMS:
                 raise ConfigError(f"parameter must be one of {', '.join(PARAMS)}, not {name!r}")
-            try:
-                items.append((name, PARAMS[name].check(value)))
-            except ValueError as err:
-                raise ConfigError(f"{name} must be {err}, not {value!r}") from None
+            items.append((name, PARAMS[name].check(name, value)))
         return cls(tuple(sorted(items)))
 
     @property

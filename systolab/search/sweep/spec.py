@@ -192,12 +192,7 @@ def _axis(doc: Section, name: str) -> Axis:
         values = raw
     else:
         values = [raw]
-    canonical: list[Value] = []
-    for i, value in enumerate(values):
-        try:
-            canonical.append(PARAMS[name].check(value))
-        except ValueError as err:
-            raise ConfigError(f"{where}[{i}] must be {err}, not {value!r}") from None
+    canonical = [PARAMS[name].check(f"{where}[{i}]", value) for i, value in enumerate(values)]
     if len(set(canonical)) != len(canonical):
         raise ConfigError(f"{where} must list distinct values, not {values!r}")
     return Axis(name, tuple(canonical))
