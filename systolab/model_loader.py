@@ -2,20 +2,29 @@
 
 A factory is a function of no arguments returning either ``(model, example_input)`` or just a
 model, in which case ``input_shape`` (one sample, without batch) must be given.
+
+:func:`load_graph` is the one place a command turns a MODEL argument into the IR: it picks the
+front end that reads it (today every MODEL is a torch model, traced by
+:func:`compiler.frontend.pytorch.trace`), so a new front end is a module of
+:mod:`compiler.frontend` plus a case here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 from torch import nn
 
+from compiler.frontend.pytorch import trace
+from compiler.ir import Graph
+from compiler.policy import Policy
 from hwsim.errors import SystolabError
 from systolab.userfile import import_user_file
 from systolab.zoo import get_model
 
-__all__ = ["ModelLoadError", "load_model"]
+__all__ = ["ModelLoadError", "load_graph", "load_model", "model_label"]
 
 
 class ModelLoadError(SystolabError):
@@ -47,3 +56,16 @@ def load_model(spec: str, *, batch: int = 1,
         raise ModelLoadError(f"factory {factory_name!r} must return an nn.Module or "
                              f"(nn.Module, example_input), not {type(result).__name__}")
     return model.eval(), example
+
+
+def load_graph(spec: str, *, batch: int = 1,
+               policy: Policy | str | Path | None = None) -> Graph:
+    """The IR graph of MODEL ``spec`` (before the compiler's passes), with the compression the
+    model carries and ``policy`` applied on top."""
+    model, example = load_model(spec, batch=batch)
+    return trace(model, example, policy=policy)
+
+
+def model_label(spec: str) -> str:
+    """How reports name MODEL ``spec``: the zoo name, or ``file.py:factory`` without folders."""
+    return Path(spec).name if ":" in spec else spec

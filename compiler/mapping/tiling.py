@@ -195,7 +195,7 @@ def _compute_cycles(arch: Arch, dataflow: str, g: Gemm, tile: tuple[int, int, in
 def _slots(arch: Arch, buffer: str, tile_bits: float, interval: int) -> int:
     """SRAM slots for a load stream of ``tile_bits`` loads, one per ``interval`` array cycles:
     enough to cover the DRAM latency (module doc), as many as fit the buffer, at least 2."""
-    want = 2 + math.ceil(arch.dram_latency_cycles / max(interval, 1))
+    want = 2 + math.ceil(arch.dram_channel.latency_cycles / max(interval, 1))
     fit = int(arch.buffers.get(buffer).size_bits // max(math.ceil(tile_bits), 1))
     return max(2, min(want, fit))
 
@@ -249,7 +249,7 @@ def map_gemm(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch,
             traffic = _traffic(g, order, tile, w_word, a_word, out_bits)
             candidates.append(GemmMapping(dataflow, order, g, w_bits, a_bits, w_word, a_word,
                                           *tile, traffic, compute,
-                                          math.ceil(traffic.total / arch.dram_bits_per_cycle)))
+                                          arch.dram_channel.transfer_cycles(traffic.total)))
     if not candidates:
         raise MappingError(
             f"GEMM M={g.M} N={g.N} K={g.K} at w{w_bits}a{a_bits} does not fit the buffers of "

@@ -56,15 +56,14 @@ def costs(model: str, arch_name: str, bits_text: str, batch: int, mode: str,
     """Cycles and energy of every compute layer of MODEL (a zoo name or file.py:factory) for
     each (w_bits, a_bits) pair on an accelerator: the lookup table of hardware-aware
     quantization searches (HAQ, Wang et al., CVPR 2019)."""
-    from compiler.frontend.pytorch import trace
     from hwsim.config import load_arch
-    from systolab.model_loader import load_model
+    from systolab.model_loader import load_graph
     from systolab.search.costs import CostModel
 
     bits = parse_bits(bits_text)
     arch = load_arch(arch_name)
     label = _label(model)
-    cost_model = CostModel(trace(*load_model(model, batch=batch)), arch, mode=mode, name=label)
+    cost_model = CostModel(load_graph(model, batch=batch), arch, mode=mode, name=label)
     table = cost_model.table(bits)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

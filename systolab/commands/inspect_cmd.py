@@ -7,9 +7,8 @@ from pathlib import Path
 
 import click
 
-from compiler.frontend.pytorch import trace
 from compiler.passes import compile_graph
-from systolab.model_loader import load_model
+from systolab.model_loader import load_graph, model_label
 from systolab.tables import layer_rows, layer_table, si, wide_console
 
 
@@ -27,11 +26,10 @@ def inspect(model: str, policy: str | None, batch: int, all_ops: bool,
     Each compute layer shows its GEMM view, MACs, parameters, bits and weight density after
     the compiler's passes (batch norm folded, activations fused, pruning propagated).
     """
-    net, example = load_model(model, batch=batch)
-    graph = compile_graph(trace(net, example, policy=policy))
+    graph = compile_graph(load_graph(model, batch=batch, policy=policy))
     rows = layer_rows(graph, all_ops=all_ops)
     console = wide_console()
-    label = Path(model).name if ":" in model else model
+    label = model_label(model)
     console.print(layer_table(rows, title=f"{label}: {len(graph.compute_ops())} compute layers"))
     console.print(f"total: {si(graph.total_macs, 'MAC')}, {si(graph.total_params)} parameters"
                   f" (after batch-norm folding); {'; '.join(graph.notes)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,13 +63,15 @@ def simulate(model: str | None, arch_name: str, policy: str | None, batch: int |
     else:
         if not model:
             raise click.UsageError("MODEL is required (or --topology with --scalesim-config)")
-        from systolab.api import simulate as simulate_model
-        from systolab.model_loader import load_model
+        from compiler.passes import compile_graph
+        from systolab.model_loader import load_graph, model_label
 
-        net, example = load_model(model, batch=batch or 1)
-        label = Path(model).name if ":" in model else model
-        sim = simulate_model(net, example, arch_name, policy=policy, mode=mode or "native",
-                             name=label)
+        t0 = time.perf_counter()
+        graph = compile_graph(load_graph(model, batch=batch or 1, policy=policy))
+        traced = time.perf_counter() - t0
+        label = model_label(model)
+        sim = simulate_graph(graph, arch_name, mode=mode or "native", name=label)
+        sim.wall_seconds["trace_s"] = traced
     rows = sim.layer_rows()
     total = sim.stats.total
     console = wide_console()

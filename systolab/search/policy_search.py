@@ -31,7 +31,7 @@ from compiler.passes import compile_graph
 from compiler.policy import LayerPolicy, Policy
 from hwsim.config import Arch
 from hwsim.errors import SystolabError
-from systolab.model_loader import load_model
+from systolab.model_loader import load_model, model_label
 from systolab.pipeline import simulate_graph
 from systolab.search.accuracy import compressed_model, task_accuracy
 from systolab.search.agents import agent_spec
@@ -39,7 +39,6 @@ from systolab.search.budget import Budget, BudgetError
 from systolab.search.costs import CostModel
 from systolab.search.loop import SearchConfig, SearchResult, run_search
 from systolab.search.tasks import TASKS, get_task, load_evaluator
-from systolab.zoo import MODELS
 
 __all__ = ["COMPARED_BITS", "PolicySearchReport", "SearchSetupError", "search_policy"]
 
@@ -95,7 +94,7 @@ def _problem(model: str | None, task_name: str | None, evaluator: str | None,
                                                           channel_multiple=m))
 
     return _Problem(net, example, user_score, factory,
-                    model if model in MODELS else Path(model).name)
+                    model_label(model))
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,7 @@ def load_workload(spec: WorkloadSpec) -> Workload:
 
         return Workload(spec.name, load_scalesim_topology(Path(spec.topology)))
     assert spec.model is not None, "the spec loader requires model or topology"
-    from compiler.frontend.pytorch import trace
     from compiler.passes import compile_graph
-    from systolab.model_loader import load_model
+    from systolab.model_loader import load_graph
 
-    model, example = load_model(spec.model, batch=spec.batch)
-    return Workload(spec.name, compile_graph(trace(model, example)))
+    return Workload(spec.name, compile_graph(load_graph(spec.model, batch=spec.batch)))

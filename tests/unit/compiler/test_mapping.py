@@ -146,3 +146,25 @@ def test_short_tiles_get_deeper_load_streams() -> None:
     assert map_gemm(fc, 8, 8, 8, arch, scalesim=True).weight_slots == 2
     no_latency = replace(arch, dram=replace(arch.dram, latency_ns=0))
     assert map_gemm(fc, 8, 8, 8, no_latency).weight_slots == 2
+
+
+def test_a_new_dataflow_is_one_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An output-stationary array holding the output tile transposed (N on the rows, M on the
+    columns), added as one record, is accepted by configs and mapped, tiled, simulated and
+    costed with nothing else changed."""
+    from hwsim.dataflow import DATAFLOWS, Dataflow
+    from hwsim.engine import simulate
+
+    monkeypatch.setitem(DATAFLOWS, "ost", Dataflow("ost", "output stationary, transposed",
+                                                   rows="n", cols="m", streamed="k",
+                                                   fpga_kernel="os_pe"))
+    base = load_arch("edge_int8")
+    arch = replace(base, array=replace(base.array, rows=8, dataflows=("ost",)))
+    model = nn.Sequential(nn.Linear(300, 40)).eval()
+    mapped = map_model(compile_graph(trace(model, torch.randn(100, 300))), arch)
+    mp = mapped.plans[0].mapping
+    assert mp is not None and mp.dataflow == "ost"
+    assert mp.n_t <= arch.array.rows and mp.m_t <= arch.array.cols  # N on the 8 rows
+    stats = simulate(mapped.program, arch)
+    assert stats.total.macs == 100 * 40 * 300
+    assert stats.cycles >= stats.total.roofline_cycles
