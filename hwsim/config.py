@@ -235,7 +235,7 @@ class Arch:
     @property
     def dram_channel(self) -> DramChannel:
         """The DRAM channel at the array's clock (:mod:`hwsim.memory`)."""
-        return DramChannel(self.dram_bits_per_cycle, self.dram_latency_cycles)
+        return self.dram.channel(self.array.clock_mhz)
 
     def peak_macs_per_cycle(self, w_bits: int, a_bits: int) -> float:
         return self.array.peak_macs_per_cycle(w_bits, a_bits)

@@ -16,8 +16,7 @@ At the array's clock (:class:`DramChannel`, built by :attr:`hwsim.config.Arch.dr
 Both engine paths (:mod:`hwsim._timeline` and the simpy processes of :mod:`hwsim._processes`)
 serve transfers through :meth:`DramChannel.serve`; the mapper reads the same channel.
 
->>> dram = DramConfig(12.8, 100, 8.0)
->>> channel = DramChannel(dram.bits_per_cycle(500.0), dram.latency_cycles(500.0))
+>>> channel = DramConfig(12.8, 100, 8.0).channel(clock_mhz=500.0)
 >>> channel.bits_per_cycle, channel.latency_cycles, channel.transfer_cycles(1000)
 (204.8, 50, 5)
 >>> channel.serve(requested=10, free=12, cycles=5)   # (start, end, data arrive)
@@ -106,6 +105,10 @@ class DramConfig:
     def latency_cycles(self, clock_mhz: float) -> int:
         """Latency in whole cycles of a ``clock_mhz`` clock."""
         return math.ceil(self.latency_ns / (1000.0 / clock_mhz))
+
+    def channel(self, clock_mhz: float) -> DramChannel:
+        """The channel as an array clocked at ``clock_mhz`` sees it."""
+        return DramChannel(self.bits_per_cycle(clock_mhz), self.latency_cycles(clock_mhz))
 
 
 @dataclass(frozen=True, slots=True)
