@@ -47,8 +47,8 @@ from hwsim.fields import (
     POSITIVE_NUMBER,
     STRING,
     Check,
+    Checked,
     Section,
-    check_fields,
     distinct_choices,
     fail,
     instance_of,
@@ -79,7 +79,7 @@ def _dataflows(path: str, value: Any) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True, slots=True)
-class ArrayConfig:
+class ArrayConfig(Checked):
     """A ``rows x cols`` systolic array of one PE kind at ``clock_mhz``, able to run the
     ``dataflows`` listed (:mod:`hwsim.dataflow`), the first one preferred."""
 
@@ -95,9 +95,6 @@ class ArrayConfig:
     pe: PeConfig
     clock_mhz: float
     where: InitVar[str] = "array"
-
-    def __post_init__(self, where: str) -> None:
-        check_fields(self, where, self.CHECKS)
 
     @property
     def pes(self) -> int:
@@ -115,7 +112,7 @@ def _at_least_one(path: str, value: Any) -> float:
 
 
 @dataclass(frozen=True, slots=True)
-class SparsityConfig:
+class SparsityConfig(Checked):
     """What the accelerator does with zero weights; by default nothing.
 
     ``weight_format``: ``"dense"`` stores every weight; ``"bitmap"`` stores the non-zeros plus
@@ -138,14 +135,14 @@ class SparsityConfig:
     where: InitVar[str] = "sparsity"
 
     def __post_init__(self, where: str) -> None:
-        check_fields(self, where, self.CHECKS)
+        Checked.__post_init__(self, where)  # (slots dataclasses break zero-argument super())
         if self.zero_skip and self.weight_format != "bitmap":
             raise fail(f"{where}.zero_skip", "false unless weight_format is 'bitmap' (skipping "
                        "needs to know where the zeros are)", self.zero_skip)
 
 
 @dataclass(frozen=True, slots=True)
-class VectorUnitConfig:
+class VectorUnitConfig(Checked):
     """SIMD unit for pooling, activation, elementwise, softmax, normalization."""
 
     CHECKS: ClassVar[dict[str, Check]] = {"lanes": POSITIVE_INT, "ops_per_cycle": POSITIVE_INT}
@@ -153,16 +150,13 @@ class VectorUnitConfig:
     ops_per_cycle: int = 1  # per lane
     where: InitVar[str] = "vector"
 
-    def __post_init__(self, where: str) -> None:
-        check_fields(self, where, self.CHECKS)
-
     @property
     def ops_per_cycle_total(self) -> int:
         return self.lanes * self.ops_per_cycle
 
 
 @dataclass(frozen=True, slots=True)
-class FpgaBoard:
+class FpgaBoard(Checked):
     """Resource budget of an FPGA target; ``family`` keys ``configs/fpga/pe_resources.yaml``."""
 
     CHECKS: ClassVar[dict[str, Check]] = {
@@ -177,16 +171,13 @@ class FpgaBoard:
     bram_36k: int
     where: InitVar[str] = "fpga"
 
-    def __post_init__(self, where: str) -> None:
-        check_fields(self, where, self.CHECKS)
-
 
 def _optional(cls: type) -> Check:
     return Check("a mapping", lambda path, v: v if v is None else instance_of(path, v, cls))
 
 
 @dataclass(frozen=True, slots=True)
-class Arch:
+class Arch(Checked):
     """A validated accelerator description. Derived quantities are properties.
 
     >>> arch = load_arch("edge_int8")
@@ -215,9 +206,6 @@ class Arch:
     fpga: FpgaBoard | None = None
     sparsity: SparsityConfig = SparsityConfig()
     where: InitVar[str] = ""
-
-    def __post_init__(self, where: str) -> None:
-        check_fields(self, where, self.CHECKS)
 
     @property
     def cycle_ns(self) -> float:

@@ -30,11 +30,12 @@ import dataclasses
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from hwsim.errors import ConfigError
 
 __all__ = ["BOOLEAN", "NONNEGATIVE_NUMBER", "POSITIVE_INT", "POSITIVE_NUMBER", "STRING", "Check",
+           "Checked",
            "Section", "boolean", "check_fields", "distinct_choices", "fail", "instance_of",
            "keys_of", "nonempty_string", "nonnegative_int", "nonnegative_number", "one_of", "positive_int",
            "positive_number", "read_record"]
@@ -134,6 +135,18 @@ POSITIVE_NUMBER = Check("a positive number", positive_number)
 NONNEGATIVE_NUMBER = Check("a non-negative number", nonnegative_number)
 BOOLEAN = Check("true or false", boolean)
 STRING = Check("a string", nonempty_string)
+
+
+class Checked:
+    """Base of records that check their fields when built: a subclass (a frozen dataclass)
+    declares ``CHECKS`` and a ``where: InitVar[str]`` defaulting to its section's path; one
+    with rules across fields extends ``__post_init__``."""
+
+    __slots__ = ()
+    CHECKS: ClassVar[dict[str, Check]] = {}
+
+    def __post_init__(self, where: str) -> None:
+        check_fields(self, where, self.CHECKS)
 
 
 def check_fields(record: Any, where: str, checks: Mapping[str, Check]) -> None:

@@ -30,7 +30,14 @@ from dataclasses import InitVar, dataclass, field
 from typing import ClassVar
 
 from hwsim.errors import ConfigError
-from hwsim.fields import NONNEGATIVE_NUMBER, POSITIVE_INT, POSITIVE_NUMBER, Check, check_fields, instance_of
+from hwsim.fields import (
+    NONNEGATIVE_NUMBER,
+    POSITIVE_INT,
+    POSITIVE_NUMBER,
+    Check,
+    Checked,
+    instance_of,
+)
 
 __all__ = ["BUFFER_NAMES", "BufferConfig", "Buffers", "DramChannel", "DramConfig"]
 
@@ -39,7 +46,7 @@ BUFFER_NAMES = ("input", "weight", "output")
 
 
 @dataclass(frozen=True, slots=True)
-class BufferConfig:
+class BufferConfig(Checked):
     """One on-chip SRAM buffer. ``bytes_per_cycle`` is its port width to the array."""
 
     CHECKS: ClassVar[dict[str, Check]] = {"size_kib": POSITIVE_INT, "banks": POSITIVE_INT,
@@ -48,9 +55,6 @@ class BufferConfig:
     banks: int = field(default=1, kw_only=True)
     bytes_per_cycle: int
     where: InitVar[str] = "buffer"
-
-    def __post_init__(self, where: str) -> None:
-        check_fields(self, where, self.CHECKS)
 
     @property
     def size_bits(self) -> int:
@@ -62,17 +66,17 @@ class BufferConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class Buffers:
+class Buffers(Checked):
     """The input, weight and output buffers (:data:`BUFFER_NAMES`)."""
 
+    CHECKS: ClassVar[dict[str, Check]] = {
+        name: Check("a mapping", lambda path, v: instance_of(path, v, BufferConfig))
+        for name in BUFFER_NAMES}
     input: BufferConfig
     weight: BufferConfig
     output: BufferConfig
     where: InitVar[str] = "buffers"
 
-    def __post_init__(self, where: str) -> None:
-        for name in BUFFER_NAMES:
-            instance_of(f"{where}.{name}", getattr(self, name), BufferConfig)
 
     def get(self, name: str) -> BufferConfig:
         if name not in BUFFER_NAMES:
@@ -84,7 +88,7 @@ class Buffers:
 
 
 @dataclass(frozen=True, slots=True)
-class DramConfig:
+class DramConfig(Checked):
     """Off-chip memory: one channel of ``bw_gbps`` (1e9 bytes/s), fixed latency, pJ/bit."""
 
     CHECKS: ClassVar[dict[str, Check]] = {"bw_gbps": POSITIVE_NUMBER,
@@ -94,9 +98,6 @@ class DramConfig:
     latency_ns: float
     pj_per_bit: float
     where: InitVar[str] = "dram"
-
-    def __post_init__(self, where: str) -> None:
-        check_fields(self, where, self.CHECKS)
 
     def bits_per_cycle(self, clock_mhz: float) -> float:
         """Bandwidth in bits per cycle of a ``clock_mhz`` clock."""

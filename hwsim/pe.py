@@ -37,7 +37,7 @@ from dataclasses import InitVar, dataclass
 from typing import Any, ClassVar
 
 from hwsim.errors import ConfigError, ProgramError
-from hwsim.fields import POSITIVE_INT, Check, check_fields, fail, one_of
+from hwsim.fields import POSITIVE_INT, Check, Checked, fail, one_of
 from hwsim.tables import AreaTable, EnergyTable
 
 __all__ = ["PE_KINDS", "PeConfig", "PeKind", "bitfusion_bits"]
@@ -207,7 +207,7 @@ def _kind(path: str, value: Any) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class PeConfig:
+class PeConfig(Checked):
     """One configured PE: its kind plus the kind's parameters, checked when built.
 
     ``width_bits`` is the multiplier width of an ``int`` PE; ``serial`` is ``"activations"``
@@ -225,7 +225,7 @@ class PeConfig:
     where: InitVar[str] = "array.pe"
 
     def __post_init__(self, where: str) -> None:
-        check_fields(self, where, self.CHECKS)
+        Checked.__post_init__(self, where)  # (slots dataclasses break zero-argument super())
         spec = PE_KINDS[self.kind]
         if spec.serial_modes:
             if self.serial is None:

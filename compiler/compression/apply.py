@@ -61,16 +61,14 @@ def compress(model: nn.Module, example_input: torch.Tensor, policy: Policy, *,
     >>> from collections import OrderedDict
     >>> import torch
     >>> from torch import nn
-    >>> model = nn.Sequential(OrderedDict(
-    ...     conv1=nn.Conv2d(1, 16, 3, padding=1), bn1=nn.BatchNorm2d(16), relu1=nn.ReLU(),
-    ...     conv2=nn.Conv2d(16, 16, 3, padding=1), relu2=nn.ReLU(), flat=nn.Flatten(),
-    ...     fc=nn.Linear(16 * 8 * 8, 10))).eval()
+    >>> model = nn.Sequential(OrderedDict(conv1=nn.Conv2d(1, 16, 3), relu=nn.ReLU(),
+    ...                                   conv2=nn.Conv2d(16, 8, 3))).eval()
     >>> x = torch.randn(1, 1, 8, 8)
     >>> policy = Policy.from_dict({"default": {"w_bits": 8, "a_bits": 8},
     ...                            "layers": {"conv1": {"keep": 0.5, "w_bits": 4}}})
     >>> small = compress(model, x, policy)
     >>> small.conv1.out_channels, small.conv2.in_channels, tuple(small(x).shape)
-    (8, 8, (1, 10))
+    (8, 8, (1, 8, 4, 4))
     """
     _check_names(model, policy)
     compressed = copy.deepcopy(model)

@@ -268,10 +268,8 @@ def remove_channels(model: nn.Module, example_input: torch.Tensor, keep: Mapping
     >>> from collections import OrderedDict
     >>> import torch
     >>> from torch import nn
-    >>> model = nn.Sequential(OrderedDict(
-    ...     conv1=nn.Conv2d(1, 16, 3, padding=1), bn1=nn.BatchNorm2d(16), relu1=nn.ReLU(),
-    ...     conv2=nn.Conv2d(16, 16, 3, padding=1), relu2=nn.ReLU(), flat=nn.Flatten(),
-    ...     fc=nn.Linear(16 * 8 * 8, 10))).eval()
+    >>> model = nn.Sequential(OrderedDict(conv1=nn.Conv2d(1, 16, 3), bn1=nn.BatchNorm2d(16),
+    ...                                   conv2=nn.Conv2d(16, 8, 3))).eval()
     >>> x = torch.randn(1, 1, 8, 8)
     >>> [len(g.kept) for g in remove_channels(model, x, {"conv1": 0.25})]   # the 4 strongest
     [4]

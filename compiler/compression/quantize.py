@@ -96,10 +96,8 @@ def quantize_model(model: nn.Module, example_input: torch.Tensor, bits: Mapping[
     >>> from collections import OrderedDict
     >>> import torch
     >>> from torch import nn
-    >>> model = nn.Sequential(OrderedDict(
-    ...     conv1=nn.Conv2d(1, 16, 3, padding=1), bn1=nn.BatchNorm2d(16), relu1=nn.ReLU(),
-    ...     conv2=nn.Conv2d(16, 16, 3, padding=1), relu2=nn.ReLU(), flat=nn.Flatten(),
-    ...     fc=nn.Linear(16 * 8 * 8, 10))).eval()
+    >>> model = nn.Sequential(OrderedDict(conv1=nn.Conv2d(1, 16, 3), relu=nn.ReLU(),
+    ...                                   conv2=nn.Conv2d(16, 8, 3))).eval()
     >>> x = torch.randn(1, 1, 8, 8)
     >>> model = quantize_model(model, x, {"conv2": LayerBits(4, 4)})
     >>> model.conv2.act_quant.signed, model.conv2.parametrizations.weight[0].bits

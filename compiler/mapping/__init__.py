@@ -1,20 +1,14 @@
 """Mapping a lowered IR graph onto an accelerator, and code generation of its Program.
 
->>> from collections import OrderedDict
 >>> import torch
 >>> from torch import nn
->>> model = nn.Sequential(OrderedDict(
-...     conv1=nn.Conv2d(1, 16, 3, padding=1), bn1=nn.BatchNorm2d(16), relu1=nn.ReLU(),
-...     conv2=nn.Conv2d(16, 16, 3, padding=1), relu2=nn.ReLU(), flat=nn.Flatten(),
-...     fc=nn.Linear(16 * 8 * 8, 10))).eval()
->>> x = torch.randn(1, 1, 8, 8)
 >>> from compiler.frontend.pytorch import trace
 >>> from compiler.passes import compile_graph
 >>> from hwsim.config import load_arch
->>> mapped = map_model(compile_graph(trace(model, x)), load_arch("edge_int8"))
->>> plan = mapped.plan("conv2")
+>>> graph = compile_graph(trace(nn.Sequential(nn.Linear(256, 64)), torch.randn(32, 256)))
+>>> plan = map_model(graph, load_arch("edge_int8")).plan("0")
 >>> plan.gemm, plan.mapping.dataflow, plan.mapping.folds
-(Gemm(M=64, N=16, K=144, groups=1), 'os', (4, 1, 1))
+(Gemm(M=32, N=64, K=256, groups=1), 'ws', (1, 16, 4))
 """
 
 from __future__ import annotations
