@@ -59,6 +59,11 @@ class Simulation:
         by_name = {s.name: s for s in self.stats.layers}
         return [_row(p, by_name[p.op.name].to_dict()) for p in self.mapped.plans]
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the model, arch and mode, the totals and :meth:`layer_rows`."""
+        return {"model": self.name, "arch": self.arch.name, "mode": self.mode,
+                "total": self.stats.total.to_dict(), "layers": self.layer_rows()}
+
 
 def _row(plan: LayerPlan, stats: dict[str, Any]) -> dict[str, Any]:
     m = plan.mapping

@@ -8,7 +8,6 @@ measured), then prints a summary.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -65,12 +64,7 @@ def costs(model: str, arch_name: str, bits_text: str, batch: int, mode: str,
     label = _label(model)
     cost_model = CostModel(load_graph(model, batch=batch), arch, mode=mode, name=label)
     table = cost_model.table(bits)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"{label}_{arch.name}_costs"
-    json_path, npy_path = stem.with_suffix(".json"), stem.with_suffix(".npy")
-    json_path.write_text(json.dumps(table.to_dict(), indent=2))
-    np.save(npy_path, table.array)
+    json_path, npy_path = table.write(Path(out_dir) / f"{label}_{arch.name}_costs")
 
     lo, hi = bits[0], bits[-1]
     base, low = cost_model.baseline(8 if 8 in bits else hi), cost_model.baseline(lo)

@@ -100,9 +100,7 @@ def _write_outputs(sim: Simulation, rows: list[dict[str, Any]], json_path: str |
                    console: Console) -> None:
     try:
         if json_path:
-            payload = {"model": sim.name, "arch": sim.arch.name, "mode": sim.mode,
-                       "total": sim.stats.total.to_dict(), "layers": rows}
-            Path(json_path).write_text(json.dumps(payload, indent=2, default=str))
+            Path(json_path).write_text(json.dumps(sim.to_dict(), indent=2, default=str))
             console.print(f"wrote {json_path}")
         if csv_path:
             Path(csv_path).write_text(sim.stats.to_csv())

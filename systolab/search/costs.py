@@ -32,6 +32,7 @@ True
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -118,6 +119,19 @@ class CostTable:
     bits: tuple[int, ...]
     layers: tuple[LayerInfo, ...]
     array: np.ndarray = field(repr=False)
+
+    def write(self, stem: str | Path) -> tuple[Path, Path]:
+        """Write ``<stem>.json`` (:meth:`to_dict`) and ``<stem>.npy`` (:attr:`array`)."""
+        path = Path(stem)
+        json_path, npy_path = path.with_name(path.name + ".json"), path.with_name(path.name + ".npy")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            json_path.write_text(json.dumps(self.to_dict(), indent=2))
+            np.save(npy_path, self.array)
+        except OSError as err:
+            raise SystolabError(f"cannot write output file {err.filename!r}: "
+                                f"{err.strerror}") from None
+        return json_path, npy_path
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: per layer, ``costs["w4a8"] = {"cycles": ..., "energy_pj": ...}``."""
