@@ -51,8 +51,8 @@ from hwsim.fields import (
     Section,
     distinct_choices,
     fail,
-    instance_of,
     keys_of,
+    nested,
     one_of,
     positive_number,
     read_record,
@@ -86,7 +86,7 @@ class ArrayConfig(Checked):
     CHECKS: ClassVar[dict[str, Check]] = {
         "rows": POSITIVE_INT, "cols": POSITIVE_INT,
         "dataflows": Check("a non-empty list of " + ", ".join(map(repr, DATAFLOWS)), _dataflows),
-        "pe": Check("a mapping", lambda path, v: instance_of(path, v, PeConfig)),
+        "pe": nested(PeConfig),
         "clock_mhz": POSITIVE_NUMBER,
     }
     rows: int
@@ -172,10 +172,6 @@ class FpgaBoard(Checked):
     where: InitVar[str] = "fpga"
 
 
-def _optional(cls: type) -> Check:
-    return Check("a mapping", lambda path, v: v if v is None else instance_of(path, v, cls))
-
-
 @dataclass(frozen=True, slots=True)
 class Arch(Checked):
     """A validated accelerator description. Derived quantities are properties.
@@ -188,13 +184,13 @@ class Arch(Checked):
     CHECKS: ClassVar[dict[str, Check]] = {
         "name": STRING,
         "description": STRING,
-        "array": Check("a mapping", lambda path, v: instance_of(path, v, ArrayConfig)),
-        "buffers": Check("a mapping", lambda path, v: instance_of(path, v, Buffers)),
-        "dram": Check("a mapping", lambda path, v: instance_of(path, v, DramConfig)),
-        "vector": Check("a mapping", lambda path, v: instance_of(path, v, VectorUnitConfig)),
-        "energy": Check("a table name", lambda path, v: instance_of(path, v, EnergyTable)),
-        "fpga": _optional(FpgaBoard),
-        "sparsity": Check("a mapping", lambda path, v: instance_of(path, v, SparsityConfig)),
+        "array": nested(ArrayConfig),
+        "buffers": nested(Buffers),
+        "dram": nested(DramConfig),
+        "vector": nested(VectorUnitConfig),
+        "energy": nested(EnergyTable, expectation="a table name"),
+        "fpga": nested(FpgaBoard, optional=True),
+        "sparsity": nested(SparsityConfig),
     }
     name: str
     description: str

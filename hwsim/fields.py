@@ -35,10 +35,9 @@ from typing import Any, ClassVar, TypeVar
 from hwsim.errors import ConfigError
 
 __all__ = ["BOOLEAN", "NONNEGATIVE_NUMBER", "POSITIVE_INT", "POSITIVE_NUMBER", "STRING", "Check",
-           "Checked",
-           "Section", "boolean", "check_fields", "distinct_choices", "fail", "instance_of",
-           "keys_of", "nonempty_string", "nonnegative_int", "nonnegative_number", "one_of", "positive_int",
-           "positive_number", "read_record"]
+           "Checked", "Section", "boolean", "check_fields", "distinct_choices", "fail",
+           "instance_of", "keys_of", "nested", "nonempty_string", "nonnegative_int",
+           "nonnegative_number", "one_of", "positive_int", "positive_number", "read_record"]
 
 _MISSING = object()
 R = TypeVar("R")
@@ -147,6 +146,13 @@ class Checked:
 
     def __post_init__(self, where: str) -> None:
         check_fields(self, where, self.CHECKS)
+
+
+def nested(cls: type, *, optional: bool = False, expectation: str = "a mapping") -> Check:
+    """The check of a field holding a ``cls`` record (or ``None`` when ``optional``)."""
+    def test(path: str, value: Any) -> Any:
+        return value if optional and value is None else instance_of(path, value, cls)
+    return Check(expectation, test)
 
 
 def check_fields(record: Any, where: str, checks: Mapping[str, Check]) -> None:

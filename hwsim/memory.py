@@ -36,7 +36,7 @@ from hwsim.fields import (
     POSITIVE_NUMBER,
     Check,
     Checked,
-    instance_of,
+    nested,
 )
 
 __all__ = ["BUFFER_NAMES", "BufferConfig", "Buffers", "DramChannel", "DramConfig"]
@@ -70,8 +70,7 @@ class Buffers(Checked):
     """The input, weight and output buffers (:data:`BUFFER_NAMES`)."""
 
     CHECKS: ClassVar[dict[str, Check]] = {
-        name: Check("a mapping", lambda path, v: instance_of(path, v, BufferConfig))
-        for name in BUFFER_NAMES}
+        name: nested(BufferConfig) for name in BUFFER_NAMES}
     input: BufferConfig
     weight: BufferConfig
     output: BufferConfig
