@@ -51,13 +51,11 @@ from collections import defaultdict
 from hwsim._schedule import build
 from hwsim._sim import LayerSim, Timed
 from hwsim.config import Arch
-from hwsim.dataflow import get_dataflow
+from hwsim.dataflow import check_mode, get_dataflow
 from hwsim.energy import ActionCounts, energy_of
-from hwsim.errors import ProgramError
 from hwsim.isa import Layer, Load, Program, Run, Store, Vector
 from hwsim.resources import fpga_report_or_none
 from hwsim.stats import LayerStats, RunStats, TraceEvent
-from hwsim.timing import MODES
 
 __all__ = ["clear_cache", "simulate", "simulate_layer"]
 
@@ -82,8 +80,7 @@ def simulate(program: Program, arch: Arch, mode: str = "native", trace: bool = T
     >>> stats.total.macs, stats.cycles >= stats.total.roofline_cycles
     (1638400, True)
     """
-    if mode not in MODES:
-        raise ProgramError(f"timing mode must be one of {MODES}, not {mode!r}")
+    check_mode(mode)
     program.validate(arch, capacity=mode != "scalesim")
     layers, events, offset = [], [], 0
     for layer in program.layers:

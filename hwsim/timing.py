@@ -50,7 +50,8 @@ from hwsim.config import Arch, ArrayConfig
 from hwsim.dataflow import MODES, check_mode, get_dataflow
 from hwsim.errors import ProgramError
 
-__all__ = ["MODES", "TileTiming", "check_tile", "stream_cycles", "tile_cycles", "tile_timing"]
+__all__ = ["MODES", "TileTiming", "check_mode", "check_tile", "stream_cycles", "tile_cycles",
+           "tile_timing"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,7 +51,7 @@ from compiler.policy import LayerPolicy, Policy, apply_policy
 from hwsim.config import Arch, load_arch
 from hwsim.engine import simulate_layer
 from hwsim.errors import ProgramError, SystolabError
-from hwsim.timing import MODES
+from hwsim.timing import check_mode
 
 __all__ = ["Cost", "CostModel", "CostTable", "LayerInfo"]
 
@@ -193,8 +193,7 @@ class CostModel:
 
     def __init__(self, graph: Graph, arch: Arch | str | Path, *, mode: str = "native",
                  name: str = "model") -> None:
-        if mode not in MODES:
-            raise ProgramError(f"timing mode must be one of {MODES}, not {mode!r}")
+        check_mode(mode)
         self.arch = arch if isinstance(arch, Arch) else load_arch(arch)
         self.mode = mode
         self.name = name
