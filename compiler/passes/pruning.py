@@ -67,6 +67,9 @@ def _plan(graph: Graph, frozen: set[str]) -> dict[str, Op]:
                 w = op.weight.shape
                 changes["weight"] = TensorSpec((w[0], new_inputs[0][-1] if op.kind is OpKind.LINEAR
                                                 else cin, *w[2:]), op.weight.dtype)
+                # The narrower input ends here, in this op's K: its output width is its own
+                # business, so a block further down must not undo the upstream pruning.
+                from_pruned = frozenset()
             elif op.kind is OpKind.DEPTHWISE_CONV2D:
                 assert op.weight is not None
                 multiplier = op.out_channels // int(op.attrs["groups"])

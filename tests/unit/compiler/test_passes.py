@@ -81,6 +81,20 @@ def test_pruning_blocked_by_a_residual_add_is_noted() -> None:
     assert any("layer1.0.conv2 not propagated past add 'layer1.0.add'" in n for n in g.notes)
 
 
+def test_a_block_after_a_pruned_pair_keeps_the_upstream_layers_saving() -> None:
+    """layer1.0.conv1 narrows its output and conv2 absorbs it in K; conv2's own pruning is
+    blocked by the residual add, which must not freeze conv1 too (it did: conv2 kept K=576)."""
+    policy = Policy.from_dict({"layers": {"layer1.0.conv1": {"keep": 0.5},
+                                          "layer1.0.conv2": {"keep": 0.5}}})
+    graph = compile_graph(apply_policy(trace(*get_model("resnet18")), policy))
+    assert graph.record("layer1.0.conv2", Gemm).K == 32 * 9
+    assert graph.record("layer1.0.conv2", Gemm).N == 32  # pruned filters are not computed
+    assert graph.op("layer1.0.conv1").output.shape[1] == 32
+    assert graph.op("layer1.0.conv2").output.shape[1] == 64  # kept for the residual add
+    assert any(n.startswith("channel pruning of layer1.0.conv2 not propagated") for n in graph.notes)
+    assert not any("layer1.0.conv1" in n for n in graph.notes)
+
+
 def test_flatten_then_linear_shrinks_k() -> None:
     model = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 4 * 4, 3))
     g = trace(model.eval(), torch.randn(1, 1, 6, 6))
