@@ -180,10 +180,8 @@ def op_layer(graph: Graph, op: Op, bits: dict[str, int], arch: Arch,
     if op.kind in COMPUTE_OPS:
         assert mapping is not None
         runs = gemm_runs(mapping, out_bits=bits[op.name])
-        weight_bits = _weight_bits(graph, op, mapping)
-        in_bits = sum(graph.op(p).output.numel * bits[p] for p in graph.inputs_of(op.name)
-                      if op.kind is not OpKind.MATMUL or p == graph.inputs_of(op.name)[0])
-        return Layer(op.name, runs, input_bits=in_bits, weight_bits=weight_bits,
+        in_bits = sum(graph.op(p).output.numel * bits[p] for p in graph.inputs_of(op.name))
+        return Layer(op.name, runs, input_bits=in_bits, weight_bits=_weight_bits(op, mapping),
                      output_bits=op.output.numel * bits[op.name])
     if op.kind in VECTOR_OPS or LAYOUT_MOVES.get(op.kind, False):
         runs = vector_runs(graph, op, bits, arch)
@@ -193,9 +191,11 @@ def op_layer(graph: Graph, op: Op, bits: dict[str, int], arch: Arch,
     return Layer(op.name, runs, input_bits=in_bits, output_bits=op.output.numel * bits[op.name])
 
 
-def _weight_bits(graph: Graph, op: Op, mp: GemmMapping) -> int:
-    """Unique stored bits of the op's weights (pruned channels are not stored)."""
-    if op.kind is OpKind.MATMUL:  # the second operand plays the weight
-        return graph.op(graph.inputs_of(op.name)[1]).output.numel * op.precision.w_bits
+def _weight_bits(op: Op, mp: GemmMapping) -> int:
+    """Unique stored bits of the op's parameters (pruned channels are not stored). A matmul
+    multiplies two activations (attention's Q K^T, A V): its second operand plays the GEMM's
+    weight but is no parameter, and counts among its inputs."""
+    if op.weight is None:
+        return 0
     g = mp.gemm  # under zero skipping, K is compacted and the word size scaled to match
     return math.ceil(g.K * g.N * g.groups * mp.weight_word_bits)

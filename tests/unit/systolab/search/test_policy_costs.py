@@ -8,6 +8,7 @@ the program's stored weight bits, with no tolerance.
 from __future__ import annotations
 
 import json
+import math
 import random
 from functools import cache
 from pathlib import Path
@@ -182,3 +183,14 @@ def test_parse_bits() -> None:
         parse_bits("x")
     with pytest.raises(Exception, match="ranges go up, not '8-2'"):
         parse_bits("8-2")
+
+
+def test_model_size_counts_parameters_not_attention_activations() -> None:
+    """A matmul's second operand (attention's K or V) is an activation: ViT's size is its
+    layers' weights, not weights plus K/V (which made size budgets about 15% off)."""
+    graph = trace(*get_model("vit_small"))
+    costs = CostModel(graph, "edge_int8")
+    weights = sum(math.prod(op.weight.shape) for op in compile_graph(graph).compute_ops()
+                  if op.weight is not None)
+    assert costs.baseline(8).weight_bits == 8 * weights
+    assert costs.baseline(4).weight_bits == 4 * weights
