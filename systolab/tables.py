@@ -79,25 +79,34 @@ def _cycles(n: float) -> str:
     return f"{n:,.0f}"
 
 
-def simulation_table(rows: list[dict[str, Any]], title: str) -> Table:
-    """Per-layer simulation results: mapping, cycles against the roofline, energy, traffic."""
+def simulation_table(rows: list[dict[str, Any]], title: str, *, busy: bool = False) -> Table:
+    """Per-layer simulation results: mapping, cycles against the roofline, energy, traffic.
+
+    ``busy`` adds each layer's busy (stall-free) cycles beside its total: in ``scalesim``
+    timing those are the cycles SCALE-Sim reports, while the total adds systolab's DRAM
+    stalls."""
     table = Table(title=title, title_justify="left", header_style="bold")
-    for header, justify in (("layer", "left"), ("op", "left"), ("bits", "right"),
-                            ("dataflow", "left"), ("tile m x k x n", "right"),
-                            ("folds", "right"), ("cycles", "right"), ("roofline", "right"),
-                            ("ms", "right"), ("util", "right"), ("bound", "left"),
-                            ("energy uJ", "right"), ("DRAM", "right")):
+    headers = [("layer", "left"), ("op", "left"), ("bits", "right"), ("dataflow", "left"),
+               ("tile m x k x n", "right"), ("folds", "right"), ("cycles", "right")]
+    if busy:
+        headers.append(("busy (= SCALE-Sim)", "right"))
+    headers += [("roofline", "right"), ("ms", "right"), ("util", "right"), ("bound", "left"),
+                ("energy uJ", "right"), ("DRAM", "right")]
+    for header, justify in headers:
         table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for r in rows:
-        table.add_row(
+        cells = [
             r["name"], r["op"],
             f"{r['w_bits']}/{r['a_bits']}" if r["w_bits"] is not None else "",
             r["dataflow"] + (f" {r['order']}" if r["order"] else ""),
             " x ".join(map(str, r["tile"])) if r["tile"] else "",
             "x".join(map(str, r["folds"])) if r["folds"] else "",
-            _cycles(r["cycles"]), _cycles(r["roofline_cycles"]), f"{r['ms']:.3f}",
-            f"{100 * r['utilization']:.0f}%" if r["macs"] else "-", r["bound"],
-            f"{r['energy_uj']:.1f}",
-            si(r["dram_bits"] / 8, "B"),
-        )
+            _cycles(r["cycles"]),
+        ]
+        if busy:
+            cells.append(_cycles(r["busy_cycles"]))
+        cells += [_cycles(r["roofline_cycles"]), f"{r['ms']:.3f}",
+                  f"{100 * r['utilization']:.0f}%" if r["macs"] else "-", r["bound"],
+                  f"{r['energy_uj']:.1f}", si(r["dram_bits"] / 8, "B")]
+        table.add_row(*cells)
     return table

@@ -75,8 +75,10 @@ def simulate(model: str | None, arch_name: str, policy: str | None, batch: int |
     rows = sim.layer_rows()
     total = sim.stats.total
     console = wide_console()
+    scalesim = sim.mode == "scalesim"
     console.print(simulation_table(rows, title=f"{label} on {sim.arch.name} "
-                                               f"({sim.arch.description}), {sim.mode} timing"))
+                                               f"({sim.arch.description}), {sim.mode} timing",
+                                   busy=scalesim))
     bound = total.roofline_cycles
     console.print(
         f"total: {total.cycles:,} cycles = {total.seconds * 1e3:.3f} ms at "
@@ -84,6 +86,9 @@ def simulate(model: str | None, arch_name: str, policy: str | None, batch: int |
         f"({total.cycles / bound:.2f}x); utilization {100 * total.utilization:.1f}%; "
         f"{si(total.macs, 'MAC')}; energy {total.energy_pj * 1e-6:.1f} uJ; "
         f"DRAM {si((total.dram_read_bits + total.dram_write_bits) / 8, 'B')}")
+    if scalesim:
+        console.print(f"busy: {total.busy_cycles:,} cycles: the array's stall-free cycles, which "
+                      "are what SCALE-Sim counts (the total adds DRAM stalls it does not model)")
     stalls = ", ".join(f"{cause} {n:,}" for cause, n in total.stall_cycles if n)
     console.print(f"stalls: {stalls or 'none'}")
     notes = [f"{r['name']}: {r['sparsity']}" for r in rows if r["sparsity"]] + sim.graph.notes

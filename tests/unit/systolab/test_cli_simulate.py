@@ -48,6 +48,8 @@ def test_scalesim_files(capsys: pytest.CaptureFixture[str]) -> None:
                  "--topology", str(DATA / "scalesim_conv.csv")]) == 0
     text = capsys.readouterr().out
     assert "scalesim_conv on ws32_demo" in text and "scalesim timing" in text
+    # the stall-free cycles a user compares with SCALE-Sim, beside the total with DRAM stalls
+    assert "busy (= SCALE-Sim)" in text and "what SCALE-Sim counts" in text
 
 
 @pytest.mark.parametrize(
