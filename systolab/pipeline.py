@@ -61,8 +61,10 @@ class Simulation:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the model, arch and mode, the totals and :meth:`layer_rows`."""
+        res = self.stats.resources
         return {"model": self.name, "arch": self.arch.name, "mode": self.mode,
-                "total": self.stats.total.to_dict(), "layers": self.layer_rows()}
+                "total": self.stats.total.to_dict(), "layers": self.layer_rows(),
+                "fpga": res.to_dict() if res is not None else None}
 
 
 def _row(plan: LayerPlan, stats: dict[str, Any]) -> dict[str, Any]:

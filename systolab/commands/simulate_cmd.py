@@ -37,10 +37,13 @@ if TYPE_CHECKING:
               help="Write a Chrome/Perfetto trace of the tile timeline.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
               help="Write a PNG: latency per layer (busy vs stalled) and a roofline.")
+@click.option("--strict", is_flag=True,
+              help="Fail (exit 2) when an FPGA design does not fit its board.")
 def simulate(model: str | None, arch_name: str, policy: str | None, batch: int | None,
              mode: str | None,
              scalesim_config: str | None, topology: str | None, json_path: str | None,
-             csv_path: str | None, trace_path: str | None, plot_path: str | None) -> None:
+             csv_path: str | None, trace_path: str | None, plot_path: str | None,
+             strict: bool) -> None:
     """Simulate MODEL (a zoo name or file.py:factory) on an accelerator and print per-layer
     cycles, latency, utilization, bound, energy and DRAM traffic, with the roofline bound."""
     from systolab.pipeline import simulate_graph
@@ -89,6 +92,12 @@ def simulate(model: str | None, arch_name: str, policy: str | None, batch: int |
     if scalesim:
         console.print(f"busy: {total.busy_cycles:,} cycles: the array's stall-free cycles, which "
                       "are what SCALE-Sim counts (the total adds DRAM stalls it does not model)")
+    res = sim.stats.resources
+    if res is not None:
+        used = ", ".join(f"{k.upper()} {getattr(res.used, k):,}/{getattr(res.budget, k):,} "
+                         f"({100 * u:.0f}%)" for k, u in res.utilization.items())
+        verdict = "fits" if res.fits else "DOES NOT FIT"
+        console.print(f"FPGA {res.part} ({res.kernel} PEs): {used}: {verdict}")
     stalls = ", ".join(f"{cause} {n:,}" for cause, n in total.stall_cycles if n)
     console.print(f"stalls: {stalls or 'none'}")
     notes = [f"{r['name']}: {r['sparsity']}" for r in rows if r["sparsity"]] + sim.graph.notes
@@ -98,6 +107,10 @@ def simulate(model: str | None, arch_name: str, policy: str | None, batch: int |
     console.print("wall time: " + ", ".join(f"{k.removesuffix('_s')} {v:.3f} s"
                                              for k, v in wall.items()))
     _write_outputs(sim, rows, json_path, csv_path, trace_path, plot_path, console)
+    if strict and res is not None and not res.fits:
+        raise SystolabError(f"{sim.arch.name} does not fit {res.part}: "
+                            + ", ".join(f"{k} {100 * u:.0f}%" for k, u in res.utilization.items()
+                                        if u > 1))
 
 
 def _write_outputs(sim: Simulation, rows: list[dict[str, Any]], json_path: str | None,

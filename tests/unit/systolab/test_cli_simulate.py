@@ -74,3 +74,22 @@ def test_batch_with_a_topology_is_refused(capsys: pytest.CaptureFixture[str]) ->
     """A topology's rows give the shapes: --batch would be silently ignored, so it is refused."""
     assert main(["simulate", "--topology", str(DATA / "scalesim_conv.csv"), "--batch", "4"]) == 2
     assert "--batch applies to MODEL, not to --topology" in capsys.readouterr().err
+
+
+def test_an_fpga_design_that_does_not_fit_says_so(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A 32x32 copy of fpga_zynq7020 needs 1,024 DSPs of 220: the summary and the JSON say it
+    does not fit (it used to print normal results), and --strict makes it an error."""
+    from hwsim.yamlfile import find_config_file
+
+    arch = tmp_path / "zynq32.yaml"
+    arch.write_text(find_config_file("fpga_zynq7020").read_text()
+                    .replace("rows: 8", "rows: 32").replace("cols: 8", "cols: 32"))
+    out = tmp_path / "run.json"
+    assert main(["simulate", "lenet5", "--arch", str(arch), "--json", str(out)]) == 0
+    assert "DSP 1,024/220 (465%)" in capsys.readouterr().out
+    report = json.loads(out.read_text())["fpga"]
+    assert report["fits"] is False and report["used"]["dsp"] == 1024
+    assert main(["simulate", "lenet5", "--arch", str(arch), "--strict"]) == 2
+    assert "does not fit xc7z020: dsp 465%" in capsys.readouterr().err
+    assert main(["simulate", "lenet5", "--arch", "fpga_zynq7020", "--strict"]) == 0
