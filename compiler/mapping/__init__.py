@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from compiler.errors import MappingError
-from compiler.ir import COMPUTE_OPS, CONV_OPS, Gemm, Graph, Op
+from compiler.ir import COMPUTE_OPS, CONV_OPS, Gemm, Graph, Op, OpKind
 from compiler.mapping.codegen import op_layer, tensor_bits
 from compiler.mapping.sparsity import SparsityEffect, sparsity_effect
 from compiler.mapping.tiling import GemmMapping, map_gemm
@@ -51,13 +51,24 @@ class MappedModel:
         raise KeyError(name)
 
 
-def _input_word_bits(graph: Graph, op: Op, gemm: Gemm) -> float:
-    """Bits per element of the GEMM input matrix as it is stored (im2col expands on chip)."""
-    a_bits = op.precision.a_bits
+def _input_word_bits(graph: Graph, op: Op, gemm: Gemm, bits: dict[str, int]) -> float:
+    """Bits per element of the GEMM input matrix as it is stored: the input tensor's stored
+    width (:func:`~compiler.mapping.codegen.tensor_bits`), spread over the im2col matrix of a
+    convolution, which the array's input path expands on chip."""
+    source = graph.inputs_of(op.name)[0]
+    stored = bits[source]
     if op.kind not in CONV_OPS:
-        return float(a_bits)
-    unique = graph.op(graph.inputs_of(op.name)[0]).output.numel
-    return a_bits * min(1.0, unique / (gemm.M * gemm.K * gemm.groups))
+        return float(stored)
+    unique = graph.op(source).output.numel
+    return stored * min(1.0, unique / (gemm.M * gemm.K * gemm.groups))
+
+
+def _weight_word_bits(graph: Graph, op: Op, effect: SparsityEffect, bits: dict[str, int]) -> float:
+    """Stored bits per weight: the sparsity format's, or for a matmul the stored width of its
+    second operand (an activation playing the weight)."""
+    if op.kind is OpKind.MATMUL:
+        return float(bits[graph.inputs_of(op.name)[1]])
+    return effect.weight_word_bits
 
 
 def map_model(graph: Graph, arch: Arch, name: str = "model", mode: str = "native") -> MappedModel:
@@ -75,8 +86,8 @@ def map_model(graph: Graph, arch: Arch, name: str = "model", mode: str = "native
                 gemm = graph.record(op.name, Gemm)
                 effect = sparsity_effect(op, gemm, arch)
                 mapping = map_gemm(effect.gemm, op.precision.w_bits, op.precision.a_bits,
-                                   bits[op.name], arch, effect.weight_word_bits,
-                                   _input_word_bits(graph, op, gemm), mode == "scalesim")
+                                   bits[op.name], arch, _weight_word_bits(graph, op, effect, bits),
+                                   _input_word_bits(graph, op, gemm, bits), mode == "scalesim")
             layer = op_layer(graph, op, bits, arch, mapping)
         except SystolabError as err:
             raise MappingError(f"cannot map op {op.name!r} ({op.kind.value}, from "

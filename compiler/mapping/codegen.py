@@ -11,9 +11,13 @@ Layers run one after another, each reading its inputs from DRAM and writing its 
 - **layout** ops cost what :data:`compiler.mapping.vector.LAYOUT_MOVES` says: a copy through
   the vector unit (DRAM read and write of the tensor), or nothing.
 
-Tensors are stored packed at their bit width: a compute op writes its output at its own
-``a_bits`` (the activation precision it was quantized to), other ops keep the widest of their
-inputs' widths, and the model input takes the widest ``a_bits`` of its consumers.
+Tensors are stored packed at their bit width, by one rule (:func:`tensor_bits`, stated in
+docs/timing.md): **a tensor is stored at the width its consumers read it at**, the widest
+when they differ; its producer requantises at its output. A compute op reads its input at its
+``a_bits`` (a matmul's second operand, which plays the weight, at its ``w_bits``); any other
+op passes values through, so it reads at the width of its own output; a tensor nothing reads
+(a model output) is stored at :data:`DEFAULT_BITS`. Every tensor's written and read bits
+therefore agree.
 """
 
 from __future__ import annotations
@@ -28,23 +32,36 @@ from compiler.mapping.vector import LAYOUT_MOVES, vector_cost
 from hwsim.config import Arch
 from hwsim.isa import Compute, Instr, Layer, Load, Run, Store, Vector
 
-__all__ = ["gemm_runs", "op_layer", "tensor_bits", "vector_runs"]
+__all__ = ["DEFAULT_BITS", "gemm_runs", "op_layer", "read_bits", "read_precision", "tensor_bits",
+           "vector_runs"]
+
+
+DEFAULT_BITS = 8
+"""Width of a tensor nothing reads (a model's output)."""
+
+
+def read_precision(op: Op, operand: int) -> str | None:
+    """Which of ``op``'s precisions it reads its ``operand``-th input at: ``"a_bits"`` for a
+    compute op (``"w_bits"`` for a matmul's second operand), ``None`` for an op that passes
+    values through and so reads at its own output's width."""
+    if op.kind not in COMPUTE_OPS:
+        return None
+    return "w_bits" if op.kind is OpKind.MATMUL and operand == 1 else "a_bits"
+
+
+def read_bits(op: Op, operand: int, output_bits: int) -> int:
+    """The width ``op`` reads its ``operand``-th input at, given its own output's width."""
+    field = read_precision(op, operand)
+    return output_bits if field is None else int(getattr(op.precision, field))
 
 
 def tensor_bits(graph: Graph) -> dict[str, int]:
-    """Storage width of every op's output tensor (see the module doc)."""
+    """Storage width of every op's output (the rule in the module doc)."""
     bits: dict[str, int] = {}
-    for op in graph.ops():
-        if op.kind in COMPUTE_OPS:
-            bits[op.name] = op.precision.a_bits
-        elif op.kind is OpKind.INPUT:
-            users = [graph.op(c) for c in graph.consumers(op.name)]
-            bits[op.name] = max((u.precision.a_bits for u in users if u.kind in COMPUTE_OPS),
-                                default=8)
-        elif op.kind is OpKind.CONSTANT:
-            bits[op.name] = 8
-        else:
-            bits[op.name] = max((bits[p] for p in graph.inputs_of(op.name)), default=8)
+    for op in reversed(list(graph.ops())):  # consumers before their producers
+        reads = [read_bits(graph.op(c), graph.inputs_of(c).index(op.name), bits[c])
+                 for c in graph.consumers(op.name)]
+        bits[op.name] = max(reads, default=DEFAULT_BITS)
     return bits
 
 

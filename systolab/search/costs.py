@@ -11,9 +11,9 @@ instructions (:mod:`hwsim.engine`), so a run's totals are sums of per-layer stat
 keep ratios decide the shapes (channel pruning narrows tensors and consumers' K, see
 :func:`compiler.passes.propagate_channel_pruning`): the compiled graph is built once per distinct
 vector of kept channel counts. Its bits then decide each layer's program: a compute layer's
-depends on its own (w_bits, a_bits) only (its output is stored at its a_bits, its input tiles
-are read at its a_bits), a vector or layout op's on the storage widths of its inputs and output
-(:func:`compiler.mapping.codegen.tensor_bits`). Per-layer results are cached on exactly those
+depends on its own (w_bits, a_bits) and on the stored widths of its inputs and output, a vector
+or layout op's on those widths alone (a tensor is stored at the width its consumers read it at:
+:func:`compiler.mapping.codegen.tensor_bits`). Per-layer results are cached on exactly those
 keys; a miss maps the whole bit-applied graph with :func:`compiler.mapping.map_model` and
 simulates the new layers with :func:`hwsim.engine.simulate_layer`. Totals are summed in
 program order, component by component, as :attr:`hwsim.stats.RunStats.total` does, so the floats
@@ -44,8 +44,9 @@ import torch
 from torch import nn
 
 from compiler.frontend.pytorch import trace
-from compiler.ir import COMPUTE_OPS, CONV_OPS, Gemm, Graph, Op, OpKind
+from compiler.ir import CONV_OPS, Gemm, Graph, Op, OpKind
 from compiler.mapping import map_model
+from compiler.mapping.codegen import DEFAULT_BITS, read_precision
 from compiler.passes import compile_graph
 from compiler.policy import LayerPolicy, Policy, apply_policy
 from hwsim.config import Arch, load_arch
@@ -176,10 +177,10 @@ class _Structure:
     """The compiled graph for one vector of kept channel counts and how to key its layers."""
 
     graph: Graph  # compiled, precisions as in the model
-    # How each op's storage width is found (codegen.tensor_bits): (code, args) per op in order.
-    # "c": a compute op, args = (its compute index,); "i": the model input, args = compute
-    # indices of its compute consumers; "k": a constant (8 bits); "v": widest of producers.
-    width_plan: tuple[tuple[str, tuple[int, ...]], ...]
+    # How each op's storage width is found (codegen.tensor_bits): per op in order, what each
+    # consumer reads it at: (0 or 1, compute index) for a compute consumer's w_bits or a_bits,
+    # (-1, op position) for another op, which reads at its own output's width.
+    width_plan: tuple[tuple[tuple[int, int], ...], ...]
     entries: tuple[_Entry, ...]
 
 
@@ -236,7 +237,8 @@ class CostModel:
 
     def table(self, bits: Iterable[int] = range(2, 9)) -> CostTable:
         """Per-layer (cycles, energy) of every (w_bits, a_bits) pair in ``bits`` on the dense
-        model (HAQ's lookup table). Pairs the PE cannot run are left NaN."""
+        model, each with every layer at that pair (HAQ's lookup table; a layer's traffic also
+        depends on its neighbours' widths). Pairs the PE cannot run are left NaN."""
         widths = tuple(sorted(set(bits)))
         if not widths or any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in widths):
             raise ProgramError(f"bits must be positive integers, not {list(bits)!r}")
@@ -244,7 +246,6 @@ class CostModel:
         array = np.full((len(self.layers), top, top, 2), np.nan)
         dense: tuple[int | None, ...] = (None,) * len(self.layers)
         structure = self._structures.get(dense) or self._structure(dense, Policy())
-        by_compute = {e.compute: e for e in structure.entries if e.compute >= 0}
         for w in widths:
             for a in widths:
                 uniform = ((w, a),) * len(self.layers)
@@ -252,9 +253,11 @@ class CostModel:
                     self._fill(structure, uniform)
                 except SystolabError:
                     continue  # the PE cannot run these widths: leave NaN
-                for c, entry in by_compute.items():
-                    v = entry.cache[(w, a)]
-                    array[c, w - 1, a - 1] = (v[0], v[2] + v[3] + v[4] + v[5] + v[6])
+                for entry, key in zip(structure.entries, self._keys(structure, uniform),
+                                      strict=True):
+                    if entry.compute >= 0:
+                        v = entry.cache[key]
+                        array[entry.compute, w - 1, a - 1] = (v[0], v[2] + v[3] + v[4] + v[5] + v[6])
         return CostTable(self.name, self.arch.name, self.mode, widths, self.layers, array)
 
     # -- policy resolution --------------------------------------------------------------------
@@ -291,17 +294,14 @@ class CostModel:
         ops = list(graph.ops())
         index = {op.name: i for i, op in enumerate(ops)}
         compute = {name: c for c, name in enumerate(self._names)}
-        plan: list[tuple[str, tuple[int, ...]]] = []
+        plan: list[tuple[tuple[int, int], ...]] = []
         for op in ops:
-            if op.kind in COMPUTE_OPS:
-                plan.append(("c", (compute[op.name],)))
-            elif op.kind is OpKind.INPUT:
-                plan.append(("i", tuple(compute[u] for u in graph.consumers(op.name)
-                                        if graph.op(u).kind in COMPUTE_OPS)))
-            elif op.kind is OpKind.CONSTANT:
-                plan.append(("k", ()))
-            else:
-                plan.append(("v", tuple(index[p] for p in graph.inputs_of(op.name))))
+            reads = []
+            for c in graph.consumers(op.name):
+                field = read_precision(graph.op(c), graph.inputs_of(c).index(op.name))
+                reads.append((-1, index[c]) if field is None
+                             else (0 if field == "w_bits" else 1, compute[c]))
+            plan.append(tuple(reads))
         mapped = map_model(graph, self.arch, self.name, mode=self.mode)
         entries = tuple(
             _Entry(index[p.op.name], compute.get(p.op.name, -1) if p.gemm is not None else -1,
@@ -315,24 +315,23 @@ class CostModel:
 
     @staticmethod
     def _widths(structure: _Structure, bits: Sequence[tuple[int, int]]) -> list[int]:
-        """Storage width of every op's output (:func:`compiler.mapping.codegen.tensor_bits`)."""
-        widths: list[int] = []
-        for code, args in structure.width_plan:
-            if code == "c":
-                widths.append(bits[args[0]][1])
-            elif code == "v":
-                widths.append(max((widths[p] for p in args), default=8))
-            elif code == "i":
-                widths.append(max((bits[c][1] for c in args), default=8))
-            else:
-                widths.append(8)
+        """Storage width of every op's output (:func:`compiler.mapping.codegen.tensor_bits`):
+        the widest its consumers read it at, consumers first."""
+        widths = [DEFAULT_BITS] * len(structure.width_plan)
+        for i in range(len(structure.width_plan) - 1, -1, -1):
+            reads = structure.width_plan[i]
+            if reads:
+                widths[i] = max(widths[ref] if which < 0 else bits[ref][which]
+                                for which, ref in reads)
         return widths
 
     def _keys(self, structure: _Structure,
               bits: Sequence[tuple[int, int]]) -> list[tuple[int, ...]]:
+        """Per entry, everything its program depends on: a compute layer's own bits and the
+        stored widths of its inputs and output; a vector or layout op's widths."""
         widths = self._widths(structure, bits)
-        return [bits[e.compute] if e.compute >= 0
-                else (widths[e.op], *[widths[p] for p in e.inputs]) for e in structure.entries]
+        return [(*(bits[e.compute] if e.compute >= 0 else ()), widths[e.op],
+                 *[widths[p] for p in e.inputs]) for e in structure.entries]
 
     def _lookup(self, structure: _Structure,
                 bits: Sequence[tuple[int, int]]) -> list[_Values] | None:

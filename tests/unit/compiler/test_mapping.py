@@ -15,8 +15,8 @@ from compiler.ir import Gemm, Graph, Precision
 from compiler.mapping import map_gemm, map_model
 from compiler.mapping.codegen import gemm_runs, tensor_bits
 from compiler.passes import compile_graph
-from compiler.policy import Policy
-from hwsim import Compute, Load, Program, Run, load_arch
+from compiler.policy import Policy, apply_policy
+from hwsim import Compute, Load, Program, Run, Store, load_arch
 from hwsim.config import Arch
 from hwsim.timing import tile_timing
 from systolab.zoo import get_model
@@ -68,11 +68,27 @@ def test_depthwise_layers_show_their_poor_utilization() -> None:
     assert dw.gemm.macs / dw.compute_cycles < 0.1 * 16 * 16  # under 10% of the array's peak
 
 
-def test_tensor_bits_follow_activation_precision() -> None:
+def test_a_tensor_is_stored_at_the_width_its_consumers_read_it_at() -> None:
     model, x = get_model("lenet5")
     graph = compile_graph(trace(model, x, policy=Policy.from_dict({"default": {"a_bits": 4}})))
     bits = tensor_bits(graph)
-    assert all(bits[op.name] == 4 for op in graph.compute_ops())
+    *inner, last = graph.compute_ops()
+    assert all(bits[op.name] == 4 for op in inner)  # read by 4-bit layers (through the pools)
+    assert bits[last.name] == 8  # the model's output: nothing reads it
+
+
+def test_writer_and_reader_agree_on_a_tensors_width(resnet18: Graph) -> None:
+    """conv1 at a_bits 2 reads its input at 2 bits, but writes its output at the 8 bits its
+    consumers read: conv1 used to write 1.61 Mbit that layer1.0.conv1 read as 5.44 Mbit."""
+    graph = apply_policy(resnet18, Policy.from_dict({"layers": {"conv1": {"a_bits": 2}}}))
+    bits = tensor_bits(graph)
+    assert bits[graph.inputs_of("conv1")[0]] == 2
+    assert bits["conv1"] == bits["maxpool"] == 8
+    program = map_model(graph, load_arch("edge_int8")).program
+    layer = {lay.name: lay for lay in program.layers}
+    written = sum(ins.bits * run.instances(i) for run in layer["conv1"].runs
+                  for i, ins in enumerate(run.body) if isinstance(ins, Store))
+    assert written == graph.op("conv1").output.numel * 8 == layer["maxpool"].input_bits
 
 
 def _arch_with_max_bits(bits: int) -> Arch:
