@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from collections import defaultdict
 
 from hwsim._schedule import build
@@ -56,6 +57,7 @@ from hwsim.energy import ActionCounts, energy_of
 from hwsim.isa import Layer, Load, Program, Run, Store, Vector
 from hwsim.resources import fpga_report_or_none
 from hwsim.stats import LayerStats, RunStats, TraceEvent
+from hwsim.timing import tile_timing
 
 __all__ = ["clear_cache", "simulate", "simulate_layer"]
 
@@ -102,7 +104,7 @@ def simulate_layer(layer: Layer, arch: Arch, mode: str = "native", steady_state:
     """Stats and tile timeline (cycles from the layer's start; empty unless ``trace``) of one
     layer."""
     timed = _timed_runs(layer.runs, arch, mode, steady_state)
-    counts, compute_bound, tiles = _counts(layer, arch)
+    counts, bounds, tiles = _counts(layer, arch, mode)
     dram_bits = counts.dram_bits
     seconds = timed.cycles * arch.cycle_ns * 1e-9
     read_bits = sum(ins.bits * run.instances(b) for run in layer.runs
@@ -113,8 +115,10 @@ def simulate_layer(layer: Layer, arch: Arch, mode: str = "native", steady_state:
         seconds=seconds,
         busy_cycles=timed.busy,
         stall_cycles=timed.stalls,
-        compute_bound_cycles=compute_bound,
+        compute_bound_cycles=bounds[0],
         memory_bound_cycles=dram_bits / arch.dram_bits_per_cycle,
+        array_bound_cycles=bounds[1],
+        vector_bound_cycles=bounds[2],
         macs=counts.total_macs,
         tiles=tiles,
         dram_read_bits=read_bits,
@@ -125,13 +129,16 @@ def simulate_layer(layer: Layer, arch: Arch, mode: str = "native", steady_state:
     return stats, timed.trace if trace else ()
 
 
-def _counts(layer: Layer, arch: Arch) -> tuple[ActionCounts, float, int]:
-    """Exact action counts of a layer (from the program, not from the simulation)."""
+def _counts(layer: Layer, arch: Arch, mode: str) -> tuple[ActionCounts, tuple[float, int, int], int]:
+    """Exact action counts of a layer (from the program, not from the simulation), its
+    bounds (compute: MACs at the array's peak; array: the tiles' issue periods, so the
+    spatial mapping's idle PEs count; vector: the vector ops' cycles) and its tile count."""
     macs: dict = defaultdict(int)
     rd: dict = defaultdict(int)
     wr: dict = defaultdict(int)
-    dram = vec = tiles = 0
+    dram = vec = tiles = array = vector = 0
     bound = 0.0
+    lanes = arch.vector.ops_per_cycle_total
     for run in layer.runs:
         for b, ins in enumerate(run.body):
             n = run.instances(b)
@@ -143,12 +150,15 @@ def _counts(layer: Layer, arch: Arch) -> tuple[ActionCounts, float, int]:
                 rd["output"] += n * ins.bits
             elif isinstance(ins, Vector):
                 vec += n * ins.ops
+                vector += n * math.ceil(ins.ops / lanes)
                 rd["output"] += n * ins.elements * ins.bits
                 wr["output"] += n * ins.elements * ins.bits
             else:
                 tiles += n
                 macs[(ins.w_bits, ins.a_bits)] += n * ins.macs
                 bound += n * ins.macs / arch.peak_macs_per_cycle(ins.w_bits, ins.a_bits)
+                array += n * tile_timing(arch, ins.dataflow, ins.m, ins.k, ins.n, ins.w_bits,
+                                         ins.a_bits, mode).period
                 reads, writes = get_dataflow(ins.dataflow).sram_bits(
                     ins.m, ins.k, ins.n, ins.w_bits, ins.a_bits, ins.acc_bits)
                 for buffer, bits in reads:
@@ -159,7 +169,7 @@ def _counts(layer: Layer, arch: Arch) -> tuple[ActionCounts, float, int]:
         macs=tuple(sorted(macs.items())), sram_read_bits=tuple(sorted(rd.items())),
         sram_write_bits=tuple(sorted(wr.items())), dram_bits=dram, vector_ops=vec,
     )
-    return counts, bound, tiles
+    return counts, (bound, array, vector), tiles
 
 
 def clear_cache() -> None:

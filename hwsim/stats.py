@@ -12,9 +12,20 @@ which the load was queued behind other transfers on the DRAM channel), ``store``
 slot was still being written back), ``dependency`` (another compute or vector op), and
 ``drain`` (after the last compute: pipeline drain and the final stores).
 
-``roofline_cycles = max(compute_bound_cycles, memory_bound_cycles)`` where the compute bound is
-the sum over tiles of MACs / peak MACs per cycle at the tile's bits and the memory bound is
-DRAM bits / DRAM bits per cycle; ``utilization = compute_bound_cycles / cycles``.
+Bounds, each a time the layer cannot beat, from its program alone:
+
+- ``compute_bound_cycles``: the sum over tiles of MACs / peak MACs per cycle at the tile's bits;
+- ``array_bound_cycles``: the sum over tiles of their issue periods, the array's time for this
+  spatial mapping (PEs a tile leaves idle count, so it is at least the compute bound);
+- ``memory_bound_cycles``: DRAM bits / DRAM bits per cycle;
+- ``vector_bound_cycles``: the vector unit's cycles for the layer's vector ops.
+
+``roofline_cycles`` is the largest of the compute, memory and vector bounds;
+``utilization = compute_bound_cycles / cycles``. A layer's :attr:`LayerStats.bound` names what
+limits it: ``memory`` or ``vector`` when that bound is the largest, else the array: ``compute``
+when its tiles keep at least half the PEs busy (``compute_bound >= array_bound / 2``), else
+``array``: the array is under-used by this layer's shape, and a different mapping or array
+shape, not more PEs or bandwidth, would speed it up.
 """
 
 from __future__ import annotations
@@ -51,6 +62,8 @@ class LayerStats:
     stall_cycles: tuple[tuple[str, int], ...]
     compute_bound_cycles: float
     memory_bound_cycles: float
+    array_bound_cycles: int
+    vector_bound_cycles: int
     macs: int
     tiles: int
     dram_read_bits: int
@@ -60,7 +73,16 @@ class LayerStats:
 
     @property
     def roofline_cycles(self) -> float:
-        return max(self.compute_bound_cycles, self.memory_bound_cycles)
+        return max(self.compute_bound_cycles, self.memory_bound_cycles, self.vector_bound_cycles)
+
+    @property
+    def bound(self) -> str:
+        """What limits the layer: ``compute``, ``array``, ``memory`` or ``vector`` (module doc)."""
+        array = max(self.array_bound_cycles, self.compute_bound_cycles)
+        worst = max(array, self.memory_bound_cycles, self.vector_bound_cycles)
+        if worst == 0 or worst == array:
+            return "compute" if 2 * self.compute_bound_cycles >= array else "array"
+        return "memory" if worst == self.memory_bound_cycles else "vector"
 
     @property
     def utilization(self) -> float:
@@ -97,6 +119,8 @@ class LayerStats:
             stall_cycles=tuple(sorted(stalls.items())),
             compute_bound_cycles=self.compute_bound_cycles + other.compute_bound_cycles,
             memory_bound_cycles=self.memory_bound_cycles + other.memory_bound_cycles,
+            array_bound_cycles=self.array_bound_cycles + other.array_bound_cycles,
+            vector_bound_cycles=self.vector_bound_cycles + other.vector_bound_cycles,
             macs=self.macs + other.macs,
             tiles=self.tiles + other.tiles,
             dram_read_bits=self.dram_read_bits + other.dram_read_bits,
@@ -112,6 +136,7 @@ class LayerStats:
         d["stall_cycles"] = dict(self.stall_cycles)
         d["roofline_cycles"] = self.roofline_cycles
         d["utilization"] = self.utilization
+        d["bound"] = self.bound
         d["sram_read_bits"] = dict(self.counts.sram_read_bits)
         d["sram_write_bits"] = dict(self.counts.sram_write_bits)
         d["vector_ops"] = self.counts.vector_ops
@@ -122,6 +147,7 @@ class LayerStats:
         row: dict[str, Any] = {
             "layer": self.name, "cycles": self.cycles, "seconds": self.seconds,
             "busy_cycles": self.busy_cycles, "roofline_cycles": self.roofline_cycles,
+            "bound": self.bound,
             "utilization": self.utilization, "macs": self.macs, "tiles": self.tiles,
             "dram_read_bits": self.dram_read_bits, "dram_write_bits": self.dram_write_bits,
             "sram_read_bits": self.sram_read_bits, "sram_write_bits": self.sram_write_bits,

@@ -69,7 +69,6 @@ class Simulation:
 
 def _row(plan: LayerPlan, stats: dict[str, Any]) -> dict[str, Any]:
     m = plan.mapping
-    bound = "compute" if stats["compute_bound_cycles"] >= stats["memory_bound_cycles"] else "memory"
     row: dict[str, Any] = {
         "name": plan.op.name,
         "op": plan.op.kind.value,
@@ -80,7 +79,7 @@ def _row(plan: LayerPlan, stats: dict[str, Any]) -> dict[str, Any]:
         "tile": [m.m_t, m.k_t, m.n_t] if m else None,
         "folds": list(m.folds) if m else None,
         "slots": {"weight": m.weight_slots, "input": m.input_slots} if m else None,
-        "bound": bound,
+        "bound": stats["bound"],
         "ms": stats["seconds"] * 1e3,
         "energy_uj": stats["energy_pj"]["total_pj"] * 1e-6,
         "dram_bits": stats["dram_read_bits"] + stats["dram_write_bits"],

@@ -7,6 +7,7 @@ import copy
 import csv
 import io
 import json
+import math
 import subprocess
 import sys
 
@@ -193,3 +194,26 @@ def test_a_deep_stream_does_not_prefetch_into_the_run_before():
         assert fast.cycles == simulate(program, arch, mode="scalesim", steady_state=False).cycles
         cycles.add(fast.cycles)
     assert len(cycles) == 1
+
+
+def test_bounds_name_what_limits_a_layer() -> None:
+    """The roofline includes the vector unit, and an array left mostly idle by a layer's
+    shape is named as such: before, maxpool (vector work) was 'memory bound' against a
+    roofline a third of its time, and a depthwise conv that 2000 GB/s of DRAM does not
+    speed up was 'memory bound' too."""
+    arch = load_arch("edge_int8")
+    pool = Layer("pool", (Run((Load("input", 4096 * 8), Vector("maxpool", 4096, 9, 8, deps=(0,)),
+                                Store(4096 * 8, deps=(1,))), 16),))
+    # k = 9 of 16 rows, n = 1 of 16 columns: a depthwise conv's tiles on a WS array
+    depthwise = Layer("dw", (Run((Load("weight", 9 * 8), Load("input", 512 * 9 * 8),
+                                  Compute("ws", 512, 9, 1, deps=(0, 1)),
+                                  Store(512 * 8, deps=(2,))), 64),))
+    stats = simulate(Program("p", (pool, depthwise)), arch)
+    pool_stats, dw_stats = stats.layers
+    assert pool_stats.bound == "vector"
+    assert pool_stats.vector_bound_cycles == 16 * math.ceil(4096 * 9 / 16)
+    assert pool_stats.roofline_cycles == pool_stats.vector_bound_cycles <= pool_stats.cycles
+    assert dw_stats.bound == "array"
+    assert dw_stats.array_bound_cycles == 64 * 512
+    assert dw_stats.compute_bound_cycles == 64 * 512 * 9 / 256
+    assert stats.total.to_dict()["bound"] in {"compute", "array", "memory", "vector"}

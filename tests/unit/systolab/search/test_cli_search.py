@@ -24,7 +24,7 @@ def test_search_writes_every_output_and_resumes(tmp_path: Path,
     assert "best policy per layer" in text and "uniform 4-bit" in text
     report = json.loads((out / "report.json").read_text())
     assert [r["episode"] for r in report["history"]] == [0, 1, 2]
-    assert {r["bound"] for r in report["layers"]} <= {"compute", "memory"}
+    assert {r["bound"] for r in report["layers"]} <= {"compute", "array", "memory", "vector"}
     assert [r["name"] for r in report["layers"]] == ["conv1", "conv2", "fc1", "fc2"]
     assert [c["policy"] for c in report["comparison"]] == [
         "searched (haq)", "uniform 8-bit", "uniform 6-bit", "uniform 4-bit"]
