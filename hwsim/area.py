@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hwsim.config import Arch
-from hwsim.tables import AreaTable, load_area_table
+from hwsim.tables import AreaTable
 
 __all__ = ["AreaReport", "asic_area"]
 
@@ -54,8 +54,8 @@ class AreaReport:
 
 
 def asic_area(arch: Arch, table: AreaTable | None = None) -> AreaReport:
-    """Area of ``arch`` in the table's technology (default ``asic_45nm``)."""
-    t = table if table is not None else load_area_table()
+    """Area of ``arch`` in the table's technology (default: the arch's own area table)."""
+    t = table if table is not None else arch.area
     pe = arch.array.pe.area_um2(t)
     kib = sum(b.size_kib for b in arch.buffers.all())
     lane = t.add_32b_um2 + 32 * t.dff_um2

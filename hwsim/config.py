@@ -25,6 +25,7 @@ Document format (``configs/edge_int8.yaml`` is a complete example)::
     dram: {bw_gbps: 12.8, latency_ns: 100, pj_per_bit: 8.0}
     vector: {lanes: 16, ops_per_cycle: 1}
     energy: horowitz_45nm               # configs/energy/<name>.yaml
+    area: asic_45nm                     # configs/area/<name>.yaml (optional; the default)
     fpga: {part: xc7z020, family: xc7, lut: 53200, ff: 106400, dsp: 220, bram_36k: 140}
     sparsity: {weight_format: bitmap, zero_skip: true, imbalance: 1.2}   # optional
 
@@ -59,7 +60,7 @@ from hwsim.fields import (
 )
 from hwsim.memory import BUFFER_NAMES, BufferConfig, Buffers, DramChannel, DramConfig
 from hwsim.pe import PeConfig
-from hwsim.tables import EnergyTable, load_energy_table
+from hwsim.tables import DEFAULT_AREA_TABLE, AreaTable, EnergyTable, load_area_table, load_energy_table
 from hwsim.yamlfile import build_from_yaml, config_dirs, find_config_file
 
 __all__ = [
@@ -189,6 +190,7 @@ class Arch(Checked):
         "dram": nested(DramConfig),
         "vector": nested(VectorUnitConfig),
         "energy": nested(EnergyTable, expectation="a table name"),
+        "area": nested(AreaTable, expectation="a table name"),
         "fpga": nested(FpgaBoard, optional=True),
         "sparsity": nested(SparsityConfig),
     }
@@ -199,6 +201,7 @@ class Arch(Checked):
     dram: DramConfig
     vector: VectorUnitConfig
     energy: EnergyTable
+    area: AreaTable
     fpga: FpgaBoard | None = None
     sparsity: SparsityConfig = SparsityConfig()
     where: InitVar[str] = ""
@@ -235,11 +238,13 @@ def arch_from_dict(data: object, base: Path | None = None) -> Arch:
     bufs = doc.section("buffers", BUFFER_NAMES)
     inputs, weights, outputs = (read_record(BufferConfig, bufs.section(name, keys_of(BufferConfig)))
                                 for name in BUFFER_NAMES)
-    energy_name = doc.string("energy")
-    try:
-        energy = load_energy_table(energy_name, base)
-    except ConfigError as err:
-        raise ConfigError(f"energy: {err}") from None
+    tables = {}
+    for key, load, default in (("energy", load_energy_table, None),
+                               ("area", load_area_table, DEFAULT_AREA_TABLE)):
+        try:
+            tables[key] = load(doc.string(key, default) if default else doc.string(key), base)
+        except ConfigError as err:
+            raise ConfigError(f"{key}: {err}") from None
     optional: dict[str, Any] = {"fpga": FpgaBoard, "sparsity": SparsityConfig}
     return read_record(
         Arch, doc,
@@ -249,7 +254,7 @@ def arch_from_dict(data: object, base: Path | None = None) -> Arch:
         buffers=Buffers(inputs, weights, outputs),
         dram=read_record(DramConfig, doc.section("dram", keys_of(DramConfig))),
         vector=read_record(VectorUnitConfig, doc.section("vector", keys_of(VectorUnitConfig))),
-        energy=energy,
+        **tables,
         **{key: read_record(cls, doc.section(key, keys_of(cls)))
            for key, cls in optional.items() if doc.has(key)},
     )

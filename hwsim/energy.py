@@ -3,17 +3,18 @@
 Unit costs come from the arch's energy table (:class:`hwsim.tables.EnergyTable`, every number
 cited). The model (stated once, here):
 
-- **MAC**: the PE kind's energy per MAC at the tile's bits (:meth:`hwsim.pe.PeConfig.mac_pj`);
-  for the shipped kinds ``mult_8b_pj * (w' * a') / 64 + add_32b_pj``: multiplier energy
-  scales with the partial-product count of a ``w' x a'`` array multiplier (8x8 has 64), plus
-  one 32-bit accumulator add per MAC. ``w', a'`` are the widths the PE kind charges
-  (BitFusion rounds to its bricks).
+- **MAC**: the PE kind's energy per MAC at the tile's bits (:meth:`hwsim.pe.PeConfig.mac_pj`):
+  its energy per PE cycle times the cycles a MAC takes. An ``int`` PE of width ``W`` spends
+  ``mult_8b_pj * (W/8)^2 + add_32b_pj`` per cycle whatever the operands' widths (narrower
+  operands run on the same multiplier); BitFusion and bit-serial PEs are scaled from it by
+  published ratios (:mod:`hwsim.pe`, docs/energy.md).
 - **SRAM**: pJ/bit = (64-bit read energy, interpolated log-log in the buffer size between the
   cited points and extrapolated along the end segments) / 64; a write costs
   ``sram_write_factor`` times a read.
 - **DRAM**: ``Arch.dram.pj_per_bit`` per bit moved.
 - **Vector**: ``vector_op_pj`` per vector-unit operation.
-- **Static**: (``static_mw_per_pe`` x PEs + ``static_mw_per_mib_sram`` x SRAM MiB) x time.
+- **Static**: (``static_mw_per_mm2`` x the array's PE area + ``static_mw_per_mib_sram`` x
+  SRAM MiB) x time: a PE leaks in proportion to its area.
 """
 
 from __future__ import annotations
@@ -86,13 +87,14 @@ def static_mw(arch: Arch) -> float:
     """Static power of the whole accelerator in mW (PEs plus SRAM)."""
     t = arch.energy
     sram_mib = sum(b.size_kib for b in arch.buffers.all()) / 1024.0
-    return t.static_mw_per_pe * arch.array.rows * arch.array.cols + t.static_mw_per_mib_sram * sram_mib
+    pe_mm2 = arch.array.pes * arch.array.pe.area_um2(arch.area) * 1e-6
+    return t.static_mw_per_mm2 * pe_mm2 + t.static_mw_per_mib_sram * sram_mib
 
 
 def energy_of(counts: ActionCounts, arch: Arch, seconds: float) -> EnergyBreakdown:
     """Energy of ``counts`` on ``arch`` over ``seconds`` of run time (mW x s = 1e9 pJ)."""
     t = arch.energy
-    mac = sum(n * arch.array.pe.mac_pj(t, w, a) for (w, a), n in counts.macs)
+    mac = sum(n * arch.array.pe.mac_pj(t, arch.area, w, a) for (w, a), n in counts.macs)
     sram = sum(n * t.sram_read_pj_per_bit(arch.buffers.get(b).size_kib)
                for b, n in counts.sram_read_bits)
     sram += sum(n * t.sram_write_pj_per_bit(arch.buffers.get(b).size_kib)

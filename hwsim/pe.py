@@ -13,8 +13,10 @@ entry (and its reference-model and RTL tests), not editing the modules that use 
 - **legal configurations and bits**: its serial variants, a fixed multiplier width, the
   widest operands it can take; :class:`PeConfig` checks them when it is built, with the
   field-naming messages of the config loader;
-- **energy per MAC** at ``(w_bits, a_bits)``, priced from the arch's energy table;
-- **area** of one PE, priced from an area table (:mod:`hwsim.area` adds the array around it);
+- **energy** of one PE cycle, priced from the arch's energy (and area) table; a MAC costs a
+  cycle times the cycles it takes, so the energy per MAC follows the timing;
+- **area** of one PE, priced from an area table (:mod:`hwsim.area` adds the array around it),
+  which also sets its static power (leakage per mm^2, :mod:`hwsim.energy`);
 - **FPGA cost**: the synthesized ``rtl/`` kernel whose per-PE resources it uses
   (``configs/fpga/pe_resources.yaml``) and which entry of it.
 
@@ -63,7 +65,7 @@ class PeKind:
     stream_factor: Bits
     k_pack: Bits
     digit_bits: Widths
-    mac_pj: Callable[[PeConfig, EnergyTable, int, int], float]
+    cycle_pj: Callable[[PeConfig, EnergyTable, AreaTable], float]
     area_um2: Callable[[PeConfig, AreaTable], float]
     fpga_kernel: str | None = None
     serial_modes: tuple[str, ...] = ()
@@ -98,22 +100,28 @@ def bitfusion_bits(bits: int) -> int:
     raise ProgramError(f"BitFusion operand width must be at most 16 bits, not {bits!r}")
 
 
-def _array_multiplier(widths: Widths) -> Callable[[PeConfig, EnergyTable, int, int], float]:
-    """MAC energy of a ``w' x a'`` array multiplier plus a 32-bit accumulator add:
-    ``mult_8b_pj * (w' * a') / 64 + add_32b_pj`` (multiplier energy scales with the
-    partial-product count; 8x8 has 64). ``widths`` gives the ``(w', a')`` a kind charges."""
-    def mac_pj(pe: PeConfig, t: EnergyTable, w: int, a: int) -> float:
-        we, ae = widths(pe, w, a)
-        return t.mult_8b_pj * (we * ae) / 64.0 + t.add_32b_pj
-    return mac_pj
+# Published ratios between PE kinds at 45 nm (each PE's numbers are scaled from the 8-bit MAC
+# by these; docs/energy.md lists the results):
+BITFUSION_AREA_RATIO = 1733.13 / 687.61
+"""Fusion unit (2- to 8-bit operands) vs an 8-bit MAC, in area: the BitFusion authors'
+synthesis results (Sharma et al., ISCA 2018; the 45 nm, 500 MHz table published with their
+simulator: 1,733.13 vs 687.61 um^2)."""
+BITFUSION_CYCLE_RATIO = 279_960 / 148_845
+"""The same pair's dynamic power at 500 MHz (279.96 vs 148.85 uW): energy per cycle."""
+STRIPES_ISO_AREA_RATIO = 1.32
+"""Stripes vs a bit-parallel accelerator of the same peak throughput at full precision:
+32% more area (Judd et al., MICRO 2016), i.e. ``max_bits`` serial lanes take 1.32 times one
+``max_bits``-wide MAC. Loom's lanes (one bit of each operand per cycle) are taken at the same
+iso-throughput ratio over ``max_bits ** 2`` lanes: the Loom papers give no per-lane area."""
 
 
 def _one(pe: PeConfig, w: int, a: int) -> int:
     return 1
 
 
-def _same_bits(pe: PeConfig, w: int, a: int) -> tuple[int, int]:
-    return w, a
+def _mac8_pj(t: EnergyTable) -> float:
+    """One cycle of an 8-bit MAC: an 8x8 multiply and a 32-bit accumulate (Horowitz)."""
+    return t.mult_8b_pj + t.add_32b_pj
 
 
 # -- int: bit-parallel MAC of width_bits -------------------------------------------------------
@@ -131,9 +139,18 @@ def _int_area(pe: PeConfig, t: AreaTable) -> float:
     the partial-product count, as its energy does), an ``A = 2W + 16``-bit accumulator adder
     (about linear in width: Horowitz gives 36 um^2 at 8 bits, 137 um^2 at 32) and ``2W + A``
     flip-flops (weight, activation, partial sum)."""
-    w = pe.width_bits
+    return _int_area_of(pe.width_bits, t)
+
+
+def _int_area_of(w: int, t: AreaTable) -> float:
     acc = 2 * w + 16
     return t.mult_8b_um2 * (w / 8) ** 2 + t.adder_um2(acc) + (2 * w + acc) * t.dff_um2
+
+
+def _int_cycle(pe: PeConfig, t: EnergyTable, a: AreaTable) -> float:
+    """A ``W x W`` multiply (``mult_8b_pj * (W / 8)^2``, partial products) and a 32-bit
+    accumulate. Narrower operands run on the same multiplier: they save no MAC energy."""
+    return t.mult_8b_pj * (pe.width_bits / 8) ** 2 + t.add_32b_pj
 
 
 # -- bitserial: Stripes (activations serial) or Loom/BISMO (both serial) -----------------------
@@ -147,14 +164,18 @@ def _serial_digits(pe: PeConfig, w: int, a: int) -> tuple[int, int]:
 
 
 def _serial_area(pe: PeConfig, t: AreaTable) -> float:
-    """Stripes (Judd et al., MICRO 2016): ``max_bits`` AND gates (one activation bit times a
-    ``max_bits`` weight), a shift-and-accumulate adder of ``A = 2 max_bits + 16`` bits and
-    ``max_bits + 1 + A`` flip-flops. Loom (Sharify et al., DAC 2018): one AND gate, the same
-    adder, ``2 + A`` flip-flops."""
-    w = pe.max_bits
-    acc = 2 * w + 16
-    ands, regs = (w, w + 1 + acc) if pe.serial == "activations" else (1, 2 + acc)
-    return ands * t.and2_um2 + t.adder_um2(acc) + regs * t.dff_um2
+    """One serial lane: :data:`STRIPES_ISO_AREA_RATIO` times a ``max_bits`` MAC, shared by the
+    lanes that match its throughput (``max_bits`` for Stripes, ``max_bits ** 2`` for Loom)."""
+    lanes = pe.max_bits if pe.serial == "activations" else pe.max_bits ** 2
+    return STRIPES_ISO_AREA_RATIO * _int_area_of(pe.max_bits, t) / lanes
+
+
+def _serial_cycle(pe: PeConfig, t: EnergyTable, a: AreaTable) -> float:
+    """The 8-bit MAC's cycle energy scaled by area (the same switching density). Checked
+    against Stripes' published figures: 1.32x the energy per full-precision MAC, so at its
+    1.92x mean speedup from lower precision, 1.32 / 1.92 = 0.69 of the baseline's energy per
+    MAC, near the 1.57x energy efficiency it reports (Judd et al., MICRO 2016)."""
+    return _mac8_pj(t) * _serial_area(pe, a) / _int_area_of(8, a)
 
 
 # -- bitfusion: a fusion unit of 16 2-bit BitBricks --------------------------------------------
@@ -173,30 +194,27 @@ def _fusion_digits(pe: PeConfig, w: int, a: int) -> tuple[int, int]:
     return min(bitfusion_bits(w), 8), min(bitfusion_bits(a), 8)
 
 
-def _fusion_energy_bits(pe: PeConfig, w: int, a: int) -> tuple[int, int]:
-    return bitfusion_bits(w), bitfusion_bits(a)
-
-
 def _fusion_area(pe: PeConfig, t: AreaTable) -> float:
-    """Sharma et al., ISCA 2018, Sec. III: 16 BitBricks, each a 3 x 3-bit signed multiplier
-    (``mult_8b_um2 * 9 / 64``), a shift-add tree of 15 16-bit adders (``2 * add_8b_um2``
-    each), a 32-bit accumulator adder and ``8 + 8 + 32`` flip-flops."""
-    bricks = 16 * t.mult_8b_um2 * 9 / 64
-    tree = 15 * 2 * t.add_8b_um2
-    return bricks + tree + t.add_32b_um2 + (8 + 8 + 32) * t.dff_um2
+    """:data:`BITFUSION_AREA_RATIO` times the 8-bit MAC: 16 BitBricks, their shift-add tree
+    and the accumulator (Sharma et al., ISCA 2018, Sec. III)."""
+    return BITFUSION_AREA_RATIO * _int_area_of(8, t)
+
+
+def _fusion_cycle(pe: PeConfig, t: EnergyTable, a: AreaTable) -> float:
+    """:data:`BITFUSION_CYCLE_RATIO` times the 8-bit MAC's cycle, whatever the fused mode."""
+    return BITFUSION_CYCLE_RATIO * _mac8_pj(t)
 
 
 PE_KINDS: dict[str, PeKind] = {k.name: k for k in (
     PeKind("int", "bit-parallel MAC of width_bits; wider operands take ceil(w/W)*ceil(a/W) passes",
-           _int_passes, _one, _int_digits, _array_multiplier(_same_bits), _int_area,
-           sized=True),
+           _int_passes, _one, _int_digits, _int_cycle, _int_area, sized=True),
     PeKind("bitserial", "Stripes (serial: activations, Judd et al. MICRO 2016) or Loom/BISMO "
            "(serial: both, Sharify et al. DAC 2018; Umuroglu et al. FPL 2018)",
-           _serial_factor, _one, _serial_digits, _array_multiplier(_same_bits), _serial_area,
+           _serial_factor, _one, _serial_digits, _serial_cycle, _serial_area,
            fpga_kernel="bitserial_unit", serial_modes=("activations", "both")),
     PeKind("bitfusion", "BitFusion fusion unit of 16 2-bit BitBricks (Sharma et al. ISCA 2018)",
-           _fusion_factor, _fusion_pack, _fusion_digits, _array_multiplier(_fusion_energy_bits),
-           _fusion_area, fpga_kernel="bitfusion_unit", fixed_width=8, max_bits_limit=16),
+           _fusion_factor, _fusion_pack, _fusion_digits, _fusion_cycle, _fusion_area,
+           fpga_kernel="bitfusion_unit", fixed_width=8, max_bits_limit=16),
 )}
 
 
@@ -215,7 +233,7 @@ class PeConfig(Checked):
     """
 
     CHECKS: ClassVar[dict[str, Check]] = {
-        "kind": Check("one of " + ", ".join(map(repr, PE_KINDS)), lambda path, v: _kind(path, v)),
+        "kind": Check("one of " + ", ".join(map(repr, PE_KINDS)), _kind),
         "width_bits": POSITIVE_INT, "max_bits": POSITIVE_INT,
     }
     kind: str
@@ -274,16 +292,23 @@ class PeConfig(Checked):
         self.check_bits(w_bits, a_bits)
         return self.spec.digit_bits(self, w_bits, a_bits)
 
-    def mac_pj(self, table: EnergyTable, w_bits: int, a_bits: int) -> float:
-        """Energy of one MAC at this precision, priced from ``table``.
+    def cycle_pj(self, energy: EnergyTable, area: AreaTable) -> float:
+        """Energy of one PE cycle (the kind's model, in its docstring)."""
+        return self.spec.cycle_pj(self, energy, area)
 
-        >>> from hwsim.tables import load_energy_table
-        >>> t = load_energy_table("horowitz_45nm")
-        >>> round(PeConfig("int").mac_pj(t, 8, 8), 3), round(PeConfig("int").mac_pj(t, 4, 4), 4)
-        (0.3, 0.15)
+    def mac_pj(self, energy: EnergyTable, area: AreaTable, w_bits: int, a_bits: int) -> float:
+        """Energy of one MAC at this precision: a PE cycle times the cycles a MAC takes
+        (stream factor over ``k_pack``).
+
+        >>> from hwsim.tables import load_area_table, load_energy_table
+        >>> e, a = load_energy_table("horowitz_45nm"), load_area_table("asic_45nm")
+        >>> [round(PeConfig("int").mac_pj(e, a, b, b), 3) for b in (8, 2, 16)]
+        [0.3, 0.3, 1.2]
+        >>> [round(PeConfig("bitfusion").mac_pj(e, a, b, b), 4) for b in (8, 4, 2)]
+        [0.5643, 0.1411, 0.0353]
         """
-        self.check_bits(w_bits, a_bits)
-        return self.spec.mac_pj(self, table, w_bits, a_bits)
+        return (self.cycle_pj(energy, area) * self.stream_factor(w_bits, a_bits)
+                / self.k_pack(w_bits, a_bits))
 
     def area_um2(self, table: AreaTable) -> float:
         """Area of one PE, priced from ``table`` (the kind's model, in its docstring)."""

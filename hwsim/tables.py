@@ -33,14 +33,17 @@ from hwsim.errors import ConfigError
 from hwsim.fields import Section
 from hwsim.yamlfile import build_from_yaml, find_config_file
 
-__all__ = ["AreaTable", "EnergyTable", "area_table_from_dict", "energy_table_from_dict",
-           "load_area_table", "load_energy_table"]
+__all__ = ["DEFAULT_AREA_TABLE", "AreaTable", "EnergyTable", "area_table_from_dict",
+           "energy_table_from_dict", "load_area_table", "load_energy_table"]
 
 _SCALARS = (
     "mult_8b_pj", "add_8b_pj", "add_32b_pj", "sram_write_factor",
-    "vector_op_pj", "static_mw_per_pe", "static_mw_per_mib_sram",
+    "vector_op_pj", "static_mw_per_mm2", "static_mw_per_mib_sram",
 )
 
+
+DEFAULT_AREA_TABLE = "asic_45nm"
+"""The area table of an arch that names none."""
 
 _FIELDS = ("mult_8b_um2", "add_8b_um2", "add_32b_um2", "dff_um2", "and2_um2",
            "sram_bitcell_um2", "sram_array_efficiency", "fixed_mm2")
@@ -59,7 +62,7 @@ class EnergyTable:
     sram_read_64b_pj: tuple[tuple[float, float], ...]  # (size_kib, pJ per 64-bit read)
     sram_write_factor: float
     vector_op_pj: float
-    static_mw_per_pe: float
+    static_mw_per_mm2: float  # leakage of logic per mm^2 (PEs: it follows their area)
     static_mw_per_mib_sram: float
     sources: tuple[tuple[str, str], ...] = field(repr=False, default=())
 
@@ -173,13 +176,14 @@ def area_table_from_dict(data: object) -> AreaTable:
                      sources=tuple(sources), **values)
 
 
-def load_area_table(name_or_path: str | Path = "asic_45nm") -> AreaTable:
+def load_area_table(name_or_path: str | Path = DEFAULT_AREA_TABLE,
+                    base: Path | None = None) -> AreaTable:
     """Load ``configs/area/<name>.yaml`` (or a path) into a validated :class:`AreaTable`.
 
     >>> load_area_table().mult_8b_um2
     282.0
     """
-    path = find_config_file(name_or_path, "area")
+    path = find_config_file(name_or_path, "area", base)
     return build_from_yaml(path, area_table_from_dict)
 
 

@@ -143,11 +143,11 @@ def test_roofline_conservation_traffic_energy(case):
     macs = sum(run.count * ins.macs for run in layer.runs for ins in run.body
                if isinstance(ins, Compute))
     assert macs == total.macs
-    expect_mac = sum(run.count * ins.macs * arch.array.pe.mac_pj(t, ins.w_bits, ins.a_bits)
+    expect_mac = sum(run.count * ins.macs * arch.array.pe.mac_pj(t, arch.area, ins.w_bits, ins.a_bits)
                      for run in layer.runs for ins in run.body if isinstance(ins, Compute))
     dram = sum(run.instances(b) * ins.bits for run in layer.runs
                for b, ins in enumerate(run.body) if isinstance(ins, Load | Store))
-    static_mw = (t.static_mw_per_pe * arch.array.pes
+    static_mw = (t.static_mw_per_mm2 * arch.array.pes * arch.array.pe.area_um2(arch.area) * 1e-6
                  + t.static_mw_per_mib_sram * sum(b.size_kib for b in arch.buffers.all()) / 1024)
     e = total.energy
     assert e.mac_pj == pytest.approx(expect_mac)

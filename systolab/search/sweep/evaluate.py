@@ -24,7 +24,6 @@ from hwsim.area import asic_area
 from hwsim.config import Arch
 from hwsim.errors import SystolabError
 from hwsim.resources import PeResourceTable, fpga_resources
-from hwsim.tables import AreaTable
 from systolab.pipeline import simulate_graph
 from systolab.search.sweep.points import Point, to_arch
 from systolab.search.sweep.spec import CodesignSpec, Constraints
@@ -41,7 +40,6 @@ class Context:
     base: Arch
     workloads: tuple[Workload, ...]
     constraints: Constraints
-    area: AreaTable
     pe_resources: PeResourceTable | None  # None when no FPGA board is set
     mode: str = "native"
     codesign: CodesignSpec | None = None
@@ -106,7 +104,7 @@ def evaluate_point(seq: int, point: Point, ctx: Context) -> PointResult:
         arch = to_arch(ctx.base, point)
     except SystolabError as err:
         return done(f"arch: {err}")
-    area = asic_area(arch, ctx.area)
+    area = asic_area(arch)
     metrics["area_mm2"] = area.total_mm2
     details["area"] = area.to_dict()
     c = ctx.constraints

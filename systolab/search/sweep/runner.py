@@ -22,7 +22,7 @@ import itertools
 import logging
 import random
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hwsim.config import load_arch
@@ -59,11 +59,13 @@ class SweepOutcome:
 def build_context(spec: SweepSpec) -> Context:
     """Load everything workers need, tracing each workload once."""
     needs_fpga = spec.constraints.fpga is not None
+    base = load_arch(spec.base)
+    if spec.area is not None:  # the sweep's technology overrides the base arch's
+        base = replace(base, area=load_area_table(spec.area))
     return Context(
-        base=load_arch(spec.base),
+        base=base,
         workloads=tuple(load_workload(w) for w in spec.workloads),
         constraints=spec.constraints,
-        area=load_area_table(spec.area),
         pe_resources=load_pe_resources() if needs_fpga else None,
         mode=spec.mode,
         codesign=spec.codesign,
@@ -71,7 +73,7 @@ def build_context(spec: SweepSpec) -> Context:
 
 
 def _fingerprint(spec: SweepSpec, ctx: Context) -> str:
-    key = repr((ctx.base, spec.workloads, spec.constraints, ctx.area, spec.codesign, spec.mode))
+    key = repr((ctx.base, spec.workloads, spec.constraints, spec.codesign, spec.mode))
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 

@@ -17,7 +17,7 @@ A sweep file (``configs/sweeps/edge_sweep.yaml`` is a complete example)::
     strategy: {kind: random, n: 100, seed: 0} # grid | random | optuna (NSGA-II), batch: 8
     objectives: [latency_ms, energy_uj, area_mm2]   # see systolab.search.sweep.objectives
     constraints:
-      max_area_mm2: 4.0             # ASIC area model (area: table name, default asic_45nm)
+      max_area_mm2: 4.0             # ASIC area model (area: a table name overrides the base's)
       fpga: fpga_zynq7020           # an arch config with an fpga block, or {part, family, lut,
       max_fpga_utilization: 0.9     #   ff, dsp, bram_36k}; default: the base arch's fpga block
       max_latency_ms: 50            # post-simulation limits
@@ -122,7 +122,7 @@ class SweepSpec:
     strategy: Strategy
     objectives: tuple[str, ...]
     constraints: Constraints
-    area: str = "asic_45nm"
+    area: str | None = None  # an area table overriding the base arch's
     codesign: CodesignSpec | None = None
 
     @property
@@ -311,7 +311,7 @@ def sweep_spec_from_dict(data: object, folder: Path | None = None) -> SweepSpec:
         strategy=strategy,
         objectives=tuple(objectives),
         constraints=constraints,
-        area=_resolve(doc.string("area", "asic_45nm"), folder),
+        area=_resolve(doc.string("area"), folder) if doc.has("area") else None,
         codesign=_codesign(doc),
     )
     if strategy.kind == "grid" and spec.grid_size > 1_000_000:

@@ -128,7 +128,7 @@ def test_every_energy_number_cites_a_source():
     table = load_energy_table("horowitz_45nm")
     names = dict(table.sources)
     for key in ("mult_8b_pj", "add_32b_pj", "sram_write_factor", "vector_op_pj",
-                "static_mw_per_pe", "static_mw_per_mib_sram"):
+                "static_mw_per_mm2", "static_mw_per_mib_sram"):
         assert len(names[key]) > 10
     assert len([k for k in names if k.startswith("sram_read_64b_pj")]) == 3
 

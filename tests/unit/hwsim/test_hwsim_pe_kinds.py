@@ -58,11 +58,11 @@ def test_an_unsynthesized_width_is_an_error_not_another_widths_numbers() -> None
 
 
 def test_a_new_kind_is_one_registry_entry(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A ternary-weight PE (two cycles per word, its own MAC energy and area) added as one
+    """A ternary-weight PE (two cycles per word, its own cycle energy and area) added as one
     entry works in configs, timing, the engine, energy and area unchanged."""
     kind = PeKind("ternary", "test kind", stream_factor=lambda pe, w, a: 2,
                   k_pack=lambda pe, w, a: 1, digit_bits=lambda pe, w, a: (w, a),
-                  mac_pj=lambda pe, t, w, a: 0.05 * a, area_um2=lambda pe, t: 100.0,
+                  cycle_pj=lambda pe, e, a: 0.05, area_um2=lambda pe, t: 100.0,
                   fpga_kernel="ws_pe", max_bits_limit=8)
     monkeypatch.setitem(PE_KINDS, "ternary", kind)
     base = load_arch("edge_int8")
@@ -73,6 +73,40 @@ def test_a_new_kind_is_one_registry_entry(monkeypatch: pytest.MonkeyPatch) -> No
             Compute("ws", 32, 16, 16, 2, 8, deps=(0, 1)), Store(32 * 16 * 8, deps=(2,)))
     stats = simulate(Program("p", (Layer("l", (Run(body, 10),)),)), arch)
     assert stats.layers[0].busy_cycles == 10 * 2 * 32  # the stream takes two cycles per word
-    assert stats.total.energy.mac_pj == pytest.approx(10 * 32 * 16 * 16 * 0.05 * 8)
+    # a MAC costs a PE cycle times the two cycles it takes
+    assert stats.total.energy.mac_pj == pytest.approx(10 * 32 * 16 * 16 * 0.05 * 2)
     assert asic_area(arch, load_area_table()).pe_um2 == 100.0
-    assert arch.array.pe.mac_pj(load_energy_table("horowitz_45nm"), 2, 4) == pytest.approx(0.2)
+    energy, area = load_energy_table("horowitz_45nm"), load_area_table()
+    assert arch.array.pe.mac_pj(energy, area, 2, 4) == pytest.approx(0.1)
+    # static power follows the PE's area
+    assert stats.total.energy.static_pj == pytest.approx(
+        (energy.static_mw_per_mm2 * 256 * 100e-6 + energy.static_mw_per_mib_sram * 160 / 1024)
+        * stats.seconds * 1e9)
+
+
+def test_energy_and_area_per_kind_follow_the_cited_ratios() -> None:
+    """Each kind's PE is priced from the 8-bit MAC by published ratios (docs/energy.md), and
+    its static power follows its area. Before: every kind leaked the same per PE (Loom's
+    static energy was half its total), BitFusion paid the int8 MAC's energy in a 3.25x larger
+    PE, an 8-bit multiplier at 2 bits was charged as a 2x2 one, and a 1x1-bit Loom lane had
+    68% of an 8-bit MAC's area."""
+    from hwsim.pe import BITFUSION_AREA_RATIO, BITFUSION_CYCLE_RATIO, STRIPES_ISO_AREA_RATIO
+
+    e, a = load_energy_table("horowitz_45nm"), load_area_table()
+    int8, int16 = PeConfig("int"), PeConfig("int", width_bits=16)
+    fusion = PeConfig("bitfusion")
+    stripes = PeConfig("bitserial", serial="activations", max_bits=16)
+    loom = PeConfig("bitserial", serial="both", max_bits=16)
+    assert int8.mac_pj(e, a, 2, 2) == int8.mac_pj(e, a, 8, 8) == pytest.approx(0.3)
+    assert fusion.area_um2(a) == pytest.approx(BITFUSION_AREA_RATIO * int8.area_um2(a))
+    assert fusion.mac_pj(e, a, 8, 8) == pytest.approx(BITFUSION_CYCLE_RATIO * 0.3)
+    assert fusion.mac_pj(e, a, 2, 2) == pytest.approx(fusion.mac_pj(e, a, 8, 8) / 16)
+    # 16 Stripes lanes, or 256 Loom lanes, match one 16-bit MAC at 1.32x its area
+    assert 16 * stripes.area_um2(a) == pytest.approx(STRIPES_ISO_AREA_RATIO * int16.area_um2(a))
+    assert 256 * loom.area_um2(a) == pytest.approx(STRIPES_ISO_AREA_RATIO * int16.area_um2(a))
+    assert loom.area_um2(a) < int8.area_um2(a) / 50
+    # a Stripes MAC at 16-bit activations costs 1.32x the 16-bit MAC's energy per cycle ...
+    assert stripes.mac_pj(e, a, 16, 16) == pytest.approx(
+        STRIPES_ISO_AREA_RATIO * 0.3 * int16.area_um2(a) / int8.area_um2(a))
+    # ... and at 8 bits half of that
+    assert stripes.mac_pj(e, a, 8, 8) == pytest.approx(stripes.mac_pj(e, a, 16, 16) / 2)

@@ -74,7 +74,7 @@ def test_a_new_pe_kind_is_a_sweep_value_with_its_own_rules(monkeypatch) -> None:
 
     monkeypatch.setitem(PE_KINDS, "ternary", PeKind(
         "ternary", "test kind", stream_factor=lambda pe, w, a: 2, k_pack=lambda pe, w, a: 1,
-        digit_bits=lambda pe, w, a: (w, a), mac_pj=lambda pe, t, w, a: 0.1,
+        digit_bits=lambda pe, w, a: (w, a), cycle_pj=lambda pe, e, a: 0.1,
         area_um2=lambda pe, t: 100.0, fixed_width=2, max_bits_limit=8))
     arch = to_arch(load_arch("edge_int8"), Point.of({"pe": "ternary"}))
     assert (arch.array.pe.kind, arch.array.pe.width_bits, arch.array.pe.max_bits) == ("ternary", 2, 8)
