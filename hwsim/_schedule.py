@@ -12,6 +12,7 @@ They are exact rationals, kept as integers over one common denominator.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -116,7 +117,7 @@ def build(runs: tuple[Run, ...], counts: list[int], arch: Arch, mode: str) -> Sc
         # must not precede those stores on the channel (it would deadlock). Loads into still
         # empty slots may go earlier (prefetch across runs).
         floor = max((k[0] for k, _ in stores), default=None)
-        first, first_store = len(loads), len(stores)
+        first, first_store, first_dep = len(loads), len(stores), len(sched.deps)
         _build_run(sched, r, run, counts[r], offset, noms[r], scale, loads, stores)
         if floor is not None:
             pushed = set()
@@ -125,7 +126,7 @@ def build(runs: tuple[Run, ...], counts: list[int], arch: Arch, mode: str) -> Sc
                 if sched.slot[key] and pos < floor:
                     loads[j] = ((floor, tie, g, b), key)
                     pushed.add(key)
-            _after_pushed_loads(sched, pushed, floor, stores, first_store)
+            _after_pushed_loads(sched, pushed, floor, stores, first_store, first_dep)
         offset += counts[r]
     loads.sort()
     stores.sort()
@@ -137,16 +138,17 @@ def build(runs: tuple[Run, ...], counts: list[int], arch: Arch, mode: str) -> Sc
 
 
 def _after_pushed_loads(sched: Schedule, pushed: set[Key], floor: int,
-                        stores: list[tuple[OrderKey, Key]], first: int) -> None:
+                        stores: list[tuple[OrderKey, Key]], first: int, first_dep: int) -> None:
     """Move this run's stores that depend, through its computes and vector ops, on a load
     pushed to ``floor`` just after it: served before that load, such a store would wait for
     data that cannot arrive (the channel serves in order), a deadlock. Stores that do not
     depend on a pushed load keep their place, so programs that did not deadlock are timed as
-    before."""
+    before. Waits stay inside a run: this run's are the ``sched.deps`` entries from
+    ``first_dep`` on (in insertion order)."""
     if not pushed:
         return
     users: dict[Key, list[Key]] = {}
-    for key, waits in sched.deps.items():
+    for key, waits in itertools.islice(sched.deps.items(), first_dep, None):
         for d in waits:
             users.setdefault(d, []).append(key)
     reached, frontier = set(pushed), list(pushed)

@@ -25,6 +25,7 @@ kind, :mod:`hwsim.pe`. The tables sit below the accelerator description (an
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,16 +69,7 @@ class EnergyTable:
 
     def sram_read_pj_per_bit(self, size_kib: float) -> float:
         """Read energy per bit of an SRAM of ``size_kib`` (log-log interpolation)."""
-        pts = self.sram_read_64b_pj
-        if len(pts) == 1:
-            return pts[0][1] / 64.0
-        x = math.log(size_kib)
-        i = 0
-        while i < len(pts) - 2 and x > math.log(pts[i + 1][0]):
-            i += 1
-        (s0, e0), (s1, e1) = pts[i], pts[i + 1]
-        slope = (math.log(e1) - math.log(e0)) / (math.log(s1) - math.log(s0))
-        return math.exp(math.log(e0) + slope * (x - math.log(s0))) / 64.0
+        return _sram_read_pj_per_bit(self.sram_read_64b_pj, size_kib)
 
     def sram_write_pj_per_bit(self, size_kib: float) -> float:
         return self.sram_read_pj_per_bit(size_kib) * self.sram_write_factor
@@ -85,6 +77,19 @@ class EnergyTable:
     def source(self, name: str) -> str:
         """The citation given for field ``name``."""
         return dict(self.sources)[name]
+
+
+@functools.lru_cache(maxsize=1024)
+def _sram_read_pj_per_bit(pts: tuple[tuple[float, float], ...], size_kib: float) -> float:
+    if len(pts) == 1:
+        return pts[0][1] / 64.0
+    x = math.log(size_kib)
+    i = 0
+    while i < len(pts) - 2 and x > math.log(pts[i + 1][0]):
+        i += 1
+    (s0, e0), (s1, e1) = pts[i], pts[i + 1]
+    slope = (math.log(e1) - math.log(e0)) / (math.log(s1) - math.log(s0))
+    return math.exp(math.log(e0) + slope * (x - math.log(s0))) / 64.0
 
 
 def _cited(sec: Section, key: str, path: str) -> tuple[float, str]:
