@@ -36,6 +36,7 @@ tables are looked up the same way under ``energy/``, first next to the arch file
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import InitVar, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -226,6 +227,21 @@ class Arch(Checked):
 
     def peak_macs_per_cycle(self, w_bits: int, a_bits: int) -> float:
         return self.array.peak_macs_per_cycle(w_bits, a_bits)
+
+    def with_dataflow(self, dataflow: str) -> Arch:
+        """This arch with its mapper restricted to ``dataflow``, one of those it supports
+        (``"auto"``: all of them).
+
+        >>> load_arch("edge_int8").with_dataflow("os").array.dataflows
+        ('os',)
+        """
+        if dataflow == "auto":
+            return self
+        if dataflow not in self.array.dataflows:
+            raise ConfigError(f"dataflow must be 'auto' or one {self.name!r} supports "
+                              f"({', '.join(self.array.dataflows)}), not {dataflow!r}")
+        return dataclasses.replace(self, array=dataclasses.replace(self.array,
+                                                                   dataflows=(dataflow,)))
 
 
 def arch_from_dict(data: object, base: Path | None = None) -> Arch:

@@ -5,8 +5,10 @@ This is the one place that goes from the compiler's IR to hwsim's stats; the Pyt
 :func:`simulate_graph`. It imports no torch, so SCALE-Sim topologies and sweeps over them run
 without it. The steps, top to bottom:
 
-1. resolve the accelerator (an :class:`~hwsim.config.Arch`, a shipped name or a YAML path);
-2. map every op onto it and generate the tile program (:func:`compiler.mapping.map_model`);
+1. resolve the accelerator (an :class:`~hwsim.config.Arch`, a shipped name or a YAML path),
+   restricted to one dataflow if the user forces one;
+2. map every op onto it for the user's objective (``latency``, ``energy`` or ``edp``) and
+   generate the tile program (:func:`compiler.mapping.map_model`);
 3. simulate the program (:func:`hwsim.engine.simulate`).
 
 >>> from compiler.ir import Graph, Op, OpKind, TensorSpec
@@ -49,6 +51,7 @@ class Simulation:
     mapped: MappedModel
     stats: RunStats
     wall_seconds: dict[str, float] = field(default_factory=dict)
+    objective: str = "latency"
 
     @property
     def graph(self) -> Graph:
@@ -60,9 +63,11 @@ class Simulation:
         return [_row(p, by_name[p.op.name].to_dict()) for p in self.mapped.plans]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: the model, arch and mode, the totals and :meth:`layer_rows`."""
+        """JSON-ready: the model, arch, mode and mapping objective, the totals and
+        :meth:`layer_rows`."""
         res = self.stats.resources
         return {"model": self.name, "arch": self.arch.name, "mode": self.mode,
+                "objective": self.objective, "dataflows": list(self.arch.array.dataflows),
                 "total": self.stats.total.to_dict(), "layers": self.layer_rows(),
                 "fpga": res.to_dict() if res is not None else None}
 
@@ -76,6 +81,7 @@ def _row(plan: LayerPlan, stats: dict[str, Any]) -> dict[str, Any]:
         "a_bits": plan.op.precision.a_bits if m else None,
         "dataflow": m.dataflow if m else "vector" if plan.op.family == "vector" else "dma",
         "order": m.order if m else None,
+        "n_block": m.n_block if m and m.order == "Nmnk" else None,
         "tile": [m.m_t, m.k_t, m.n_t] if m else None,
         "folds": list(m.folds) if m else None,
         "slots": {"weight": m.weight_slots, "input": m.input_slots} if m else None,
@@ -91,15 +97,19 @@ def _row(plan: LayerPlan, stats: dict[str, Any]) -> dict[str, Any]:
 
 
 def simulate_graph(graph: Graph, arch: Arch | str | Path, *, mode: str = "native",
-                   name: str = "model", trace: bool = True) -> Simulation:
+                   name: str = "model", trace: bool = True, objective: str = "latency",
+                   dataflow: str = "auto") -> Simulation:
     """Map a lowered graph onto ``arch`` and simulate it (the steps in the module doc).
 
-    ``trace`` keeps the tile timeline for a Perfetto trace; searches and sweeps turn it off.
+    ``objective`` is what the mapper minimizes per layer; ``dataflow`` forces one of the
+    arch's dataflows (``"auto"``: the mapper chooses). ``trace`` keeps the tile timeline for
+    a Perfetto trace; searches and sweeps turn it off.
     """
-    arch = arch if isinstance(arch, Arch) else load_arch(arch)
+    arch = (arch if isinstance(arch, Arch) else load_arch(arch)).with_dataflow(dataflow)
     t0 = time.perf_counter()
-    mapped = map_model(graph, arch, name, mode=mode)
+    mapped = map_model(graph, arch, name, mode=mode, objective=objective)
     t1 = time.perf_counter()
     stats = simulate(mapped.program, arch, mode=mode, trace=trace)
     t2 = time.perf_counter()
-    return Simulation(name, arch, mode, mapped, stats, {"map_s": t1 - t0, "simulate_s": t2 - t1})
+    return Simulation(name, arch, mode, mapped, stats, {"map_s": t1 - t0, "simulate_s": t2 - t1},
+                      objective)

@@ -8,7 +8,7 @@
 >>> graph = compile_graph(trace(nn.Sequential(nn.Linear(256, 64)), torch.randn(32, 256)))
 >>> plan = map_model(graph, load_arch("edge_int8")).plan("0")
 >>> plan.gemm, plan.mapping.dataflow, plan.mapping.folds
-(Gemm(M=32, N=64, K=256, groups=1), 'ws', (1, 16, 4))
+(Gemm(M=32, N=64, K=256, groups=1), 'os', (2, 1, 4))
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from compiler.errors import MappingError
 from compiler.ir import COMPUTE_OPS, CONV_OPS, Gemm, Graph, Op, OpKind
 from compiler.mapping.codegen import op_layer, tensor_bits
+from compiler.mapping.geometry import ConvGeometry
 from compiler.mapping.sparsity import SparsityEffect, sparsity_effect
-from compiler.mapping.tiling import GemmMapping, map_gemm
+from compiler.mapping.tiling import GemmMapping, check_objective, map_gemm
 from hwsim.config import Arch
 from hwsim.errors import SystolabError
 from hwsim.isa import Program
@@ -51,13 +52,15 @@ class MappedModel:
         raise KeyError(name)
 
 
-def _input_word_bits(graph: Graph, op: Op, gemm: Gemm, bits: dict[str, int]) -> float:
-    """Bits per element of the GEMM input matrix as it is stored: the input tensor's stored
-    width (:func:`~compiler.mapping.codegen.tensor_bits`), spread over the im2col matrix of a
-    convolution, which the array's input path expands on chip."""
+def _input_word_bits(graph: Graph, op: Op, gemm: Gemm, bits: dict[str, int],
+                     scalesim: bool) -> float:
+    """Bits per input element as loads move it: the input tensor's stored width
+    (:func:`~compiler.mapping.codegen.tensor_bits`); a convolution's tiles move their
+    footprint of it (:mod:`compiler.mapping.geometry`). SCALE-Sim's folds tile the im2col
+    matrix, which the array's input path expands on chip: there the width is spread over it."""
     source = graph.inputs_of(op.name)[0]
     stored = bits[source]
-    if op.kind not in CONV_OPS:
+    if op.kind not in CONV_OPS or not scalesim:
         return float(stored)
     unique = graph.op(source).output.numel
     return stored * min(1.0, unique / (gemm.M * gemm.K * gemm.groups))
@@ -71,11 +74,14 @@ def _weight_word_bits(graph: Graph, op: Op, effect: SparsityEffect, bits: dict[s
     return effect.weight_word_bits
 
 
-def map_model(graph: Graph, arch: Arch, name: str = "model", mode: str = "native") -> MappedModel:
+def map_model(graph: Graph, arch: Arch, name: str = "model", mode: str = "native",
+              objective: str = "latency") -> MappedModel:
     """Map every op of a lowered graph onto ``arch`` and generate the Program.
 
-    ``mode="scalesim"`` tiles as SCALE-Sim does (see :func:`map_gemm`).
+    Each layer's mapping is the best for ``objective`` (``latency``, ``energy`` or ``edp``;
+    see :func:`map_gemm`); ``mode="scalesim"`` tiles as SCALE-Sim does.
     """
+    check_objective(objective)
     bits = tensor_bits(graph)
     plans, layers = [], []
     for op in graph.ops():
@@ -85,9 +91,12 @@ def map_model(graph: Graph, arch: Arch, name: str = "model", mode: str = "native
                 arch.array.pe.check_bits(op.precision.w_bits, op.precision.a_bits)
                 gemm = graph.record(op.name, Gemm)
                 effect = sparsity_effect(op, gemm, arch)
-                mapping = map_gemm(effect.gemm, op.precision.w_bits, op.precision.a_bits,
+                scalesim = mode == "scalesim"
+                mapping = map_gemm(gemm, op.precision.w_bits, op.precision.a_bits,
                                    bits[op.name], arch, _weight_word_bits(graph, op, effect, bits),
-                                   _input_word_bits(graph, op, gemm, bits), mode == "scalesim")
+                                   _input_word_bits(graph, op, gemm, bits, scalesim), scalesim,
+                                   geometry=None if scalesim else ConvGeometry.of(op),
+                                   k_scale=effect.k_scale, objective=objective)
             layer = op_layer(graph, op, bits, arch, mapping)
         except SystolabError as err:
             raise MappingError(f"cannot map op {op.name!r} ({op.kind.value}, from "

@@ -4,9 +4,8 @@ Layers run one after another, each reading its inputs from DRAM and writing its 
 (no cross-layer fusion). Per op:
 
 - **compute** ops become the loop nest their :class:`~compiler.mapping.tiling.GemmMapping`
-  chose. The output space splits into at most four uniform rectangles (full and edge tiles
-  along M and N), each one run; the reduction's edge tile stays inside the run, selected by
-  instruction windows (see :mod:`hwsim.isa`), so no MAC is padded and none is lost.
+  chose (:func:`gemm_runs`): no MAC is padded and none is lost, and every load moves exactly
+  what :func:`~compiler.mapping.tiling.traffic` counts.
 - **vector** ops stream their tensors through the vector unit in chunks that fit the buffers.
 - **layout** ops cost what :data:`compiler.mapping.vector.LAYOUT_MOVES` says: a copy through
   the vector unit (DRAM read and write of the tensor), or nothing.
@@ -23,10 +22,11 @@ therefore agree.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from compiler.ir import COMPUTE_OPS, VECTOR_OPS, Graph, Op, OpKind
+from compiler.mapping.geometry import TileClass
 from compiler.mapping.tiling import GemmMapping, split_dim
 from compiler.mapping.vector import LAYOUT_MOVES, vector_cost
 from hwsim.config import Arch
@@ -65,99 +65,156 @@ def tensor_bits(graph: Graph) -> dict[str, int]:
     return bits
 
 
-@dataclass(frozen=True, slots=True)
-class _KPart:
-    size: int  # k of the tile
-    window: tuple[int, int] | None  # iterations of the reduction loop it covers
-
-
-def _k_parts(K: int, k_t: int) -> tuple[int, list[_KPart]]:
-    full, edge = divmod(K, k_t)
-    kt = full + (1 if edge else 0)
-    if not edge:
-        return kt, [_KPart(k_t, None)]
-    parts = [_KPart(k_t, (0, full))] if full else []
-    return kt, [*parts, _KPart(edge, (full, kt))]
-
-
 _SPLIT_BELOW = 8
-"""An ``mnk`` nest with fewer m blocks than this is emitted as two runs per block (see
-:func:`gemm_runs`)."""
+"""A resident nest with fewer (m tiles x blocks) than this is emitted one m tile at a time
+(see :func:`gemm_runs`)."""
 
 
 def gemm_runs(mp: GemmMapping, *, out_bits: int) -> tuple[Run, ...]:
-    """The runs of one GEMM's loop nest (see :mod:`compiler.mapping.tiling` for the orders).
+    """The runs of one GEMM's loop nest (:mod:`compiler.mapping.tiling` states the orders).
 
-    Input tiles move ``mp.input_word_bits`` per element of the GEMM's input matrix: for a
-    convolution the im2col matrix repeats each pixel, so that is ``a_bits`` divided by the
-    repetition (the array's input path expands the feature-map tile on chip).
+    The output space is cut into rectangles (an m tile class by an n tile size), one loop
+    nest each, in the order n size, [weight block,] m class. The reduction's array tiles of
+    different size (the edge k tile, the bands of a long unit) stay inside a run, selected by
+    instruction windows; so do the input loads of a k tile, which move its tiles' footprint.
 
-    In ``mnk`` an m block's inputs are loaded by its first n tile and stay resident for the
-    others, so one period of the nest spans a whole m block. With few m blocks that period
-    is most of the run and the engine could not fast-forward it; such nests are emitted as
-    two runs per block instead (first n tile, remaining n tiles), each with a short period.
+    A nest whose inputs stay resident across n tiles (``mnk``, ``Nmnk``) repeats only once
+    per block of n tiles, and an ``Nmnk`` weight block only once per class of m tiles: the
+    engine fast-forwards periodic runs, so long periods make slow simulations. Without
+    groups, such nests are emitted in shorter runs instead (the data moved is the same): an
+    ``Nmnk`` class's first m tile, which loads the weight block, apart from the others; and
+    with few m tiles, each m tile's first n tile (which loads its inputs) apart from the
+    rest.
     """
-    g = mp.gemm
-    kt, parts = _k_parts(g.K, mp.k_t)
-    runs = []
-    for m, mb in split_dim(g.M, mp.m_t):
-        for n, nt in split_dim(g.N, mp.n_t):
-            name = f"{mp.dataflow} {mp.order} m{m} n{n}"
-            blocks = mb * g.groups
-            if mp.order == "nkm":
-                runs.append(Run(_nkm_body(mp, m, n, kt, parts, mb, out_bits),
-                                count=blocks * nt * kt, name=name))
-            elif mp.order == "mnk" and nt > 1 and blocks < _SPLIT_BELOW:
-                for _ in range(blocks):
-                    runs.append(Run(_k_body(mp, m, n, kt, parts, "each", 1, out_bits),
-                                    count=kt, name=f"{name} first n"))
-                    runs.append(Run(_k_body(mp, m, n, kt, parts, "resident", 1, out_bits),
-                                    count=(nt - 1) * kt, name=f"{name} other n"))
-            else:
-                inputs = "once" if mp.order == "mnk" and nt > 1 else "each"
-                runs.append(Run(_k_body(mp, m, n, kt, parts, inputs, nt, out_bits),
-                                count=blocks * nt * kt, name=name))
+    runs: list[Run] = []
+    for n, nt in split_dim(mp.gemm.N, mp.n_t):
+        if mp.order in ("nmk", "nkm"):
+            runs += (_streamed_run(mp, c, n, nt, out_bits) for c in mp.m_tiles)
+            continue
+        if mp.order == "mnk":
+            runs += (r for c in mp.m_tiles for r in _resident_runs(mp, c, n, nt, 1, "tiles",
+                                                                   out_bits))
+            continue
+        for b, blocks in split_dim(nt, mp.n_block // mp.n_t):
+            if mp.gemm.groups > 1:  # the group loop is outermost: a block per m class
+                runs += (r for c in mp.m_tiles
+                         for r in _resident_runs(mp, c, n, b, blocks, "block", out_bits))
+                continue
+            for _ in range(blocks):  # the block's first m tile loads it for every class
+                runs += (r for i, c in enumerate(mp.m_tiles)
+                         for r in _resident_runs(mp, c, n, b, 1, "none" if i else "first",
+                                                 out_bits))
     return tuple(runs)
 
 
-def _nkm_body(mp: GemmMapping, m: int, n: int, kt: int, parts: list[_KPart], mb: int,
-              out_bits: int) -> tuple[Instr, ...]:
-    """One iteration of (n, k, m): a weight tile is loaded once and used by ``mb`` blocks."""
-    assert len(parts) == 1, "nkm is only chosen when K has no edge tile"
-    k = parts[0].size
-    return (Load("weight", math.ceil(k * n * mp.weight_word_bits), every=mb,
-                 slots=mp.weight_slots),
-            Load("input", math.ceil(m * k * mp.input_word_bits), slots=mp.input_slots),
-            Compute(mp.dataflow, m, k, n, mp.w_bits, mp.a_bits, deps=(0, 1)),
-            Store(m * n * out_bits, every=kt * mb, window=((kt - 1) * mb, kt * mb), deps=(2,)))
+def _computes(mp: GemmMapping, m: int, n: int,
+              deps: Callable[[int], tuple[int, ...]]) -> list[Compute]:
+    """The array tiles of one k step pattern (:attr:`KPlan.period` steps), one per tile
+    size, the ``i``-th depending on body instructions ``deps(i)``."""
+    kp = mp.kplan
+    return [Compute(mp.dataflow, m, mp.array_k(k), n, mp.w_bits, mp.a_bits,
+                    deps=deps(i), **_when(window, kp.period))
+            for i, (window, k) in enumerate(kp.parts())]
 
 
-def _k_body(mp: GemmMapping, m: int, n: int, kt: int, parts: list[_KPart], inputs: str,
-            nt: int, out_bits: int) -> tuple[Instr, ...]:
-    """One iteration of a nest whose innermost loop is the reduction ``k``.
+def _when(window: tuple[int, int], period: int) -> dict[str, Any]:
+    """``every`` and ``window`` of an instruction for the k steps ``window`` of a pattern of
+    ``period`` steps: every step when the window covers them all."""
+    return {"every": 1} if window == (0, period) else {"every": period, "window": window}
 
-    ``inputs``: "each" loads the input tile every iteration; "once" only in the first of
-    every ``nt`` n tiles (``mnk``); "resident" never (an earlier run loaded it).
-    """
-    windowed = len(parts) > 1
-    per_k = [(kt, p.window) if windowed else (1, None) for p in parts]
-    w_loads = [Load("weight", math.ceil(p.size * n * mp.weight_word_bits), every=e, window=win,
-                    slots=mp.weight_slots)
-               for p, (e, win) in zip(parts, per_k, strict=True)]
-    if inputs == "resident":
-        a_loads: list[Load] = []
-    else:
-        a_sched = ([(nt * kt, p.window or (0, kt)) for p in parts] if inputs == "once"
-                   else per_k)
-        a_loads = [Load("input", math.ceil(m * p.size * mp.input_word_bits), every=e,
-                        window=win, slots=mp.input_slots)
-                   for p, (e, win) in zip(parts, a_sched, strict=True)]
-    nw, na = len(w_loads), len(a_loads)
-    comp = [Compute(mp.dataflow, m, p.size, n, mp.w_bits, mp.a_bits, every=e, window=win,
-                    deps=(i, nw + i) if na else (i,))
-            for i, (p, (e, win)) in enumerate(zip(parts, per_k, strict=True))]
-    store = Store(m * n * out_bits, every=kt, deps=tuple(range(nw + na, nw + na + len(comp))))
-    return (*w_loads, *a_loads, *comp, store)
+
+def _weight_tiles(mp: GemmMapping, n: int) -> list[Load]:
+    """The weight tile loads of one k step pattern, one per array tile size."""
+    kp = mp.kplan
+    return [Load("weight", math.ceil(k * n * mp.weight_word_bits), slots=mp.weight_slots,
+                 **_when(window, kp.period))
+            for window, k in kp.parts()]
+
+
+def _input_tiles(mp: GemmMapping, footprint: int) -> list[Load]:
+    """The input loads of one k step pattern: each k tile's units at ``footprint`` (none for
+    tiles whose outputs read only padding)."""
+    kp = mp.kplan
+    if not footprint:
+        return []
+    return [Load("input", math.ceil(units * footprint * mp.input_word_bits),
+                 slots=mp.input_slots, **_when(window, kp.period))
+            for window, units in kp.input_loads()]
+
+
+def _streamed_run(mp: GemmMapping, c: TileClass, n: int, nt: int, out_bits: int) -> Run:
+    """``nmk`` or ``nkm`` over one rectangle: ``nt`` n tiles by the ``c.count`` m tiles."""
+    kp, kt, mc = mp.kplan, mp.kplan.steps, c.count
+    name = f"{mp.dataflow} {mp.order} m{c.size} n{n}"
+    if mp.order == "nkm":  # one k tile (exact): a weight tile serves every m tile
+        assert len(kp.parts()) == 1 and kp.bands == 1, "nkm needs one k tile size"
+        k = kp.k_t
+        loads = [Load("weight", math.ceil(k * n * mp.weight_word_bits), every=mc,
+                      slots=mp.weight_slots),
+                 *_input_tiles(mp, c.footprint)]
+        body: tuple[Instr, ...] = (
+            *loads,
+            Compute(mp.dataflow, c.size, mp.array_k(k), n, mp.w_bits, mp.a_bits,
+                    deps=tuple(range(len(loads)))),
+            Store(c.size * n * out_bits, every=kt * mc, window=((kt - 1) * mc, kt * mc),
+                  deps=(len(loads),)))
+        return Run(body, count=mp.gemm.groups * nt * kt * mc, name=name)
+    weights, inputs = _weight_tiles(mp, n), _input_tiles(mp, c.footprint)
+    nw, na = len(weights), len(inputs)
+    comps = _computes(mp, c.size, n, lambda i: (i, *([nw + (i if na > 1 else 0)] if na else [])))
+    store = Store(c.size * n * out_bits, every=kt,
+                  deps=tuple(range(nw + na, nw + na + len(comps))))
+    return Run((*weights, *inputs, *comps, store), count=mp.gemm.groups * nt * mc * kt,
+               name=name)
+
+
+def _resident_runs(mp: GemmMapping, c: TileClass, n: int, b: int, blocks: int, weights: str,
+                   out_bits: int) -> list[Run]:
+    """``mnk`` or ``Nmnk`` over one m class and ``blocks`` blocks of ``b`` n tiles of width
+    ``n``: each m tile's inputs (all of K) load once per block. ``weights``: ``"tiles"``
+    (streamed, ``mnk``), ``"block"`` (the block's weights, all of K, load once per block
+    and m class), ``"first"`` (the class's first m tile loads the one block for the
+    classes after it), ``"none"`` (the block is resident)."""
+    kt, mc, groups = mp.kplan.steps, c.count, mp.gemm.groups
+    name = f"{mp.dataflow} {mp.order} m{c.size} n{n}"
+    in_bits = math.ceil(mp.kplan.units * c.footprint * mp.input_word_bits)
+    w_bits = math.ceil(mp.gemm.K * b * n * mp.weight_word_bits)
+
+    def body(block: int, inputs: int, streamed: bool) -> tuple[Instr, ...]:
+        """Weight block loads every ``block`` iterations (0: none), weight tiles if
+        ``streamed``, input block loads every ``inputs`` (0: none)."""
+        w = ([Load("weight", w_bits, every=block, slots=mp.weight_slots)] if block else []) + \
+            (_weight_tiles(mp, n) if streamed else [])
+        a = [Load("input", in_bits, every=inputs, slots=mp.input_slots)] \
+            if inputs and in_bits else []
+        nw, na = len(w), len(a)
+        comps = _computes(mp, c.size, n, (lambda i: (i, *range(nw, nw + na))) if streamed
+                          else (lambda i: tuple(range(nw + na))))
+        store = Store(c.size * n * out_bits, every=kt,
+                      deps=tuple(range(nw + na, nw + na + len(comps))))
+        return (*w, *a, *comps, store)
+
+    streamed = weights == "tiles"
+    if weights == "block":  # one periodic run
+        period = mc * b * kt
+        return [Run(body(period, b * kt, False), count=groups * blocks * period, name=name)]
+    if groups > 1 or (streamed and mc * blocks >= _SPLIT_BELOW):
+        return [Run(body(0, b * kt, streamed), count=groups * blocks * mc * b * kt, name=name)]
+    runs = []
+    if mc * blocks < _SPLIT_BELOW:  # one m tile at a time: first n tile, then the others
+        for _ in range(blocks):
+            for j in range(mc):
+                load_w = kt if weights == "first" and j == 0 else 0
+                runs.append(Run(body(load_w, kt, streamed), count=kt, name=f"{name} first n"))
+                if b > 1:
+                    runs.append(Run(body(0, 0, streamed), count=(b - 1) * kt,
+                                    name=f"{name} other n"))
+        return runs
+    if weights == "first":  # the m tile that loads the weight block, then the others
+        runs.append(Run(body(b * kt, b * kt, False), count=b * kt, name=f"{name} first m"))
+        mc -= 1
+    runs.append(Run(body(0, b * kt, False), count=mc * b * kt, name=name))
+    return runs
 
 
 def _chunked(elements: int, bits_per_element: float, out_bits_per_element: float,

@@ -3,15 +3,15 @@
 - Structured (channel) pruning already shrank the GEMM in the IR: exact, on every arch.
 - Unstructured zeros save DRAM and SRAM traffic only when the arch stores weights compressed
   (``sparsity.weight_format: bitmap``: non-zeros at ``w_bits`` plus one mask bit per weight),
-  and cycles only when it also skips zeros (``sparsity.zero_skip``): the reduction of every
-  tile shrinks to its non-zeros, stretched by the arch's load ``imbalance``.
+  and cycles only when it also skips zeros (``sparsity.zero_skip``): the array computes each
+  k tile's non-zeros only, stretched by the arch's load ``imbalance`` (``k_scale``). The
+  GEMM, its tiles and the data they move stay those of the stored (dense-indexed) layer.
 - Otherwise zeros are multiplied like any weight, and the report says so.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from compiler.ir import Gemm, Op
 from hwsim.config import Arch
@@ -21,9 +21,10 @@ __all__ = ["SparsityEffect", "sparsity_effect"]
 
 @dataclass(frozen=True, slots=True)
 class SparsityEffect:
-    gemm: Gemm  # the GEMM the array executes (K shrunk under zero skipping)
+    gemm: Gemm  # the layer's GEMM
     weight_word_bits: float  # stored bits per weight position
     note: str  # what the sparsity saved, for the report ("" for a dense layer)
+    k_scale: float = 1.0  # share of each k tile the array computes (zero skipping)
 
 
 def _remaining_density(op: Op) -> float:
@@ -48,10 +49,9 @@ def sparsity_effect(op: Op, gemm: Gemm, arch: Arch) -> SparsityEffect:
     if not support.zero_skip:
         return SparsityEffect(gemm, word, f"density {density:.2f}: weights compressed to "
                                           f"{word:.2f} bits each; zeros still multiplied")
-    # The array runs the compacted reduction: non-zeros only, padded to the busiest PE group
-    # (whose idle slots count as MAC slots). Storage is unchanged, so each compacted position
-    # carries the bits of K / k original ones.
-    k = max(1, min(gemm.K, math.ceil(gemm.K * density * support.imbalance)))
-    return SparsityEffect(replace(gemm, K=k), word * gemm.K / k,
-                          f"density {density:.2f}: weights compressed, zeros skipped "
-                          f"(K {gemm.K} -> {k} with imbalance {support.imbalance})")
+    # Each k tile runs its non-zeros only, padded to the busiest PE group (whose idle slots
+    # count as MAC slots).
+    scale = min(1.0, density * support.imbalance)
+    return SparsityEffect(gemm, word, f"density {density:.2f}: weights compressed, zeros "
+                                      f"skipped (x{scale:.2f} of each reduction with imbalance "
+                                      f"{support.imbalance})", scale)

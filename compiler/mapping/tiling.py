@@ -1,57 +1,102 @@
-"""Tiling a GEMM onto the array: dataflow, tile sizes, loop order, DRAM traffic.
+"""The mapper: for one GEMM, the dataflow, tiles, loop order and residency that serve the
+user's objective (``latency``, ``energy`` or ``edp``). docs/mapping.md tells the whole story.
 
-A dataflow fixes which operand stays in the PEs (:mod:`hwsim.timing`): WS holds a ``k x n``
-weight tile and streams ``m`` input rows; IS holds a ``k x m`` input tile and streams ``n``
-weight columns; OS holds an ``m x n`` output tile and streams the reduction ``k``. In each case
-two GEMM dimensions are bounded by the array (the *spatial* ones) and the third (*temporal*)
-one is bounded by the SRAM buffers, each of which holds two tiles (double buffering).
+**Tiles.** A dataflow (:mod:`hwsim.dataflow`) puts two GEMM dimensions on the array (their
+tiles take the array's size) and streams the third, as long as half the SRAM buffers allow
+(the other half prefetches the next tile). Output tiles of a convolution follow the feature
+map and load their exact input footprint, halo included (:mod:`compiler.mapping.geometry`).
+The reduction is tiled twice: an SRAM k tile of ``per_tile`` *units* (a GEMM column of A, or a
+whole input channel of a convolution, ``KH x KW`` elements) is what one input load brings; when
+it is longer than the array's reduction axis it is cut into array tiles (*bands*) that fill the
+axis (sixteen 3x3 channels are nine full 16-row tiles). See :class:`KPlan`.
 
-The loop nest visits tiles in one of three orders (outermost first; ``k`` is the reduction):
+**Loop orders and residency** (outermost first; ``k`` is the reduction, partial sums of an
+output tile stay on chip until its reduction is done):
 
-- ``nmk``: each output tile is finished before the next, so partial sums never leave the
-  output buffer; weight tiles are re-read for every ``m`` block, inputs for every ``n`` block.
-- ``mnk``: the same, but an ``m`` block's inputs for the whole reduction stay in the input
-  buffer, so inputs are read once (needs ``m_t x K`` input words in half the buffer).
-- ``nkm``: a weight tile is read once and used by every ``m`` block; the partial sums of all
-  ``M`` rows of an ``n`` block stay in the output buffer across the reduction (needs
-  ``M x n_t`` accumulators in half of it).
+- ``nmk``: tiles stream; weight tiles are re-read for every m tile, input tiles for every n
+  tile;
+- ``mnk``: an m tile's inputs for the whole reduction are loaded once, in one transfer, and
+  stay in SRAM across the n tiles (inputs read once);
+- ``nkm``: a weight tile is read once and used by every m tile; the partial sums of all M rows
+  of an n tile stay in the output buffer across the reduction;
+- ``Nmnk``: the weights of a block of ``n_block`` columns (all of K) are loaded once and stay
+  in SRAM across every m tile, whose inputs stay across the block's n tiles: with one block
+  (``n_block = N``) both operands are read once.
 
-The mapper evaluates every (dataflow, order) the arch and the buffers allow with a roofline
-estimate (compute cycles from the closed forms, DRAM cycles from the traffic) and keeps, among
-those within 2% of the fastest, the one with the least DRAM traffic. Results are cached by
-(GEMM, bits, stored word sizes, arch).
+The output space is cut into rectangles of equal tiles (classes of m tiles, full and edge n
+tiles), one loop nest each: an ``mnk`` m tile's inputs are read once per n tile size, an
+``nkm`` weight tile once per m class, an ``Nmnk`` block once (once per m class of a grouped
+convolution). :func:`traffic` counts every load the code generator emits
+(:mod:`compiler.mapping.codegen`); a data-movement reference (:mod:`compiler.mapping.reference`)
+counts the same loads independently, tile by tile.
 
-Tiles are sized for double buffering, but a stream of short tiles (a batch-1 fully connected
-layer, a low-precision tile on a bit-serial array) spends more time waiting for DRAM latency
-than for bandwidth. The mapper then gives the stream more SRAM slots (:class:`hwsim.isa.Load`
-``slots``), as many as its buffer holds up to ``2 + ceil(latency / interval)``, where the
-interval is the array's time between two of the stream's loads: by Little's law that many
-transfers in flight keep the array fed. The rule depends on latency and compute time, not on
-bandwidth, so more bandwidth still never picks a shallower stream.
+**The space and the search.** Per dataflow: the array's dimensions at its size; the units of
+an SRAM k tile any number when the reduction streams, else what the array's axis holds of
+whole units, the fewest that fill it in exact bands, or all of them; the streamed dimension any
+length; every order; ``Nmnk`` blocks of any number of n tiles that fits, at most
+:data:`MAX_BLOCKS` blocks (:func:`enumerate_mappings` walks all of it). The mapper visits a
+few points of it (:func:`_candidates`): the streamed dimension as long as fits, in even tiles
+or in tiles that divide it; shortened where a resident block needs it; weight blocks as large
+as fit and as small as allowed. Each is scored with one cost function (:func:`score`): latency
+from the closed-form tile timing and the DRAM time of its traffic (the larger), energy from
+its exact action counts priced by :func:`hwsim.energy.energy_of` over that latency. The best
+for the objective wins (ties go to the other metric, then to less traffic); a test holds it
+equal to the best of the whole space. Results are cached by (GEMM, bits, stored widths,
+geometry, arch, objective).
+
+**Stream depth.** A stream of short tiles (a batch-1 fully connected layer, a low-precision
+tile on a bit-serial array) waits on DRAM latency more than on bandwidth; a load stream gets
+as many SRAM slots (:class:`hwsim.isa.Load` ``slots``) as its buffer holds up to
+``2 + ceil(latency / interval)``, where the interval is the array's time between two of its
+loads (Little's law): one tile for a streamed tile, the block's k loops for a resident block.
+The rule ignores bandwidth, so more bandwidth never picks a shallower stream.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
+from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from compiler.errors import MappingError
 from compiler.ir import Gemm
-from hwsim.config import Arch
-from hwsim.dataflow import TENSOR_DIMS, Dataflow, get_dataflow
-from hwsim.timing import tile_timing
+from compiler.mapping.geometry import ConvGeometry, TileClass, gemm_tiles
+from hwsim.config import Arch, ArrayConfig
+from hwsim.dataflow import Dataflow, get_dataflow
+from hwsim.energy import ActionCounts, energy_of
+from hwsim.errors import ConfigError
+from hwsim.timing import TileTiming, tile_timing
 
-__all__ = ["ACC_BITS", "ORDERS", "GemmMapping", "Traffic", "map_gemm"]
+__all__ = ["ACC_BITS", "OBJECTIVES", "ORDERS", "GemmMapping", "KPlan", "Traffic",
+           "check_objective", "enumerate_mappings", "map_gemm", "mapping_for", "score",
+           "split_dim", "traffic"]
 
 ACC_BITS = 32
 """Width of partial sums in the output buffer (the array's accumulators)."""
 
-ORDERS = ("nmk", "mnk", "nkm")
+ORDERS = ("nmk", "mnk", "nkm", "Nmnk")
+OBJECTIVES = ("latency", "energy", "edp")
+MAX_BLOCKS = 4
+"""Weight blocks of an ``Nmnk`` nest per n tile size, at most: each block is a few runs of
+the program, and simulation time grows with runs (``mnk`` and ``nkm`` serve larger weights)."""
 
-SPEED_TOLERANCE = 0.02
-"""Mappings this much slower than the fastest (estimated) compete on DRAM traffic instead."""
+
+def check_objective(objective: str) -> str:
+    """``objective`` if it is one of :data:`OBJECTIVES`; a :class:`ConfigError` otherwise."""
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"objective must be one of {', '.join(OBJECTIVES)}, not {objective!r}")
+    return objective
+
+
+def split_dim(size: int, tile: int) -> list[tuple[int, int]]:
+    """[(tile size, count)] covering ``size``: full tiles, then the edge tile if any."""
+    full, edge = divmod(size, tile)
+    parts = [(tile, full)] if full else []
+    return [*parts, (edge, 1)] if edge else parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +113,66 @@ class Traffic:
 
 
 @dataclass(frozen=True, slots=True)
+class KPlan:
+    """How the reduction is tiled: ``units`` units of ``unit`` GEMM K elements each (1 for a
+    GEMM, a convolution's ``KH x KW`` taps), grouped ``per_tile`` units to an SRAM k tile
+    (what one input load brings). An SRAM tile longer than the array's reduction axis is cut
+    into ``bands`` array tiles of ``band`` K elements (the last one shorter if it does not
+    divide); then ``per_tile`` divides ``units``, so every SRAM tile is cut alike. The two
+    levels let a k tile of whole input channels fill the array (sixteen 3x3 channels are nine
+    full 16-row array tiles)."""
+
+    unit: int
+    units: int
+    per_tile: int
+    bands: int = 1
+    band: int = 0
+
+    @property
+    def steps(self) -> int:
+        """Array k tiles per output tile (``Kt``)."""
+        return math.ceil(self.units / self.per_tile) * self.bands
+
+    @property
+    def period(self) -> int:
+        """k steps after which the pattern of tile sizes repeats."""
+        return self.bands if self.bands > 1 else self.steps
+
+    @property
+    def k_t(self) -> int:
+        """K elements of a full array k tile."""
+        return self.band if self.bands > 1 else self.per_tile * self.unit
+
+    @property
+    def exact(self) -> bool:
+        """Every array k tile is full (no edge tile)."""
+        if self.bands > 1:
+            return self.per_tile * self.unit % self.band == 0
+        return self.units % self.per_tile == 0
+
+    def parts(self) -> list[tuple[tuple[int, int], int]]:
+        """(window of k phases within :attr:`period`, K elements) of each array tile size."""
+        if self.bands > 1:
+            full, edge = divmod(self.per_tile * self.unit, self.band)
+            out = [((0, full), self.band)] if full else []
+            return [*out, ((full, self.bands), edge)] if edge else out
+        full, edge = divmod(self.units, self.per_tile)
+        out = [((0, full), self.per_tile * self.unit)] if full else []
+        return [*out, ((full, full + 1), edge * self.unit)] if edge else out
+
+    def input_loads(self) -> list[tuple[tuple[int, int], int]]:
+        """(window of k phases within :attr:`period`, units) of each input load: one per
+        SRAM k tile (the first of its bands)."""
+        if self.bands > 1:
+            return [((0, 1), self.per_tile)]
+        return [(window, k // self.unit) for window, k in self.parts()]
+
+
+@dataclass(frozen=True, slots=True)
 class GemmMapping:
-    """How one GEMM runs: full tile ``m_t x k_t x n_t``, its counts per dimension and group,
-    the loop order, and the estimates the choice was made on."""
+    """How one GEMM runs: its dataflow, loop order, tiles (``m_t x k_t x n_t`` at full size;
+    ``m_tiles``: the m tile classes, ``kplan``: the reduction's), the weight block of an
+    ``Nmnk`` nest (``n_block`` columns), and the estimates it was chosen on."""
 
     dataflow: str
     order: str
@@ -78,21 +180,26 @@ class GemmMapping:
     w_bits: int
     a_bits: int
     weight_word_bits: float  # stored bits per weight (compressed formats include their index)
-    input_word_bits: float  # stored bits per element of the GEMM's input matrix
+    input_word_bits: float  # stored bits per element of the input tensor
     m_t: int
     k_t: int
     n_t: int
+    m_tiles: tuple[TileClass, ...]
+    kplan: KPlan
     traffic: Traffic
     compute_cycles: int  # closed-form array cycles, memory ignored
-    dram_cycles: int  # traffic / DRAM bits per cycle
+    dram_cycles: int  # traffic on the DRAM channel
+    energy_pj: float  # estimated at the larger of the two
+    n_block: int = 0
+    k_scale: float = 1.0  # share of each reduction the array computes (zero skipping)
     weight_slots: int = 2  # SRAM slots of the weight and input load streams (module doc)
     input_slots: int = 2
 
     @property
     def folds(self) -> tuple[int, int, int]:
         """Tile counts along M, K and N (per group)."""
-        g = self.gemm
-        return (math.ceil(g.M / self.m_t), math.ceil(g.K / self.k_t), math.ceil(g.N / self.n_t))
+        return (sum(c.count for c in self.m_tiles), self.kplan.steps,
+                math.ceil(self.gemm.N / self.n_t))
 
     @property
     def tiles(self) -> int:
@@ -100,96 +207,398 @@ class GemmMapping:
         return mb * kt * nt * self.gemm.groups
 
     @property
-    def bound(self) -> str:
-        return "compute" if self.compute_cycles >= self.dram_cycles else "memory"
-
-    @property
     def estimate_cycles(self) -> int:
         return max(self.compute_cycles, self.dram_cycles)
 
-
-def _half(arch: Arch, buffer: str) -> int:
-    """One of a buffer's two slots (double buffering)."""
-    return arch.buffers.get(buffer).slot_bits(2)
-
-
-def _fit_temporal(g: Gemm, df: Dataflow, caps: tuple[int, int, int], arch: Arch,
-                  w_word: float, a_word: float) -> tuple[int, int, int] | None:
-    """Largest tile within the array caps whose operands fit half of each buffer."""
-    m_cap, k_cap, n_cap = (c or d for c, d in zip(caps, (g.M, g.K, g.N), strict=True))
-    m_t, k_t, n_t = min(g.M, m_cap), min(g.K, k_cap), min(g.N, n_cap)
-    w_half, i_half, o_half = _half(arch, "weight"), _half(arch, "input"), _half(arch, "output")
-    # Shrink the spatial dims only if even one temporal step cannot fit (tiny buffers).
-    while k_t > 1 and (k_t * n_t * w_word > w_half or k_t * a_word > i_half):
-        k_t = max(1, k_t // 2)
-    while n_t > 1 and (k_t * n_t * w_word > w_half or n_t * ACC_BITS > o_half):
-        n_t = max(1, n_t // 2)
-    # The streamed dimension grows until a tile of every tensor it spans fills half a buffer.
-    size = {"m": m_t, "k": k_t, "n": n_t}
-    full = {"m": g.M, "k": g.K, "n": g.N}
-    word = {"input": a_word, "weight": w_word, "output": ACC_BITS}
-    fits = [full[df.streamed]]
-    for tensor, dims in TENSOR_DIMS.items():
-        if df.streamed in dims:
-            other = size[dims[0] if dims[1] == df.streamed else dims[1]]
-            fits.append(int(_half(arch, tensor) // (other * word[tensor])))
-    size[df.streamed] = min(fits)
-    m_t, k_t, n_t = size["m"], size["k"], size["n"]
-    if min(m_t, k_t, n_t) < 1 or m_t * n_t * ACC_BITS > o_half:
-        return None
-    return m_t, k_t, n_t
+    def array_k(self, k: int) -> int:
+        """The array's reduction for a k tile of ``k`` stored elements (zero skipping
+        compacts it to the non-zeros, stretched by the load imbalance)."""
+        return k if self.k_scale >= 1.0 else max(1, math.ceil(k * self.k_scale))
 
 
-def _unbounded_temporal(g: Gemm, caps: tuple[int, int, int]) -> tuple[int, int, int]:
-    """The array-bounded dims at the array's size, the temporal one whole (SCALE-Sim's folds)."""
-    m_cap, k_cap, n_cap = caps
-    return (min(g.M, m_cap or g.M), min(g.K, k_cap or g.K), min(g.N, n_cap or g.N))
+# -- the cost of a mapping ----------------------------------------------------------------------
+
+def _n_blocks(nt: int, n_block_tiles: int) -> int:
+    return math.ceil(nt / n_block_tiles) if n_block_tiles else nt
 
 
-def _traffic(g: Gemm, order: str, tile: tuple[int, int, int], w_word: float, a_word: float,
-             out_bits: int) -> Traffic:
-    """DRAM bits the code generator's loop nest moves (:mod:`compiler.mapping.codegen`).
+def traffic(mp: GemmMapping, out_bits: int) -> Traffic:
+    """DRAM bits of every load and store the code generator emits for ``mp`` (module doc)."""
+    g = mp.gemm
+    n_classes = split_dim(g.N, mp.n_t)
+    m_classes = len(mp.m_tiles)
+    # one pass over the inputs: every m tile's loads, at the tile's footprint
+    pass_in = sum(c.count * _input_block(mp, c.footprint) for c in mp.m_tiles) \
+        if mp.order in ("mnk", "Nmnk") else \
+        sum(c.count * _input_tiles(mp, c.footprint) for c in mp.m_tiles)
+    if mp.order in ("nmk", "nkm"):
+        reads_in = sum(nt for _, nt in n_classes)
+    elif mp.order == "mnk":
+        reads_in = len(n_classes)
+    else:
+        per = mp.n_block // mp.n_t
+        reads_in = sum(_n_blocks(nt, per) for _, nt in n_classes)
+    if mp.order in ("nmk", "mnk"):
+        tiles_m = sum(c.count for c in mp.m_tiles)
+        weights = tiles_m * sum(nt * _weight_tiles(mp, n) for n, nt in n_classes)
+    elif mp.order == "nkm":
+        weights = m_classes * sum(nt * _weight_tiles(mp, n) for n, nt in n_classes)
+    else:  # one load per block, and per m class under groups (codegen)
+        per = mp.n_block // mp.n_t
+        weights = (m_classes if g.groups > 1 else 1) * sum(
+            (nt // per) * _weight_block(mp, per * n) + _weight_block(mp, (nt % per) * n)
+            for n, nt in n_classes)
+    return Traffic(weights * g.groups, pass_in * reads_in * g.groups,
+                   g.M * g.N * out_bits * g.groups)
 
-    The output space is cut into uniform rectangles (full and edge tiles along M and N), one
-    loop nest each, so a tensor kept on chip across one loop is re-read once per rectangle
-    class along the other dimension.
-    """
-    m_t, _, n_t = tile
-    mb, nt = math.ceil(g.M / m_t), math.ceil(g.N / n_t)
-    m_classes, n_classes = len(split_dim(g.M, m_t)), len(split_dim(g.N, n_t))
-    weights = math.ceil(g.K * g.N * w_word) * g.groups
-    inputs = math.ceil(g.M * g.K * a_word) * g.groups
-    outputs = g.M * g.N * out_bits * g.groups
-    if order == "nmk":
-        return Traffic(weights * mb, inputs * nt, outputs)
-    if order == "mnk":
-        return Traffic(weights * mb, inputs * n_classes, outputs)
-    return Traffic(weights * m_classes, inputs * nt, outputs)  # nkm
+
+def _weight_tiles(mp: GemmMapping, n: int) -> int:
+    """Bits of the weight tiles of one output tile of ``n`` columns over its reduction."""
+    kp = mp.kplan
+    reps = kp.steps // kp.period
+    return reps * sum((hi - lo) * math.ceil(k * n * mp.weight_word_bits)
+                      for (lo, hi), k in kp.parts())
 
 
-def _order_fits(g: Gemm, order: str, tile: tuple[int, int, int], arch: Arch,
-                a_word: float) -> bool:
-    m_t, k_t, n_t = tile
-    if order == "mnk":
-        return m_t * g.K * a_word <= _half(arch, "input")
-    if order == "nkm":  # the reduction's edge tile could not be selected by a window here
-        return g.K % k_t == 0 and g.M * n_t * ACC_BITS <= _half(arch, "output")
-    return True
+def _weight_block(mp: GemmMapping, n: int) -> int:
+    """Bits of one resident weight block of ``n`` columns and all of K (one transfer)."""
+    return math.ceil(mp.gemm.K * n * mp.weight_word_bits) if n else 0
 
 
-def _compute_cycles(arch: Arch, dataflow: str, g: Gemm, tile: tuple[int, int, int],
-                    w_bits: int, a_bits: int) -> int:
-    """Closed-form cycles of all tiles, as back-to-back runs of the full and edge shapes."""
-    m_t, k_t, n_t = tile
+def _input_tiles(mp: GemmMapping, footprint: int) -> int:
+    """Bits of the input loads of one output tile over its reduction."""
+    kp = mp.kplan
+    reps = kp.steps // kp.period
+    return reps * sum((hi - lo) * math.ceil(units * footprint * mp.input_word_bits)
+                      for (lo, hi), units in kp.input_loads())
+
+
+def _input_block(mp: GemmMapping, footprint: int) -> int:
+    """Bits of one m tile's resident inputs over the whole reduction (one transfer)."""
+    return math.ceil(mp.kplan.units * footprint * mp.input_word_bits)
+
+
+def compute_tiles(mp: GemmMapping) -> Iterator[tuple[int, int, int, int]]:
+    """(m, array k, n, count) of every class of compute tile, all groups."""
+    kp = mp.kplan
+    reps = kp.steps // kp.period
+    for c in mp.m_tiles:
+        for (lo, hi), k in kp.parts():
+            for n, nt in split_dim(mp.gemm.N, mp.n_t):
+                yield c.size, mp.array_k(k), n, c.count * reps * (hi - lo) * nt * mp.gemm.groups
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _timing(array: ArrayConfig, dataflow: str, m: int, k: int, n: int, w_bits: int,
+            a_bits: int) -> TileTiming:
+    return tile_timing(array, dataflow, m, k, n, w_bits, a_bits)
+
+
+def _compute_cycles(mp: GemmMapping, arch: Arch,
+                    tiles: list[tuple[int, int, int, int]] | None = None) -> int:
+    """Closed-form cycles of all tiles (``tiles``: :func:`compute_tiles`, if known), as
+    back-to-back runs; the pipeline fills once."""
     total = 0
-    for m, cm in split_dim(g.M, m_t):
-        for k, ck in split_dim(g.K, k_t):
-            for n, cn in split_dim(g.N, n_t):
-                timing = tile_timing(arch, dataflow, m, k, n, w_bits, a_bits)
-                total += timing.period * cm * ck * cn
-    # The pipeline fills once per layer: add the first tile's latency beyond its period.
-    first = tile_timing(arch, dataflow, m_t, k_t, n_t, w_bits, a_bits)
-    return total * g.groups + first.first - first.period
+    for m, k, n, count in compute_tiles(mp) if tiles is None else tiles:
+        total += count * _timing(arch.array, mp.dataflow, m, k, n, mp.w_bits, mp.a_bits).period
+    first = _timing(arch.array, mp.dataflow, mp.m_t, mp.array_k(mp.k_t), mp.n_t, mp.w_bits,
+                    mp.a_bits)
+    return total + first.first - first.period
+
+
+def _counts(mp: GemmMapping, tr: Traffic,
+            tiles: list[tuple[int, int, int, int]] | None = None) -> ActionCounts:
+    """Exact action counts of ``mp``'s program (as :mod:`hwsim.engine` counts them)."""
+    df = get_dataflow(mp.dataflow)
+    rd: dict[str, int] = defaultdict(int)
+    wr: dict[str, int] = defaultdict(int)
+    macs = 0
+    for m, k, n, count in compute_tiles(mp) if tiles is None else tiles:
+        macs += count * m * k * n
+        reads, writes = df.sram_bits(m, k, n, mp.w_bits, mp.a_bits, ACC_BITS)
+        for buffer, bits in reads:
+            rd[buffer] += count * bits
+        for buffer, bits in writes:
+            wr[buffer] += count * bits
+    wr["weight"] += tr.weight
+    wr["input"] += tr.input
+    rd["output"] += tr.output
+    return ActionCounts(macs=(((mp.w_bits, mp.a_bits), macs),),
+                        sram_read_bits=tuple(sorted(rd.items())),
+                        sram_write_bits=tuple(sorted(wr.items())), dram_bits=tr.total)
+
+
+def score(mp: GemmMapping, objective: str) -> tuple[float, ...]:
+    """The key the search minimizes for ``objective`` (module doc)."""
+    latency, energy = mp.estimate_cycles, mp.energy_pj
+    if objective == "latency":
+        return (latency, energy, mp.traffic.total)
+    if objective == "energy":
+        return (energy, latency, mp.traffic.total)
+    return (energy * latency, latency, mp.traffic.total)
+
+
+def _costed(mp: GemmMapping, arch: Arch, out_bits: int) -> GemmMapping:
+    tr = traffic(mp, out_bits)
+    tiles = list(compute_tiles(mp))
+    compute = _compute_cycles(mp, arch, tiles)
+    dram = arch.dram_channel.transfer_cycles(tr.total)
+    seconds = max(compute, dram) * arch.cycle_ns * 1e-9
+    energy = energy_of(_counts(mp, tr, tiles), arch, seconds).total_pj
+    return dataclasses.replace(mp, traffic=tr, compute_cycles=compute, dram_cycles=dram,
+                               energy_pj=energy)
+
+
+# -- the space of mappings ------------------------------------------------------------------------
+
+def _m_tiles(g: Gemm, geometry: ConvGeometry | None, m: int) -> list[TileClass]:
+    return geometry.tiles(m) if geometry is not None else gemm_tiles(g.M, m)
+
+
+def _blocks(N: int, n_t: int, n_block: int) -> int:
+    """Weight blocks per n tile size (full n tiles, the edge one) of an ``Nmnk`` nest."""
+    per = n_block // n_t
+    return max(-(-nt // per) for _, nt in split_dim(N, n_t))
+
+
+def _even(size: int, tile: int) -> int:
+    """The tile that covers ``size`` in as many tiles as ``tile`` does, all about equal."""
+    return math.ceil(size / math.ceil(size / tile)) if tile else 0
+
+
+def _lengths(size: int, longest: int) -> set[int]:
+    """Tiles for a dimension of ``size`` at most ``longest`` long: :func:`_even`, and the
+    longest that divides ``size`` (one class of tiles: residency across them is whole)."""
+    if not longest:
+        return set()
+    return {_even(size, longest), next(d for d in range(longest, 0, -1) if size % d == 0)}
+
+
+def _largest(lo: int, hi: int, fits: Callable[[int], bool]) -> int:
+    """The largest ``x`` in ``[lo, hi]`` with ``fits(x)`` (monotone), or 0."""
+    if hi < lo or not fits(lo):
+        return 0
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+class _Space:
+    """The mappings of one GEMM on one dataflow: :meth:`build` makes (and checks) one."""
+
+    def __init__(self, g: Gemm, df: Dataflow, arch: Arch, w_bits: int, a_bits: int,
+                 w_word: float, a_word: float, geometry: ConvGeometry | None,
+                 k_scale: float) -> None:
+        self.g, self.df, self.arch, self.geometry, self.k_scale = g, df, arch, geometry, k_scale
+        self.w_bits, self.a_bits, self.w_word, self.a_word = w_bits, a_bits, w_word, a_word
+        a = arch.array
+        m_cap, k_cap, n_cap = df.caps(a.rows, a.cols, a.pe.k_pack(w_bits, a_bits))
+        m = min(g.M, m_cap) if m_cap else g.M
+        if geometry is not None:
+            m = geometry.tile_cap(m)
+        self.caps = (m, k_cap or g.K, min(g.N, n_cap) if n_cap else g.N)
+        """The largest m, k and n tile (k in GEMM elements; a streamed dimension is bounded
+        by the GEMM only)."""
+        self.unit = (geometry.taps, geometry.channels) if geometry is not None else (1, g.K)
+        """(GEMM K elements per reduction unit, units)."""
+        self.halves = {b: arch.buffers.get(b).slot_bits(2) for b in ("input", "weight", "output")}
+        self._footprints: dict[int, int] = {}
+
+    def m_lengths(self, m: int) -> set[int]:
+        """m tiles a cap of ``m`` allows (module doc): as few as fit, all about equal; and
+        the longest that divides its dimension (output rows, or a row, of a convolution)."""
+        if not m:
+            return set()
+        if self.geometry is None:
+            return _lengths(self.g.M, m)
+        x = self.geometry
+        if x.out_w <= m:  # whole rows
+            return {r * x.out_w for r in _lengths(x.out_h, min(x.out_h, m // x.out_w))}
+        return _lengths(x.out_w, m)
+
+    def per_tile_choices(self) -> tuple[int, ...]:
+        """Units per SRAM k tile the space has (module doc): with a streamed reduction, any
+        number; on an array axis, what the axis holds of whole units (one unit, if it holds
+        none), the fewest that fill it in exact bands, and all of them."""
+        unit, units = self.unit
+        if self.df.streamed == "k":
+            return tuple(range(1, units + 1))
+        k_cap = self.caps[1]
+        fill = next((d for d in range(1, units + 1)
+                     if units % d == 0 and d * unit > k_cap and d * unit % k_cap == 0), units)
+        return tuple(sorted({min(units, max(1, k_cap // unit)), fill, units}))
+
+    def kplan(self, per_tile: int) -> KPlan | None:
+        """The reduction in SRAM tiles of ``per_tile`` units (None if they cannot be cut
+        alike into array tiles)."""
+        unit, units = self.unit
+        k_cap = self.caps[1]
+        if per_tile * unit <= k_cap:
+            return KPlan(unit, units, per_tile)
+        if units % per_tile:
+            return None
+        return KPlan(unit, units, per_tile, math.ceil(per_tile * unit / k_cap), k_cap)
+
+    def footprint(self, m: int) -> int:
+        """The largest input footprint per unit of the m tiles a cap of ``m`` makes."""
+        fp = self._footprints.get(m)
+        if fp is None:
+            fp = self._footprints[m] = max(c.footprint
+                                           for c in _m_tiles(self.g, self.geometry, m))
+        return fp
+
+    def k_tile_fits(self, m: int, per_tile: int, n: int) -> bool:
+        """The tiles of one k step fit half their buffers."""
+        kp = self.kplan(per_tile)
+        return kp is not None and (
+            per_tile * self.footprint(m) * self.a_word <= self.halves["input"]
+            and kp.k_t * n * self.w_word <= self.halves["weight"]
+            and m * n * ACC_BITS <= self.halves["output"])
+
+    def block_fits(self, m: int) -> bool:
+        """An m tile's inputs over the whole reduction fit half the input buffer."""
+        return self.unit[1] * self.footprint(m) * self.a_word <= self.halves["input"]
+
+    def build(self, m_t: int, per_tile: int, n_t: int, order: str = "nmk",
+              n_block: int = 0, *, check: bool = True) -> GemmMapping | None:
+        """The mapping with these tiles and this order, or None if it does not fit the array
+        or (with ``check``) the buffers."""
+        g, (m_cap, _, n_cap) = self.g, self.caps
+        units = self.unit[1]
+        if not (0 < m_t <= m_cap and 0 < n_t <= n_cap and 0 < per_tile <= units):
+            return None
+        kp = self.kplan(per_tile)
+        if kp is None:
+            return None
+        if self.geometry is not None:
+            m_t = self.geometry.tile_cap(m_t)
+        m_tiles = tuple(_m_tiles(g, self.geometry, m_t))
+        if check:
+            if not self.k_tile_fits(m_t, per_tile, n_t):
+                return None
+            if order in ("mnk", "Nmnk") and not self.block_fits(m_t):
+                return None
+            if order == "mnk" and n_t >= g.N:
+                return None
+            if order == "nkm" and not (kp.bands == 1 and kp.exact and len(m_tiles) >= 1
+                                       and sum(c.count for c in m_tiles) > 1
+                                       and g.M * n_t * ACC_BITS <= self.halves["output"]):
+                return None
+            if order == "Nmnk" and not (n_block and n_block % n_t == 0
+                                        and n_block <= n_t * math.ceil(g.N / n_t)
+                                        and g.K * n_block * self.w_word
+                                        <= self.halves["weight"]
+                                        and _blocks(g.N, n_t, n_block) <= MAX_BLOCKS):
+                return None
+        return GemmMapping(self.df.name, order, g, self.w_bits, self.a_bits, self.w_word,
+                           self.a_word, m_t, kp.k_t, n_t, m_tiles, kp, Traffic(0, 0, 0), 0, 0,
+                           0.0, n_block=n_block if order == "Nmnk" else 0, k_scale=self.k_scale)
+
+
+def _candidates(space: _Space) -> Iterator[GemmMapping]:
+    """The mapper's choices on one dataflow (module doc): the array's dimensions at its size;
+    for each k tiling, the streamed dimension in as few tiles as fit, of even length, in every
+    order; a streamed m dimension also shortened so an m tile's inputs stay resident; weight
+    blocks of the most n tiles that fit, and of one."""
+    df = space.df
+    m_cap, _, n_cap = space.caps
+    units = space.unit[1]
+    if df.streamed == "k":  # OS: as many units per k tile as the buffers take
+        longest = _largest(1, units, lambda u: space.k_tile_fits(m_cap, u, n_cap))
+        for per_tile in sorted(_lengths(units, longest)):
+            yield from _orders(space, m_cap, per_tile, n_cap,
+                               units if longest == units else per_tile)
+        return
+    for per_tile in space.per_tile_choices():
+        for m_t, n_t in _streamed(space, per_tile):
+            yield from _orders(space, m_t, per_tile, n_t, per_tile)
+
+
+def _streamed(space: _Space, per_tile: int) -> list[tuple[int, int]]:
+    """(m tile, n tile) options with the reduction on the array: the streamed one (m for WS,
+    n for IS) in the lengths the buffers allow (:func:`_lengths`)."""
+    m_cap, _, n_cap = space.caps
+    if space.df.streamed == "m":
+        longest = _largest(1, m_cap, lambda m: space.k_tile_fits(m, per_tile, n_cap))
+        return [(m, n_cap) for m in sorted(space.m_lengths(longest))]
+    longest = _largest(1, n_cap, lambda n: space.k_tile_fits(m_cap, per_tile, n))
+    return [(m_cap, n) for n in sorted(_lengths(space.g.N, longest))]
+
+
+def _orders(space: _Space, m_t: int, per_tile: int, n_t: int,
+            resident_per_tile: int) -> Iterator[GemmMapping]:
+    """Every order on these tiles (resident ones with ``resident_per_tile`` units per k tile;
+    a streamed m or n dimension shortened where it must for a block to stay resident)."""
+    g = space.g
+    for order in ("nmk", "nkm"):
+        if (mp := space.build(m_t, per_tile, n_t, order)) is not None:
+            yield mp
+
+    def block_fits(columns: int) -> bool:
+        return g.K * columns * space.w_word <= space.halves["weight"]
+
+    m_res = {m_t} if space.df.streamed != "m" or space.block_fits(m_t) else \
+        space.m_lengths(_largest(1, m_t, space.block_fits))
+    n_res = {n_t} if space.df.streamed != "n" or block_fits(n_t) else \
+        _lengths(g.N, _largest(1, n_t, block_fits))
+    for m in sorted(m_res):
+        if (mp := space.build(m, resident_per_tile, n_t, "mnk")) is not None:
+            yield mp
+        for n in sorted(n_res):
+            most = min(math.ceil(g.N / n),
+                       int(space.halves["weight"] // max(g.K * n * space.w_word, 1e-9)))
+            fewest = math.ceil(math.ceil(g.N / n) / MAX_BLOCKS)  # tiles a block needs
+            for tiles in sorted({fewest, most} if most >= fewest else set()):
+                if (mp := space.build(m, resident_per_tile, n, "Nmnk", tiles * n)) is not None:
+                    yield mp
+
+
+def mapping_for(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch, dataflow: str,
+                *, m_t: int, units_per_tile: int, n_t: int, order: str = "nmk",
+                n_block: int = 0, weight_word_bits: float | None = None,
+                input_word_bits: float | None = None, geometry: ConvGeometry | None = None,
+                k_scale: float = 1.0) -> GemmMapping | None:
+    """The mapping with these tiles (``units_per_tile`` reduction units, module doc), order and
+    weight block, costed and with its load streams' depth chosen; None if it does not fit
+    the array or the buffers."""
+    w_word, a_word = _words(w_bits, a_bits, weight_word_bits, input_word_bits)
+    space = _Space(g, get_dataflow(dataflow), arch, w_bits, a_bits, w_word, a_word, geometry,
+                   k_scale)
+    mp = space.build(m_t, units_per_tile, n_t, order, n_block)
+    return None if mp is None else _with_slots(_costed(mp, arch, out_bits), arch)
+
+
+def enumerate_mappings(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch,
+                       weight_word_bits: float | None = None,
+                       input_word_bits: float | None = None, *,
+                       geometry: ConvGeometry | None = None,
+                       k_scale: float = 1.0) -> Iterator[GemmMapping]:
+    """Every mapping of the mapper's space (module doc), costed: each dataflow, the array's
+    dimensions at its size, every length of the streamed one, every order and weight block
+    that fits (for checking the mapper on small GEMMs: the space is large)."""
+    w_word, a_word = _words(w_bits, a_bits, weight_word_bits, input_word_bits)
+    for dataflow in arch.array.dataflows:
+        space = _Space(g, get_dataflow(dataflow), arch, w_bits, a_bits, w_word, a_word,
+                       geometry, k_scale)
+        m_cap, _, n_cap = space.caps
+        streamed = space.df.streamed
+        for m_t, per_tile, n_t in itertools.product(
+                range(1, m_cap + 1) if streamed == "m" else (m_cap,),
+                space.per_tile_choices(),
+                range(1, n_cap + 1) if streamed == "n" else (n_cap,)):
+            if geometry is not None and geometry.tile_cap(m_t) != m_t:
+                continue  # the same tiles as a larger cap
+            for order in ORDERS:
+                blocks = range(n_t, n_t * math.ceil(g.N / n_t) + 1, n_t) \
+                    if order == "Nmnk" else (0,)
+                for n_block in blocks:
+                    mp = space.build(m_t, per_tile, n_t, order, n_block)
+                    if mp is not None:
+                        yield _costed(mp, arch, out_bits)
 
 
 def _slots(arch: Arch, buffer: str, tile_bits: float, interval: int) -> int:
@@ -201,55 +610,53 @@ def _slots(arch: Arch, buffer: str, tile_bits: float, interval: int) -> int:
 
 
 def _with_slots(mp: GemmMapping, arch: Arch) -> GemmMapping:
-    """``mp`` with the depth of its weight and input load streams chosen (module doc). An
-    ``mnk`` nest keeps an m block's inputs resident across its n tiles, so its input stream
-    stays double buffered."""
-    period = tile_timing(arch, mp.dataflow, mp.m_t, mp.k_t, mp.n_t, mp.w_bits, mp.a_bits).period
-    mb = mp.folds[0]
-    w_interval = period * (mb if mp.order == "nkm" else 1)  # nkm reuses a weight tile mb times
-    w_slots = _slots(arch, "weight", mp.k_t * mp.n_t * mp.weight_word_bits, w_interval)
-    a_slots = 2 if mp.order == "mnk" else _slots(arch, "input",
-                                                   mp.m_t * mp.k_t * mp.input_word_bits, period)
-    return dataclasses.replace(mp, weight_slots=w_slots, input_slots=a_slots)
-
-
-def split_dim(size: int, tile: int) -> list[tuple[int, int]]:
-    """[(tile size, count)] covering ``size``: full tiles, then the edge tile if any."""
-    full, edge = divmod(size, tile)
-    parts = [(tile, full)] if full else []
-    return [*parts, (edge, 1)] if edge else parts
+    """``mp`` with the depth of its weight and input load streams chosen (module doc): a
+    stream's interval is the array time between two of its loads, at least one tile for a
+    streamed tile, a k loop over a block's n tiles for a resident input block, and that
+    times the m tiles for a weight block."""
+    period = tile_timing(arch, mp.dataflow, mp.m_t, mp.array_k(mp.k_t), mp.n_t, mp.w_bits,
+                         mp.a_bits).period
+    kp, g = mp.kplan, mp.gemm
+    per = mp.n_block // mp.n_t if mp.order == "Nmnk" else math.ceil(g.N / mp.n_t)
+    block_tiles = min(b for _, nt in split_dim(g.N, mp.n_t) for b, _ in split_dim(nt, per))
+    fp = max(c.footprint for c in mp.m_tiles)
+    if mp.order == "Nmnk":
+        w_bits = g.K * mp.n_block * mp.weight_word_bits
+        w_every = block_tiles * kp.steps * (min(c.count for c in mp.m_tiles) if g.groups > 1
+                                            else mp.folds[0])  # once per block (codegen)
+    else:
+        w_bits = mp.k_t * mp.n_t * mp.weight_word_bits
+        w_every = mp.folds[0] if mp.order == "nkm" else 1  # nkm reuses a weight tile mb times
+    if mp.order in ("mnk", "Nmnk"):
+        a_bits, a_every = kp.units * fp * mp.input_word_bits, block_tiles * kp.steps
+    else:
+        a_bits, a_every = kp.per_tile * fp * mp.input_word_bits, kp.bands
+    return dataclasses.replace(mp, weight_slots=_slots(arch, "weight", w_bits, period * w_every),
+                               input_slots=_slots(arch, "input", a_bits, period * a_every))
 
 
 @functools.lru_cache(maxsize=65536)
 def map_gemm(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch,
-             weight_word_bits: float | None = None,
-             input_word_bits: float | None = None, scalesim: bool = False) -> GemmMapping:
-    """Choose dataflow, tiles and loop order for ``g`` on ``arch``.
+             weight_word_bits: float | None = None, input_word_bits: float | None = None,
+             scalesim: bool = False, *, geometry: ConvGeometry | None = None,
+             k_scale: float = 1.0, objective: str = "latency") -> GemmMapping:
+    """The best mapping of ``g`` on ``arch`` for ``objective`` (module doc).
 
     ``weight_word_bits`` is the stored size of one weight (``w_bits`` unless the arch stores
-    sparse weights compressed); ``input_word_bits`` that of one element of the GEMM's input
-    matrix (less than ``a_bits`` for a convolution, whose im2col matrix repeats pixels).
-    ``scalesim``: tile as SCALE-Sim does, streaming the whole temporal dimension in one fold
-    (its SRAM model is separate from its fold count), in the output-tile-first order.
+    sparse weights compressed); ``input_word_bits`` that of one input element (its stored
+    width); ``geometry`` the convolution whose inputs move as footprints; ``k_scale`` the
+    share of a reduction the array computes (zero skipping). ``scalesim``: tile as SCALE-Sim
+    does, the im2col GEMM with the streamed dimension whole in one fold, in ``nmk`` order.
     """
-    w_word = float(weight_word_bits if weight_word_bits is not None else w_bits)
-    a_word = float(input_word_bits if input_word_bits is not None else a_bits)
-    candidates: list[GemmMapping] = []
+    check_objective(objective)
+    w_word, a_word = _words(w_bits, a_bits, weight_word_bits, input_word_bits)
+    candidates = []
     for dataflow in arch.array.dataflows:
-        df = get_dataflow(dataflow)
-        caps = df.caps(arch.array.rows, arch.array.cols, arch.array.pe.k_pack(w_bits, a_bits))
-        tile = (_unbounded_temporal(g, caps) if scalesim
-                else _fit_temporal(g, df, caps, arch, w_word, a_word))
-        if tile is None:
-            continue
-        compute = _compute_cycles(arch, dataflow, g, tile, w_bits, a_bits)
-        for order in ("nmk",) if scalesim else ORDERS:
-            if not _order_fits(g, order, tile, arch, a_word):
-                continue
-            traffic = _traffic(g, order, tile, w_word, a_word, out_bits)
-            candidates.append(GemmMapping(dataflow, order, g, w_bits, a_bits, w_word, a_word,
-                                          *tile, traffic, compute,
-                                          arch.dram_channel.transfer_cycles(traffic.total)))
+        space = _Space(g, get_dataflow(dataflow), arch, w_bits, a_bits, w_word, a_word,
+                       None if scalesim else geometry, k_scale)
+        found = [_scalesim_folds(space)] if scalesim else _candidates(space)
+        unique = {(mp.order, mp.m_t, mp.kplan, mp.n_t, mp.n_block): mp for mp in found}
+        candidates += [_costed(mp, arch, out_bits) for mp in unique.values()]
     if not candidates:
         raise MappingError(
             f"GEMM M={g.M} N={g.N} K={g.K} at w{w_bits}a{a_bits} does not fit the buffers of "
@@ -257,10 +664,22 @@ def map_gemm(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch,
             f"{arch.buffers.input.size_kib} KiB, weight {arch.buffers.weight.size_kib} KiB, "
             f"output {arch.buffers.output.size_kib} KiB must each hold two tiles"
         )
-    # Fastest first; among mappings within SPEED_TOLERANCE of the fastest, the least DRAM
-    # traffic wins (it costs energy even when it costs no time).
-    fastest = min(c.estimate_cycles for c in candidates)
-    near = [c for c in candidates if c.estimate_cycles <= fastest * (1 + SPEED_TOLERANCE)]
-    best = min(near, key=lambda c: (c.traffic.total, c.estimate_cycles))
+    best = min(candidates, key=lambda mp: score(mp, objective))
     # SCALE-Sim models no DRAM latency to hide; its folds keep plain double buffering
     return best if scalesim else _with_slots(best, arch)
+
+
+def _words(w_bits: int, a_bits: int, weight_word_bits: float | None,
+           input_word_bits: float | None) -> tuple[float, float]:
+    return (float(weight_word_bits if weight_word_bits is not None else w_bits),
+            float(input_word_bits if input_word_bits is not None else a_bits))
+
+
+def _scalesim_folds(space: _Space) -> GemmMapping:
+    """SCALE-Sim's folds: the im2col GEMM, the array's dimensions at its size, the streamed
+    one whole, ``nmk``; SCALE-Sim models SRAM apart from its fold count (no capacity check)."""
+    m_t, _, n_t = space.caps
+    units, k_cap = space.unit[1], space.caps[1]  # (no geometry: units are K elements)
+    mp = space.build(m_t, min(units, k_cap), n_t, check=False)
+    assert mp is not None
+    return mp

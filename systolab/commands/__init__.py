@@ -1,0 +1,26 @@
+"""The CLI's commands, one module each, and the options several of them share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from compiler.mapping.tiling import OBJECTIVES
+from hwsim.dataflow import DATAFLOWS
+
+__all__ = ["mapping_options"]
+
+
+def mapping_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--objective`` and ``--dataflow``: what the mapper minimizes per layer, and the
+    dataflow it may use (passed to the command as ``objective`` and ``dataflow``)."""
+    command = click.option(
+        "--dataflow", type=click.Choice([*DATAFLOWS, "auto"]), default="auto",
+        show_default=True,
+        help="Force one of the arch's dataflows; auto lets the mapper choose per layer.")(command)
+    return click.option(
+        "--objective", type=click.Choice(OBJECTIVES), default="latency", show_default=True,
+        help="What the mapper minimizes per layer: latency, energy, or their product (edp)."
+    )(command)

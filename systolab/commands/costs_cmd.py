@@ -15,6 +15,7 @@ import click
 import numpy as np
 
 from hwsim.timing import MODES
+from systolab.commands import mapping_options
 
 
 def parse_bits(text: str) -> tuple[int, ...]:
@@ -50,8 +51,9 @@ def _label(model: str) -> str:
               show_default=True, help="Timing model.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".",
               show_default=True, help="Directory for the .json and .npy files.")
+@mapping_options
 def costs(model: str, arch_name: str, bits_text: str, batch: int, mode: str,
-          out_dir: str) -> None:
+          out_dir: str, objective: str, dataflow: str) -> None:
     """Cycles and energy of every compute layer of MODEL (a zoo name or file.py:factory) for
     each (w_bits, a_bits) pair on an accelerator: the lookup table of hardware-aware
     quantization searches (HAQ, Wang et al., CVPR 2019)."""
@@ -62,14 +64,16 @@ def costs(model: str, arch_name: str, bits_text: str, batch: int, mode: str,
     bits = parse_bits(bits_text)
     arch = load_arch(arch_name)
     label = _label(model)
-    cost_model = CostModel(load_graph(model, batch=batch), arch, mode=mode, name=label)
+    cost_model = CostModel(load_graph(model, batch=batch), arch, mode=mode, name=label,
+                           objective=objective, dataflow=dataflow)
     table = cost_model.table(bits)
     json_path, npy_path = table.write(Path(out_dir) / f"{label}_{arch.name}_costs")
 
     lo, hi = bits[0], bits[-1]
     base, low = cost_model.baseline(8 if 8 in bits else hi), cost_model.baseline(lo)
     filled = int(np.isfinite(table.array[..., 0]).sum())
-    click.echo(f"{label} on {arch.name} ({mode}): {len(table.layers)} compute layers, "
+    click.echo(f"{label} on {arch.name} ({mode}, mapped for {objective}, dataflow {dataflow}): "
+               f"{len(table.layers)} compute layers, "
                f"bits {lo}..{hi}, {filled} (layer, w_bits, a_bits) entries")
     for name, c in ((f"uniform {8 if 8 in bits else hi}-bit", base), (f"uniform {lo}-bit", low)):
         click.echo(f"  {name:>15}: {c.cycles:,} cycles, {c.latency_ms:.3f} ms, "

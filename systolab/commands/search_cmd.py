@@ -16,6 +16,7 @@ import click
 from rich.table import Table
 
 from hwsim.errors import SystolabError
+from systolab.commands import mapping_options
 from systolab.search.agents import AGENTS
 from systolab.search.tasks import TASKS
 from systolab.tables import wide_console
@@ -54,11 +55,13 @@ BUDGET_UNITS = "relative to the uniform 8-bit model (with --absolute: ms, uJ or 
 @click.option("--progress/--no-progress", default=True, show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="torch threads; small models compress and train fastest on one.")
+@mapping_options
 def search(model: str | None, arch_name: str, agent: str, latency: float | None,
            energy: float | None, size: float | None, absolute: bool, task: str | None,
            evaluator: str | None, episodes: int, finetune_steps: int, finetune_lr: float,
            seed: int, min_bits: int, max_bits: int, pin: bool, channel_multiple: int | None,
-           out_dir: str, resume: bool, progress: bool, threads: int) -> None:
+           out_dir: str, resume: bool, progress: bool, threads: int, objective: str,
+           dataflow: str) -> None:
     """Search per-layer bits and/or keep ratios of MODEL (default: the task's model) with an
     agent (HAQ, AMC, joint DDPG; uniform, greedy, NSGA-II), scored by accuracy on the task and
     by latency and energy simulated on the accelerator."""
@@ -79,7 +82,7 @@ def search(model: str | None, arch_name: str, agent: str, latency: float | None,
                            finetune_lr=finetune_lr, seed=seed, min_bits=min_bits,
                            max_bits=max_bits, pin_first_last=pin,
                            channel_multiple=channel_multiple, out_dir=out_dir, resume=resume,
-                           progress=progress)
+                           progress=progress, objective=objective, dataflow=dataflow)
     out = Path(out_dir)
     try:
         plot_policy_search(report, out / "pareto.png")

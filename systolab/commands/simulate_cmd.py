@@ -12,6 +12,7 @@ from rich.console import Console
 
 from hwsim.errors import SystolabError
 from hwsim.timing import MODES
+from systolab.commands import mapping_options
 from systolab.tables import si, simulation_table, wide_console
 
 if TYPE_CHECKING:
@@ -39,11 +40,12 @@ if TYPE_CHECKING:
               help="Write a PNG: latency per layer (busy vs stalled) and a roofline.")
 @click.option("--strict", is_flag=True,
               help="Fail (exit 2) when an FPGA design does not fit its board.")
+@mapping_options
 def simulate(model: str | None, arch_name: str, policy: str | None, batch: int | None,
              mode: str | None,
              scalesim_config: str | None, topology: str | None, json_path: str | None,
              csv_path: str | None, trace_path: str | None, plot_path: str | None,
-             strict: bool) -> None:
+             strict: bool, objective: str, dataflow: str) -> None:
     """Simulate MODEL (a zoo name or file.py:factory) on an accelerator and print per-layer
     cycles, latency, utilization, bound, energy and DRAM traffic, with the roofline bound."""
     from systolab.pipeline import simulate_graph
@@ -62,7 +64,8 @@ def simulate(model: str | None, arch_name: str, policy: str | None, batch: int |
         arch = load_scalesim_arch(scalesim_config) if scalesim_config else arch_name
         label = Path(topology).stem
         sim = simulate_graph(graph, arch, mode=mode or ("scalesim" if scalesim_config
-                                                        else "native"), name=label)
+                                                        else "native"), name=label,
+                             objective=objective, dataflow=dataflow)
     else:
         if not model:
             raise click.UsageError("MODEL is required (or --topology with --scalesim-config)")
@@ -73,7 +76,8 @@ def simulate(model: str | None, arch_name: str, policy: str | None, batch: int |
         graph = compile_graph(load_graph(model, batch=batch or 1, policy=policy))
         traced = time.perf_counter() - t0
         label = model_label(model)
-        sim = simulate_graph(graph, arch_name, mode=mode or "native", name=label)
+        sim = simulate_graph(graph, arch_name, mode=mode or "native", name=label,
+                             objective=objective, dataflow=dataflow)
         sim.wall_seconds["trace_s"] = traced
     rows = sim.layer_rows()
     total = sim.stats.total

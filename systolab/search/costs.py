@@ -47,6 +47,7 @@ from compiler.frontend.pytorch import trace
 from compiler.ir import CONV_OPS, Gemm, Graph, Op, OpKind
 from compiler.mapping import map_model
 from compiler.mapping.codegen import DEFAULT_BITS, read_precision
+from compiler.mapping.tiling import check_objective
 from compiler.passes import compile_graph
 from compiler.policy import LayerPolicy, Policy, apply_policy
 from hwsim.config import Arch, load_arch
@@ -120,6 +121,8 @@ class CostTable:
     bits: tuple[int, ...]
     layers: tuple[LayerInfo, ...]
     array: np.ndarray = field(repr=False)
+    objective: str = "latency"  # the mapper's
+    dataflows: tuple[str, ...] = ()  # those it could choose from
 
     def write(self, stem: str | Path) -> tuple[Path, Path]:
         """Write ``<stem>.json`` (:meth:`to_dict`) and ``<stem>.npy`` (:attr:`array`)."""
@@ -150,6 +153,7 @@ class CostTable:
                          "feature_size": info.feature_size, "params": info.params,
                          "macs": info.macs, "depthwise": info.depthwise, "costs": costs})
         return {"model": self.model, "arch": self.arch, "mode": self.mode,
+                "objective": self.objective, "dataflows": list(self.dataflows),
                 "bits": list(self.bits), "layers": rows}
 
 
@@ -189,13 +193,17 @@ class CostModel:
 
     ``graph`` is a traced model (:func:`compiler.frontend.trace`), compiled or not, with the
     batch it was traced with; policies apply to its compute layers by name. ``arch`` is an
-    :class:`Arch`, a shipped config name or a YAML path; ``mode`` the engine's timing mode.
+    :class:`Arch`, a shipped config name or a YAML path; ``mode`` the engine's timing mode;
+    ``objective`` what the mapper minimizes per layer, ``dataflow`` one it is restricted to
+    (``"auto"``: any the arch has), as in :func:`systolab.pipeline.simulate_graph`.
     """
 
     def __init__(self, graph: Graph, arch: Arch | str | Path, *, mode: str = "native",
-                 name: str = "model") -> None:
+                 name: str = "model", objective: str = "latency",
+                 dataflow: str = "auto") -> None:
         check_mode(mode)
-        self.arch = arch if isinstance(arch, Arch) else load_arch(arch)
+        self.objective = check_objective(objective)
+        self.arch = (arch if isinstance(arch, Arch) else load_arch(arch)).with_dataflow(dataflow)
         self.mode = mode
         self.name = name
         self._source = graph
@@ -212,14 +220,17 @@ class CostModel:
 
     @classmethod
     def from_model(cls, model: nn.Module, example_input: torch.Tensor, arch: Arch | str | Path,
-                   *, mode: str = "native", name: str | None = None) -> CostModel:
+                   *, mode: str = "native", name: str | None = None,
+                   objective: str = "latency", dataflow: str = "auto") -> CostModel:
         """Trace ``model`` (with the batch of ``example_input``) and build its cost model."""
-        return cls(trace(model, example_input), arch, mode=mode, name=name or type(model).__name__)
+        return cls(trace(model, example_input), arch, mode=mode, name=name or type(model).__name__,
+                   objective=objective, dataflow=dataflow)
 
     # -- public API ---------------------------------------------------------------------------
     def evaluate(self, policy: Policy) -> Cost:
         """The cost of the model compressed by ``policy``; equal, to the last bit, to the totals
-        of ``simulate_graph(compile_graph(apply_policy(graph, policy)), arch, mode=mode)``."""
+        of ``simulate_graph(compile_graph(apply_policy(graph, policy)), arch, mode=mode,
+        objective=objective, dataflow=dataflow)``."""
         bits, kept = self._resolve(policy)
         structure = self._structures.get(kept)
         if structure is None:
@@ -258,7 +269,8 @@ class CostModel:
                     if entry.compute >= 0:
                         v = entry.cache[key]
                         array[entry.compute, w - 1, a - 1] = (v[0], v[2] + v[3] + v[4] + v[5] + v[6])
-        return CostTable(self.name, self.arch.name, self.mode, widths, self.layers, array)
+        return CostTable(self.name, self.arch.name, self.mode, widths, self.layers, array,
+                         self.objective, self.arch.array.dataflows)
 
     # -- policy resolution --------------------------------------------------------------------
     def _resolve(self, policy: Policy) -> tuple[tuple[tuple[int, int], ...], tuple[int | None, ...]]:
@@ -302,7 +314,8 @@ class CostModel:
                 reads.append((-1, index[c]) if field is None
                              else (0 if field == "w_bits" else 1, compute[c]))
             plan.append(tuple(reads))
-        mapped = map_model(graph, self.arch, self.name, mode=self.mode)
+        mapped = map_model(graph, self.arch, self.name, mode=self.mode,
+                           objective=self.objective)
         entries = tuple(
             _Entry(index[p.op.name], compute.get(p.op.name, -1) if p.gemm is not None else -1,
                    tuple(index[q] for q in graph.inputs_of(p.op.name)))
@@ -349,7 +362,8 @@ class CostModel:
         for name, (w, a) in zip(self._names, bits, strict=True):
             op = graph.op(name)
             graph.replace_op(op.replace(precision=type(op.precision)(w, a)))
-        program = map_model(graph, self.arch, self.name, mode=self.mode).program
+        program = map_model(graph, self.arch, self.name, mode=self.mode,
+                           objective=self.objective).program
         program.validate(self.arch, capacity=self.mode != "scalesim")
         keys = self._keys(structure, bits)
         for entry, key, layer in zip(structure.entries, keys, program.layers, strict=True):

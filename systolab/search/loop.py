@@ -62,6 +62,8 @@ class SearchConfig:
     pin_first_last: bool = True
     channel_multiple: int = 1
     reward_lambda: float = 0.1  # HAQ's lambda, per accuracy percentage point
+    objective: str = "latency"  # the mapper's, when the costs were simulated
+    dataflow: str = "auto"
 
     def fingerprint(self) -> dict[str, Any]:
         data = asdict(self)

@@ -142,7 +142,8 @@ def search_policy(model: str | None = None, *, arch: Arch | str | Path = "stripe
                   finetune_lr: float = 1e-4, seed: int = 0, min_bits: int = 2, max_bits: int = 8,
                   pin_first_last: bool = True, channel_multiple: int | None = None,
                   out_dir: str | Path | None = "search-out", resume: bool = False,
-                  progress: bool = False) -> PolicySearchReport:
+                  progress: bool = False, objective: str = "latency",
+                  dataflow: str = "auto") -> PolicySearchReport:
     """Search per-layer bits and/or keep ratios of ``model`` (a zoo name or ``file.py:factory``;
     default: the task's model) with ``agent`` under ``budget`` (the steps in the module doc).
 
@@ -150,15 +151,18 @@ def search_policy(model: str | None = None, *, arch: Arch | str | Path = "stripe
     a ``module:function`` scoring a compressed model (with a task, it replaces the task's
     score). ``channel_multiple`` (default: the array's columns) rounds kept channels. With
     ``out_dir`` the search is checkpointed after every episode and ``resume`` continues it.
+    Every policy is costed with the mapper minimizing ``objective`` per layer, on ``dataflow``
+    (``"auto"``: any the arch has).
     """
     if agent_spec(agent).needs_budget and budget is None:
         raise BudgetError(f"the {agent} agent needs a budget: latency, energy or size")
     problem = _problem(model, task, evaluator, finetune_steps, finetune_lr)
-    costs = CostModel.from_model(problem.net, problem.example, arch, name=problem.label)
+    costs = CostModel.from_model(problem.net, problem.example, arch, name=problem.label,
+                                 objective=objective, dataflow=dataflow)
     multiple = channel_multiple or costs.arch.array.cols
     accuracy = problem.accuracy(multiple)
     config = SearchConfig(agent, budget, episodes, seed, min_bits, max_bits, pin_first_last,
-                          multiple)
+                          multiple, objective=objective, dataflow=dataflow)
     base = costs.baseline(8)
     result = run_search(config, layers=costs.layers, cost=costs.evaluate, accuracy=accuracy,
                         reference_accuracy=problem.score(problem.net), baseline=base,
@@ -181,7 +185,8 @@ def search_policy(model: str | None = None, *, arch: Arch | str | Path = "stripe
     if best is not None:
         policy = best.to_policy()
         sim = simulate_graph(compile_graph(trace(problem.net, problem.example, policy=policy)),
-                             costs.arch, name=problem.label, trace=False)
+                             costs.arch, name=problem.label, trace=False,
+                             objective=objective)
         keeps = {n: lp.keep for n, lp in policy.layers.items()}
         layers = [{**{k: r[k] for k in ("name", "op", "w_bits", "a_bits", "bound", "cycles", "ms",
                                         "energy_uj", "utilization")},

@@ -25,7 +25,7 @@ from hwsim.config import Arch
 from hwsim.errors import SystolabError
 from hwsim.resources import PeResourceTable, fpga_resources
 from systolab.pipeline import simulate_graph
-from systolab.search.sweep.points import Point, to_arch
+from systolab.search.sweep.points import Point, objective_of, to_arch
 from systolab.search.sweep.spec import CodesignSpec, Constraints
 from systolab.search.sweep.uniform_policy import best_uniform_policy
 from systolab.search.sweep.workloads import Workload
@@ -77,15 +77,18 @@ def _fpga_check(arch: Arch, ctx: Context) -> tuple[float, str]:
     return max(util.values()), reason
 
 
-def _simulate(arch: Arch, workload: Workload, mode: str) -> dict[str, Any]:
-    stats = simulate_graph(workload.graph, arch, mode=mode, name=workload.name, trace=False).stats.total
+def _simulate(arch: Arch, workload: Workload, mode: str, objective: str) -> dict[str, Any]:
+    stats = simulate_graph(workload.graph, arch, mode=mode, name=workload.name, trace=False,
+                           objective=objective).stats.total
     return {"latency_ms": stats.seconds * 1e3, "energy_uj": stats.energy_pj * 1e-6,
             "cycles": stats.cycles, "utilization": stats.utilization}
 
 
-def _codesign(arch: Arch, workload: Workload, ctx: Context) -> tuple[dict[str, Any], str]:
+def _codesign(arch: Arch, workload: Workload, ctx: Context,
+              objective: str) -> tuple[dict[str, Any], str]:
     assert ctx.codesign is not None
-    choice = best_uniform_policy(workload.graph, arch, ctx.codesign, ctx.mode, workload.name)
+    choice = best_uniform_policy(workload.graph, arch, ctx.codesign, ctx.mode, workload.name,
+                                 objective)
     return {**choice.to_dict(), "policy": f"w{choice.w_bits}a{choice.a_bits}"}, choice.reason
 
 
@@ -119,12 +122,13 @@ def evaluate_point(seq: int, point: Point, ctx: Context) -> PointResult:
         if reason:
             return done(reason)
     latency = energy = 0.0
+    objective = objective_of(point)
     for workload in ctx.workloads:
         try:
             if ctx.codesign is None:
-                figures, reason = _simulate(arch, workload, ctx.mode), ""
+                figures, reason = _simulate(arch, workload, ctx.mode, objective), ""
             else:
-                figures, reason = _codesign(arch, workload, ctx)
+                figures, reason = _codesign(arch, workload, ctx, objective)
         except SystolabError as err:
             return done(f"{workload.name}: {err}")
         details[workload.name] = figures

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from compiler.mapping.tiling import OBJECTIVES
 from hwsim.config import Arch, ArrayConfig, VectorUnitConfig
 from hwsim.dataflow import DATAFLOWS
 from hwsim.errors import ConfigError
@@ -33,7 +34,7 @@ from hwsim.fields import fail
 from hwsim.memory import BufferConfig, DramConfig
 from hwsim.pe import PE_KINDS
 
-__all__ = ["PARAMS", "Param", "Point", "Value", "to_arch"]
+__all__ = ["PARAMS", "Param", "Point", "Value", "objective_of", "to_arch"]
 
 Value = int | float | str
 """A canonical parameter value: what is hashed, stored, and handed to optuna."""
@@ -47,6 +48,12 @@ def _dataflow(path: str, value: Any) -> str:
             or any(f not in DATAFLOWS for f in flows)):
         raise fail(path, f"a dataflow ({', '.join(DATAFLOWS)}) or a list of them", value)
     return "+".join(flows)
+
+
+def _objective(path: str, value: Any) -> str:
+    if value not in OBJECTIVES:
+        raise fail(path, "one of " + ", ".join(OBJECTIVES), value)
+    return str(value)
 
 
 def _pe_expectation() -> str:
@@ -113,12 +120,13 @@ def _buffers(*names: str) -> Callable[[Arch, Any], Arch]:
 @dataclass(frozen=True, slots=True)
 class Param:
     """One sweepable parameter: how to check a value (``check(path, value)`` returns it
-    canonical or raises naming ``path``) and how to apply it to an Arch."""
+    canonical or raises naming ``path``) and how to apply it to an Arch (None: it is not
+    hardware, but how the point is mapped, read by the evaluation: ``objective``)."""
 
     name: str
     doc: str
     check: Callable[[str, Any], Value]
-    apply: Callable[[Arch, Any], Arch]
+    apply: Callable[[Arch, Any], Arch] | None
     sizes: bool = False  # a size: ``{min, max, log2: true}`` ranges make sense
 
 
@@ -138,6 +146,8 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
     Param("pe", f"PE kind ({_pe_expectation()})", _pe, _with_pe),
     Param("dataflow", "dataflows the mapper may use (ws, os, is, or e.g. ws+os)", _dataflow,
           _array(dataflows=lambda v: tuple(v.split("+")))),
+    Param("objective", f"what the mapper minimizes per layer ({', '.join(OBJECTIVES)})",
+          _objective, None),
     Param("clock_mhz", "array clock (MHz)", _CLOCK, _array(clock_mhz=_same)),
     Param("input_kib", "input buffer (KiB)", _KIB, _buffers("input"), True),
     Param("weight_kib", "weight buffer (KiB)", _KIB, _buffers("weight"), True),
@@ -188,5 +198,12 @@ def to_arch(base: Arch, point: Point) -> Arch:
     combinations (e.g. a PE kind with widths it cannot have)."""
     arch = base
     for name, value in point.params:
-        arch = PARAMS[name].apply(arch, value)
+        apply = PARAMS[name].apply
+        if apply is not None:
+            arch = apply(arch, value)
     return arch
+
+
+def objective_of(point: Point) -> str:
+    """The mapping objective of ``point`` (``latency`` unless it sets one)."""
+    return str(dict(point.params).get("objective", "latency"))

@@ -45,11 +45,12 @@ class PolicyChoice:
 
 
 def best_uniform_policy(graph: Graph, arch: Arch, spec: CodesignSpec, mode: str,
-                        name: str) -> PolicyChoice:
-    """The most precise uniform policy whose cost meets ``spec.budget`` on ``arch``."""
+                        name: str, objective: str = "latency") -> PolicyChoice:
+    """The most precise uniform policy whose cost meets ``spec.budget`` on ``arch`` (mapped
+    for ``objective``)."""
     from systolab.search.costs import CostModel  # imports torch: only co-design sweeps pay it
 
-    costs = CostModel(graph, arch, mode=mode, name=name)
+    costs = CostModel(graph, arch, mode=mode, name=name, objective=objective)
     layers = costs.layers
     pinned = {layers[0].name, layers[-1].name} if spec.keep_first_last and layers else set()
     total_macs = sum(info.macs for info in layers) or 1

@@ -43,6 +43,28 @@ def test_policy_changes_the_result_on_a_bit_serial_arch(
     assert cycles[1] < cycles[0]
 
 
+def test_objective_and_dataflow(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--objective`` chooses what the mapper minimizes, ``--dataflow`` forces one of the
+    arch's dataflows; both are in the JSON, and an unsupported dataflow is a one-line error."""
+    runs = {}
+    for objective in ("latency", "energy"):
+        path = tmp_path / f"{objective}.json"
+        assert main(["simulate", "resnet18", "--objective", objective, "--json", str(path)]) == 0
+        runs[objective] = json.loads(path.read_text())
+    assert runs["energy"]["objective"] == "energy"
+    assert runs["energy"]["total"]["energy_pj"]["total_pj"] < \
+        runs["latency"]["total"]["energy_pj"]["total_pj"]
+    forced = tmp_path / "os.json"
+    assert main(["simulate", "lenet5", "--dataflow", "os", "--json", str(forced)]) == 0
+    data = json.loads(forced.read_text())
+    assert data["dataflows"] == ["os"]
+    assert {r["dataflow"] for r in data["layers"] if r["w_bits"]} == {"os"}
+    capsys.readouterr()
+    assert main(["simulate", "lenet5", "--arch", "sparse_int8", "--dataflow", "is"]) != 0
+    assert "dataflow must be 'auto' or one 'sparse_int8' supports (ws, os), not 'is'" in \
+        capsys.readouterr().err
+
+
 def test_scalesim_files(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "--scalesim-config", str(DATA / "scalesim_ws32.cfg"),
                  "--topology", str(DATA / "scalesim_conv.csv")]) == 0
