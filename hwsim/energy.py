@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from hwsim.config import Arch
 
-__all__ = ["ActionCounts", "EnergyBreakdown", "energy_of", "static_mw"]
+__all__ = ["ActionCounts", "EnergyBreakdown", "Prices", "energy_of", "static_mw"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,18 +91,42 @@ def static_mw(arch: Arch) -> float:
     return t.static_mw_per_mm2 * pe_mm2 + t.static_mw_per_mib_sram * sram_mib
 
 
+class Prices:
+    """The unit prices of ``arch``, looked up once: a search that prices many action counts
+    on one arch (the mapper) keeps one; :func:`energy_of` is the one-off form."""
+
+    def __init__(self, arch: Arch) -> None:
+        t = self._table = arch.energy
+        self._arch = arch
+        self._read = {b: t.sram_read_pj_per_bit(arch.buffers.get(b).size_kib)
+                      for b in ("input", "weight", "output")}
+        self._write = {b: t.sram_write_pj_per_bit(arch.buffers.get(b).size_kib)
+                       for b in ("input", "weight", "output")}
+        self._static_mw = static_mw(arch)
+        self._mac: dict[tuple[int, int], float] = {}
+
+    def mac_pj(self, w_bits: int, a_bits: int) -> float:
+        pj = self._mac.get((w_bits, a_bits))
+        if pj is None:
+            arch = self._arch
+            pj = self._mac[w_bits, a_bits] = arch.array.pe.mac_pj(self._table, arch.area,
+                                                                  w_bits, a_bits)
+        return pj
+
+    def energy(self, counts: ActionCounts, seconds: float) -> EnergyBreakdown:
+        """Energy of ``counts`` over ``seconds`` of run time (mW x s = 1e9 pJ)."""
+        mac = sum(n * self.mac_pj(w, a) for (w, a), n in counts.macs)
+        sram = sum(n * self._read[b] for b, n in counts.sram_read_bits)
+        sram += sum(n * self._write[b] for b, n in counts.sram_write_bits)
+        return EnergyBreakdown(
+            mac_pj=mac,
+            sram_pj=sram,
+            dram_pj=counts.dram_bits * self._arch.dram.pj_per_bit,
+            vector_pj=counts.vector_ops * self._table.vector_op_pj,
+            static_pj=self._static_mw * seconds * 1e9,
+        )
+
+
 def energy_of(counts: ActionCounts, arch: Arch, seconds: float) -> EnergyBreakdown:
     """Energy of ``counts`` on ``arch`` over ``seconds`` of run time (mW x s = 1e9 pJ)."""
-    t = arch.energy
-    mac = sum(n * arch.array.pe.mac_pj(t, arch.area, w, a) for (w, a), n in counts.macs)
-    sram = sum(n * t.sram_read_pj_per_bit(arch.buffers.get(b).size_kib)
-               for b, n in counts.sram_read_bits)
-    sram += sum(n * t.sram_write_pj_per_bit(arch.buffers.get(b).size_kib)
-                for b, n in counts.sram_write_bits)
-    return EnergyBreakdown(
-        mac_pj=mac,
-        sram_pj=sram,
-        dram_pj=counts.dram_bits * arch.dram.pj_per_bit,
-        vector_pj=counts.vector_ops * t.vector_op_pj,
-        static_pj=static_mw(arch) * seconds * 1e9,
-    )
+    return Prices(arch).energy(counts, seconds)

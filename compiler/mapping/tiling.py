@@ -67,7 +67,7 @@ from compiler.ir import Gemm
 from compiler.mapping.geometry import ConvGeometry, TileClass, gemm_tiles
 from hwsim.config import Arch, ArrayConfig
 from hwsim.dataflow import Dataflow, get_dataflow
-from hwsim.energy import ActionCounts, energy_of
+from hwsim.energy import ActionCounts, Prices
 from hwsim.errors import ConfigError
 from hwsim.timing import TileTiming, tile_timing
 
@@ -294,36 +294,44 @@ def _timing(array: ArrayConfig, dataflow: str, m: int, k: int, n: int, w_bits: i
     return tile_timing(array, dataflow, m, k, n, w_bits, a_bits)
 
 
-def _compute_cycles(mp: GemmMapping, arch: Arch,
-                    tiles: list[tuple[int, int, int, int]] | None = None) -> int:
-    """Closed-form cycles of all tiles (``tiles``: :func:`compute_tiles`, if known), as
-    back-to-back runs; the pipeline fills once."""
-    total = 0
-    for m, k, n, count in compute_tiles(mp) if tiles is None else tiles:
-        total += count * _timing(arch.array, mp.dataflow, m, k, n, mp.w_bits, mp.a_bits).period
-    first = _timing(arch.array, mp.dataflow, mp.m_t, mp.array_k(mp.k_t), mp.n_t, mp.w_bits,
-                    mp.a_bits)
-    return total + first.first - first.period
+@dataclass(frozen=True, slots=True)
+class _ComputePart:
+    """What a mapping's compute tiles cost, whatever its loop order: closed-form cycles (as
+    back-to-back runs; the pipeline fills once), MACs, and SRAM bits each buffer serves the
+    array (reads) and takes from it (writes)."""
+
+    cycles: int
+    macs: int
+    reads: dict[str, int]
+    writes: dict[str, int]
 
 
-def _counts(mp: GemmMapping, tr: Traffic,
-            tiles: list[tuple[int, int, int, int]] | None = None) -> ActionCounts:
-    """Exact action counts of ``mp``'s program (as :mod:`hwsim.engine` counts them)."""
+def _compute_part(mp: GemmMapping, arch: Arch) -> _ComputePart:
     df = get_dataflow(mp.dataflow)
     rd: dict[str, int] = defaultdict(int)
     wr: dict[str, int] = defaultdict(int)
-    macs = 0
-    for m, k, n, count in compute_tiles(mp) if tiles is None else tiles:
+    cycles = macs = 0
+    for m, k, n, count in compute_tiles(mp):
+        cycles += count * _timing(arch.array, mp.dataflow, m, k, n, mp.w_bits, mp.a_bits).period
         macs += count * m * k * n
         reads, writes = df.sram_bits(m, k, n, mp.w_bits, mp.a_bits, ACC_BITS)
         for buffer, bits in reads:
             rd[buffer] += count * bits
         for buffer, bits in writes:
             wr[buffer] += count * bits
-    wr["weight"] += tr.weight
-    wr["input"] += tr.input
-    rd["output"] += tr.output
-    return ActionCounts(macs=(((mp.w_bits, mp.a_bits), macs),),
+    first = _timing(arch.array, mp.dataflow, mp.m_t, mp.array_k(mp.k_t), mp.n_t, mp.w_bits,
+                    mp.a_bits)
+    return _ComputePart(cycles + first.first - first.period, macs, dict(rd), dict(wr))
+
+
+def _counts(mp: GemmMapping, tr: Traffic, part: _ComputePart) -> ActionCounts:
+    """Exact action counts of ``mp``'s program (as :mod:`hwsim.engine` counts them): its
+    compute tiles' and its loads' and stores' (DRAM reads land in SRAM, stores read it)."""
+    rd, wr = dict(part.reads), dict(part.writes)
+    wr["weight"] = wr.get("weight", 0) + tr.weight
+    wr["input"] = wr.get("input", 0) + tr.input
+    rd["output"] = rd.get("output", 0) + tr.output
+    return ActionCounts(macs=(((mp.w_bits, mp.a_bits), part.macs),),
                         sram_read_bits=tuple(sorted(rd.items())),
                         sram_write_bits=tuple(sorted(wr.items())), dram_bits=tr.total)
 
@@ -338,15 +346,27 @@ def score(mp: GemmMapping, objective: str) -> tuple[float, ...]:
     return (energy * latency, latency, mp.traffic.total)
 
 
-def _costed(mp: GemmMapping, arch: Arch, out_bits: int) -> GemmMapping:
+def _costed(mp: GemmMapping, arch: Arch, out_bits: int,
+            parts: dict[tuple, _ComputePart] | None = None,
+            prices: Prices | None = None) -> GemmMapping:
+    """``mp`` with its traffic, cycles and energy; ``parts`` keeps the compute parts of the
+    tilings already costed (orders of one tiling share them), ``prices`` the arch's."""
     tr = traffic(mp, out_bits)
-    tiles = list(compute_tiles(mp))
-    compute = _compute_cycles(mp, arch, tiles)
+    key = (mp.dataflow, mp.m_t, mp.kplan, mp.n_t)
+    part = parts.get(key) if parts is not None else None
+    if part is None:
+        part = _compute_part(mp, arch)
+        if parts is not None:
+            parts[key] = part
+    compute = part.cycles
     dram = arch.dram_channel.transfer_cycles(tr.total)
     seconds = max(compute, dram) * arch.cycle_ns * 1e-9
-    energy = energy_of(_counts(mp, tr, tiles), arch, seconds).total_pj
-    return dataclasses.replace(mp, traffic=tr, compute_cycles=compute, dram_cycles=dram,
-                               energy_pj=energy)
+    energy = (prices or Prices(arch)).energy(_counts(mp, tr, part), seconds).total_pj
+    # (as dataclasses.replace, without its per-call reflection: the search costs thousands)
+    return GemmMapping(mp.dataflow, mp.order, mp.gemm, mp.w_bits, mp.a_bits,
+                       mp.weight_word_bits, mp.input_word_bits, mp.m_t, mp.k_t, mp.n_t,
+                       mp.m_tiles, mp.kplan, tr, compute, dram, energy, mp.n_block, mp.k_scale,
+                       mp.weight_slots, mp.input_slots)
 
 
 # -- the space of mappings ------------------------------------------------------------------------
@@ -581,11 +601,13 @@ def enumerate_mappings(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: A
     dimensions at its size, every length of the streamed one, every order and weight block
     that fits (for checking the mapper on small GEMMs: the space is large)."""
     w_word, a_word = _words(w_bits, a_bits, weight_word_bits, input_word_bits)
+    prices = Prices(arch)
     for dataflow in arch.array.dataflows:
         space = _Space(g, get_dataflow(dataflow), arch, w_bits, a_bits, w_word, a_word,
                        geometry, k_scale)
         m_cap, _, n_cap = space.caps
         streamed = space.df.streamed
+        parts: dict[tuple, _ComputePart] = {}
         for m_t, per_tile, n_t in itertools.product(
                 range(1, m_cap + 1) if streamed == "m" else (m_cap,),
                 space.per_tile_choices(),
@@ -598,7 +620,7 @@ def enumerate_mappings(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: A
                 for n_block in blocks:
                     mp = space.build(m_t, per_tile, n_t, order, n_block)
                     if mp is not None:
-                        yield _costed(mp, arch, out_bits)
+                        yield _costed(mp, arch, out_bits, parts, prices)
 
 
 def _slots(arch: Arch, buffer: str, tile_bits: float, interval: int) -> int:
@@ -650,13 +672,15 @@ def map_gemm(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch,
     """
     check_objective(objective)
     w_word, a_word = _words(w_bits, a_bits, weight_word_bits, input_word_bits)
+    prices = Prices(arch)
     candidates = []
     for dataflow in arch.array.dataflows:
         space = _Space(g, get_dataflow(dataflow), arch, w_bits, a_bits, w_word, a_word,
                        None if scalesim else geometry, k_scale)
         found = [_scalesim_folds(space)] if scalesim else _candidates(space)
         unique = {(mp.order, mp.m_t, mp.kplan, mp.n_t, mp.n_block): mp for mp in found}
-        candidates += [_costed(mp, arch, out_bits) for mp in unique.values()]
+        parts: dict[tuple, _ComputePart] = {}
+        candidates += [_costed(mp, arch, out_bits, parts, prices) for mp in unique.values()]
     if not candidates:
         raise MappingError(
             f"GEMM M={g.M} N={g.N} K={g.K} at w{w_bits}a{a_bits} does not fit the buffers of "

@@ -46,8 +46,8 @@ def arch_of(name: str) -> Arch:
     return load_arch(name)
 
 
-def full_path(graph: Graph, arch: Arch, policy: Policy) -> Cost:
-    sim = simulate_graph(compile_graph(apply_policy(graph, policy)), arch)
+def full_path(graph: Graph, arch: Arch, policy: Policy, objective: str = "latency") -> Cost:
+    sim = simulate_graph(compile_graph(apply_policy(graph, policy)), arch, objective=objective)
     total = sim.stats.total
     weight_bits = sum(layer.weight_bits for layer in sim.mapped.program.layers)
     return Cost(total.cycles, total.seconds, total.energy_pj, weight_bits, total.macs)
@@ -82,6 +82,21 @@ def test_evaluate_equals_full_path(model: str, arch_name: str) -> None:
     # Repeated and in another order, from the caches: still exact.
     for policy in reversed(policies(names, prunable, seed=len(model))):
         assert cost_model.evaluate(policy) == full_path(graph, arch, policy), policy
+
+
+@pytest.mark.parametrize("objective", ["energy", "edp"])
+def test_evaluate_equals_full_path_for_every_objective(objective: str) -> None:
+    """A cost model built for a mapping objective answers as the pipeline mapped for it; a
+    forced dataflow is the arch restricted to it."""
+    graph, arch = graph_of("lenet5"), arch_of("stripes")
+    cost_model = CostModel(graph, arch, objective=objective)
+    names = [layer.name for layer in cost_model.layers]
+    prunable = [layer.prunable for layer in cost_model.layers]
+    for policy in policies(names, prunable, seed=3):
+        assert cost_model.evaluate(policy) == full_path(graph, arch, policy, objective), policy
+    forced = CostModel(graph, arch, dataflow="os")
+    assert forced.arch == arch.with_dataflow("os")
+    assert forced.evaluate(Policy()) == full_path(graph, arch.with_dataflow("os"), Policy())
 
 
 def test_evaluate_equals_full_path_depthwise_and_compiled_input() -> None:
