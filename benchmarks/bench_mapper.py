@@ -21,7 +21,7 @@ import time
 
 from compiler.frontend.pytorch import trace
 from compiler.ir import COMPUTE_OPS, Gemm
-from compiler.mapping import geometry, tiling
+from compiler.mapping import tiling
 from compiler.mapping.codegen import tensor_bits
 from compiler.mapping.geometry import ConvGeometry
 from compiler.mapping.sparsity import sparsity_effect
@@ -33,12 +33,6 @@ from systolab.zoo import get_model
 
 MODELS = ("resnet18", "resnet50", "mobilenet_v2", "vit_tiny")
 OBJECTIVES = tiling.OBJECTIVES
-
-
-def _clear() -> None:
-    tiling.map_gemm.cache_clear()
-    tiling._timing.cache_clear()
-    geometry._tiles.cache_clear()
 
 
 def mapper_times(graphs: dict, archs: list[str]) -> None:
@@ -59,7 +53,7 @@ def mapper_times(graphs: dict, archs: list[str]) -> None:
                        effect.weight_word_bits, float(bits[source]), ConvGeometry.of(op))
                 calls[key] = effect.k_scale
             for objective in OBJECTIVES:
-                _clear()
+                tiling.clear_caches()
                 times = []
                 for (g, w, a, out, ww, aw, geo), k_scale in calls.items():
                     t0 = time.perf_counter()

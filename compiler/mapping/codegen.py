@@ -27,7 +27,7 @@ from typing import Any
 
 from compiler.ir import COMPUTE_OPS, VECTOR_OPS, Graph, Op, OpKind
 from compiler.mapping.geometry import TileClass
-from compiler.mapping.tiling import GemmMapping, split_dim
+from compiler.mapping.plan import GemmMapping, split_dim
 from compiler.mapping.vector import LAYOUT_MOVES, vector_cost
 from hwsim.config import Arch
 from hwsim.isa import Compute, Instr, Layer, Load, Run, Store, Vector

@@ -32,7 +32,7 @@ from typing import Any
 
 from compiler.ir import CONV_OPS, Op
 
-__all__ = ["ConvGeometry", "TileClass", "footprint_bound", "gemm_tiles"]
+__all__ = ["ConvGeometry", "TileClass", "clear_cache", "gemm_tiles"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,16 +139,12 @@ def _tiles(g: ConvGeometry, m_cap: int) -> tuple[TileClass, ...]:
     return tuple(TileClass(size, count, fp) for (size, fp), count in counts.items())
 
 
+def clear_cache() -> None:
+    _tiles.cache_clear()
+
+
 def _pair(value: Any) -> tuple[int, int]:
     if isinstance(value, int):
         return value, value
     a, b = value
     return int(a), int(b)
-
-
-def footprint_bound(geometry: ConvGeometry | None, m: int) -> int:
-    """Largest footprint per unit of a tile of ``m`` positions (for capacity checks)."""
-    if geometry is None:
-        return m
-    return max((c.footprint for c in geometry.tiles(max(1, m))), default=0)
-

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from compiler.mapping.geometry import ConvGeometry
-from compiler.mapping.tiling import ACC_BITS, GemmMapping
+from compiler.mapping.plan import ACC_BITS, GemmMapping
 from hwsim.dataflow import get_dataflow
 
 __all__ = ["ReferenceCounts", "reference_counts"]

@@ -54,29 +54,25 @@ The rule ignores bandwidth, so more bandwidth never picks a shallower stream.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import itertools
 import math
-from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from compiler.errors import MappingError
 from compiler.ir import Gemm
+from compiler.mapping import cost, geometry
+from compiler.mapping.cost import ComputePart, costed, score, traffic, with_slots
 from compiler.mapping.geometry import ConvGeometry, TileClass, gemm_tiles
-from hwsim.config import Arch, ArrayConfig
+from compiler.mapping.plan import ACC_BITS, GemmMapping, KPlan, Traffic, split_dim
+from hwsim.config import Arch
 from hwsim.dataflow import Dataflow, get_dataflow
-from hwsim.energy import ActionCounts, Prices
+from hwsim.energy import Prices
 from hwsim.errors import ConfigError
-from hwsim.timing import TileTiming, tile_timing
 
-__all__ = ["ACC_BITS", "OBJECTIVES", "ORDERS", "GemmMapping", "KPlan", "Traffic",
-           "check_objective", "enumerate_mappings", "map_gemm", "mapping_for", "score",
+__all__ = ["ACC_BITS", "MAX_BLOCKS", "OBJECTIVES", "ORDERS", "GemmMapping", "KPlan", "Traffic",
+           "check_objective", "clear_caches", "enumerate_mappings", "map_gemm", "mapping_for", "score",
            "split_dim", "traffic"]
-
-ACC_BITS = 32
-"""Width of partial sums in the output buffer (the array's accumulators)."""
 
 ORDERS = ("nmk", "mnk", "nkm", "Nmnk")
 OBJECTIVES = ("latency", "energy", "edp")
@@ -92,284 +88,6 @@ def check_objective(objective: str) -> str:
     return objective
 
 
-def split_dim(size: int, tile: int) -> list[tuple[int, int]]:
-    """[(tile size, count)] covering ``size``: full tiles, then the edge tile if any."""
-    full, edge = divmod(size, tile)
-    parts = [(tile, full)] if full else []
-    return [*parts, (edge, 1)] if edge else parts
-
-
-@dataclass(frozen=True, slots=True)
-class Traffic:
-    """DRAM traffic of one GEMM (all groups), in bits."""
-
-    weight: int
-    input: int
-    output: int
-
-    @property
-    def total(self) -> int:
-        return self.weight + self.input + self.output
-
-
-@dataclass(frozen=True, slots=True)
-class KPlan:
-    """How the reduction is tiled: ``units`` units of ``unit`` GEMM K elements each (1 for a
-    GEMM, a convolution's ``KH x KW`` taps), grouped ``per_tile`` units to an SRAM k tile
-    (what one input load brings). An SRAM tile longer than the array's reduction axis is cut
-    into ``bands`` array tiles of ``band`` K elements (the last one shorter if it does not
-    divide); then ``per_tile`` divides ``units``, so every SRAM tile is cut alike. The two
-    levels let a k tile of whole input channels fill the array (sixteen 3x3 channels are nine
-    full 16-row array tiles)."""
-
-    unit: int
-    units: int
-    per_tile: int
-    bands: int = 1
-    band: int = 0
-
-    @property
-    def steps(self) -> int:
-        """Array k tiles per output tile (``Kt``)."""
-        return math.ceil(self.units / self.per_tile) * self.bands
-
-    @property
-    def period(self) -> int:
-        """k steps after which the pattern of tile sizes repeats."""
-        return self.bands if self.bands > 1 else self.steps
-
-    @property
-    def k_t(self) -> int:
-        """K elements of a full array k tile."""
-        return self.band if self.bands > 1 else self.per_tile * self.unit
-
-    @property
-    def exact(self) -> bool:
-        """Every array k tile is full (no edge tile)."""
-        if self.bands > 1:
-            return self.per_tile * self.unit % self.band == 0
-        return self.units % self.per_tile == 0
-
-    def parts(self) -> list[tuple[tuple[int, int], int]]:
-        """(window of k phases within :attr:`period`, K elements) of each array tile size."""
-        if self.bands > 1:
-            full, edge = divmod(self.per_tile * self.unit, self.band)
-            out = [((0, full), self.band)] if full else []
-            return [*out, ((full, self.bands), edge)] if edge else out
-        full, edge = divmod(self.units, self.per_tile)
-        out = [((0, full), self.per_tile * self.unit)] if full else []
-        return [*out, ((full, full + 1), edge * self.unit)] if edge else out
-
-    def input_loads(self) -> list[tuple[tuple[int, int], int]]:
-        """(window of k phases within :attr:`period`, units) of each input load: one per
-        SRAM k tile (the first of its bands)."""
-        if self.bands > 1:
-            return [((0, 1), self.per_tile)]
-        return [(window, k // self.unit) for window, k in self.parts()]
-
-
-@dataclass(frozen=True, slots=True)
-class GemmMapping:
-    """How one GEMM runs: its dataflow, loop order, tiles (``m_t x k_t x n_t`` at full size;
-    ``m_tiles``: the m tile classes, ``kplan``: the reduction's), the weight block of an
-    ``Nmnk`` nest (``n_block`` columns), and the estimates it was chosen on."""
-
-    dataflow: str
-    order: str
-    gemm: Gemm
-    w_bits: int
-    a_bits: int
-    weight_word_bits: float  # stored bits per weight (compressed formats include their index)
-    input_word_bits: float  # stored bits per element of the input tensor
-    m_t: int
-    k_t: int
-    n_t: int
-    m_tiles: tuple[TileClass, ...]
-    kplan: KPlan
-    traffic: Traffic
-    compute_cycles: int  # closed-form array cycles, memory ignored
-    dram_cycles: int  # traffic on the DRAM channel
-    energy_pj: float  # estimated at the larger of the two
-    n_block: int = 0
-    k_scale: float = 1.0  # share of each reduction the array computes (zero skipping)
-    weight_slots: int = 2  # SRAM slots of the weight and input load streams (module doc)
-    input_slots: int = 2
-
-    @property
-    def folds(self) -> tuple[int, int, int]:
-        """Tile counts along M, K and N (per group)."""
-        return (sum(c.count for c in self.m_tiles), self.kplan.steps,
-                math.ceil(self.gemm.N / self.n_t))
-
-    @property
-    def tiles(self) -> int:
-        mb, kt, nt = self.folds
-        return mb * kt * nt * self.gemm.groups
-
-    @property
-    def estimate_cycles(self) -> int:
-        return max(self.compute_cycles, self.dram_cycles)
-
-    def array_k(self, k: int) -> int:
-        """The array's reduction for a k tile of ``k`` stored elements (zero skipping
-        compacts it to the non-zeros, stretched by the load imbalance)."""
-        return k if self.k_scale >= 1.0 else max(1, math.ceil(k * self.k_scale))
-
-
-# -- the cost of a mapping ----------------------------------------------------------------------
-
-def _n_blocks(nt: int, n_block_tiles: int) -> int:
-    return math.ceil(nt / n_block_tiles) if n_block_tiles else nt
-
-
-def traffic(mp: GemmMapping, out_bits: int) -> Traffic:
-    """DRAM bits of every load and store the code generator emits for ``mp`` (module doc)."""
-    g = mp.gemm
-    n_classes = split_dim(g.N, mp.n_t)
-    m_classes = len(mp.m_tiles)
-    # one pass over the inputs: every m tile's loads, at the tile's footprint
-    pass_in = sum(c.count * _input_block(mp, c.footprint) for c in mp.m_tiles) \
-        if mp.order in ("mnk", "Nmnk") else \
-        sum(c.count * _input_tiles(mp, c.footprint) for c in mp.m_tiles)
-    if mp.order in ("nmk", "nkm"):
-        reads_in = sum(nt for _, nt in n_classes)
-    elif mp.order == "mnk":
-        reads_in = len(n_classes)
-    else:
-        per = mp.n_block // mp.n_t
-        reads_in = sum(_n_blocks(nt, per) for _, nt in n_classes)
-    if mp.order in ("nmk", "mnk"):
-        tiles_m = sum(c.count for c in mp.m_tiles)
-        weights = tiles_m * sum(nt * _weight_tiles(mp, n) for n, nt in n_classes)
-    elif mp.order == "nkm":
-        weights = m_classes * sum(nt * _weight_tiles(mp, n) for n, nt in n_classes)
-    else:  # one load per block, and per m class under groups (codegen)
-        per = mp.n_block // mp.n_t
-        weights = (m_classes if g.groups > 1 else 1) * sum(
-            (nt // per) * _weight_block(mp, per * n) + _weight_block(mp, (nt % per) * n)
-            for n, nt in n_classes)
-    return Traffic(weights * g.groups, pass_in * reads_in * g.groups,
-                   g.M * g.N * out_bits * g.groups)
-
-
-def _weight_tiles(mp: GemmMapping, n: int) -> int:
-    """Bits of the weight tiles of one output tile of ``n`` columns over its reduction."""
-    kp = mp.kplan
-    reps = kp.steps // kp.period
-    return reps * sum((hi - lo) * math.ceil(k * n * mp.weight_word_bits)
-                      for (lo, hi), k in kp.parts())
-
-
-def _weight_block(mp: GemmMapping, n: int) -> int:
-    """Bits of one resident weight block of ``n`` columns and all of K (one transfer)."""
-    return math.ceil(mp.gemm.K * n * mp.weight_word_bits) if n else 0
-
-
-def _input_tiles(mp: GemmMapping, footprint: int) -> int:
-    """Bits of the input loads of one output tile over its reduction."""
-    kp = mp.kplan
-    reps = kp.steps // kp.period
-    return reps * sum((hi - lo) * math.ceil(units * footprint * mp.input_word_bits)
-                      for (lo, hi), units in kp.input_loads())
-
-
-def _input_block(mp: GemmMapping, footprint: int) -> int:
-    """Bits of one m tile's resident inputs over the whole reduction (one transfer)."""
-    return math.ceil(mp.kplan.units * footprint * mp.input_word_bits)
-
-
-def compute_tiles(mp: GemmMapping) -> Iterator[tuple[int, int, int, int]]:
-    """(m, array k, n, count) of every class of compute tile, all groups."""
-    kp = mp.kplan
-    reps = kp.steps // kp.period
-    for c in mp.m_tiles:
-        for (lo, hi), k in kp.parts():
-            for n, nt in split_dim(mp.gemm.N, mp.n_t):
-                yield c.size, mp.array_k(k), n, c.count * reps * (hi - lo) * nt * mp.gemm.groups
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _timing(array: ArrayConfig, dataflow: str, m: int, k: int, n: int, w_bits: int,
-            a_bits: int) -> TileTiming:
-    return tile_timing(array, dataflow, m, k, n, w_bits, a_bits)
-
-
-@dataclass(frozen=True, slots=True)
-class _ComputePart:
-    """What a mapping's compute tiles cost, whatever its loop order: closed-form cycles (as
-    back-to-back runs; the pipeline fills once), MACs, and SRAM bits each buffer serves the
-    array (reads) and takes from it (writes)."""
-
-    cycles: int
-    macs: int
-    reads: dict[str, int]
-    writes: dict[str, int]
-
-
-def _compute_part(mp: GemmMapping, arch: Arch) -> _ComputePart:
-    df = get_dataflow(mp.dataflow)
-    rd: dict[str, int] = defaultdict(int)
-    wr: dict[str, int] = defaultdict(int)
-    cycles = macs = 0
-    for m, k, n, count in compute_tiles(mp):
-        cycles += count * _timing(arch.array, mp.dataflow, m, k, n, mp.w_bits, mp.a_bits).period
-        macs += count * m * k * n
-        reads, writes = df.sram_bits(m, k, n, mp.w_bits, mp.a_bits, ACC_BITS)
-        for buffer, bits in reads:
-            rd[buffer] += count * bits
-        for buffer, bits in writes:
-            wr[buffer] += count * bits
-    first = _timing(arch.array, mp.dataflow, mp.m_t, mp.array_k(mp.k_t), mp.n_t, mp.w_bits,
-                    mp.a_bits)
-    return _ComputePart(cycles + first.first - first.period, macs, dict(rd), dict(wr))
-
-
-def _counts(mp: GemmMapping, tr: Traffic, part: _ComputePart) -> ActionCounts:
-    """Exact action counts of ``mp``'s program (as :mod:`hwsim.engine` counts them): its
-    compute tiles' and its loads' and stores' (DRAM reads land in SRAM, stores read it)."""
-    rd, wr = dict(part.reads), dict(part.writes)
-    wr["weight"] = wr.get("weight", 0) + tr.weight
-    wr["input"] = wr.get("input", 0) + tr.input
-    rd["output"] = rd.get("output", 0) + tr.output
-    return ActionCounts(macs=(((mp.w_bits, mp.a_bits), part.macs),),
-                        sram_read_bits=tuple(sorted(rd.items())),
-                        sram_write_bits=tuple(sorted(wr.items())), dram_bits=tr.total)
-
-
-def score(mp: GemmMapping, objective: str) -> tuple[float, ...]:
-    """The key the search minimizes for ``objective`` (module doc)."""
-    latency, energy = mp.estimate_cycles, mp.energy_pj
-    if objective == "latency":
-        return (latency, energy, mp.traffic.total)
-    if objective == "energy":
-        return (energy, latency, mp.traffic.total)
-    return (energy * latency, latency, mp.traffic.total)
-
-
-def _costed(mp: GemmMapping, arch: Arch, out_bits: int,
-            parts: dict[tuple, _ComputePart] | None = None,
-            prices: Prices | None = None) -> GemmMapping:
-    """``mp`` with its traffic, cycles and energy; ``parts`` keeps the compute parts of the
-    tilings already costed (orders of one tiling share them), ``prices`` the arch's."""
-    tr = traffic(mp, out_bits)
-    key = (mp.dataflow, mp.m_t, mp.kplan, mp.n_t)
-    part = parts.get(key) if parts is not None else None
-    if part is None:
-        part = _compute_part(mp, arch)
-        if parts is not None:
-            parts[key] = part
-    compute = part.cycles
-    dram = arch.dram_channel.transfer_cycles(tr.total)
-    seconds = max(compute, dram) * arch.cycle_ns * 1e-9
-    energy = (prices or Prices(arch)).energy(_counts(mp, tr, part), seconds).total_pj
-    # (as dataclasses.replace, without its per-call reflection: the search costs thousands)
-    return GemmMapping(mp.dataflow, mp.order, mp.gemm, mp.w_bits, mp.a_bits,
-                       mp.weight_word_bits, mp.input_word_bits, mp.m_t, mp.k_t, mp.n_t,
-                       mp.m_tiles, mp.kplan, tr, compute, dram, energy, mp.n_block, mp.k_scale,
-                       mp.weight_slots, mp.input_slots)
-
-
-# -- the space of mappings ------------------------------------------------------------------------
 
 def _m_tiles(g: Gemm, geometry: ConvGeometry | None, m: int) -> list[TileClass]:
     return geometry.tiles(m) if geometry is not None else gemm_tiles(g.M, m)
@@ -589,7 +307,7 @@ def mapping_for(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch, da
     space = _Space(g, get_dataflow(dataflow), arch, w_bits, a_bits, w_word, a_word, geometry,
                    k_scale)
     mp = space.build(m_t, units_per_tile, n_t, order, n_block)
-    return None if mp is None else _with_slots(_costed(mp, arch, out_bits), arch)
+    return None if mp is None else with_slots(costed(mp, arch, out_bits), arch)
 
 
 def enumerate_mappings(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch,
@@ -607,7 +325,7 @@ def enumerate_mappings(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: A
                        geometry, k_scale)
         m_cap, _, n_cap = space.caps
         streamed = space.df.streamed
-        parts: dict[tuple, _ComputePart] = {}
+        parts: dict[tuple, ComputePart] = {}
         for m_t, per_tile, n_t in itertools.product(
                 range(1, m_cap + 1) if streamed == "m" else (m_cap,),
                 space.per_tile_choices(),
@@ -620,41 +338,7 @@ def enumerate_mappings(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: A
                 for n_block in blocks:
                     mp = space.build(m_t, per_tile, n_t, order, n_block)
                     if mp is not None:
-                        yield _costed(mp, arch, out_bits, parts, prices)
-
-
-def _slots(arch: Arch, buffer: str, tile_bits: float, interval: int) -> int:
-    """SRAM slots for a load stream of ``tile_bits`` loads, one per ``interval`` array cycles:
-    enough to cover the DRAM latency (module doc), as many as fit the buffer, at least 2."""
-    want = 2 + math.ceil(arch.dram_channel.latency_cycles / max(interval, 1))
-    fit = int(arch.buffers.get(buffer).size_bits // max(math.ceil(tile_bits), 1))
-    return max(2, min(want, fit))
-
-
-def _with_slots(mp: GemmMapping, arch: Arch) -> GemmMapping:
-    """``mp`` with the depth of its weight and input load streams chosen (module doc): a
-    stream's interval is the array time between two of its loads, at least one tile for a
-    streamed tile, a k loop over a block's n tiles for a resident input block, and that
-    times the m tiles for a weight block."""
-    period = tile_timing(arch, mp.dataflow, mp.m_t, mp.array_k(mp.k_t), mp.n_t, mp.w_bits,
-                         mp.a_bits).period
-    kp, g = mp.kplan, mp.gemm
-    per = mp.n_block // mp.n_t if mp.order == "Nmnk" else math.ceil(g.N / mp.n_t)
-    block_tiles = min(b for _, nt in split_dim(g.N, mp.n_t) for b, _ in split_dim(nt, per))
-    fp = max(c.footprint for c in mp.m_tiles)
-    if mp.order == "Nmnk":
-        w_bits = g.K * mp.n_block * mp.weight_word_bits
-        w_every = block_tiles * kp.steps * (min(c.count for c in mp.m_tiles) if g.groups > 1
-                                            else mp.folds[0])  # once per block (codegen)
-    else:
-        w_bits = mp.k_t * mp.n_t * mp.weight_word_bits
-        w_every = mp.folds[0] if mp.order == "nkm" else 1  # nkm reuses a weight tile mb times
-    if mp.order in ("mnk", "Nmnk"):
-        a_bits, a_every = kp.units * fp * mp.input_word_bits, block_tiles * kp.steps
-    else:
-        a_bits, a_every = kp.per_tile * fp * mp.input_word_bits, kp.bands
-    return dataclasses.replace(mp, weight_slots=_slots(arch, "weight", w_bits, period * w_every),
-                               input_slots=_slots(arch, "input", a_bits, period * a_every))
+                        yield costed(mp, arch, out_bits, parts, prices)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -679,8 +363,8 @@ def map_gemm(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch,
                        None if scalesim else geometry, k_scale)
         found = [_scalesim_folds(space)] if scalesim else _candidates(space)
         unique = {(mp.order, mp.m_t, mp.kplan, mp.n_t, mp.n_block): mp for mp in found}
-        parts: dict[tuple, _ComputePart] = {}
-        candidates += [_costed(mp, arch, out_bits, parts, prices) for mp in unique.values()]
+        parts: dict[tuple, ComputePart] = {}
+        candidates += [costed(mp, arch, out_bits, parts, prices) for mp in unique.values()]
     if not candidates:
         raise MappingError(
             f"GEMM M={g.M} N={g.N} K={g.K} at w{w_bits}a{a_bits} does not fit the buffers of "
@@ -690,7 +374,14 @@ def map_gemm(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch,
         )
     best = min(candidates, key=lambda mp: score(mp, objective))
     # SCALE-Sim models no DRAM latency to hide; its folds keep plain double buffering
-    return best if scalesim else _with_slots(best, arch)
+    return best if scalesim else with_slots(best, arch)
+
+
+def clear_caches() -> None:
+    """Forget every mapping and the tile timings and footprints behind them (benchmarks)."""
+    map_gemm.cache_clear()
+    cost.clear_cache()
+    geometry.clear_cache()
 
 
 def _words(w_bits: int, a_bits: int, weight_word_bits: float | None,

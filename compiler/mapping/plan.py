@@ -1,0 +1,142 @@
+"""The records of a mapping: how one GEMM is tiled (:class:`GemmMapping`, :class:`KPlan`)
+and what it moves (:class:`Traffic`). :mod:`compiler.mapping.tiling` chooses them,
+:mod:`compiler.mapping.cost` prices them, :mod:`compiler.mapping.codegen` emits them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from compiler.ir import Gemm
+from compiler.mapping.geometry import TileClass
+
+__all__ = ["ACC_BITS", "GemmMapping", "KPlan", "Traffic", "split_dim"]
+
+ACC_BITS = 32
+"""Width of partial sums in the output buffer (the array's accumulators)."""
+
+
+def split_dim(size: int, tile: int) -> list[tuple[int, int]]:
+    """[(tile size, count)] covering ``size``: full tiles, then the edge tile if any."""
+    full, edge = divmod(size, tile)
+    parts = [(tile, full)] if full else []
+    return [*parts, (edge, 1)] if edge else parts
+
+
+
+@dataclass(frozen=True, slots=True)
+class Traffic:
+    """DRAM traffic of one GEMM (all groups), in bits."""
+
+    weight: int
+    input: int
+    output: int
+
+    @property
+    def total(self) -> int:
+        return self.weight + self.input + self.output
+
+
+@dataclass(frozen=True, slots=True)
+class KPlan:
+    """How the reduction is tiled: ``units`` units of ``unit`` GEMM K elements each (1 for a
+    GEMM, a convolution's ``KH x KW`` taps), grouped ``per_tile`` units to an SRAM k tile
+    (what one input load brings). An SRAM tile longer than the array's reduction axis is cut
+    into ``bands`` array tiles of ``band`` K elements (the last one shorter if it does not
+    divide); then ``per_tile`` divides ``units``, so every SRAM tile is cut alike. The two
+    levels let a k tile of whole input channels fill the array (sixteen 3x3 channels are nine
+    full 16-row array tiles)."""
+
+    unit: int
+    units: int
+    per_tile: int
+    bands: int = 1
+    band: int = 0
+
+    @property
+    def steps(self) -> int:
+        """Array k tiles per output tile (``Kt``)."""
+        return math.ceil(self.units / self.per_tile) * self.bands
+
+    @property
+    def period(self) -> int:
+        """k steps after which the pattern of tile sizes repeats."""
+        return self.bands if self.bands > 1 else self.steps
+
+    @property
+    def k_t(self) -> int:
+        """K elements of a full array k tile."""
+        return self.band if self.bands > 1 else self.per_tile * self.unit
+
+    @property
+    def exact(self) -> bool:
+        """Every array k tile is full (no edge tile)."""
+        if self.bands > 1:
+            return self.per_tile * self.unit % self.band == 0
+        return self.units % self.per_tile == 0
+
+    def parts(self) -> list[tuple[tuple[int, int], int]]:
+        """(window of k phases within :attr:`period`, K elements) of each array tile size."""
+        if self.bands > 1:
+            full, edge = divmod(self.per_tile * self.unit, self.band)
+            out = [((0, full), self.band)] if full else []
+            return [*out, ((full, self.bands), edge)] if edge else out
+        full, edge = divmod(self.units, self.per_tile)
+        out = [((0, full), self.per_tile * self.unit)] if full else []
+        return [*out, ((full, full + 1), edge * self.unit)] if edge else out
+
+    def input_loads(self) -> list[tuple[tuple[int, int], int]]:
+        """(window of k phases within :attr:`period`, units) of each input load: one per
+        SRAM k tile (the first of its bands)."""
+        if self.bands > 1:
+            return [((0, 1), self.per_tile)]
+        return [(window, k // self.unit) for window, k in self.parts()]
+
+
+@dataclass(frozen=True, slots=True)
+class GemmMapping:
+    """How one GEMM runs: its dataflow, loop order, tiles (``m_t x k_t x n_t`` at full size;
+    ``m_tiles``: the m tile classes, ``kplan``: the reduction's), the weight block of an
+    ``Nmnk`` nest (``n_block`` columns), and the estimates it was chosen on."""
+
+    dataflow: str
+    order: str
+    gemm: Gemm
+    w_bits: int
+    a_bits: int
+    weight_word_bits: float  # stored bits per weight (compressed formats include their index)
+    input_word_bits: float  # stored bits per element of the input tensor
+    m_t: int
+    k_t: int
+    n_t: int
+    m_tiles: tuple[TileClass, ...]
+    kplan: KPlan
+    traffic: Traffic
+    compute_cycles: int  # closed-form array cycles, memory ignored
+    dram_cycles: int  # traffic on the DRAM channel
+    energy_pj: float  # estimated at the larger of the two
+    n_block: int = 0
+    k_scale: float = 1.0  # share of each reduction the array computes (zero skipping)
+    weight_slots: int = 2  # SRAM slots of the weight and input load streams (module doc)
+    input_slots: int = 2
+
+    @property
+    def folds(self) -> tuple[int, int, int]:
+        """Tile counts along M, K and N (per group)."""
+        return (sum(c.count for c in self.m_tiles), self.kplan.steps,
+                math.ceil(self.gemm.N / self.n_t))
+
+    @property
+    def tiles(self) -> int:
+        mb, kt, nt = self.folds
+        return mb * kt * nt * self.gemm.groups
+
+    @property
+    def estimate_cycles(self) -> int:
+        return max(self.compute_cycles, self.dram_cycles)
+
+    def array_k(self, k: int) -> int:
+        """The array's reduction for a k tile of ``k`` stored elements (zero skipping
+        compacts it to the non-zeros, stretched by the load imbalance)."""
+        return k if self.k_scale >= 1.0 else max(1, math.ceil(k * self.k_scale))
+
