@@ -47,7 +47,7 @@ def mapper_times(graphs: dict, archs: list[str]) -> None:
                 if op.kind not in COMPUTE_OPS:
                     continue
                 g = graph.record(op.name, Gemm)
-                effect = sparsity_effect(op, g, arch)
+                effect = sparsity_effect(op, arch)
                 source = graph.inputs_of(op.name)[0]
                 key = (g, op.precision.w_bits, op.precision.a_bits, bits[op.name],
                        effect.weight_word_bits, float(bits[source]), ConvGeometry.of(op))

@@ -90,7 +90,7 @@ def map_model(graph: Graph, arch: Arch, name: str = "model", mode: str = "native
             if op.kind in COMPUTE_OPS:
                 arch.array.pe.check_bits(op.precision.w_bits, op.precision.a_bits)
                 gemm = graph.record(op.name, Gemm)
-                effect = sparsity_effect(op, gemm, arch)
+                effect = sparsity_effect(op, arch)
                 scalesim = mode == "scalesim"
                 mapping = map_gemm(gemm, op.precision.w_bits, op.precision.a_bits,
                                    bits[op.name], arch, _weight_word_bits(graph, op, effect, bits),

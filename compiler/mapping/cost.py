@@ -189,8 +189,8 @@ def with_slots(mp: GemmMapping, arch: Arch) -> GemmMapping:
     stream's interval is the array time between two of its loads, at least one tile for a
     streamed tile, a k loop over a block's n tiles for a resident input block, and that
     times the m tiles for a weight block."""
-    period = tile_timing(arch, mp.dataflow, mp.m_t, mp.array_k(mp.k_t), mp.n_t, mp.w_bits,
-                         mp.a_bits).period
+    period = _timing(arch.array, mp.dataflow, mp.m_t, mp.array_k(mp.k_t), mp.n_t, mp.w_bits,
+                     mp.a_bits).period
     kp, g = mp.kplan, mp.gemm
     per = mp.n_block // mp.n_t if mp.order == "Nmnk" else math.ceil(g.N / mp.n_t)
     block_tiles = min(b for _, nt in split_dim(g.N, mp.n_t) for b, _ in split_dim(nt, per))

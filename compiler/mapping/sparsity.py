@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compiler.ir import Gemm, Op
+from compiler.ir import Op
 from hwsim.config import Arch
 
 __all__ = ["SparsityEffect", "sparsity_effect"]
@@ -21,7 +21,6 @@ __all__ = ["SparsityEffect", "sparsity_effect"]
 
 @dataclass(frozen=True, slots=True)
 class SparsityEffect:
-    gemm: Gemm  # the layer's GEMM
     weight_word_bits: float  # stored bits per weight position
     note: str  # what the sparsity saved, for the report ("" for a dense layer)
     k_scale: float = 1.0  # share of each k tile the array computes (zero skipping)
@@ -35,23 +34,23 @@ def _remaining_density(op: Op) -> float:
     return min(1.0, op.sparsity.density / removed_share)
 
 
-def sparsity_effect(op: Op, gemm: Gemm, arch: Arch) -> SparsityEffect:
+def sparsity_effect(op: Op, arch: Arch) -> SparsityEffect:
     w_bits = op.precision.w_bits
     density = _remaining_density(op)
     if density >= 1.0:
-        return SparsityEffect(gemm, float(w_bits), "")
+        return SparsityEffect(float(w_bits), "")
     support = arch.sparsity
     if support.weight_format == "dense":
-        return SparsityEffect(gemm, float(w_bits),
+        return SparsityEffect(float(w_bits),
                               f"density {density:.2f} saves nothing: {arch.name} stores and "
                               "multiplies zero weights")
     word = density * w_bits + 1  # non-zeros plus the bitmap
     if not support.zero_skip:
-        return SparsityEffect(gemm, word, f"density {density:.2f}: weights compressed to "
-                                          f"{word:.2f} bits each; zeros still multiplied")
+        return SparsityEffect(word, f"density {density:.2f}: weights compressed to "
+                                    f"{word:.2f} bits each; zeros still multiplied")
     # Each k tile runs its non-zeros only, padded to the busiest PE group (whose idle slots
     # count as MAC slots).
     scale = min(1.0, density * support.imbalance)
-    return SparsityEffect(gemm, word, f"density {density:.2f}: weights compressed, zeros "
-                                      f"skipped (x{scale:.2f} of each reduction with imbalance "
-                                      f"{support.imbalance})", scale)
+    return SparsityEffect(word, f"density {density:.2f}: weights compressed, zeros "
+                                f"skipped (x{scale:.2f} of each reduction with imbalance "
+                                f"{support.imbalance})", scale)
