@@ -1,12 +1,15 @@
 """The ``systolab`` command line.
 
-Each sub-command lives in its own module under :mod:`systolab.commands` and is registered
-here, so this file stays a table of contents. Only the CLI prints; everything below it returns
-records. User errors (:class:`hwsim.errors.SystolabError`) become one message and exit code 2.
+Each sub-command lives in its own module under :mod:`systolab.commands`, listed in
+:data:`COMMANDS`, so this file stays a table of contents. A command's module is imported only
+when that command runs (or shows its help): ``systolab --help`` and commands that need no model
+capture never import torch. Only the CLI prints; everything below it returns records. User
+errors (:class:`hwsim.errors.SystolabError`) become one message and exit code 2.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 
@@ -14,8 +17,39 @@ import click
 
 from hwsim.errors import SystolabError
 
+# name -> (module under systolab.commands, its click command, the line ``systolab --help``
+# shows). The line is kept here so that listing the commands imports none of them.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "inspect": ("inspect_cmd", "inspect", "Trace a model and print its layers, shapes and MACs."),
+    "simulate": ("simulate_cmd", "simulate",
+                 "Cycles, energy and traffic of a model on an accelerator."),
+    "costs": ("costs_cmd", "costs", "Per-layer cycles and energy at every bit width."),
+    "search": ("search_cmd", "search", "Search per-layer bits and keep ratios of a model."),
+    "sweep": ("sweep_cmd", "sweep", "Explore accelerator parameters over workloads."),
+    "rtl": ("rtl", "rtl", "Synthesis and cocotb verification of the Verilog kernels."),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when they are run, not when they are listed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute, _ = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(f"systolab.commands.{module}"), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, COMMANDS[name][2]) for name in self.list_commands(ctx)])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
 @click.version_option(package_name="systolab")
 def cli(verbose: int) -> None:
@@ -24,20 +58,8 @@ def cli(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
-def _register() -> None:
-    from systolab.commands import costs_cmd, inspect_cmd, rtl, search_cmd, simulate_cmd, sweep_cmd
-
-    cli.add_command(inspect_cmd.inspect)
-    cli.add_command(simulate_cmd.simulate)
-    cli.add_command(costs_cmd.costs)
-    cli.add_command(search_cmd.search)
-    cli.add_command(sweep_cmd.sweep)
-    cli.add_command(rtl.rtl)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
-    _register()
     try:
         cli.main(args=argv, prog_name="systolab", standalone_mode=False)
     except SystolabError as err:

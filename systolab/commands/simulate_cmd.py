@@ -65,7 +65,8 @@ def simulate(model: str | None, arch_name: str, policy: str | None, batch: int |
         label = Path(topology).stem
         sim = simulate_graph(graph, arch, mode=mode or ("scalesim" if scalesim_config
                                                         else "native"), name=label,
-                             objective=objective, dataflow=dataflow)
+                             trace=trace_path is not None, objective=objective,
+                             dataflow=dataflow)
     else:
         if not model:
             raise click.UsageError("MODEL is required (or --topology with --scalesim-config)")
@@ -77,7 +78,8 @@ def simulate(model: str | None, arch_name: str, policy: str | None, batch: int |
         traced = time.perf_counter() - t0
         label = model_label(model)
         sim = simulate_graph(graph, arch_name, mode=mode or "native", name=label,
-                             objective=objective, dataflow=dataflow)
+                             trace=trace_path is not None, objective=objective,
+                             dataflow=dataflow)
         sim.wall_seconds["trace_s"] = traced
     rows = sim.layer_rows()
     total = sim.stats.total
