@@ -45,13 +45,13 @@ def load_model(spec: str, *, batch: int = 1,
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], nn.Module):
         model, example = result
         if batch != example.shape[0]:
-            example = example[:1].expand(batch, *example.shape[1:]).contiguous()
+            example = example[:1].expand(batch, *example.shape[1:])  # a view: no copy
     elif isinstance(result, nn.Module):
         if input_shape is None:
             raise ModelLoadError(
                 f"factory {factory_name!r} returned only a model: return (model, example_input) "
                 "or pass --input-shape C,H,W")
-        model, example = result, torch.randn(batch, *input_shape)
+        model, example = result, torch.randn(1, *input_shape).expand(batch, *input_shape)
     else:
         raise ModelLoadError(f"factory {factory_name!r} must return an nn.Module or "
                              f"(nn.Module, example_input), not {type(result).__name__}")
