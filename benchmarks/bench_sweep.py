@@ -1,13 +1,15 @@
 """Sweep throughput: accelerator points per second for ResNet-18 on 1 and 2 workers.
 
-The design space is 1,024 points around ``configs/edge_int8.yaml``: rows and cols 8..64,
-buffers 32..256 KiB, DRAM 6.4..51.2 GB/s, WS or OS, 250 or 500 MHz; no constraints, so every
-point is simulated. ``--points N`` draws N of them (seeded; all 1,024 by default). Each worker
-count runs in a fresh output folder with fresh worker processes, so per-layer caches start
-cold, as in a real first sweep; ResNet-18 is traced once per run (not timed).
+The design space is 10,080 points around ``configs/edge_int8.yaml``: rows and cols 4..128,
+buffers 8..512 KiB (powers of two), DRAM 3.2..51.2 GB/s, WS or OS, 250..1000 MHz; no
+constraints, so every point is simulated. ``--points N`` draws N of them (seeded; 10,000 by
+default). Each worker count runs in a fresh output folder with fresh worker processes, so
+per-layer caches start cold, as in a real first sweep; ResNet-18 is traced once per run (not
+timed). ``--check K`` also evaluates K of the points one by one in this process, each with
+cold caches, and checks that they equal the sweep's results.
 
-Run: ``.venv/bin/python benchmarks/bench_sweep.py [--points 1000] [--workers 1 2]``.
-Target (issue 7): 1,000 points in under 5 minutes on a 2-core machine.
+Run: ``.venv/bin/python benchmarks/bench_sweep.py [--points 10000] [--workers 1 2]``.
+Target (issue 16): 10,000 points in under 5 minutes on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -20,18 +22,18 @@ from systolab.search.sweep import run_sweep, sweep_spec_from_dict
 from systolab.search.sweep.runner import build_context
 
 AXES = {
-    "rows": {"min": 8, "max": 64, "log2": True},
-    "cols": {"min": 8, "max": 64, "log2": True},
-    "buffer_kib": {"min": 32, "max": 256, "log2": True},
-    "dram_bw_gbps": {"values": [6.4, 12.8, 25.6, 51.2]},
+    "rows": {"min": 4, "max": 128, "log2": True},
+    "cols": {"min": 4, "max": 128, "log2": True},
+    "buffer_kib": {"min": 8, "max": 512, "log2": True},
+    "dram_bw_gbps": {"values": [3.2, 6.4, 12.8, 25.6, 51.2]},
     "dataflow": ["ws", "os"],
-    "clock_mhz": [250, 500],
+    "clock_mhz": [250, 500, 750, 1000],
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--points", type=int, default=1024)
+    parser.add_argument("--points", type=int, default=10_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--executor", choices=["local", "ray"], default="local")
     args = parser.parse_args()

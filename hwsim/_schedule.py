@@ -12,6 +12,7 @@ They are exact rationals, kept as integers over one common denominator.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Iterable
@@ -103,7 +104,46 @@ class Schedule:
         self.reach = list(zip(back, fwd, strict=True))
 
 
+def _structure(ins: Instr) -> tuple[object, ...]:
+    """What :func:`build` reads of an instruction: its kind, pattern, waits, stream and slots,
+    and a tile's shape (its nominal spans). Not bits: a schedule is the same for every
+    precision and every DRAM speed, which is what keeps the channel's order fixed."""
+    if isinstance(ins, Load):
+        return ("load", ins.buffer, ins.slots, ins.every, ins.deps, ins.window)
+    if isinstance(ins, Compute):
+        return ("compute", ins.dataflow, ins.m, ins.k, ins.n, ins.every, ins.deps, ins.window)
+    return (ins.op, ins.every, ins.deps, ins.window)
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    """Runs, counts and arch, equal by what a schedule depends on (:func:`_structure`, the
+    counts, the array's size, the timing mode)."""
+
+    runs: tuple[Run, ...] = field(compare=False, hash=False)
+    arch: Arch = field(compare=False, hash=False)
+    counts: tuple[int, ...]
+    mode: str
+    shape: tuple[object, ...]
+
+
 def build(runs: tuple[Run, ...], counts: list[int], arch: Arch, mode: str) -> Schedule:
+    """The schedule of ``runs`` truncated to ``counts`` iterations. Schedules are read-only
+    once built and shared by every call with the same structure: the policies of a search
+    (other bits) and the points of a sweep (other DRAM, clock or buffers, same tiles) reuse
+    the one built first."""
+    shape = (tuple(tuple(_structure(ins) for ins in run.body) for run in runs),
+             arch.array.rows, arch.array.cols)
+    return _build_cached(_Key(runs, arch, tuple(counts), mode, shape))
+
+
+def clear_cache() -> None:
+    _build_cached.cache_clear()
+
+
+@functools.lru_cache(maxsize=128)
+def _build_cached(spec: _Key) -> Schedule:
+    runs, arch, counts, mode = spec.runs, spec.arch, spec.counts, spec.mode
     sched = Schedule()
     noms = [[nominal(arch, ins, mode) for ins in run.body] for run in runs]
     # Positions are exact rationals; scaled by a common denominator they sort as integers.
@@ -163,23 +203,53 @@ def _after_pushed_loads(sched: Schedule, pushed: set[Key], floor: int,
             stores[j] = ((floor + 1, tie, g, b), key)
 
 
-def _build_run(sched: Schedule, r: int, run: Run, n: int, offset: int,
-               nom: list[tuple[Fraction, Fraction]], scale: int,
-               loads: list[tuple[OrderKey, Key]], stores: list[tuple[OrderKey, Key]]) -> None:
-    """Add run ``r``'s first ``n`` iterations (a multiple of its period) to ``sched``.
+@dataclass(frozen=True, slots=True)
+class _Template:
+    """The per-phase structure of one run body (every wait and DRAM position as an offset
+    from the instance's iteration), computed once per body and shifted to each period by
+    :func:`_build_run`. ``loads``: (body index, phase, scaled position, slot readers, the
+    phase and index of the instance whose slot it writes, where its readers pass the prefix's
+    end); ``floors``: per load, the scaled floor of a deep stream (or ``None``); ``stores``:
+    (body index, phase, scaled position); ``units``: per phase, (body index, is a compute,
+    output-slot offset); ``deps``: per body index, per phase of it, (waited index, offset)."""
 
-    Every wait and position is a function of the instruction pattern extended periodically
-    (:func:`hwsim.isa.latest_instance`), so it is computed once per phase of the period, as
-    an offset from the instance's iteration, and shifted; only the prefix's edges filter it:
-    waits on iterations before 0, and a slot's last readers cut at iteration ``n``.
-    """
-    body, P = run.body, run.period
+    body: tuple[Instr, ...]
+    consumers: tuple[tuple[int, ...], ...]
+    loads: tuple[tuple[int, int, int, tuple[tuple[int, int], ...], int, int, int], ...]
+    floors: dict[int, int | None]
+    stores: tuple[tuple[int, int, int], ...]
+    store_idx: tuple[int, ...]
+    units: tuple[tuple[tuple[int, bool, int | None], ...], ...]
+    deps: tuple[tuple[tuple[int, tuple[tuple[int, int], ...]], ...], ...]
+
+    def last_reader(self, b: int, i: int, end: int | None) -> list[tuple[int, int]]:
+        """Per consumer of load instance (i, b): its last instance that reads it (before
+        iteration ``end`` if given)."""
+        body = self.body
+        stop = next_instance(body[b], i) - 1
+        stop = stop if end is None else min(stop, end - 1)
+        out = []
+        for c in self.consumers[b]:
+            ci = latest_instance(body[c], stop)
+            if ci >= i:
+                out.append((ci, c))
+        return out
+
+
+def _template(body: tuple[Instr, ...], P: int, nom: list[tuple[Fraction, Fraction]],
+              scale: int) -> _Template:
+    return _template_cached(body, P, tuple(nom), scale)
+
+
+@functools.lru_cache(maxsize=1024)
+def _template_cached(body: tuple[Instr, ...], P: int, nom: tuple[tuple[Fraction, Fraction], ...],
+                     scale: int) -> _Template:
     # phases of the period in which each instruction executes
     phases = [[o for o in range(P) if lo <= o % ins.every < hi]
               for ins in body for lo, hi in [window_of(ins)]]
     in_phase = [set(ph) for ph in phases]
-    consumers = [[c for c, other in enumerate(body) if b in other.deps]
-                 for b in range(len(body))]
+    consumers = tuple(tuple(c for c, other in enumerate(body) if b in other.deps)
+                      for b in range(len(body)))
 
     # Fixed DRAM channel order, in units of iterations: a load where its slot frees (after
     # the consumers of the stream's instance ``slots`` before have read their operands), a store
@@ -198,20 +268,9 @@ def _build_run(sched: Schedule, r: int, run: Run, n: int, offset: int,
         """(iteration, body index) of the stream's instance before iteration ``i``."""
         return max((latest_instance(body[m], i - 1), m) for m in members)
 
-    def last_reader(b: int, i: int, end: int | None) -> list[tuple[int, int]]:
-        """Per consumer of load instance (i, b): its last instance that reads it (before
-        iteration ``end`` if given)."""
-        stop = next_instance(body[b], i) - 1
-        stop = stop if end is None else min(stop, end - 1)
-        out = []
-        for c in consumers[b]:
-            ci = latest_instance(body[c], stop)
-            if ci >= i:
-                out.append((ci, c))
-        return out
-
-    base = offset * scale
+    tpl = _Template(body, consumers, (), {}, (), (), (), ())
     streams = load_streams(body, P)
+    loads, floors = [], {}
     for b, ins in enumerate(body):
         if not isinstance(ins, Load):
             continue
@@ -219,65 +278,99 @@ def _build_run(sched: Schedule, r: int, run: Run, n: int, offset: int,
         # A deep stream runs ahead inside its run, but not into the run before: no load goes
         # earlier than where double buffering puts the stream's first one.
         first, lead = min((phases[m][0], m) for m in members if phases[m])
-        floor = (scaled(stream_prev(members, first)[0] - 1 + read_ratio[lead]) + base
-                 if ins.slots > 2 else None)
+        floors[b] = (scaled(stream_prev(members, first)[0] - 1 + read_ratio[lead])
+                     if ins.slots > 2 else None)
         for o in phases[b]:
             prev_o, _ = stream_prev(members, o)
             o2, b2 = o, b  # the stream's instance ``slots`` back, whose slot it writes
             for _ in range(ins.slots):
                 o2, b2 = stream_prev(members, o2)
-            readers = last_reader(b2, o2, None)
+            readers = tpl.last_reader(b2, o2, None)
             # no earlier than where the stream's previous instance can be slots - 1 ahead
             free_at = max([prev_o - (ins.slots - 1)] + [ci for ci, _ in readers])
-            pos = scaled(free_at + read_ratio[b2]) + base
-            slot = [(ci - o, c) for ci, c in readers]
+            pos = scaled(free_at + read_ratio[b2])
+            slot = tuple((ci - o, c) for ci, c in readers)
             cut = next_instance(body[b2], o2) - o  # readers reach past the prefix from here
-            for q in range(0, n, P):
-                i, key = q + o, (r, q + o, b)
-                at = pos + q * scale if floor is None else max(pos + q * scale, floor)
-                loads.append(((at, 1, offset + i, b), key))
-                if q + o2 < 0:
-                    sched.slot[key] = []
-                elif i + cut > n:
-                    sched.slot[key] = [(r, ci, c) for ci, c in last_reader(b2, q + o2, n)]
-                else:
-                    sched.slot[key] = [(r, i + ci, c) for ci, c in slot]
+            loads.append((b, o, pos, slot, o2, b2, cut))
 
-    store_idx = [b for b, ins in enumerate(body) if isinstance(ins, Store)]
+    store_idx = tuple(b for b, ins in enumerate(body) if isinstance(ins, Store))
+    stores = []
     for b in store_idx:
-        ins = body[b]
         for o in phases[b]:
-            cap = next_instance(ins, o) + 1 + min_read
-            pos = scaled(min(o + lag_ratio[b], cap)) + base
-            for q in range(0, n, P):
-                stores.append(((pos + q * scale, 0, offset + q + o, b), (r, q + o, b)))
+            cap = next_instance(body[b], o) + 1 + min_read
+            stores.append((b, o, scaled(min(o + lag_ratio[b], cap))))
 
     # Output groups: group g ends with the g-th store instance; its first Compute/Vector
     # waits for the drain of group g - 2 (the second-latest store before it).
     active = [[b for b, ins in enumerate(body) if not isinstance(ins, Load | Store)
                and o in in_phase[b]] for o in range(P)]
-    units: list[list[tuple[int, bool, int | None]]] = [[] for _ in range(P)]
+    units: list[tuple[tuple[int, bool, int | None], ...]] = []
     seen = max((o for o in range(P) if active[o]), default=0) - P  # latest busy phase
     for o in range(P):
+        unit = []
         for b in active[o]:
             back = None
             if store_idx and b == active[o][0]:
                 s1 = latest_instance(body[store_idx[0]], o - 1)
                 if seen <= s1:  # the first Compute/Vector since the store before it
                     back = latest_instance(body[store_idx[0]], s1 - 1) - o
-            units[o].append((b, isinstance(body[b], Compute), back))
+            unit.append((b, isinstance(body[b], Compute), back))
+        units.append(tuple(unit))
         if active[o]:
             seen = o
-    for q in range(0, n, P):
-        for o in range(P):
-            for b, is_compute, back in units[o]:
-                key = (r, q + o, b)
-                (sched.array if is_compute else sched.vector).append(key)
-                if back is not None and q + o + back >= 0:
-                    sched.out[key] = [(r, q + o + back, s) for s in store_idx]
-    for b, ins in enumerate(body):
-        rel = [[(d, latest_instance(body[d], o) - o) for d in ins.deps] for o in phases[b]]
+    deps = tuple(tuple((o, tuple((d, latest_instance(body[d], o) - o) for d in ins.deps))
+                       for o in phases[b]) for b, ins in enumerate(body))
+    return _Template(body, consumers, tuple(loads), floors, tuple(stores), store_idx,
+                     tuple(units), deps)
+
+
+def _build_run(sched: Schedule, r: int, run: Run, n: int, offset: int,
+               nom: list[tuple[Fraction, Fraction]], scale: int,
+               loads: list[tuple[OrderKey, Key]], stores: list[tuple[OrderKey, Key]]) -> None:
+    """Add run ``r``'s first ``n`` iterations (a multiple of its period) to ``sched``.
+
+    Every wait and position is a function of the instruction pattern extended periodically
+    (:func:`hwsim.isa.latest_instance`), so it is computed once per phase of the period, as
+    an offset from the instance's iteration (:func:`_template`), and shifted; only the
+    prefix's edges filter it: waits on iterations before 0, and a slot's last readers cut at
+    iteration ``n``.
+    """
+    P = run.period
+    tpl = _template(run.body, P, nom, scale)
+    base = offset * scale
+    slot_of = sched.slot
+    for b, o, pos, slot, o2, b2, cut in tpl.loads:
+        floor = tpl.floors[b]
+        if floor is not None:
+            floor += base
+        pos += base
         for q in range(0, n, P):
-            for o, dis in zip(phases[b], rel, strict=True):
+            i, key = q + o, (r, q + o, b)
+            at = pos + q * scale if floor is None else max(pos + q * scale, floor)
+            loads.append(((at, 1, offset + i, b), key))
+            if q + o2 < 0:
+                slot_of[key] = []
+            elif i + cut > n:
+                slot_of[key] = [(r, ci, c) for ci, c in tpl.last_reader(b2, q + o2, n)]
+            else:
+                slot_of[key] = [(r, i + ci, c) for ci, c in slot]
+
+    for b, o, pos in tpl.stores:
+        pos += base
+        for q in range(0, n, P):
+            stores.append(((pos + q * scale, 0, offset + q + o, b), (r, q + o, b)))
+
+    store_idx, array, vector, out = tpl.store_idx, sched.array, sched.vector, sched.out
+    for q in range(0, n, P):
+        for o, unit in enumerate(tpl.units):
+            for b, is_compute, back in unit:
+                key = (r, q + o, b)
+                (array if is_compute else vector).append(key)
+                if back is not None and q + o + back >= 0:
+                    out[key] = [(r, q + o + back, s) for s in store_idx]
+    deps_of = sched.deps
+    for b, rel in enumerate(tpl.deps):
+        for q in range(0, n, P):
+            for o, dis in rel:
                 i = q + o
-                sched.deps[r, i, b] = [(r, i + di, d) for d, di in dis if i + di >= 0]
+                deps_of[r, i, b] = [(r, i + di, d) for d, di in dis if i + di >= 0]

@@ -39,16 +39,21 @@ engine is deterministic and its structure repeats every period, so the rest of t
 repeats with that shift; the remaining periods are inserted in closed form (every later event
 moves by ``k x lambda``), exactly. The work grows with the number of distinct runs (tile kinds)
 and their periods, not with the number of tiles or cycles. Per-layer results are cached on
-(runs, arch, mode).
+(runs, the arch's timing parameters, mode): see :class:`_Timing`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import logging
 import math
 from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
+from hwsim import _schedule
 from hwsim._schedule import build
 from hwsim._sim import LayerSim, Timed
 from hwsim.config import Arch
@@ -173,13 +178,58 @@ def _counts(layer: Layer, arch: Arch, mode: str) -> tuple[ActionCounts, tuple[fl
 
 
 def clear_cache() -> None:
-    """Forget the per-layer results cached on (runs, arch, mode), e.g. to time a cold run."""
-    _timed_runs.cache_clear()
+    """Forget the cached per-layer results, e.g. to time a cold run."""
+    _timed_runs_cached.cache_clear()
+    _schedule.clear_cache()
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a layer is simulated. The engine builds tens
+    of thousands of small tuples and lists, none in a cycle (reference counting frees them);
+    each allocation burst would otherwise trigger collections that walk every object the
+    process holds (torch's included), which cost 40% of the simulation time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@dataclass(frozen=True, slots=True)
+class _Timing:
+    """An arch as the timing model sees it: equal (and hashed) by the parameters a layer's
+    times depend on, and nothing else (not buffer sizes, energy tables, area or its name,
+    which the program and the energy model account for). Two points of a sweep that differ
+    only there, or whose clock and DRAM give the same channel in cycles, share a layer's
+    simulation."""
+
+    arch: Arch = field(compare=False, hash=False)
+    key: tuple[object, ...]
+
+    @classmethod
+    def of(cls, arch: Arch) -> _Timing:
+        a = arch.array
+        return cls(arch, (a.rows, a.cols, a.pe, arch.dram_channel,
+                          arch.vector.ops_per_cycle_total))
+
+
+def _timed_runs(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: bool) -> Timed:
+    """Simulate truncated runs, find each long run's periodic regime, extrapolate (cached
+    by what determines the result)."""
+    return _timed_runs_cached(runs, _Timing.of(arch), mode, steady_state)
 
 
 @functools.lru_cache(maxsize=4096)
-def _timed_runs(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: bool) -> Timed:
-    """Simulate truncated runs, find each long run's periodic regime, extrapolate."""
+def _timed_runs_cached(runs: tuple[Run, ...], timing: _Timing, mode: str,
+                       steady_state: bool) -> Timed:
+    with _no_cyclic_gc():
+        return _simulate_runs(runs, timing.arch, mode, steady_state)
+
+
+def _simulate_runs(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: bool) -> Timed:
     periods = [r.count // r.period for r in runs]
     sim_periods = list(periods)
     probe = None

@@ -369,7 +369,7 @@ class CostModel:
         for entry, key, layer in zip(structure.entries, keys, program.layers, strict=True):
             if key in entry.cache:
                 continue
-            stats, _ = simulate_layer(layer, self.arch, self.mode)
+            stats, _ = simulate_layer(layer, self.arch, self.mode, trace=False)
             e = stats.energy
             entry.cache[key] = (stats.cycles, stats.seconds, e.mac_pj, e.sram_pj, e.dram_pj,
                                 e.vector_pj, e.static_pj, stats.macs, layer.weight_bits)
