@@ -42,9 +42,10 @@ class LayerSim:
     """One simulation of ``runs`` truncated to ``counts`` iterations each."""
 
     def __init__(self, runs: tuple[Run, ...], counts: list[int], arch: Arch, mode: str,
-                 sched: Schedule | None = None) -> None:
-        """``sched``: the schedule of exactly these counts, if already built."""
-        self.runs, self.counts, self.arch = runs, counts, arch
+                 sched: Schedule | None = None, trace: bool = True) -> None:
+        """``sched``: the schedule of exactly these counts, if already built; ``trace``: keep
+        the tile timeline (:attr:`Timed.trace`; otherwise it is empty)."""
+        self.runs, self.counts, self.arch, self.trace = runs, counts, arch, trace
         self.periods = [run.period for run in runs]
         self.dram = arch.dram_channel
         lanes = arch.vector.ops_per_cycle_total
@@ -72,7 +73,7 @@ class LayerSim:
     # -- running and accounting ------------------------------------------------------------
 
     def run(self) -> None:
-        timeline = play(self.runs, self.sched, self.cost, self.dram)
+        timeline = play(self.runs, self.sched, self.cost, self.dram, record=self.trace)
         if timeline is None:  # rare, and simpy takes a while to import
             from hwsim._processes import play_processes
 
@@ -183,6 +184,10 @@ class LayerSim:
             start = self.win_time[r, at - 1] + before[r] + own[r] - span
             markers.append(TraceEvent("steady state", f"run {r} ({self.runs[r].name}): "
                                       f"{span} cycles in closed form", start, span))
+
+        if not self.trace:
+            return Timed(total, busy, tuple(sorted((c, n) for c, n in stalls.items() if n)),
+                         tuple)
 
         def trace() -> tuple[TraceEvent, ...]:
             out = []

@@ -62,8 +62,8 @@ class _Play:
     """The state of :func:`play`: times known so far and each unit's position."""
 
     def __init__(self, runs: tuple[Run, ...], sched: Schedule, cost: dict[tuple[int, int], Cost],
-                 dram: DramChannel) -> None:
-        self.sched, self.cost, self.dram = sched, cost, dram
+                 dram: DramChannel, record: bool) -> None:
+        self.sched, self.cost, self.dram, self.record = sched, cost, dram, record
         self.labels = {(r, b): label(ins) for r, run in enumerate(runs)
                        for b, ins in enumerate(run.body)}
         # stall cause of waiting for instruction (r, b): its buffer's load, else None
@@ -109,8 +109,9 @@ class _Play:
             start, end, t_done[key] = serve(now, ends[j - 1] if j else 0, dur)
             self.qwait[key] = start - now
             ends.append(end)
-            self.events.append(("load DMA" if waits is not None else "store DMA",
-                                self.labels[key[0], key[2]], start, dur, key))
+            if self.record:
+                self.events.append(("load DMA" if waits is not None else "store DMA",
+                                    self.labels[key[0], key[2]], start, dur, key))
             if waits is not None:
                 self.now_load = end
             else:
@@ -170,7 +171,8 @@ class _Play:
             free = x + occ
             self.primary.append((x, occ, cause, key, via))
             self.resumed[key] = now
-            self.events.append((track, self.labels[key[0], key[2]], x, occ, key))
+            if self.record:
+                self.events.append((track, self.labels[key[0], key[2]], x, occ, key))
             t_done[key] = x + first
             consumed[key] = max(now, x + read)
             now_u = now
@@ -180,11 +182,12 @@ class _Play:
 
 
 def play(runs: tuple[Run, ...], sched: Schedule, cost: dict[tuple[int, int], Cost],
-         dram: DramChannel) -> Timeline | None:
+         dram: DramChannel, record: bool = True) -> Timeline | None:
     """Evaluate every time of ``sched``; ``None`` if the array and the vector unit record
     instances in the same cycle after resuming in the same cycle (see the module docstring).
-    Raises :class:`ProgramError` if the program deadlocks."""
-    p = _Play(runs, sched, cost, dram)
+    ``record``: keep the trace slices (``Timeline.events``). Raises :class:`ProgramError` if
+    the program deadlocks."""
+    p = _Play(runs, sched, cost, dram, record)
     moved = True
     while moved:
         moved = p.channel()

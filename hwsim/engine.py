@@ -50,7 +50,7 @@ import gc
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from hwsim import _schedule
@@ -72,12 +72,14 @@ _SLACK = 5  # periods beyond the reach of waits in the first prefix tried
 
 
 def simulate(program: Program, arch: Arch, mode: str = "native", trace: bool = True,
-             steady_state: bool = True) -> RunStats:
+             steady_state: bool = True,
+             on_progress: Callable[[int, int], None] | None = None) -> RunStats:
     """Simulate ``program`` on ``arch``; layers run one after another.
 
     ``mode``: ``"native"`` or ``"scalesim"`` timing (:mod:`hwsim.timing`); ``trace``: keep the
     tile timeline for :meth:`RunStats.to_perfetto`; ``steady_state=False`` simulates every
-    iteration event by event (slow; for checking the closed-form fast-forward).
+    iteration event by event (slow; for checking the closed-form fast-forward);
+    ``on_progress(layers done, layers)`` is called after each layer.
 
     >>> from hwsim.config import load_arch
     >>> from hwsim.isa import Compute, Layer, Load, Program, Run, Store
@@ -93,6 +95,8 @@ def simulate(program: Program, arch: Arch, mode: str = "native", trace: bool = T
     for layer in program.layers:
         stats, layer_trace = simulate_layer(layer, arch, mode, steady_state, trace=trace)
         layers.append(stats)
+        if on_progress is not None:
+            on_progress(len(layers), len(program.layers))
         if trace:
             events += [TraceEvent(e.track, e.name, e.start + offset, e.duration, layer.name)
                        for e in layer_trace]
@@ -108,7 +112,7 @@ def simulate_layer(layer: Layer, arch: Arch, mode: str = "native", steady_state:
                    trace: bool = True) -> tuple[LayerStats, tuple[TraceEvent, ...]]:
     """Stats and tile timeline (cycles from the layer's start; empty unless ``trace``) of one
     layer."""
-    timed = _timed_runs(layer.runs, arch, mode, steady_state)
+    timed = _timed_runs(layer.runs, arch, mode, steady_state, trace)
     counts, bounds, tiles = _counts(layer, arch, mode)
     dram_bits = counts.dram_bits
     seconds = timed.cycles * arch.cycle_ns * 1e-9
@@ -216,20 +220,22 @@ class _Timing:
                           arch.vector.ops_per_cycle_total))
 
 
-def _timed_runs(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: bool) -> Timed:
+def _timed_runs(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: bool,
+                trace: bool) -> Timed:
     """Simulate truncated runs, find each long run's periodic regime, extrapolate (cached
-    by what determines the result)."""
-    return _timed_runs_cached(runs, _Timing.of(arch), mode, steady_state)
+    by what determines the result; with its tile timeline only if ``trace``)."""
+    return _timed_runs_cached(runs, _Timing.of(arch), mode, steady_state, trace)
 
 
 @functools.lru_cache(maxsize=4096)
 def _timed_runs_cached(runs: tuple[Run, ...], timing: _Timing, mode: str,
-                       steady_state: bool) -> Timed:
+                       steady_state: bool, trace: bool) -> Timed:
     with _no_cyclic_gc():
-        return _simulate_runs(runs, timing.arch, mode, steady_state)
+        return _simulate_runs(runs, timing.arch, mode, steady_state, trace)
 
 
-def _simulate_runs(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: bool) -> Timed:
+def _simulate_runs(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: bool,
+                   trace: bool) -> Timed:
     periods = [r.count // r.period for r in runs]
     sim_periods = list(periods)
     probe = None
@@ -244,7 +250,7 @@ def _simulate_runs(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: b
         counts = [s * r.period for s, r in zip(sim_periods, runs, strict=True)]
         # a layer of short runs is simulated whole: the probe is its schedule
         reuse = probe if probe is not None and max(periods) <= 3 else None
-        sim = LayerSim(runs, counts, arch, mode, reuse)
+        sim = LayerSim(runs, counts, arch, mode, reuse, trace)
         sim.run()
         inserts: list[tuple[int, int, tuple] | None] = []
         retry = False

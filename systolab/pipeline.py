@@ -28,6 +28,7 @@ without it. The steps, top to bottom:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,18 +99,20 @@ def _row(plan: LayerPlan, stats: dict[str, Any]) -> dict[str, Any]:
 
 def simulate_graph(graph: Graph, arch: Arch | str | Path, *, mode: str = "native",
                    name: str = "model", trace: bool = True, objective: str = "latency",
-                   dataflow: str = "auto") -> Simulation:
+                   dataflow: str = "auto",
+                   on_progress: Callable[[int, int], None] | None = None) -> Simulation:
     """Map a lowered graph onto ``arch`` and simulate it (the steps in the module doc).
 
     ``objective`` is what the mapper minimizes per layer; ``dataflow`` forces one of the
     arch's dataflows (``"auto"``: the mapper chooses). ``trace`` keeps the tile timeline for
-    a Perfetto trace; searches and sweeps turn it off.
+    a Perfetto trace; searches and sweeps turn it off. ``on_progress(layers simulated,
+    layers)`` is called after each layer.
     """
     arch = (arch if isinstance(arch, Arch) else load_arch(arch)).with_dataflow(dataflow)
     t0 = time.perf_counter()
     mapped = map_model(graph, arch, name, mode=mode, objective=objective)
     t1 = time.perf_counter()
-    stats = simulate(mapped.program, arch, mode=mode, trace=trace)
+    stats = simulate(mapped.program, arch, mode=mode, trace=trace, on_progress=on_progress)
     t2 = time.perf_counter()
     return Simulation(name, arch, mode, mapped, stats, {"map_s": t1 - t0, "simulate_s": t2 - t1},
                       objective)

@@ -59,6 +59,7 @@ def costs(model: str, arch_name: str, bits_text: str, batch: int, mode: str,
     quantization searches (HAQ, Wang et al., CVPR 2019)."""
     from hwsim.config import load_arch
     from systolab.model_loader import load_graph
+    from systolab.progress import Reporter
     from systolab.search.costs import CostModel
 
     bits = parse_bits(bits_text)
@@ -66,7 +67,8 @@ def costs(model: str, arch_name: str, bits_text: str, batch: int, mode: str,
     label = _label(model)
     cost_model = CostModel(load_graph(model, batch=batch), arch, mode=mode, name=label,
                            objective=objective, dataflow=dataflow)
-    table = cost_model.table(bits)
+    with Reporter(f"costs {label}", unit="bit pairs") as bar:
+        table = cost_model.table(bits, on_progress=bar.update)
     json_path, npy_path = table.write(Path(out_dir) / f"{label}_{arch.name}_costs")
 
     lo, hi = bits[0], bits[-1]

@@ -13,6 +13,7 @@ from rich.console import Console
 from hwsim.errors import SystolabError
 from hwsim.timing import MODES
 from systolab.commands import mapping_options
+from systolab.progress import Reporter
 from systolab.tables import si, simulation_table, wide_console
 
 if TYPE_CHECKING:
@@ -63,10 +64,11 @@ def simulate(model: str | None, arch_name: str, policy: str | None, batch: int |
         graph = load_scalesim_topology(topology)
         arch = load_scalesim_arch(scalesim_config) if scalesim_config else arch_name
         label = Path(topology).stem
-        sim = simulate_graph(graph, arch, mode=mode or ("scalesim" if scalesim_config
-                                                        else "native"), name=label,
-                             trace=trace_path is not None, objective=objective,
-                             dataflow=dataflow)
+        with Reporter(f"simulate {label}", unit="layers") as bar:
+            sim = simulate_graph(graph, arch, mode=mode or ("scalesim" if scalesim_config
+                                                            else "native"), name=label,
+                                 trace=trace_path is not None, objective=objective,
+                                 dataflow=dataflow, on_progress=bar.update)
     else:
         if not model:
             raise click.UsageError("MODEL is required (or --topology with --scalesim-config)")
@@ -77,9 +79,10 @@ def simulate(model: str | None, arch_name: str, policy: str | None, batch: int |
         graph = compile_graph(load_graph(model, batch=batch or 1, policy=policy))
         traced = time.perf_counter() - t0
         label = model_label(model)
-        sim = simulate_graph(graph, arch_name, mode=mode or "native", name=label,
-                             trace=trace_path is not None, objective=objective,
-                             dataflow=dataflow)
+        with Reporter(f"simulate {label}", unit="layers") as bar:
+            sim = simulate_graph(graph, arch_name, mode=mode or "native", name=label,
+                                 trace=trace_path is not None, objective=objective,
+                                 dataflow=dataflow, on_progress=bar.update)
         sim.wall_seconds["trace_s"] = traced
     rows = sim.layer_rows()
     total = sim.stats.total

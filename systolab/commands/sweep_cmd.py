@@ -22,7 +22,8 @@ from hwsim.errors import SystolabError
 @click.option("--resume", is_flag=True, help="Continue the sweep stored in --out.")
 @click.option("--max-points", type=click.IntRange(min=1), default=None,
               help="Evaluate at most this many new points, then stop (resume later).")
-@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--no-progress", is_flag=True,
+              help="No progress (a bar on a terminal, else a line every 10 s).")
 @click.option("--no-plot", is_flag=True, help="Skip pareto.png.")
 def sweep(spec_path: str, executor: str, address: str | None, workers: int | None,
           out_dir: str | None, resume: bool, max_points: int | None, no_progress: bool,
@@ -32,8 +33,8 @@ def sweep(spec_path: str, executor: str, address: str | None, workers: int | Non
     import os
 
     from rich.table import Table
-    from tqdm import tqdm
 
+    from systolab.progress import Reporter
     from systolab.search.sweep import load_sweep_spec, run_sweep, write_report
     from systolab.search.sweep.session import Progress
     from systolab.tables import wide_console
@@ -41,19 +42,13 @@ def sweep(spec_path: str, executor: str, address: str | None, workers: int | Non
     spec = load_sweep_spec(spec_path)
     out = Path(out_dir or Path("sweeps") / spec.name)
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
-    bar = tqdm(total=0, unit="pt", disable=no_progress, dynamic_ncols=True, desc=spec.name)
+    with Reporter(f"sweep {spec.name}", unit="points", enabled=not no_progress) as bar:
 
-    def progress(p: Progress) -> None:
-        bar.total = p.total
-        bar.n = p.done
-        bar.set_postfix(feasible=p.feasible, front=p.front, refresh=False)
-        bar.refresh()
+        def progress(p: Progress) -> None:
+            bar.update(p.done, p.total, f"{p.feasible:,} feasible, front {p.front}")
 
-    try:
         outcome = run_sweep(spec, out, executor=executor, workers=n_workers, address=address,
                             resume=resume, max_points=max_points, on_progress=progress)
-    finally:
-        bar.close()
     try:
         paths = write_report(outcome, out, plot=not no_plot)
     except OSError as err:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -246,10 +246,12 @@ class CostModel:
         """The cost of the uniform ``bits``-bit policy, unpruned: budgets are relative to it."""
         return self.evaluate(Policy(LayerPolicy(bits, bits)))
 
-    def table(self, bits: Iterable[int] = range(2, 9)) -> CostTable:
+    def table(self, bits: Iterable[int] = range(2, 9),
+              on_progress: Callable[[int, int], None] | None = None) -> CostTable:
         """Per-layer (cycles, energy) of every (w_bits, a_bits) pair in ``bits`` on the dense
         model, each with every layer at that pair (HAQ's lookup table; a layer's traffic also
-        depends on its neighbours' widths). Pairs the PE cannot run are left NaN."""
+        depends on its neighbours' widths). Pairs the PE cannot run are left NaN.
+        ``on_progress(pairs done, pairs)`` is called after each pair."""
         widths = tuple(sorted(set(bits)))
         if not widths or any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in widths):
             raise ProgramError(f"bits must be positive integers, not {list(bits)!r}")
@@ -257,18 +259,22 @@ class CostModel:
         array = np.full((len(self.layers), top, top, 2), np.nan)
         dense: tuple[int | None, ...] = (None,) * len(self.layers)
         structure = self._structures.get(dense) or self._structure(dense, Policy())
-        for w in widths:
-            for a in widths:
-                uniform = ((w, a),) * len(self.layers)
-                try:
-                    self._fill(structure, uniform)
-                except SystolabError:
-                    continue  # the PE cannot run these widths: leave NaN
-                for entry, key in zip(structure.entries, self._keys(structure, uniform),
-                                      strict=True):
-                    if entry.compute >= 0:
-                        v = entry.cache[key]
-                        array[entry.compute, w - 1, a - 1] = (v[0], v[2] + v[3] + v[4] + v[5] + v[6])
+        pairs = [(w, a) for w in widths for a in widths]
+        for done, (w, a) in enumerate(pairs, start=1):
+            if on_progress is not None and done > 1:
+                on_progress(done - 1, len(pairs))
+            uniform = ((w, a),) * len(self.layers)
+            try:
+                self._fill(structure, uniform)
+            except SystolabError:
+                continue  # the PE cannot run these widths: leave NaN
+            for entry, key in zip(structure.entries, self._keys(structure, uniform),
+                                  strict=True):
+                if entry.compute >= 0:
+                    v = entry.cache[key]
+                    array[entry.compute, w - 1, a - 1] = (v[0], v[2] + v[3] + v[4] + v[5] + v[6])
+        if on_progress is not None:
+            on_progress(len(pairs), len(pairs))
         return CostTable(self.name, self.arch.name, self.mode, widths, self.layers, array,
                          self.objective, self.arch.array.dataflows)
 

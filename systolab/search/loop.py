@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler.policy import Policy
+from systolab.progress import Reporter
 from systolab.search.agents import SearchContext, make_agent
 from systolab.search.agents.base import LayerLike
 from systolab.search.budget import Budget, CostLike, ResolvedBudget
@@ -236,8 +237,8 @@ def run_search(config: SearchConfig, *, layers: Sequence[LayerLike],
                                 {"agent": agent.state_dict(), "rng": rng_state()})
             if bar is not None and proposal is not None:
                 best = _best(history, metric)
-                bar.update(1)
-                bar.set_postfix_str(f"best reward {best.reward:+.3f}" if best else "no feasible yet")
+                bar.update(len(history), status=f"best reward {best.reward:+.3f}" if best
+                           else "no feasible yet")
     finally:
         if bar is not None:
             bar.close()
@@ -246,14 +247,14 @@ def run_search(config: SearchConfig, *, layers: Sequence[LayerLike],
                         counted.calls, counted.seconds)
 
 
-def _progress(enabled: bool, config: SearchConfig, done: int, budget: ResolvedBudget | None) -> Any:
+def _progress(enabled: bool, config: SearchConfig, done: int,
+              budget: ResolvedBudget | None) -> Reporter | None:
     if not enabled:
         return None
-    from tqdm import tqdm
-
     text = budget.describe() if budget else "no budget"
-    return tqdm(total=config.episodes, initial=done, desc=f"{config.agent} [{text}]", unit="ep",
-                dynamic_ncols=True)
+    bar = Reporter(f"{config.agent} [{text}]", total=config.episodes, unit="episodes")
+    bar.update(done)
+    return bar
 
 
 def _diff(old: dict[str, Any], new: dict[str, Any]) -> str:

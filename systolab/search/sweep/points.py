@@ -34,7 +34,7 @@ from hwsim.fields import fail
 from hwsim.memory import BufferConfig, DramConfig
 from hwsim.pe import PE_KINDS
 
-__all__ = ["PARAMS", "Param", "Point", "Value", "objective_of", "to_arch"]
+__all__ = ["PARAMS", "Param", "Point", "Value", "locality_key", "objective_of", "to_arch"]
 
 Value = int | float | str
 """A canonical parameter value: what is hashed, stored, and handed to optuna."""
@@ -128,6 +128,10 @@ class Param:
     check: Callable[[str, Any], Value]
     apply: Callable[[Arch, Any], Arch] | None
     sizes: bool = False  # a size: ``{min, max, log2: true}`` ranges make sense
+    # False: only how fast things happen (clock, DRAM, vector lanes), not which tiles the
+    # program has, so points that differ only here share their schedules (the sweep runs
+    # them next to each other: :func:`locality_key`)
+    shapes_tiles: bool = True
 
 
 def _same(v: Any) -> Any:
@@ -148,16 +152,16 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
           _array(dataflows=lambda v: tuple(v.split("+")))),
     Param("objective", f"what the mapper minimizes per layer ({', '.join(OBJECTIVES)})",
           _objective, None),
-    Param("clock_mhz", "array clock (MHz)", _CLOCK, _array(clock_mhz=_same)),
+    Param("clock_mhz", "array clock (MHz)", _CLOCK, _array(clock_mhz=_same), shapes_tiles=False),
     Param("input_kib", "input buffer (KiB)", _KIB, _buffers("input"), True),
     Param("weight_kib", "weight buffer (KiB)", _KIB, _buffers("weight"), True),
     Param("output_kib", "output buffer (KiB)", _KIB, _buffers("output"), True),
     Param("buffer_kib", "input, weight and output buffers, each (KiB)", _KIB,
           _buffers("input", "weight", "output"), True),
     Param("dram_bw_gbps", "DRAM bandwidth (GB/s)", DramConfig.CHECKS["bw_gbps"].test,
-          lambda a, v: replace(a, dram=replace(a.dram, bw_gbps=v))),
+          lambda a, v: replace(a, dram=replace(a.dram, bw_gbps=v)), shapes_tiles=False),
     Param("vector_lanes", "vector-unit lanes", VectorUnitConfig.CHECKS["lanes"].test,
-          lambda a, v: replace(a, vector=replace(a.vector, lanes=v)), True),
+          lambda a, v: replace(a, vector=replace(a.vector, lanes=v)), True, shapes_tiles=False),
 )}
 
 
@@ -189,6 +193,15 @@ class Point:
 
     def to_dict(self) -> dict[str, Value]:
         return dict(self.params)
+
+
+def locality_key(point: Point) -> tuple[tuple[bool, str, Value], ...]:
+    """Sort key that puts points differing only in parameters that do not shape the tiles
+    (:attr:`Param.shapes_tiles`) next to each other, so that a worker evaluating them in turn
+    finds their per-layer schedules cached. Points of one sweep have the same parameters, so
+    values are compared only with values of the same parameter."""
+    return tuple(sorted((not PARAMS[name].shapes_tiles, name, value)
+                        for name, value in point.params))
 
 
 def to_arch(base: Arch, point: Point) -> Arch:

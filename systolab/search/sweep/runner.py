@@ -5,8 +5,9 @@ The pipeline, top to bottom (:func:`run_sweep`):
 1. build the :class:`Context`: base arch, workloads traced once, area and FPGA tables;
 2. open the store in ``out_dir`` and bind it to the sweep's fingerprint (resume check);
 3. plan points (grid: every combination; random: ``n`` distinct combinations drawn with the
-   seed) and evaluate those the store does not have, or, for optuna, ask NSGA-II for batches
-   of trials and tell it the results in trial order;
+   seed) and evaluate those the store does not have, points that differ only in clock, DRAM
+   or vector lanes one after another (they share per-layer schedules in a worker's caches);
+   or, for optuna, ask NSGA-II for batches of trials and tell it the results in trial order;
 4. write each result to the store as it finishes and report progress;
 5. return the sweep's results in plan order and its Pareto front.
 
@@ -33,7 +34,7 @@ from systolab.search.sweep.evaluate import Context, PointResult
 from systolab.search.sweep.executors import make_executor, pack
 from systolab.search.sweep.objectives import objective_vector
 from systolab.search.sweep.optuna_search import run_optuna
-from systolab.search.sweep.points import Point
+from systolab.search.sweep.points import Point, locality_key
 from systolab.search.sweep.session import Progress, Session
 from systolab.search.sweep.spec import SweepSpec
 from systolab.search.sweep.store import SweepStore
@@ -141,5 +142,6 @@ def _run_planned(run: Session) -> tuple[list[str], bool]:
             assert stored is not None
             run.count(stored)
     todo = [(seq, p) for seq, p in enumerate(points) if p.id not in done]
-    run.evaluate(todo)
+    # evaluated in an order that lets workers share work; stored and reported in plan order
+    run.evaluate(sorted(todo, key=lambda task: locality_key(task[1])))
     return [p.id for p in points], run.evaluated == len(todo)

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["systolab", "systolab.pipeline", "systolab.api"]
+MODULES = ["systolab", "systolab.pipeline", "systolab.api", "systolab.progress"]
 
 
 @pytest.mark.parametrize("name", MODULES)

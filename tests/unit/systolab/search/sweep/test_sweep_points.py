@@ -78,3 +78,14 @@ def test_a_new_pe_kind_is_a_sweep_value_with_its_own_rules(monkeypatch) -> None:
         area_um2=lambda pe, t: 100.0, fixed_width=2, max_bits_limit=8))
     arch = to_arch(load_arch("edge_int8"), Point.of({"pe": "ternary"}))
     assert (arch.array.pe.kind, arch.array.pe.width_bits, arch.array.pe.max_bits) == ("ternary", 2, 8)
+
+
+def test_points_that_share_tiles_sort_next_to_each_other() -> None:
+    from systolab.search.sweep.points import locality_key
+
+    points = [Point.of({"array": a, "clock_mhz": c, "dram_bw_gbps": d, "dataflow": f})
+              for c in (250, 500) for d in (6.4, 12.8) for a in (8, 16) for f in ("ws", "os")]
+    ordered = sorted(points, key=locality_key)
+    groups = [(p.to_dict()["array"], p.to_dict()["dataflow"]) for p in ordered]
+    assert groups == sorted(groups)  # each (array, dataflow) group is contiguous
+    assert len(set(groups)) == 4 and all(groups.count(g) == 4 for g in set(groups))

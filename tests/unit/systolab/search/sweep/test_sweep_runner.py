@@ -140,3 +140,32 @@ def test_the_mapping_objective_is_a_sweep_parameter(tmp_path: Path, tiny_doc) ->
     with pytest.raises(ConfigError, match=r"axes.objective\[0\] must be one of latency, "
                                           r"energy, edp, not 'speed'"):
         sweep_spec_from_dict(tiny_doc(axes={"objective": ["speed"]}))
+
+
+def test_shared_work_gives_the_front_of_point_by_point_evaluation(tmp_path: Path,
+                                                                  tiny_doc) -> None:
+    """A sweep shares per-layer work between points (schedules by structure, results by the
+    timing parameters, points reordered so that neighbours share); every point equals its
+    evaluation alone, with every cache cleared first, and so does the front."""
+    from compiler.mapping.tiling import clear_caches
+    from hwsim.engine import clear_cache
+    from systolab.search.pareto import pareto_front
+    from systolab.search.sweep import build_context, evaluate_point, plan_points
+
+    doc = tiny_doc(axes={"array": [8, 16], "dataflow": ["ws", "os"], "clock_mhz": [250, 1000],
+                         "dram_bw_gbps": [3.2, 6.4, 25.6], "buffer_kib": [16, 64]},
+                   constraints={})
+    spec = sweep_spec_from_dict(doc)
+    shared = run_sweep(spec, tmp_path, workers=0)
+    ctx = build_context(spec)
+    alone = []
+    for seq, point in enumerate(plan_points(spec)):
+        clear_caches()
+        clear_cache()
+        alone.append(evaluate_point(seq, point, ctx))
+    assert [(r.id, r.feasible, r.metrics) for r in shared.results] == \
+        [(r.id, r.feasible, r.metrics) for r in alone]
+    feasible = [r for r in alone if r.feasible]
+    front = pareto_front([objective_vector(spec.objectives, r.metrics) for r in feasible])
+    assert [r.id for r in shared.front] == [feasible[i].id for i in front]
+    assert len(shared.results) == 48
