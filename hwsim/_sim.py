@@ -81,29 +81,35 @@ class LayerSim:
         self.t_done, self.qwait = timeline.t_done, timeline.qwait
         self.primary, self.events = timeline.primary, timeline.events
         self.T = max(self.t_done.values())
-        self.win_time: dict[tuple[int, int], int] = defaultdict(int)
-        self.by_window: dict[tuple[int, int], list[Key]] = defaultdict(list)
+        win_time: dict[tuple[int, int], int] = defaultdict(int)
+        by_window: dict[tuple[int, int], list[Key]] = defaultdict(list)
         periods = self.periods
-        for key, t in self.t_done.items():
+        for key, t in self.t_done.items():  # one pass per instance: kept to plain lookups
             w = (key[0], key[1] // periods[key[0]])
-            if t > self.win_time[w]:
-                self.win_time[w] = t
-            self.by_window[w].append(key)
-        self.win_busy: dict[tuple[int, int], int] = defaultdict(int)
+            if t > win_time[w]:
+                win_time[w] = t
+            by_window[w].append(key)
+        self.win_time, self.by_window = win_time, by_window
+        win_busy: dict[tuple[int, int], int] = defaultdict(int)
         self.win_gaps: dict[tuple[int, int], dict[str, int]] = defaultdict(
             lambda: defaultdict(int))
+        win_gaps, qwait = self.win_gaps, self.qwait
         free = 0
         for x, occ, cause, (r, i, _b), via in self.primary:  # by issue cycle
             w = (r, i // periods[r])
-            gap = max(0, x - free)
-            if gap:
-                queued = min(gap, self.qwait.get(via, 0)) if via is not None else 0
+            if x > free:
+                gap = x - free
+                queued = min(gap, qwait.get(via, 0)) if via is not None else 0
                 if queued:
-                    self.win_gaps[w]["dram_bw"] += queued
+                    win_gaps[w]["dram_bw"] += queued
                 if gap - queued:
-                    self.win_gaps[w][cause] += gap - queued
-            self.win_busy[w] += max(0, x + occ - max(free, x))
-            free = max(free, x + occ)
+                    win_gaps[w][cause] += gap - queued
+                win_busy[w] += occ
+                free = x + occ
+            elif x + occ > free:
+                win_busy[w] += x + occ - free
+                free = x + occ
+        self.win_busy = win_busy
         self.free_final = free
 
     def _window(self, r: int, w: int) -> tuple:

@@ -77,7 +77,8 @@ class _Play:
         self.ends: list[int] = []  # end of the j-th transfer of the channel order
         self.now_load = self.now_store = 0
         # per unit: (instances, track, [next position, process time, free from])
-        self.units = [(sched.array, "array", [0, 0, 0]), (sched.vector, "vector unit", [0, 0, 0])]
+        self.units = [(keys, track, [0, 0, 0]) for keys, track in
+                      ((sched.array, "array"), (sched.vector, "vector unit")) if keys]
         self.primary: list[Primary] = []
         self.resumed: dict[Key, int] = {}  # the cycle its unit resumed to record it
 
@@ -124,6 +125,7 @@ class _Play:
         """Advance the array or the vector unit; whether it moved."""
         deps_of, out_of, cost = self.sched.deps, self.sched.out, self.cost
         t_done, drained, consumed = self.t_done, self.drained, self.consumed
+        primary, resumed, load_cause = self.primary, self.resumed, self.load_cause
         i0 = i = state[0]
         now_u, free = state[1], state[2]
         while i < len(keys):
@@ -146,7 +148,7 @@ class _Play:
                     now = t_latest
                 if t_latest > ready:
                     ready = t_latest
-                    c = self.load_cause[latest[0], latest[2]]
+                    c = load_cause[latest[0], latest[2]]
                     if c is not None:
                         cause, via = c, latest
             slot = out_of.get(key)
@@ -167,14 +169,14 @@ class _Play:
                 need = t_slot - out_start
                 if need > ready:
                     ready, cause, via = need, "store", None
-            x = max(ready, now - first)
+            x = ready if ready > now - first else now - first
             free = x + occ
-            self.primary.append((x, occ, cause, key, via))
-            self.resumed[key] = now
+            primary.append((x, occ, cause, key, via))
+            resumed[key] = now
             if self.record:
                 self.events.append((track, self.labels[key[0], key[2]], x, occ, key))
             t_done[key] = x + first
-            consumed[key] = max(now, x + read)
+            consumed[key] = now if now > x + read else x + read
             now_u = now
             i += 1
         state[0], state[1], state[2] = i, now_u, free
