@@ -1,12 +1,16 @@
-"""Wall time of simulating whole networks: ResNet-18 and ResNet-50 at 224x224 on 8x8, 32x32
-and 128x128 int8 arrays (edge_int8 with the array resized), cold caches.
+"""Wall time of simulating whole networks, cold caches (every per-layer cache cleared first).
 
     .venv/bin/python benchmarks/bench_simulate.py
 
-Tracing (torch.fx plus the passes) is shown separately from mapping and simulation, which is
-the part a search loop repeats. Targets: ResNet-18 on 32x32 under 0.5 s, ResNet-50 on 8x8
-under 5 s. For scale: SCALE-Sim takes over 10 minutes for ResNet-18 on 32x32, ZigZag about
-90 s.
+First table: ResNet-18 and ResNet-50 at 224x224 on 8x8, 32x32 and 128x128 int8 arrays
+(edge_int8 with the array resized). Second table: both networks on every shipped config, the
+way ``systolab simulate`` runs them (mapper search for latency, then simulation, no trace).
+Capture (torch.fx on meta tensors, plus the passes) is shown apart from mapping and
+simulation, which is the part a search loop repeats.
+
+Targets (issue 16): ResNet-50 on edge_int8 under 0.2 s and ResNet-18 on every shipped config
+under 0.1 s, mapper search included. For scale: SCALE-Sim takes over 10 minutes for ResNet-18
+on 32x32, ZigZag about 90 s.
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ from dataclasses import replace
 
 from compiler.frontend.pytorch import trace
 from compiler.mapping import map_model
+from compiler.mapping.tiling import clear_caches
 from compiler.passes import compile_graph
-from hwsim import load_arch, simulate
+from hwsim import load_arch, shipped_configs, simulate
+from hwsim.engine import clear_cache
 from systolab.zoo import get_model
 
 
@@ -32,6 +38,8 @@ def main() -> None:
         for size in (8, 32, 128):
             arch = replace(base, name=f"int8_{size}x{size}",
                            array=replace(base.array, rows=size, cols=size))
+            clear_caches()
+            clear_cache()
             t1 = time.perf_counter()
             mapped = map_model(graph, arch, name)
             t2 = time.perf_counter()
@@ -39,6 +47,22 @@ def main() -> None:
             t3 = time.perf_counter()
             print(f"{name:10} {size:>3}x{size:<4} {t_trace:8.3f} {t2 - t1:7.3f} {t3 - t2:7.3f} "
                   f"{stats.cycles:12,} {len(stats.layers):6} {mapped.program.tiles:10,}")
+
+
+    print(f"\n{'model':10} {'config':18} {'map s':>7} {'sim s':>7} {'total s':>7} {'cycles':>12}")
+    for name in ("resnet18", "resnet50"):
+        graph = compile_graph(trace(*get_model(name)))
+        for config in shipped_configs():
+            arch = load_arch(config)
+            clear_caches()
+            clear_cache()
+            t1 = time.perf_counter()
+            mapped = map_model(graph, arch, name)
+            t2 = time.perf_counter()
+            stats = simulate(mapped.program, arch, trace=False)
+            t3 = time.perf_counter()
+            print(f"{name:10} {config:18} {t2 - t1:7.3f} {t3 - t2:7.3f} {t3 - t1:7.3f} "
+                  f"{stats.cycles:12,}")
 
 
 if __name__ == "__main__":
