@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import pairwise
@@ -88,19 +87,21 @@ class Schedule:
 
     def measure_reach(self, runs: int) -> None:
         back, fwd = [0] * runs, [0] * runs
-
-        def see(pairs: Iterable[tuple[Key, Key]]) -> None:
-            for (r, i, _), (r2, i2, _) in pairs:  # (waiter, waited)
+        for waits in (self.deps, self.slot, self.out):  # (waiter, waited), loops inlined
+            for (r, i, _), keys in waits.items():
+                for r2, i2, _ in keys:
+                    if r == r2:
+                        if i - i2 > back[r]:
+                            back[r] = i - i2
+                        if i2 - i > fwd[r]:
+                            fwd[r] = i2 - i
+        for seq in (self.array, self.vector, self.loads, self.stores, self.order):
+            for (r2, i2, _), (r, i, _) in pairwise(seq):  # the later one waits for the earlier
                 if r == r2:
                     if i - i2 > back[r]:
                         back[r] = i - i2
                     if i2 - i > fwd[r]:
                         fwd[r] = i2 - i
-
-        for waits in (self.deps, self.slot, self.out):
-            see((key, k) for key, keys in waits.items() for k in keys)
-        for seq in (self.array, self.vector, self.loads, self.stores, self.order):
-            see((b, a) for a, b in pairwise(seq))
         self.reach = list(zip(back, fwd, strict=True))
 
 
@@ -139,6 +140,7 @@ def build(runs: tuple[Run, ...], counts: list[int], arch: Arch, mode: str) -> Sc
 
 def clear_cache() -> None:
     _build_cached.cache_clear()
+    _template_cached.cache_clear()
 
 
 @functools.lru_cache(maxsize=128)
@@ -264,6 +266,11 @@ def _template_cached(body: tuple[Instr, ...], P: int, nom: tuple[tuple[Fraction,
     def scaled(f: Fraction) -> int:
         return f.numerator * (scale // f.denominator)
 
+    # positions as integers over ``scale``: x + f for an integer x is x * scale + scaled(f)
+    read_s = [scaled(f) for f in read_ratio]
+    lag_s = [scaled(f) for f in lag_ratio]
+    min_read_s = scaled(min_read)
+
     def stream_prev(members: tuple[int, ...], i: int) -> tuple[int, int]:
         """(iteration, body index) of the stream's instance before iteration ``i``."""
         return max((latest_instance(body[m], i - 1), m) for m in members)
@@ -278,27 +285,37 @@ def _template_cached(body: tuple[Instr, ...], P: int, nom: tuple[tuple[Fraction,
         # A deep stream runs ahead inside its run, but not into the run before: no load goes
         # earlier than where double buffering puts the stream's first one.
         first, lead = min((phases[m][0], m) for m in members if phases[m])
-        floors[b] = (scaled(stream_prev(members, first)[0] - 1 + read_ratio[lead])
+        floors[b] = ((stream_prev(members, first)[0] - 1) * scale + read_s[lead]
                      if ins.slots > 2 else None)
+        # Every offset below is unchanged when o moves by a multiple of the pattern's own
+        # period (the lcm of the stream's and its readers' ``every``): computed once per
+        # phase of that, and shifted.
+        sub = math.lcm(*(body[m].every for m in members),
+                       *(body[c].every for m in members for c in consumers[m]))
+        seen: dict[int, tuple[int, tuple[tuple[int, int], ...], int, int, int]] = {}
         for o in phases[b]:
-            prev_o, _ = stream_prev(members, o)
-            o2, b2 = o, b  # the stream's instance ``slots`` back, whose slot it writes
-            for _ in range(ins.slots):
-                o2, b2 = stream_prev(members, o2)
-            readers = tpl.last_reader(b2, o2, None)
-            # no earlier than where the stream's previous instance can be slots - 1 ahead
-            free_at = max([prev_o - (ins.slots - 1)] + [ci for ci, _ in readers])
-            pos = scaled(free_at + read_ratio[b2])
-            slot = tuple((ci - o, c) for ci, c in readers)
-            cut = next_instance(body[b2], o2) - o  # readers reach past the prefix from here
-            loads.append((b, o, pos, slot, o2, b2, cut))
+            rel = seen.get(o % sub)
+            if rel is None:
+                prev_o, _ = stream_prev(members, o)
+                o2, b2 = o, b  # the stream's instance ``slots`` back, whose slot it writes
+                for _ in range(ins.slots):
+                    o2, b2 = stream_prev(members, o2)
+                readers = tpl.last_reader(b2, o2, None)
+                # no earlier than where the stream's previous instance can be slots - 1 ahead
+                free_at = max([prev_o - (ins.slots - 1)] + [ci for ci, _ in readers])
+                rel = ((free_at - o) * scale + read_s[b2],
+                       tuple((ci - o, c) for ci, c in readers), o2 - o, b2,
+                       next_instance(body[b2], o2) - o)  # readers pass the prefix from here
+                seen[o % sub] = rel
+            pos, slot, d2, b2, cut = rel
+            loads.append((b, o, pos + o * scale, slot, o + d2, b2, cut))
 
     store_idx = tuple(b for b, ins in enumerate(body) if isinstance(ins, Store))
     stores = []
     for b in store_idx:
         for o in phases[b]:
-            cap = next_instance(body[b], o) + 1 + min_read
-            stores.append((b, o, scaled(min(o + lag_ratio[b], cap))))
+            cap = (next_instance(body[b], o) + 1) * scale + min_read_s
+            stores.append((b, o, min(o * scale + lag_s[b], cap)))
 
     # Output groups: group g ends with the g-th store instance; its first Compute/Vector
     # waits for the drain of group g - 2 (the second-latest store before it).
@@ -318,10 +335,25 @@ def _template_cached(body: tuple[Instr, ...], P: int, nom: tuple[tuple[Fraction,
         units.append(tuple(unit))
         if active[o]:
             seen = o
-    deps = tuple(tuple((o, tuple((d, latest_instance(body[d], o) - o) for d in ins.deps))
-                       for o in phases[b]) for b, ins in enumerate(body))
+    deps = tuple(_dep_offsets(body, b, phases[b]) for b in range(len(body)))
     return _Template(body, consumers, tuple(loads), floors, tuple(stores), store_idx,
                      tuple(units), deps)
+
+
+def _dep_offsets(body: tuple[Instr, ...], b: int, phases: list[int],
+                 ) -> tuple[tuple[int, tuple[tuple[int, int], ...]], ...]:
+    """Per phase of instruction ``b``: (phase, ((waited index, offset), ...)). Offsets repeat
+    with the lcm of the ``every`` s involved; computed once per phase of that."""
+    ins = body[b]
+    sub = math.lcm(ins.every, *(body[d].every for d in ins.deps))
+    seen: dict[int, tuple[tuple[int, int], ...]] = {}
+    out = []
+    for o in phases:
+        rel = seen.get(o % sub)
+        if rel is None:
+            rel = seen[o % sub] = tuple((d, latest_instance(body[d], o) - o) for d in ins.deps)
+        out.append((o, rel))
+    return tuple(out)
 
 
 def _build_run(sched: Schedule, r: int, run: Run, n: int, offset: int,
