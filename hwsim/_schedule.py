@@ -292,9 +292,9 @@ def _template_cached(body: tuple[Instr, ...], P: int, nom: tuple[tuple[Fraction,
         # phase of that, and shifted.
         sub = math.lcm(*(body[m].every for m in members),
                        *(body[c].every for m in members for c in consumers[m]))
-        seen: dict[int, tuple[int, tuple[tuple[int, int], ...], int, int, int]] = {}
+        memo: dict[int, tuple[int, tuple[tuple[int, int], ...], int, int, int]] = {}
         for o in phases[b]:
-            rel = seen.get(o % sub)
+            rel = memo.get(o % sub)
             if rel is None:
                 prev_o, _ = stream_prev(members, o)
                 o2, b2 = o, b  # the stream's instance ``slots`` back, whose slot it writes
@@ -306,7 +306,7 @@ def _template_cached(body: tuple[Instr, ...], P: int, nom: tuple[tuple[Fraction,
                 rel = ((free_at - o) * scale + read_s[b2],
                        tuple((ci - o, c) for ci, c in readers), o2 - o, b2,
                        next_instance(body[b2], o2) - o)  # readers pass the prefix from here
-                seen[o % sub] = rel
+                memo[o % sub] = rel
             pos, slot, d2, b2, cut = rel
             loads.append((b, o, pos + o * scale, slot, o + d2, b2, cut))
 
