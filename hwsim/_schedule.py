@@ -133,14 +133,72 @@ def build(runs: tuple[Run, ...], counts: list[int], arch: Arch, mode: str) -> Sc
     once built and shared by every call with the same structure: the policies of a search
     (other bits) and the points of a sweep (other DRAM, clock or buffers, same tiles) reuse
     the one built first."""
+    return _build_cached(_key(runs, counts, arch, mode))
+
+
+def _key(runs: tuple[Run, ...], counts: list[int], arch: Arch, mode: str) -> _Key:
     shape = (tuple(tuple(_structure(ins) for ins in run.body) for run in runs),
              arch.array.rows, arch.array.cols)
-    return _build_cached(_Key(runs, arch, tuple(counts), mode, shape))
+    return _Key(runs, arch, tuple(counts), mode, shape)
 
 
 def clear_cache() -> None:
     _build_cached.cache_clear()
+    _estimate_cached.cache_clear()
     _template_cached.cache_clear()
+
+
+def estimate_reach(runs: tuple[Run, ...], counts: list[int], arch: Arch,
+                   mode: str) -> tuple[tuple[int, int], ...]:
+    """Per run, how many iterations back and forward its waits reach, from the per-phase
+    templates alone (no schedule is built): the reach :meth:`Schedule.measure_reach` finds in
+    a schedule of ``counts`` iterations, except for loads pushed behind an earlier run's
+    stores (not placed here) and slot waits cut at the prefix's end (counted only where an
+    instance has them whole). The engine sizes its first prefix with it; the periodicity
+    check then uses the reach measured on the prefix it simulates, so the estimate decides
+    how much is simulated, never a result. Cached by structure, as schedules are."""
+    return _estimate_cached(_key(runs, counts, arch, mode))
+
+
+@functools.lru_cache(maxsize=1024)
+def _estimate_cached(spec: _Key) -> tuple[tuple[int, int], ...]:
+    runs, arch, counts, mode = spec.runs, spec.arch, spec.counts, spec.mode
+    noms = [[nominal(arch, ins, mode) for ins in run.body] for run in runs]
+    scale = math.lcm(*(f.denominator for nom in noms for pair in nom for f in pair))
+    out = []
+    for run, nom, n in zip(runs, noms, counts, strict=True):
+        P = run.period
+        tpl = _template(run.body, P, nom, scale)
+        back = fwd = 0
+        last = n - P  # the last period's first iteration: a wait counts if some instance has it
+        for rel in tpl.deps:
+            for o, dis in rel:
+                for _, di in dis:
+                    if last + o + di >= 0:
+                        back = max(back, -di)
+        for _, o, _, slot, o2, _, cut in tpl.loads:
+            # interior instances (neither before the run's start nor cut at the prefix's end)
+            if any(q + o2 >= 0 and q + o + cut <= n for q in range(0, n, P)):
+                for di, _ in slot:
+                    back, fwd = max(back, -di), max(fwd, di)
+        for o, unit in enumerate(tpl.units):
+            for _, _, bk in unit:
+                if bk is not None and last + o + bk >= 0:
+                    back = max(back, -bk)
+        for compute in (True, False):  # each unit's program order
+            seq = [q + o for q in range(0, n, P) for o, unit in enumerate(tpl.units)
+                   for _, is_compute, _ in unit if is_compute is compute]
+            back = max([back, *(b - a for a, b in pairwise(seq))])
+        loads = [((max(pos + q, floor) if (floor := tpl.floors[b]) is not None else pos + q),
+                  1, q // scale + o, b)
+                 for b, o, pos, *_ in tpl.loads for q in range(0, n * scale, P * scale)]
+        stores = [(pos + q, 0, q // scale + o, b)
+                  for b, o, pos in tpl.stores for q in range(0, n * scale, P * scale)]
+        for seq2 in (sorted(loads), sorted(stores), sorted(loads + stores)):
+            for (_, _, i2, _), (_, _, i, _) in pairwise(seq2):
+                back, fwd = max(back, i - i2), max(fwd, i2 - i)
+        out.append((min(back, max(n - 1, 0)), min(fwd, max(n - 1, 0))))
+    return tuple(out)
 
 
 @functools.lru_cache(maxsize=128)

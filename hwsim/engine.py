@@ -54,7 +54,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from hwsim import _schedule
-from hwsim._schedule import build
+from hwsim._schedule import estimate_reach
 from hwsim._sim import LayerSim, Timed
 from hwsim.config import Arch
 from hwsim.dataflow import check_mode, get_dataflow
@@ -91,6 +91,12 @@ def simulate(program: Program, arch: Arch, mode: str = "native", trace: bool = T
     """
     check_mode(mode)
     program.validate(arch, capacity=mode != "scalesim")
+    with _no_cyclic_gc():
+        return _simulate_program(program, arch, mode, trace, steady_state, on_progress)
+
+
+def _simulate_program(program: Program, arch: Arch, mode: str, trace: bool, steady_state: bool,
+                      on_progress: Callable[[int, int], None] | None) -> RunStats:
     layers, events, offset = [], [], 0
     for layer in program.layers:
         stats, layer_trace = simulate_layer(layer, arch, mode, steady_state, trace=trace)
@@ -238,19 +244,16 @@ def _simulate_runs(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: b
                    trace: bool) -> Timed:
     periods = [r.count // r.period for r in runs]
     sim_periods = list(periods)
-    probe = None
     if steady_state:
         # The shortest prefix in which the periodicity check can succeed (cyclicity 1): the
         # windows a wait reaches back over, one to compare against, the end's reach, slack.
-        probe = build(runs, [min(g, 3) * r.period for g, r in zip(periods, runs, strict=True)],
-                      arch, mode)
+        reach = estimate_reach(runs, [min(g, 3) * r.period
+                                      for g, r in zip(periods, runs, strict=True)], arch, mode)
         sim_periods = [min(g, -(-back // r.period) + -(-fwd // r.period) + _SLACK)
-                       for g, r, (back, fwd) in zip(periods, runs, probe.reach, strict=True)]
+                       for g, r, (back, fwd) in zip(periods, runs, reach, strict=True)]
     while True:
         counts = [s * r.period for s, r in zip(sim_periods, runs, strict=True)]
-        # a layer of short runs is simulated whole: the probe is its schedule
-        reuse = probe if probe is not None and max(periods) <= 3 else None
-        sim = LayerSim(runs, counts, arch, mode, reuse, trace)
+        sim = LayerSim(runs, counts, arch, mode, trace=trace)
         sim.run()
         inserts: list[tuple[int, int, tuple] | None] = []
         retry = False

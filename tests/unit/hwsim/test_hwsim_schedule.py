@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from hwsim._schedule import build
+from hwsim._schedule import build, estimate_reach
 from hwsim.config import load_arch
 from hwsim.isa import Compute, Load, Run, Store, Vector, latest_instance
 
@@ -71,3 +71,32 @@ def test_a_load_writes_the_slot_of_the_instance_slots_back(slots):
     for i in range(slots, run.count - 1):
         assert order[0, i, 0] < order[0, i - slots + 3, 1]
         assert slots == 2 or order[0, i - slots + 2, 1] < order[0, i, 0]
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+@pytest.mark.parametrize("periods", [1, 2, 3, 5])
+def test_reach_estimated_from_the_templates_equals_the_built_schedules(name, periods):
+    """The engine sizes its first prefix with :func:`estimate_reach` instead of building a
+    probe schedule: for a run alone, it is the reach measured on the schedule."""
+    run = RUNS[name]
+    counts = [periods * run.period]
+    assert estimate_reach((run,), counts, ARCH, "native") == \
+        tuple(build((run,), counts, ARCH, "native").reach)
+
+
+def test_reach_estimate_sizes_resnet18_prefixes_as_the_probe_did():
+    """On every layer of ResNet-18 (several runs each, prefetch across runs), the estimate
+    asks for the same number of periods as the schedule of the probe prefix."""
+    from compiler.frontend.pytorch import trace
+    from compiler.mapping import map_model
+    from compiler.passes import compile_graph
+    from systolab.zoo import get_model
+
+    program = map_model(compile_graph(trace(*get_model("resnet18"))), ARCH).program
+    for layer in program.layers:
+        counts = [min(r.count // r.period, 3) * r.period for r in layer.runs]
+        built = build(layer.runs, counts, ARCH, "native").reach
+        estimated = estimate_reach(layer.runs, counts, ARCH, "native")
+        for run, a, b in zip(layer.runs, built, estimated, strict=True):
+            assert [-(-x // run.period) for x in a] == [-(-x // run.period) for x in b], \
+                layer.name
