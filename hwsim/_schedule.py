@@ -185,10 +185,13 @@ def _estimate_cached(spec: _Key) -> tuple[tuple[int, int], ...]:
             for _, _, bk in unit:
                 if bk is not None and last + o + bk >= 0:
                     back = max(back, -bk)
-        for compute in (True, False):  # each unit's program order
-            seq = [q + o for q in range(0, n, P) for o, unit in enumerate(tpl.units)
-                   for _, is_compute, _ in unit if is_compute is compute]
-            back = max([back, *(b - a for a, b in pairwise(seq))])
+        for compute in (True, False):  # each unit's program order: the gaps between phases
+            active = [o for o, unit in enumerate(tpl.units)
+                      if any(is_compute is compute for _, is_compute, _ in unit)]
+            if active:
+                back = max([back, *(b - a for a, b in pairwise(active))])
+                if n > P:  # from the last phase of a period to the first of the next
+                    back = max(back, P - active[-1] + active[0])
         loads = [((max(pos + q, floor) if (floor := tpl.floors[b]) is not None else pos + q),
                   1, q // scale + o, b)
                  for b, o, pos, *_ in tpl.loads for q in range(0, n * scale, P * scale)]
@@ -463,4 +466,5 @@ def _build_run(sched: Schedule, r: int, run: Run, n: int, offset: int,
         for q in range(0, n, P):
             for o, dis in rel:
                 i = q + o
-                deps_of[r, i, b] = [(r, i + di, d) for d, di in dis if i + di >= 0]
+                deps_of[r, i, b] = ([(r, i + di, d) for d, di in dis] if i >= P  # reach < P
+                                    else [(r, i + di, d) for d, di in dis if i + di >= 0])

@@ -65,7 +65,7 @@ class _Play:
                  dram: DramChannel, record: bool) -> None:
         self.sched, self.cost, self.dram, self.record = sched, cost, dram, record
         self.labels = {(r, b): label(ins) for r, run in enumerate(runs)
-                       for b, ins in enumerate(run.body)}
+                       for b, ins in enumerate(run.body)} if record else {}
         # stall cause of waiting for instruction (r, b): its buffer's load, else None
         self.load_cause = {(r, b): f"{ins.buffer}_load" if isinstance(ins, Load) else None
                            for r, run in enumerate(runs) for b, ins in enumerate(run.body)}
