@@ -53,7 +53,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hwsim import _schedule
-from hwsim._schedule import estimate_reach
+from hwsim._schedule import estimate_reach, structure_key
 from hwsim._sim import LayerSim, Timed
 from hwsim.config import Arch
 from hwsim.dataflow import check_mode, get_dataflow
@@ -68,6 +68,9 @@ __all__ = ["clear_cache", "simulate", "simulate_layer"]
 log = logging.getLogger(__name__)
 
 _SLACK = 5  # periods beyond the reach of waits in the first prefix tried
+# structure of a layer's runs -> the prefix (periods per run) that was periodic last time;
+# where to start, never what the result is (the periodicity check decides that)
+_PREFIX_HINTS: dict[object, tuple[int, ...]] = {}
 
 
 def simulate(program: Program, arch: Arch, mode: str = "native", trace: bool = True,
@@ -190,6 +193,7 @@ def clear_cache() -> None:
     """Forget the cached per-layer results, e.g. to time a cold run."""
     _timed_runs_cached.cache_clear()
     _schedule.clear_cache()
+    _PREFIX_HINTS.clear()
 
 
 class _no_cyclic_gc:
@@ -250,6 +254,11 @@ def _simulate_runs(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: b
                                       for g, r in zip(periods, runs, strict=True)], arch, mode)
         sim_periods = [min(g, -(-back // r.period) + -(-fwd // r.period) + _SLACK)
                        for g, r, (back, fwd) in zip(periods, runs, reach, strict=True)]
+        # where the same structure last became periodic (another DRAM speed or bit width in
+        # a sweep or a search): start there rather than fail and double again
+        hint = _PREFIX_HINTS.get(shape := structure_key(runs, arch, mode))
+        if hint is not None:
+            sim_periods = [max(a, b) for a, b in zip(sim_periods, hint, strict=True)]
     while True:
         counts = [s * r.period for s, r in zip(sim_periods, runs, strict=True)]
         sim = LayerSim(runs, counts, arch, mode, trace=trace)
@@ -272,6 +281,10 @@ def _simulate_runs(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: b
         if not retry:
             timed = sim.extrapolate(inserts)
             if timed is not None:
+                if steady_state:
+                    if len(_PREFIX_HINTS) >= 4096:
+                        _PREFIX_HINTS.clear()
+                    _PREFIX_HINTS[shape] = tuple(sim_periods)
                 return timed
             log.warning("steady-state accounting did not close; simulating every iteration")
             sim_periods = list(periods)
