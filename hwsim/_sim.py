@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hwsim._schedule import Key, Schedule, build
+from hwsim._schedule import Key, build
 from hwsim._timeline import Cost, play
 from hwsim.config import Arch
 from hwsim.dataflow import get_dataflow
@@ -42,9 +42,8 @@ class LayerSim:
     """One simulation of ``runs`` truncated to ``counts`` iterations each."""
 
     def __init__(self, runs: tuple[Run, ...], counts: list[int], arch: Arch, mode: str,
-                 sched: Schedule | None = None, trace: bool = True) -> None:
-        """``sched``: the schedule of exactly these counts, if already built; ``trace``: keep
-        the tile timeline (:attr:`Timed.trace`; otherwise it is empty)."""
+                 trace: bool = True) -> None:
+        """``trace``: keep the tile timeline (:attr:`Timed.trace`; otherwise it is empty)."""
         self.runs, self.counts, self.arch, self.trace = runs, counts, arch, trace
         self.periods = [run.period for run in runs]
         self.dram = arch.dram_channel
@@ -68,7 +67,7 @@ class LayerSim:
                 else:
                     c = self.dram.transfer_cycles(ins.bits)
                     self.cost[r, b] = (c, c, c, 0)
-        self.sched = sched if sched is not None else build(runs, counts, arch, mode)
+        self.sched = build(runs, counts, arch, mode)
 
     # -- running and accounting ------------------------------------------------------------
 
