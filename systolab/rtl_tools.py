@@ -13,6 +13,7 @@ hwsim's FPGA resource model reads (an array costs about rows x cols PEs).
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -186,17 +188,21 @@ def synthesize(
     specs: tuple[SynthSpec, ...] = SYNTH_SPECS,
     families: tuple[str, ...] = tuple(FAMILIES),
     jobs: int = 2,
-    progress: Callable[[str], None] | None = None,
+    on_progress: Callable[[int, int, str], None] | None = None,
 ) -> list[SynthResult]:
-    """Synthesize every (kernel, parameter set, family), ``jobs`` Yosys processes at a time."""
+    """Synthesize every (kernel, parameter set, family), ``jobs`` Yosys processes at a time;
+    ``on_progress(done, total, what finished last)`` after each."""
     rtl_dir = repo_root() / "rtl"
     tasks = [(s, p, f) for s in specs for p in s.points for f in families]
+    done = itertools.count(1)
+    lock = threading.Lock()
 
     def work(task: tuple[SynthSpec, SynthPoint, str]) -> Resources:
         spec, point, family = task
         res = synth_one(spec, point, family, rtl_dir)
-        if progress is not None:
-            progress(f"{spec.kernel} {point.label} {family}: {asdict(res)}")
+        if on_progress is not None:
+            with lock:
+                on_progress(next(done), len(tasks), f"{spec.kernel} {point.label} {family}")
         return res
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:

