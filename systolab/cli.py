@@ -4,7 +4,8 @@ Each sub-command lives in its own module under :mod:`systolab.commands`, listed 
 :data:`COMMANDS`, so this file stays a table of contents. A command's module is imported only
 when that command runs (or shows its help): ``systolab --help`` and commands that need no model
 capture never import torch. Only the CLI prints; everything below it returns records. User
-errors (:class:`hwsim.errors.SystolabError`) become one message and exit code 2.
+errors (:class:`hwsim.errors.SystolabError`) and paths the system refuses (:class:`OSError`:
+a missing folder, a path under a file, no permission) become one message and exit code 2.
 """
 
 from __future__ import annotations
@@ -64,6 +65,13 @@ def main(argv: list[str] | None = None) -> int:
         cli.main(args=argv, prog_name="systolab", standalone_mode=False)
     except SystolabError as err:
         click.echo(f"error: {err}", err=True)
+        return 2
+    except BrokenPipeError:  # the reader went away (``systolab ... | head``): nothing to say
+        return 1
+    except OSError as err:  # a path the user gave: missing folder, under a file, no permission
+        where = " -> ".join(repr(str(f)) for f in (err.filename, err.filename2) if f is not None)
+        click.echo(f"error: cannot access {where}: {err.strerror}" if where
+                   else f"error: {err.strerror or err}", err=True)
         return 2
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
