@@ -56,6 +56,7 @@ from hwsim.fields import (
     keys_of,
     nested,
     one_of,
+    positive_int,
     positive_number,
     read_record,
 )
@@ -80,13 +81,29 @@ def _dataflows(path: str, value: Any) -> tuple[str, ...]:
     return distinct_choices(path, value, DATAFLOWS)
 
 
+# Far beyond any array built (TPU v1's 256x256 is the largest systolic array we know of): a
+# larger side is a typo (``cols: 1e12``) that would otherwise give energies of 10^18 uJ.
+MAX_ARRAY_SIDE = 4096
+
+
+def _array_side(path: str, value: Any) -> int:
+    side = positive_int(path, value)
+    if side > MAX_ARRAY_SIDE:
+        raise fail(path, f"a positive integer at most {MAX_ARRAY_SIDE:,} (the largest systolic "
+                         "arrays built are 256 x 256)", value)
+    return side
+
+
+ARRAY_SIDE = Check(f"a positive integer at most {MAX_ARRAY_SIDE:,}", _array_side)
+
+
 @dataclass(frozen=True, slots=True)
 class ArrayConfig(Checked):
     """A ``rows x cols`` systolic array of one PE kind at ``clock_mhz``, able to run the
     ``dataflows`` listed (:mod:`hwsim.dataflow`), the first one preferred."""
 
     CHECKS: ClassVar[dict[str, Check]] = {
-        "rows": POSITIVE_INT, "cols": POSITIVE_INT,
+        "rows": ARRAY_SIDE, "cols": ARRAY_SIDE,
         "dataflows": Check("a non-empty list of " + ", ".join(map(repr, DATAFLOWS)), _dataflows),
         "pe": nested(PeConfig),
         "clock_mhz": POSITIVE_NUMBER,

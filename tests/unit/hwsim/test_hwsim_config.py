@@ -103,7 +103,7 @@ def test_unknown_name():
          r"dram\.pj_per_bit must be a non-negative number, not nan"),
         (lambda d: d["dram"].update(bw_gbps=float("inf")),
          r"dram\.bw_gbps must be a positive number, not inf"),
-        (lambda d: d["array"].pop("cols"), r"array\.cols is required \(a positive integer\)"),
+        (lambda d: d["array"].pop("cols"), r"array\.cols is required \(a positive integer at most 4,096\)"),
         (lambda d: d.update(buffers=[1]), r"buffers must be a mapping, not \[1\]"),
         (lambda d: d.update(energy="nope"), r"energy: energy table must be a YAML path"),
         (lambda d: d.update(fpga={"part": "x", "family": "xc7", "lut": 10, "ff": 10,
@@ -212,3 +212,14 @@ def test_loader_and_records_say_the_same():
     with pytest.raises(ConfigError) as by_hand:
         replace(load_arch("edge_int8").array, rows=-4)
     assert str(by_hand.value) in str(from_yaml.value)
+
+
+@pytest.mark.parametrize("field", ["rows", "cols"])
+def test_an_array_side_beyond_anything_buildable_is_an_error(field: str) -> None:
+    """``cols: 1e12`` used to simulate, with energies of 10^18 uJ."""
+    arch = load_arch("edge_int8")
+    with pytest.raises(ConfigError, match=rf"^array\.{field} must be a positive integer at most "
+                                          r"4,096 \(the largest systolic arrays built are "
+                                          r"256 x 256\), not 1000000000000$"):
+        replace(arch.array, **{field: 10**12})
+    assert replace(arch.array, **{field: 4096}).pes == 4096 * 16

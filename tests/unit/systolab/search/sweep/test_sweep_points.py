@@ -89,3 +89,8 @@ def test_points_that_share_tiles_sort_next_to_each_other() -> None:
     groups = [(p.to_dict()["array"], p.to_dict()["dataflow"]) for p in ordered]
     assert groups == sorted(groups)  # each (array, dataflow) group is contiguous
     assert len(set(groups)) == 4 and all(groups.count(g) == 4 for g in set(groups))
+
+
+def test_sweep_array_sides_share_the_arch_bound() -> None:
+    with pytest.raises(ConfigError, match=r"rows must be a positive integer at most 4,096"):
+        Point.of({"rows": 5000})
