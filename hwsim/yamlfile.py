@@ -53,16 +53,77 @@ def find_config_file(name_or_path: str | Path, subdir: str = "", base: Path | No
     )
 
 
+MAX_BYTES = 16 * 2**20  # config files are kilobytes; /dev/zero is not a config
+MAX_VALUES = 10**6  # values in a document with every alias expanded (alias bombs)
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (where PyYAML keeps the
+    last one without a word)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, list | dict) or key in seen:
+                problem = (f"key {key!r} appears twice in this mapping" if key in seen
+                           else "a mapping key must be a scalar")
+                raise yaml.constructor.ConstructorError(None, None, problem,
+                                                        key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_values(node: yaml.Node, memo: dict[int, int]) -> int:
+    """Values in ``node`` with aliases expanded: an alias is the node it names, so shared
+    subtrees are counted once per reference (memoized by node, so this is linear)."""
+    size = memo.get(id(node))
+    if size is None:
+        size = 1
+        if isinstance(node, yaml.SequenceNode):
+            size += sum(_expanded_values(n, memo) for n in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            size += sum(_expanded_values(k, memo) + _expanded_values(v, memo)
+                        for k, v in node.value)
+        memo[id(node)] = size
+    return size
+
+
+def _parse(data: bytes, what: str, path: Path, error: type[SystolabError]) -> Any:
+    loader = _Loader(data)  # bytes: PyYAML detects UTF-8 or a UTF-16 byte-order mark
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_values(node, {}) > MAX_VALUES:
+            raise error(f"{what} {str(path)!r} expands to more than {MAX_VALUES:,} values "
+                        "(YAML aliases referring to aliases): a config file is far smaller")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def read_yaml(path: str | Path, what: str = "config file",
               error: type[SystolabError] = ConfigError) -> Any:
-    """The parsed document at ``path`` (None for an empty file)."""
+    """The parsed document at ``path`` (None for an empty file). Refused, each with one
+    message naming the file: unreadable files, files over 16 MiB, text that is neither UTF-8
+    nor UTF-16, malformed YAML (with line and column), a key given twice, nesting deeper than
+    the parser can follow, and alias bombs."""
     path = Path(path)
     try:
-        text = path.read_text()
+        with path.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
     except OSError as err:
         raise error(f"cannot read {what} {str(path)!r}: {err.strerror}") from None
+    if len(data) > MAX_BYTES:
+        raise error(f"{what} {str(path)!r} must be at most {MAX_BYTES // 2**20} MiB of YAML")
     try:
-        return yaml.safe_load(text)
+        return _parse(data, what, path, error)
+    except RecursionError:
+        raise error(f"{what} {str(path)!r} is nested too deeply to read") from None
+    except yaml.reader.ReaderError as err:
+        raise error(f"{what} {str(path)!r} must be UTF-8 (or UTF-16) text, but byte "
+                    f"{err.position} cannot be decoded ({err.reason})") from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
