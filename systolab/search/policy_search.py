@@ -18,6 +18,7 @@ Plots are rendering and live in :mod:`systolab.plots` (``plot_policy_search``).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,6 +157,10 @@ def search_policy(model: str | None = None, *, arch: Arch | str | Path = "stripe
     """
     if agent_spec(agent).needs_budget and budget is None:
         raise BudgetError(f"the {agent} agent needs a budget: latency, energy or size")
+    if isinstance(finetune_lr, bool) or not isinstance(finetune_lr, int | float) \
+            or not math.isfinite(finetune_lr) or finetune_lr <= 0:
+        raise SearchSetupError(f"finetune_lr (--finetune-lr) must be a positive number, not "
+                               f"{finetune_lr!r}")
     problem = _problem(model, task, evaluator, finetune_steps, finetune_lr)
     costs = CostModel.from_model(problem.net, problem.example, arch, name=problem.label,
                                  objective=objective, dataflow=dataflow)

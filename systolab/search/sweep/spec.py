@@ -139,8 +139,8 @@ def _resolve(text: str, folder: Path | None) -> str:
 
 def _number(sec: Section, key: str) -> float:
     value = sec.data[key]
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise sec.fail(key, "a number", value)
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise sec.fail(key, "a finite number", value)
     return value
 
 

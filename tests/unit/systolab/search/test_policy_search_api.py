@@ -33,3 +33,10 @@ def test_a_search_from_python_returns_its_report_and_writes_only_where_asked(
 def test_setup_errors_name_what_does_not_fit(kwargs: dict, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
         search_policy(out_dir=None, episodes=1, **kwargs)
+
+
+@pytest.mark.parametrize("lr", [float("nan"), -1.0, 0.0, float("inf")])
+def test_a_learning_rate_that_cannot_train_is_refused_up_front(lr: float) -> None:
+    with pytest.raises(SearchSetupError, match=r"^finetune_lr \(--finetune-lr\) must be a "
+                                               r"positive number, not "):
+        search_policy(task="digits", agent="uniform", finetune_lr=lr, out_dir=None)
