@@ -36,7 +36,7 @@ from systolab.model_loader import load_model, model_label
 from systolab.pipeline import simulate_graph
 from systolab.search.accuracy import compressed_model, task_accuracy
 from systolab.search.agents import agent_spec
-from systolab.search.budget import Budget, BudgetError
+from systolab.search.budget import METRICS, Budget, BudgetError
 from systolab.search.costs import CostModel
 from systolab.search.loop import SearchConfig, SearchResult, run_search
 from systolab.search.tasks import TASKS, get_task, load_evaluator
@@ -157,6 +157,11 @@ def search_policy(model: str | None = None, *, arch: Arch | str | Path = "stripe
     """
     if agent_spec(agent).needs_budget and budget is None:
         raise BudgetError(f"the {agent} agent needs a budget: latency, energy or size")
+    if budget is not None and budget.relative and budget.value > 1 and max_bits <= 8:
+        _, unit, _ = METRICS[budget.metric]
+        raise BudgetError(f"{budget.metric} budget must be at most 1 as a fraction of the "
+                          f"uniform 8-bit model, not {budget.value:g}: with bits up to "
+                          f"{max_bits} a looser budget never binds (for {unit}, add --absolute)")
     if isinstance(finetune_lr, bool) or not isinstance(finetune_lr, int | float) \
             or not math.isfinite(finetune_lr) or finetune_lr <= 0:
         raise SearchSetupError(f"finetune_lr (--finetune-lr) must be a positive number, not "

@@ -40,3 +40,11 @@ def test_a_learning_rate_that_cannot_train_is_refused_up_front(lr: float) -> Non
     with pytest.raises(SearchSetupError, match=r"^finetune_lr \(--finetune-lr\) must be a "
                                                r"positive number, not "):
         search_policy(task="digits", agent="uniform", finetune_lr=lr, out_dir=None)
+
+
+def test_a_relative_budget_that_never_binds_is_refused() -> None:
+    """``--latency 5`` (five times the 8-bit model) used to run as if no budget were set."""
+    with pytest.raises(BudgetError, match=r"^latency budget must be at most 1 as a fraction of "
+                                          r"the uniform 8-bit model, not 5: with bits up to 8 a "
+                                          r"looser budget never binds \(for ms, add --absolute\)$"):
+        search_policy(task="digits", agent="haq", budget=Budget("latency", 5), out_dir=None)
