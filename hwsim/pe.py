@@ -39,7 +39,7 @@ from dataclasses import InitVar, dataclass
 from typing import Any, ClassVar
 
 from hwsim.errors import ConfigError, ProgramError
-from hwsim.fields import POSITIVE_INT, Check, Checked, fail, one_of
+from hwsim.fields import Check, Checked, fail, one_of, positive_int
 from hwsim.tables import AreaTable, EnergyTable
 
 __all__ = ["PE_KINDS", "PeConfig", "PeKind", "bitfusion_bits"]
@@ -224,6 +224,22 @@ def _kind(path: str, value: Any) -> str:
     return value
 
 
+# Operand widths a PE may be built for: the compiler gives models at most 16 bits per operand,
+# and a 64-bit multiplier is already far beyond what DNN accelerators build. A larger value is
+# a typo whose area and energy (quadratic in the width) would be nonsense.
+MAX_PE_BITS = 64
+
+
+def _pe_bits(path: str, value: Any) -> int:
+    bits = positive_int(path, value)
+    if bits > MAX_PE_BITS:
+        raise fail(path, f"a positive integer at most {MAX_PE_BITS}", value)
+    return bits
+
+
+PE_BITS = Check(f"a positive integer at most {MAX_PE_BITS}", _pe_bits)
+
+
 @dataclass(frozen=True, slots=True)
 class PeConfig(Checked):
     """One configured PE: its kind plus the kind's parameters, checked when built.
@@ -234,7 +250,7 @@ class PeConfig(Checked):
 
     CHECKS: ClassVar[dict[str, Check]] = {
         "kind": Check("one of " + ", ".join(map(repr, PE_KINDS)), _kind),
-        "width_bits": POSITIVE_INT, "max_bits": POSITIVE_INT,
+        "width_bits": PE_BITS, "max_bits": PE_BITS,
     }
     kind: str
     width_bits: int = 8

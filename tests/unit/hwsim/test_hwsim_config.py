@@ -223,3 +223,11 @@ def test_an_array_side_beyond_anything_buildable_is_an_error(field: str) -> None
                                           r"256 x 256\), not 1000000000000$"):
         replace(arch.array, **{field: 10**12})
     assert replace(arch.array, **{field: 4096}).pes == 4096 * 16
+
+
+@pytest.mark.parametrize("field", ["width_bits", "max_bits"])
+def test_a_pe_width_beyond_anything_buildable_is_an_error(field: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^array\.pe\.{field} must be a positive integer at "
+                                          r"most 64, not 1000000$"):
+        PeConfig("int", **{field: 10**6})
+    assert getattr(PeConfig("int", **{field: 64}), field) == 64
