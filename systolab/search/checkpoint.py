@@ -8,19 +8,29 @@ After every episode the search writes, in its output directory:
 - ``search.json``: format version, the search's settings, the episode count, the history and
   the name of the state file it goes with.
 
-Each file is written to a temporary name and renamed into place (``os.replace`` is atomic on
-POSIX), state file first; ``search.json`` is the commit record, so a search killed at any point
-resumes from the last complete episode. Older state files are removed after the commit.
-The state file is unpickled with ``weights_only=False``: it holds numpy arrays and random
-states, so only resume from directories you wrote.
+Each file is written atomically (:mod:`hwsim.outfiles`), state file first; ``search.json`` is
+the commit record, so a search killed at any point resumes from the last complete episode.
+Older state files are removed after the commit.
+
+A checkpoint directory may come from anywhere, so reading one trusts nothing in it:
+
+- the state file holds only tensors and plain Python values (numpy arrays are stored as
+  tensors, numpy scalars as Python numbers) and is loaded with ``weights_only=True``, which
+  cannot run code;
+- ``state_file`` must be the plain name the episode count implies, so no path read from a
+  checkpoint leads outside the directory;
+- the record is checked field by field, and NaN or infinite numbers are refused.
+
+Every failure is a :class:`CheckpointError` that says what to do (another ``--out``, or delete
+the directory).
 """
 
 from __future__ import annotations
 
 import json
-import os
+import math
 import random
-import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +38,17 @@ import numpy as np
 import torch
 
 from hwsim.errors import SystolabError
+from hwsim.outfiles import replacing, write_text
 
 __all__ = ["CHECKPOINT", "CheckpointError", "load_checkpoint", "restore_rng", "rng_state",
            "save_checkpoint"]
 
 CHECKPOINT = "search.json"
-FORMAT = 1
+# 2: the state file holds no numpy objects and is loaded with weights_only=True
+FORMAT = 2
+MAX_RECORD_BYTES = 256 * 2**20  # a record of 10^5 episodes of a 100-layer model is ~100 MB
+_NDARRAY = "__ndarray__"
+_FRESH = "start fresh with another --out, or delete it"
 
 
 class CheckpointError(SystolabError):
@@ -52,24 +67,58 @@ def restore_rng(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
 
 
-def _atomic_write(path: Path, write: Any) -> None:
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
-        write(tmp)
-        tmp.flush()
-        os.fsync(tmp.fileno())
-    os.replace(tmp.name, path)
+def _safe(obj: Any) -> Any:
+    """``obj`` with numpy arrays as tagged tensors and numpy scalars as Python numbers: what
+    ``torch.load(weights_only=True)`` accepts."""
+    if isinstance(obj, np.ndarray):
+        return {_NDARRAY: torch.from_numpy(np.array(obj, copy=True, order="C"))}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, dict):
+        return type(obj)((k, _safe(v)) for k, v in obj.items())
+    if isinstance(obj, list | tuple):
+        return type(obj)(_safe(v) for v in obj)
+    return obj
+
+
+def _unsafe(obj: Any) -> Any:
+    """The inverse of :func:`_safe`."""
+    if isinstance(obj, dict):
+        if obj.keys() == {_NDARRAY} and isinstance(obj[_NDARRAY], torch.Tensor):
+            return obj[_NDARRAY].numpy()
+        return type(obj)((k, _unsafe(v)) for k, v in obj.items())
+    if isinstance(obj, list | tuple):
+        return type(obj)(_unsafe(v) for v in obj)
+    return obj
+
+
+def _state_name(episode: int) -> str:
+    return f"search-state-{episode:06d}.pt"
 
 
 def save_checkpoint(out_dir: Path, record: dict[str, Any], state: dict[str, Any]) -> None:
     """Write ``state`` (torch) then ``record`` (JSON, must hold ``episode``) atomically."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    state_name = f"search-state-{record['episode']:06d}.pt"
-    _atomic_write(out_dir / state_name, lambda f: torch.save(state, f))
-    text = json.dumps({"format": FORMAT, **record, "state_file": state_name}, indent=1)
-    _atomic_write(out_dir / CHECKPOINT, lambda f: f.write(text.encode()))
+    state_name = _state_name(record["episode"])
+    with replacing(out_dir / state_name) as fh:
+        torch.save(_safe(state), fh)
+    text = json.dumps({"format": FORMAT, **record, "state_file": state_name}, indent=1,
+                      allow_nan=False)
+    write_text(out_dir / CHECKPOINT, text)
     for old in out_dir.glob("search-state-*.pt"):
         if old.name != state_name:
             old.unlink(missing_ok=True)
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number a checkpoint can hold")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is not a number a checkpoint can hold")
+    return value
 
 
 def load_checkpoint(out_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -77,15 +126,42 @@ def load_checkpoint(out_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     path = out_dir / CHECKPOINT
     if not path.is_file():
         raise CheckpointError(f"cannot resume: {str(out_dir)!r} holds no checkpoint ({CHECKPOINT})")
+    where = f"checkpoint {str(path)!r}"
     try:
-        record = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"checkpoint {str(path)!r} is unreadable: {err}") from None
+        if path.stat().st_size > MAX_RECORD_BYTES:
+            raise ValueError(f"larger than {MAX_RECORD_BYTES >> 20} MiB")
+        record = json.loads(path.read_bytes(), parse_constant=_no_constant,
+                            parse_float=_finite)
+    except (OSError, ValueError) as err:  # JSONDecodeError and UnicodeDecodeError included
+        raise CheckpointError(f"{where} is unreadable ({err}): {_FRESH}") from None
+    if not isinstance(record, dict):
+        raise CheckpointError(f"{where} is not a search checkpoint (a JSON "
+                              f"{type(record).__name__}, not an object): {_FRESH}")
     if record.get("format") != FORMAT:
-        raise CheckpointError(f"checkpoint format must be {FORMAT}, not {record.get('format')!r}")
-    state_path = out_dir / record["state_file"]
+        older = isinstance(record.get("format"), int) and record["format"] < FORMAT
+        raise CheckpointError(
+            f"{where} has format {str(record.get('format'))[:20]!r}, this systolab reads format "
+            f"{FORMAT}" + (" (older checkpoints hold state that cannot be loaded safely)"
+                           if older else "") + f": {_FRESH}")
+    episode = record.get("episode")
+    if not isinstance(episode, int) or isinstance(episode, bool) or episode < 0:
+        raise CheckpointError(f"{where}: 'episode' must be a count, not "
+                              f"{str(episode)[:40]!r}: {_FRESH}")
+    if record.get("state_file") != _state_name(episode):
+        raise CheckpointError(f"{where}: 'state_file' must be {_state_name(episode)!r} (a file "
+                              "in the same directory), not "
+                              f"{str(record.get('state_file'))[:80]!r}: {_FRESH}")
+    state_path = out_dir / _state_name(episode)
     try:
-        state = torch.load(state_path, map_location="cpu", weights_only=False)
-    except (OSError, RuntimeError, EOFError) as err:
-        raise CheckpointError(f"checkpoint state {str(state_path)!r} is unreadable: {err}") from None
-    return record, state
+        with warnings.catch_warnings():  # torch warns about foreign pickle protocols
+            warnings.simplefilter("ignore")
+            state = torch.load(state_path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        reason = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+        raise CheckpointError(f"checkpoint state {str(state_path)!r} is unreadable or holds "
+                              f"more than tensors and plain values ({reason}): {_FRESH}") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"checkpoint state {str(state_path)!r} is not a search state: "
+                              f"{_FRESH}")
+    return record, _unsafe(state)
+

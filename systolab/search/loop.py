@@ -25,14 +25,16 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from compiler.policy import Policy
+from hwsim.errors import SystolabError
 from systolab.progress import Reporter
 from systolab.search.agents import SearchContext, make_agent
-from systolab.search.agents.base import LayerLike
+from systolab.search.agents.base import Agent, LayerLike
 from systolab.search.budget import Budget, CostLike, ResolvedBudget
 from systolab.search.checkpoint import (
     CHECKPOINT,
@@ -42,6 +44,7 @@ from systolab.search.checkpoint import (
     rng_state,
     save_checkpoint,
 )
+from systolab.search.lock import exclusive
 from systolab.search.pareto import pareto_front
 
 __all__ = ["EpisodeRecord", "SearchConfig", "SearchResult", "policy_front", "run_search"]
@@ -97,6 +100,26 @@ class EpisodeRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> EpisodeRecord:
+        """The record :meth:`to_dict` wrote; ``TypeError`` names a field of the wrong type."""
+        if not isinstance(data, dict) or set(data) != set(_RECORD_TYPES):
+            raise TypeError(f"an episode record needs exactly the fields "
+                            f"{', '.join(_RECORD_TYPES)}")
+        for name, kinds in _RECORD_TYPES.items():
+            value = data[name]
+            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+                raise TypeError(f"episode field {name!r} must be "
+                                f"{' or '.join(k.__name__ for k in kinds)}, not "
+                                f"{type(value).__name__}")
+        return cls(**data)
+
+
+_RECORD_TYPES: dict[str, tuple[type, ...]] = {
+    "episode": (int,), "policy": (dict,), "accuracy": (int, float), "reward": (int, float),
+    "cycles": (int,), "seconds": (int, float), "energy_pj": (int, float),
+    "weight_bits": (int,), "feasible": (bool,), "wall_s": (int, float)}
 
 
 @dataclass(frozen=True)
@@ -191,23 +214,27 @@ def run_search(config: SearchConfig, *, layers: Sequence[LayerLike],
                         channel_multiple=config.channel_multiple)
     agent = make_agent(config.agent, ctx)
     out = Path(out_dir) if out_dir is not None else None
-    history: list[EpisodeRecord] = []
-    finished = False
-    if out is not None and resume:
-        record, state = load_checkpoint(out)
-        if record["config"] != config.fingerprint():
-            raise CheckpointError(
-                f"cannot resume: the checkpoint in {str(out)!r} was written by a different search "
-                f"({_diff(record['config'], config.fingerprint())}); use another --out or drop --resume")
-        agent.load_state_dict(state["agent"])
-        restore_rng(state["rng"])
-        history = [EpisodeRecord(**r) for r in record["history"]]
-        reference_accuracy = record["reference_accuracy"]
-        finished = record["finished"]
-        log.info("resumed %s from episode %d", config.agent, len(history))
-    elif out is not None and (out / CHECKPOINT).exists():
-        raise CheckpointError(f"{str(out)!r} already holds a search checkpoint; pass --resume to "
-                              "continue it, or choose another --out")
+    with exclusive(out, "search") if out is not None else nullcontext():
+        history: list[EpisodeRecord] = []
+        finished = False
+        if out is not None and resume and (out / CHECKPOINT).exists():
+            history, reference_accuracy, finished = _resume(out, config, agent)
+            log.info("resumed %s from episode %d", config.agent, len(history))
+        elif out is not None and resume:  # killed before its first episode was committed
+            log.warning("%s holds no search checkpoint yet: starting the search afresh", out)
+        elif out is not None and (out / CHECKPOINT).exists():
+            raise CheckpointError(f"{str(out)!r} already holds a search checkpoint; pass "
+                                  "--resume to continue it, or choose another --out")
+        return _episodes(config, agent, counted, budget, baseline, accuracy, reference_accuracy,
+                         history, finished, out, progress, t_start)
+
+
+def _episodes(config: SearchConfig, agent: Agent, counted: _CountingCost,
+              budget: ResolvedBudget | None, baseline: CostLike,
+              accuracy: Callable[[Policy], float], reference_accuracy: float,
+              history: list[EpisodeRecord], finished: bool, out: Path | None, progress: bool,
+              t_start: float) -> SearchResult:
+    """Run the episodes left after ``history``; checkpoint each in ``out``."""
     cache = {_key(r.to_policy()): r.accuracy for r in history}
     metric = budget.metric if budget else "latency"
     bar = _progress(progress, config, len(history), budget)
@@ -247,6 +274,38 @@ def run_search(config: SearchConfig, *, layers: Sequence[LayerLike],
                         counted.calls, counted.seconds)
 
 
+def _resume(out: Path, config: SearchConfig, agent: Agent) -> tuple[list[EpisodeRecord], float,
+                                                                    bool]:
+    """History, reference accuracy and finished flag of the checkpoint in ``out``, with the
+    agent and the random states restored; a checkpoint that does not fit is refused."""
+    record, state = load_checkpoint(out)
+    if record.get("config") != config.fingerprint():
+        theirs = record.get("config")
+        why = (_diff(theirs, config.fingerprint()) if isinstance(theirs, dict)
+               else "its settings are unreadable")
+        raise CheckpointError(f"cannot resume: the checkpoint in {str(out)!r} was written by a "
+                              f"different search ({why}); use another --out or drop --resume")
+    try:
+        history = [EpisodeRecord.from_dict(r) for r in record["history"]]
+        if [r.episode for r in history] != list(range(record["episode"])):
+            raise ValueError(f"its history does not hold episodes 0 to {record['episode'] - 1}")
+        reference = record["reference_accuracy"]
+        finished = record["finished"]
+        if not isinstance(reference, int | float) or isinstance(reference, bool) \
+                or not isinstance(finished, bool):
+            raise TypeError("'reference_accuracy' must be a number and 'finished' a boolean")
+        for r in history:
+            r.to_policy()
+        agent.load_state_dict(state["agent"])
+        restore_rng(state["rng"])
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError,
+            SystolabError) as err:
+        raise CheckpointError(f"cannot resume from the checkpoint in {str(out)!r}: it does not "
+                              f"fit this search ({type(err).__name__}: {str(err)[:200]}); start "
+                              "fresh with another --out, or delete it") from None
+    return history, float(reference), finished
+
+
 def _progress(enabled: bool, config: SearchConfig, done: int,
               budget: ResolvedBudget | None) -> Reporter | None:
     if not enabled:
@@ -259,4 +318,10 @@ def _progress(enabled: bool, config: SearchConfig, done: int,
 
 def _diff(old: dict[str, Any], new: dict[str, Any]) -> str:
     keys = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
-    return ", ".join(f"{k}: {old.get(k)!r} there, {new.get(k)!r} now" for k in keys)
+    return ", ".join(f"{k}: {_short(old.get(k))} there, {_short(new.get(k))} now"
+                     for k in keys[:8])
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
