@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["replacing", "write_bytes", "write_text"]
+__all__ = ["replacing", "save_figure", "write_bytes", "write_text"]
 
 _UMASK = os.umask(0o022)  # read once: the mode a plain ``open`` would give a new file
 os.umask(_UMASK)
@@ -51,3 +51,10 @@ def write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
     with replacing(path) as fh:
         fh.write(data)
+
+
+def save_figure(fig: Any, path: str | Path, **savefig_args: Any) -> None:
+    """Save a matplotlib figure to ``path`` atomically, in the format its suffix names."""
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    with replacing(path) as fh:
+        fig.savefig(fh, format=fmt, **savefig_args)

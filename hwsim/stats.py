@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from hwsim.energy import ActionCounts, EnergyBreakdown
+from hwsim.outfiles import write_text
 
 __all__ = ["LayerStats", "RunStats", "TraceEvent"]
 
@@ -201,7 +202,7 @@ class RunStats:
     def to_json(self, path: str | Path | None = None, indent: int = 2) -> str:
         text = json.dumps(self.to_dict(), indent=indent)
         if path is not None:
-            Path(path).write_text(text)
+            write_text(path, text)
         return text
 
     def to_csv(self, path: str | Path | None = None) -> str:
@@ -214,7 +215,7 @@ class RunStats:
         for layer in rows:
             writer.writerow(layer.csv_row(causes))
         if path is not None:
-            Path(path).write_text(out.getvalue())
+            write_text(path, out.getvalue())
         return out.getvalue()
 
     def to_perfetto(self, path: str | Path) -> dict[str, Any]:
@@ -234,5 +235,5 @@ class RunStats:
                 "args": {"layer": e.layer, "start_cycle": e.start, "cycles": e.duration},
             })
         doc = {"traceEvents": events, "displayTimeUnit": "ns"}
-        Path(path).write_text(json.dumps(doc))
+        write_text(path, json.dumps(doc))
         return doc

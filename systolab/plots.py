@@ -14,6 +14,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from hwsim.outfiles import save_figure
+
 if TYPE_CHECKING:
     from systolab.search.policy_search import PolicySearchReport
 
@@ -55,7 +57,7 @@ def plot_simulation(rows: list[dict[str, Any]], *, peak_macs_per_cycle: float,
     roof.legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
 
 
@@ -93,5 +95,5 @@ def plot_policy_search(report: PolicySearchReport, path: str | Path) -> None:
     ax.set_title(f"{report.model} on {report.arch}: {result.config.agent}")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)

@@ -30,6 +30,7 @@ from pathlib import Path
 import yaml
 
 from hwsim.errors import SystolabError
+from hwsim.outfiles import write_text
 
 __all__ = [
     "FAMILIES",
@@ -234,7 +235,7 @@ def write_table(results: list[SynthResult], path: Path, version: str) -> None:
     )
     body = yaml.safe_dump({"yosys_version": version, "kernels": kernels}, sort_keys=False)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(header + body)
+    write_text(path, header + body)
 
 
 def run_rtl_tests(simulators: tuple[str, ...], waves: bool, pytest_args: tuple[str, ...] = ()) -> int:

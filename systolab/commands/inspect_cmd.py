@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
 from compiler.passes import compile_graph
+from hwsim.outfiles import write_text
 from systolab.model_loader import load_graph, model_label
 from systolab.tables import layer_rows, layer_table, si, wide_console
 
@@ -36,5 +36,5 @@ def inspect(model: str, policy: str | None, batch: int, all_ops: bool,
     if json_path:
         payload = {"model": model, "batch": batch, "total_macs": graph.total_macs,
                    "total_params": graph.total_params, "notes": graph.notes, "layers": rows}
-        Path(json_path).write_text(json.dumps(payload, indent=2))
+        write_text(json_path, json.dumps(payload, indent=2))
         console.print(f"wrote {json_path}")

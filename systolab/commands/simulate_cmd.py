@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 
 from hwsim.errors import SystolabError
+from hwsim.outfiles import write_text
 from hwsim.timing import MODES
 from systolab.commands import mapping_options
 from systolab.progress import Reporter
@@ -127,10 +128,10 @@ def _write_outputs(sim: Simulation, rows: list[dict[str, Any]], json_path: str |
                    console: Console) -> None:
     try:
         if json_path:
-            Path(json_path).write_text(json.dumps(sim.to_dict(), indent=2, default=str))
+            write_text(json_path, json.dumps(sim.to_dict(), indent=2, default=str))
             console.print(f"wrote {json_path}")
         if csv_path:
-            Path(csv_path).write_text(sim.stats.to_csv())
+            write_text(csv_path, sim.stats.to_csv())
             console.print(f"wrote {csv_path}")
         if trace_path:
             sim.stats.to_perfetto(trace_path)

@@ -53,6 +53,7 @@ from compiler.policy import LayerPolicy, Policy, apply_policy
 from hwsim.config import Arch, load_arch
 from hwsim.engine import simulate_layer
 from hwsim.errors import ProgramError, SystolabError
+from hwsim.outfiles import replacing, write_text
 from hwsim.timing import check_mode
 
 __all__ = ["Cost", "CostModel", "CostTable", "LayerInfo"]
@@ -130,8 +131,9 @@ class CostTable:
         json_path, npy_path = path.with_name(path.name + ".json"), path.with_name(path.name + ".npy")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            json_path.write_text(json.dumps(self.to_dict(), indent=2))
-            np.save(npy_path, self.array)
+            write_text(json_path, json.dumps(self.to_dict(), indent=2))
+            with replacing(npy_path) as fh:
+                np.save(fh, self.array)
         except OSError as err:
             raise SystolabError(f"cannot write output file {err.filename!r}: "
                                 f"{err.strerror}") from None

@@ -32,6 +32,7 @@ from compiler.passes import compile_graph
 from compiler.policy import LayerPolicy, Policy
 from hwsim.config import Arch
 from hwsim.errors import SystolabError
+from hwsim.outfiles import write_text
 from systolab.model_loader import load_model, model_label
 from systolab.pipeline import simulate_graph
 from systolab.search.accuracy import compressed_model, task_accuracy
@@ -122,14 +123,14 @@ class PolicySearchReport:
             out.mkdir(parents=True, exist_ok=True)
             if best is not None:
                 path = out / "best_policy.yaml"
-                path.write_text(
+                write_text(path,
                     f"# {self.result.config.agent} search of {self.model} on {self.arch}: "
                     f"accuracy {best.accuracy:.4f}, {best.latency_ms:.4f} ms, "
                     f"{best.energy_pj * 1e-6:.3f} uJ\n"
                     + yaml.safe_dump(best.policy, sort_keys=False))
                 written.append(path)
             path = out / "report.json"
-            path.write_text(json.dumps(self.to_dict(), indent=1, default=str))
+            write_text(path, json.dumps(self.to_dict(), indent=1, default=str))
             written.append(path)
         except OSError as err:
             raise SystolabError(f"cannot write output file {err.filename!r}: "

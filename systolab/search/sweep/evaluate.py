@@ -11,11 +11,14 @@ The steps, in order (the first that fails makes the point infeasible, with its r
 5. ``max_latency_ms`` and ``max_energy_uj`` on the sums.
 
 Infeasible points keep whatever metrics were computed before the failing step (area at
-least, when the arch could be built), so reports can still show them.
+least, when the arch could be built), so reports can still show them. A metric that is not a
+finite non-negative number makes the point infeasible and is dropped: it is never stored,
+reported or put on a front.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -92,6 +95,17 @@ def _codesign(arch: Arch, workload: Workload, ctx: Context,
     return {**choice.to_dict(), "policy": f"w{choice.w_bits}a{choice.a_bits}"}, choice.reason
 
 
+def _finite(tree: Any) -> Any:
+    """``tree`` with NaN and infinite numbers as ``None``."""
+    if isinstance(tree, float) and not math.isfinite(tree):
+        return None
+    if isinstance(tree, dict):
+        return {k: _finite(v) for k, v in tree.items()}
+    if isinstance(tree, list | tuple):
+        return [_finite(v) for v in tree]
+    return tree
+
+
 def evaluate_point(seq: int, point: Point, ctx: Context) -> PointResult:
     """Evaluate ``point`` (steps in the module doc). Never raises for a bad point: a
     :class:`SystolabError` becomes an infeasible result with the error as its reason."""
@@ -100,7 +114,12 @@ def evaluate_point(seq: int, point: Point, ctx: Context) -> PointResult:
     details: dict[str, Any] = {}
 
     def done(reason: str = "") -> PointResult:
-        return PointResult(point, seq, not reason, reason, metrics, details,
+        for name, value in list(metrics.items()):  # never stored, reported or on a front
+            if not (math.isfinite(value) and value >= 0):
+                reason = reason or (f"{name} is {value}, not a finite non-negative number "
+                                    "(check the arch's numeric fields)")
+                del metrics[name]
+        return PointResult(point, seq, not reason, reason, metrics, _finite(details),
                            time.perf_counter() - t0)
 
     try:

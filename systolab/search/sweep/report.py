@@ -18,6 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from hwsim.outfiles import replacing, save_figure, write_text
 from systolab.search.sweep.evaluate import PointResult
 from systolab.search.sweep.objectives import BASE_METRICS, OBJECTIVES, objective_vector
 from systolab.search.sweep.runner import SweepOutcome
@@ -51,7 +52,7 @@ def _write_csv(path: Path, records: list[dict[str, Any]]) -> None:
     fields: list[str] = []
     for rec in records:
         fields.extend(k for k in rec if k not in fields)
-    with open(path, "w", newline="") as fh:
+    with replacing(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()
         writer.writerows(records)
@@ -82,7 +83,7 @@ def write_report(outcome: SweepOutcome, out_dir: str | Path, plot: bool = True) 
         "points": [_point_json(r) for r in outcome.results],
         "front": [r.id for r in outcome.front],
     }
-    (out / "sweep.json").write_text(json.dumps(doc, indent=2, default=str))
+    write_text(out / "sweep.json", json.dumps(doc, indent=2, default=str))
     paths = [out / "points.csv", out / "front.csv", out / "sweep.json"]
     if plot:
         paths.append(plot_front(outcome, out / "pareto.png"))
@@ -131,6 +132,6 @@ def plot_front(outcome: SweepOutcome, path: str | Path) -> Path:
     ax.set_ylabel("energy (uJ)")
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
     return Path(path)

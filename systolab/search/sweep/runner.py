@@ -29,6 +29,7 @@ from pathlib import Path
 from hwsim.config import load_arch
 from hwsim.resources import load_pe_resources
 from hwsim.tables import load_area_table
+from systolab.search.lock import exclusive
 from systolab.search.pareto import pareto_front
 from systolab.search.sweep.evaluate import Context, PointResult
 from systolab.search.sweep.executors import make_executor, pack
@@ -111,8 +112,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, *, executor: str = "local",
     ``max_points`` stops after evaluating that many new points (the rest can be resumed).
     """
     ctx = build_context(spec)
-    store = SweepStore(Path(out_dir) / STORE_NAME)
-    try:
+    with exclusive(out_dir, "sweep"), SweepStore(Path(out_dir) / STORE_NAME) as store:
         store.claim(_fingerprint(spec, ctx), resume)
         n_total = (spec.strategy.n or 0) if spec.strategy.kind == "optuna" else len(plan_points(spec))
         ex = make_executor(executor, pack(ctx), workers, address)
@@ -125,8 +125,6 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, *, executor: str = "local",
         finally:
             ex.close()
         results = [r for r in (store.get(i) for i in ids) if r is not None]
-    finally:
-        store.close()
     feasible = [r for r in results if r.feasible]
     front_idx = pareto_front([objective_vector(spec.objectives, r.metrics) for r in feasible])
     return SweepOutcome(spec, results, [feasible[i] for i in front_idx], runner.evaluated,
