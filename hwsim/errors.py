@@ -10,7 +10,7 @@ Messages follow one form: "<what> must be <expectation>, not <value>".
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "ProgramError", "SystolabError"]
+__all__ = ["ConfigError", "Interrupted", "ProgramError", "SystolabError"]
 
 
 class SystolabError(Exception):
@@ -23,3 +23,8 @@ class ConfigError(SystolabError, ValueError):
 
 class ProgramError(SystolabError, ValueError):
     """A tile program (or a tile handed to a timing model) is malformed; the message says where."""
+
+
+class Interrupted(Exception):
+    """A long run stopped by Ctrl-C or SIGTERM after its store or checkpoint was left valid;
+    the message says what was kept and how to resume. Raised from the ``KeyboardInterrupt``."""

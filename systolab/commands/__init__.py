@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +11,20 @@ import click
 from compiler.mapping.tiling import OBJECTIVES
 from hwsim.dataflow import DATAFLOWS
 
-__all__ = ["mapping_options"]
+__all__ = ["FiniteFloat", "mapping_options"]
+
+
+class FiniteFloat(click.FloatRange):
+    """A float option that refuses NaN and infinities (which ``click.FloatRange`` lets through:
+    every comparison with NaN is false)."""
+
+    name = "number"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 def mapping_options(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import click
 from rich.table import Table
 
-from hwsim.errors import SystolabError
-from systolab.commands import mapping_options
+from hwsim.errors import Interrupted, SystolabError
+from systolab.commands import FiniteFloat, mapping_options
 from systolab.search.agents import AGENTS
 from systolab.search.tasks import TASKS
 from systolab.tables import wide_console
@@ -32,16 +32,16 @@ BUDGET_UNITS = "relative to the uniform 8-bit model (with --absolute: ms, uJ or 
 @click.option("--arch", "arch_name", default="stripes", show_default=True,
               help="Accelerator: a shipped config name or a YAML path.")
 @click.option("--agent", type=click.Choice(list(AGENTS)), default="haq", show_default=True)
-@click.option("--latency", type=float, help=f"Latency budget, {BUDGET_UNITS}.")
-@click.option("--energy", type=float, help=f"Energy budget, {BUDGET_UNITS}.")
-@click.option("--size", type=float, help=f"Weight-size budget, {BUDGET_UNITS}.")
+@click.option("--latency", type=FiniteFloat(), help=f"Latency budget, {BUDGET_UNITS}.")
+@click.option("--energy", type=FiniteFloat(), help=f"Energy budget, {BUDGET_UNITS}.")
+@click.option("--size", type=FiniteFloat(), help=f"Weight-size budget, {BUDGET_UNITS}.")
 @click.option("--absolute", is_flag=True, help="Budgets in ms, uJ or KiB instead of ratios.")
 @click.option("--task", type=click.Choice(TASKS), help="Accuracy task (trains its model once).")
 @click.option("--evaluator", help="Score function 'module:function' or 'file.py:function'.")
 @click.option("--episodes", type=click.IntRange(min=1), default=60, show_default=True)
 @click.option("--finetune-steps", type=click.IntRange(min=0), default=0, show_default=True,
               help="Fine-tuning steps per candidate (needs --task).")
-@click.option("--finetune-lr", type=float, default=1e-4, show_default=True)
+@click.option("--finetune-lr", type=FiniteFloat(), default=1e-4, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--min-bits", type=click.IntRange(1, 16), default=2, show_default=True)
 @click.option("--max-bits", type=click.IntRange(1, 16), default=8, show_default=True)
@@ -77,18 +77,38 @@ def search(model: str | None, arch_name: str, agent: str, latency: float | None,
     if len(budgets) > 1:
         raise click.UsageError("give at most one budget: --latency, --energy or --size")
     budget = Budget(*next(iter(budgets.items())), relative=not absolute) if budgets else None
-    report = search_policy(model, arch=arch_name, agent=agent, budget=budget, task=task,
-                           evaluator=evaluator, episodes=episodes, finetune_steps=finetune_steps,
-                           finetune_lr=finetune_lr, seed=seed, min_bits=min_bits,
-                           max_bits=max_bits, pin_first_last=pin,
-                           channel_multiple=channel_multiple, out_dir=out_dir, resume=resume,
-                           progress=progress, objective=objective, dataflow=dataflow)
+    try:
+        report = search_policy(model, arch=arch_name, agent=agent, budget=budget, task=task,
+                               evaluator=evaluator, episodes=episodes,
+                               finetune_steps=finetune_steps, finetune_lr=finetune_lr, seed=seed,
+                               min_bits=min_bits, max_bits=max_bits, pin_first_last=pin,
+                               channel_multiple=channel_multiple, out_dir=out_dir,
+                               resume=resume, progress=progress, objective=objective,
+                               dataflow=dataflow)
+    except KeyboardInterrupt as stop:
+        done = _episodes_done(Path(out_dir))
+        raise Interrupted(
+            f"interrupted: {str(out_dir)!r} holds the checkpoint of {done}; continue with the "
+            "same command and --resume") from stop
     out = Path(out_dir)
     try:
         plot_policy_search(report, out / "pareto.png")
     except OSError as err:
         raise SystolabError(f"cannot write output file {err.filename!r}: {err.strerror}") from None
     _print(report, out)
+
+
+def _episodes_done(out: Path) -> str:
+    """What the checkpoint in ``out`` holds, for the message of an interrupted search."""
+    import json
+
+    from systolab.search.checkpoint import CHECKPOINT
+
+    try:
+        episode = json.loads((out / CHECKPOINT).read_text())["episode"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "no finished episode (--resume starts afresh)"
+    return f"{episode} finished episode{'s' if episode != 1 else ''}"
 
 
 def _print(report: PolicySearchReport, out: Path) -> None:

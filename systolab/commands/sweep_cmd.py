@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from hwsim.errors import SystolabError
+from hwsim.errors import Interrupted, SystolabError
+from systolab.commands import FiniteFloat
 
 
 @click.command()
@@ -15,6 +16,8 @@ from hwsim.errors import SystolabError
               show_default=True, help="Local process pool, or Ray tasks.")
 @click.option("--address", help="Ray cluster address (e.g. ray://head:10001 or auto); "
                                 "default: start a local Ray instance.")
+@click.option("--connect-timeout", type=FiniteFloat(min=0.1, max=3600), default=30.0,
+              show_default=True, help="Seconds to wait for the Ray cluster at --address.")
 @click.option("--workers", type=click.IntRange(min=0), default=None,
               help="Worker processes (default: CPU count; 0 = in this process).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
@@ -25,7 +28,8 @@ from hwsim.errors import SystolabError
 @click.option("--no-progress", is_flag=True,
               help="No progress (a bar on a terminal, else a line every 10 s).")
 @click.option("--no-plot", is_flag=True, help="Skip pareto.png.")
-def sweep(spec_path: str, executor: str, address: str | None, workers: int | None,
+def sweep(spec_path: str, executor: str, address: str | None, connect_timeout: float,
+          workers: int | None,
           out_dir: str | None, resume: bool, max_points: int | None, no_progress: bool,
           no_plot: bool) -> None:
     """Explore accelerator parameters over workloads as SPEC.yaml describes; write every
@@ -36,6 +40,7 @@ def sweep(spec_path: str, executor: str, address: str | None, workers: int | Non
 
     from systolab.progress import Reporter
     from systolab.search.sweep import load_sweep_spec, run_sweep, write_report
+    from systolab.search.sweep.runner import STORE_NAME
     from systolab.search.sweep.session import Progress
     from systolab.tables import wide_console
 
@@ -47,8 +52,14 @@ def sweep(spec_path: str, executor: str, address: str | None, workers: int | Non
         def progress(p: Progress) -> None:
             bar.update(p.done, p.total, f"{p.feasible:,} feasible, front {p.front}")
 
-        outcome = run_sweep(spec, out, executor=executor, workers=n_workers, address=address,
-                            resume=resume, max_points=max_points, on_progress=progress)
+        try:
+            outcome = run_sweep(spec, out, executor=executor, workers=n_workers,
+                                address=address, resume=resume, max_points=max_points,
+                                on_progress=progress, connect_timeout=connect_timeout)
+        except KeyboardInterrupt as stop:
+            raise Interrupted(
+                f"interrupted: every finished point is stored in {out / STORE_NAME}; continue "
+                f"with: systolab sweep {spec_path} --out {out} --resume") from stop
     try:
         paths = write_report(outcome, out, plot=not no_plot)
     except OSError as err:

@@ -15,10 +15,15 @@ so every executor produces the same store and the same front.
 from __future__ import annotations
 
 import copyreg
+import ctypes
 import hashlib
 import io
 import multiprocessing
+import os
 import pickle
+import signal
+import socket
+import sys
 import types
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -87,7 +92,25 @@ class SerialExecutor:
 _WORKER_CTX: list[Context] = []
 
 
-def _init_local(blob: bytes) -> None:
+def _die_with(parent: int) -> None:
+    """Have the kernel send this worker SIGTERM when its parent dies, however it dies (Linux
+    ``PR_SET_PDEATHSIG``; elsewhere the pool's own shutdown is all there is)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):
+            return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _init_local(blob: bytes, parent: int) -> None:
+    _die_with(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _WORKER_CTX[:] = [pickle.loads(blob)]
 
 
@@ -97,11 +120,12 @@ def _local_task(seq: int, point: Point) -> PointResult:
 
 class LocalExecutor:
     """A pool of ``workers`` processes on this machine (spawned: no state inherited from a
-    parent that imported torch)."""
+    parent that imported torch). Workers die with the sweep's process, even a killed one, and
+    leave Ctrl-C to it."""
 
     def __init__(self, blob: bytes, workers: int) -> None:
         self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_init_local, initargs=(blob,))
+                                         initializer=_init_local, initargs=(blob, os.getpid()))
 
     def run(self, tasks: Iterable[Task]) -> Iterator[PointResult]:
         futures: list[Future[PointResult]] = [self._pool.submit(_local_task, s, p)
@@ -121,13 +145,37 @@ def _ray_task(seq: int, point: Point, digest: str, blob: bytes) -> PointResult:
     return evaluate_point(seq, point, _context(digest, blob))
 
 
+CONNECT_TIMEOUT_S = 30.0
+
+
+def _check_reachable(address: str, timeout: float) -> None:
+    """Fail within ``timeout`` seconds, naming the address, when nothing answers at a Ray
+    cluster address (``ray.init`` itself retries for minutes). ``auto`` is Ray's to resolve."""
+    if address == "auto":
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SystolabError(f"--address must be host:port, ray://host:port or auto, not "
+                            f"{address[:100]!r}")
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout).close()
+    except OSError as err:
+        reason = "no answer" if isinstance(err, TimeoutError) else (err.strerror or str(err))
+        raise SystolabError(f"the Ray cluster at --address {address!r} does not answer within "
+                            f"{timeout:g} s ({reason}): check the address and that the cluster "
+                            "is up (--connect-timeout sets the wait)") from None
+
+
 class RayExecutor:
     """Ray tasks, one per point, on the cluster at ``address`` or on a local Ray instance
     with ``workers`` CPUs. With an address, the ``hwsim``, ``compiler`` and ``systolab``
     packages are shipped to the cluster (``runtime_env.py_modules``), so nodes need only the
     dependencies, not this checkout."""
 
-    def __init__(self, blob: bytes, workers: int, address: str | None = None) -> None:
+    def __init__(self, blob: bytes, workers: int, address: str | None = None,
+                 connect_timeout: float = CONNECT_TIMEOUT_S) -> None:
+        if address:
+            _check_reachable(address, connect_timeout)
         try:
             import ray
         except ImportError:
@@ -141,8 +189,12 @@ class RayExecutor:
                 import hwsim
                 import systolab
 
-                ray.init(address=address, log_to_driver=False,
-                         runtime_env={"py_modules": [hwsim, compiler, systolab]})
+                try:
+                    ray.init(address=address, log_to_driver=False,
+                             runtime_env={"py_modules": [hwsim, compiler, systolab]})
+                except (ConnectionError, RuntimeError, ValueError) as err:
+                    raise SystolabError(f"cannot join the Ray cluster at --address {address!r}: "
+                                        f"{str(err).splitlines()[0][:200]}") from None
             else:
                 ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
         self._digest = hashlib.sha256(blob).hexdigest()
@@ -168,12 +220,15 @@ class RayExecutor:
 EXECUTORS = ("local", "ray")
 
 
-def make_executor(kind: str, blob: bytes, workers: int, address: str | None = None) -> Executor:
-    """``local`` (process pool; ``workers == 0`` evaluates in this process) or ``ray``."""
+def make_executor(kind: str, blob: bytes, workers: int, address: str | None = None,
+                  connect_timeout: float = CONNECT_TIMEOUT_S) -> Executor:
+    """``local`` (process pool; ``workers == 0`` evaluates in this process) or ``ray``
+    (joining the cluster at ``address`` fails after ``connect_timeout`` seconds without an
+    answer)."""
     if kind == "local":
         if address:
             raise SystolabError("--address is for --executor ray, not local")
         return SerialExecutor(blob) if workers == 0 else LocalExecutor(blob, workers)
     if kind == "ray":
-        return RayExecutor(blob, max(workers, 1), address)
+        return RayExecutor(blob, max(workers, 1), address, connect_timeout)
     raise SystolabError(f"executor must be one of {', '.join(EXECUTORS)}, not {kind!r}")

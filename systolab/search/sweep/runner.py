@@ -32,7 +32,7 @@ from hwsim.tables import load_area_table
 from systolab.search.lock import exclusive
 from systolab.search.pareto import pareto_front
 from systolab.search.sweep.evaluate import Context, PointResult
-from systolab.search.sweep.executors import make_executor, pack
+from systolab.search.sweep.executors import CONNECT_TIMEOUT_S, make_executor, pack
 from systolab.search.sweep.objectives import objective_vector
 from systolab.search.sweep.optuna_search import run_optuna
 from systolab.search.sweep.points import Point, locality_key
@@ -106,16 +106,18 @@ def _decode(index: int, sizes: Sequence[int]) -> tuple[int, ...]:
 def run_sweep(spec: SweepSpec, out_dir: str | Path, *, executor: str = "local",
               workers: int = 1, address: str | None = None, resume: bool = False,
               max_points: int | None = None,
-              on_progress: Callable[[Progress], None] | None = None) -> SweepOutcome:
+              on_progress: Callable[[Progress], None] | None = None,
+              connect_timeout: float = CONNECT_TIMEOUT_S) -> SweepOutcome:
     """Run ``spec`` (steps in the module doc), storing results in ``out_dir/sweep.sqlite``.
 
     ``max_points`` stops after evaluating that many new points (the rest can be resumed).
+    ``connect_timeout`` bounds the wait for a Ray cluster at ``address``.
     """
     ctx = build_context(spec)
     with exclusive(out_dir, "sweep"), SweepStore(Path(out_dir) / STORE_NAME) as store:
         store.claim(_fingerprint(spec, ctx), resume)
         n_total = (spec.strategy.n or 0) if spec.strategy.kind == "optuna" else len(plan_points(spec))
-        ex = make_executor(executor, pack(ctx), workers, address)
+        ex = make_executor(executor, pack(ctx), workers, address, connect_timeout)
         runner = Session(spec, store, ex, n_total, on_progress, max_points)
         try:
             if spec.strategy.kind == "optuna":
