@@ -1,7 +1,10 @@
 """Resolve a MODEL argument: a zoo name or ``path/to/file.py:factory``.
 
-A factory is a function of no arguments returning either ``(model, example_input)`` or just a
-model, in which case ``input_shape`` (one sample, without batch) must be given.
+A factory is a function of no arguments returning ``(model, example_input)``, the example a
+tensor whose first dimension is the batch (API callers may instead return just a model and pass
+``input_shape``, one sample without the batch). The factory runs inside
+:func:`~systolab.userfile.run_user_code`: whatever it raises, ``sys.exit`` included, is one
+:class:`ModelLoadError` naming it.
 
 :func:`load_graph` is the one place a command turns a MODEL argument into the IR: it picks the
 front end that reads it (today every MODEL is a torch model, traced by
@@ -11,8 +14,11 @@ front end that reads it (today every MODEL is a torch model, traced by
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import inspect
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -21,7 +27,7 @@ from compiler.frontend.pytorch import trace
 from compiler.ir import Graph
 from compiler.policy import Policy
 from hwsim.errors import SystolabError
-from systolab.userfile import import_user_file
+from systolab.userfile import import_user_file, run_user_code
 from systolab.zoo import get_model
 
 __all__ = ["ModelLoadError", "load_graph", "load_model", "model_label"]
@@ -39,23 +45,45 @@ def load_model(spec: str, *, batch: int = 1,
     path_text, factory_name = spec.rsplit(":", 1)
     module = import_user_file(path_text, "model file", ModelLoadError)
     factory = getattr(module, factory_name, None)
+    what = f"model factory {factory_name!r} in {path_text!r}"
     if not callable(factory):
         raise ModelLoadError(f"model file {path_text!r} must define a function {factory_name!r}")
-    result = factory()
+    needed = _required_parameters(factory)
+    if needed:
+        raise ModelLoadError(f"{what} must take no arguments (it needs {', '.join(needed)}): "
+                             f"{RETURNS}")
+    result = run_user_code(what, ModelLoadError, factory)
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], nn.Module):
         model, example = result
+        if not isinstance(example, torch.Tensor) or example.dim() < 1:
+            kind = (f"a {example.dim()}-d tensor" if isinstance(example, torch.Tensor)
+                    else type(example).__name__)
+            raise ModelLoadError(f"{what} returned an example input that is {kind}: it must be "
+                                 "a tensor whose first dimension is the batch, e.g. "
+                                 "torch.zeros(1, 3, 32, 32)")
         if batch != example.shape[0]:
             example = example[:1].expand(batch, *example.shape[1:])  # a view: no copy
     elif isinstance(result, nn.Module):
         if input_shape is None:
-            raise ModelLoadError(
-                f"factory {factory_name!r} returned only a model: return (model, example_input) "
-                "or pass --input-shape C,H,W")
-        model, example = result, torch.randn(1, *input_shape).expand(batch, *input_shape)
+            raise ModelLoadError(f"{what} returned only a model, and its input shape cannot be "
+                                 f"guessed: {RETURNS}")
+        model, example = result, torch.zeros(1, *input_shape).expand(batch, *input_shape)
     else:
-        raise ModelLoadError(f"factory {factory_name!r} must return an nn.Module or "
-                             f"(nn.Module, example_input), not {type(result).__name__}")
+        raise ModelLoadError(f"{what} returned {type(result).__name__}: {RETURNS}")
     return model.eval(), example
+
+
+RETURNS = ("a factory takes no arguments and returns (model, example_input), the example a "
+           "tensor with the batch first, e.g. (Net(), torch.zeros(1, 3, 32, 32))")
+
+
+def _required_parameters(fn: Callable[..., Any]) -> list[str]:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # builtins without a signature: let the call decide
+        return []
+    return [p.name for p in params if p.default is p.empty
+            and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
 def load_graph(spec: str, *, batch: int = 1,
@@ -63,7 +91,13 @@ def load_graph(spec: str, *, batch: int = 1,
     """The IR graph of MODEL ``spec`` (before the compiler's passes), with the compression the
     model carries and ``policy`` applied on top."""
     model, example = load_model(spec, batch=batch)
-    return trace(model, example, policy=policy)
+    # tracing runs the model's own forward: it may raise, recurse or call sys.exit
+    graph = run_user_code(f"tracing model {spec!r}", ModelLoadError,
+                          functools.partial(trace, model, example, policy=policy))
+    if not graph.compute_ops():
+        raise ModelLoadError(f"model {spec!r} has no compute layer (convolution, linear or "
+                             "matrix multiply): there is nothing for the array to run")
+    return graph
 
 
 def model_label(spec: str) -> str:

@@ -17,7 +17,8 @@ import itertools
 import logging
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,22 +141,40 @@ class _Tracer(fx.Tracer):
         return bits_of(m) is not None or super().is_leaf_module(m, module_qualified_name)
 
 
+def _first_line(err: BaseException, limit: int = 300) -> str:
+    text = f"{type(err).__name__}: {err}".strip().splitlines()[0]
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+@contextmanager
+def _quiet_fake_tensors() -> Iterator[None]:
+    """torch.export logs a traceback at ERROR level for a shape error it then raises: the
+    raised error is reported, so the log is silenced."""
+    logger = logging.getLogger("torch._subclasses.fake_tensor")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def capture(model: nn.Module, example_input: torch.Tensor) -> Captured:
     """Trace ``model`` on ``example_input`` with torch.fx, falling back to torch.export."""
     model = model.eval()
     try:
         return _capture_fx(model, example_input)
     except Exception as fx_err:  # fx raises many types; all mean "cannot trace this way"
-        fx_msg = f"{type(fx_err).__name__}: {fx_err}".splitlines()[0]
+        fx_msg = _first_line(fx_err)
         log.info("torch.fx could not trace %s (%s); trying torch.export", type(model).__name__, fx_msg)
     try:
-        captured = _capture_export(model, example_input)
+        with _quiet_fake_tensors():
+            captured = _capture_export(model, example_input)
     except Exception as ex_err:
-        ex_msg = f"{type(ex_err).__name__}: {ex_err}".strip().splitlines()[0]
         raise TraceError(
             f"cannot trace model {type(model).__name__}: torch.fx failed ({fx_msg}) and "
-            f"torch.export failed ({ex_msg}); the model must be traceable by one of them "
-            "with the given example input"
+            f"torch.export failed ({_first_line(ex_err)}); the model must be traceable by one "
+            f"of them with the given example input (shape {tuple(example_input.shape)})"
         ) from None
     captured.fx_error = fx_msg
     return captured

@@ -54,7 +54,7 @@ from torch import nn
 from compiler.errors import closest
 from systolab.search.errors import EvaluatorError, TaskError
 from systolab.search.threads import one_thread
-from systolab.userfile import import_user_file
+from systolab.userfile import import_user_file, run_user_code
 from systolab.zoo import MODELS, get_model
 
 __all__ = [
@@ -371,7 +371,7 @@ def load_evaluator(spec: str) -> Callable[[nn.Module], float]:
         raise EvaluatorError(f"evaluator {spec!r} must be callable, not {type(fn).__name__}")
 
     def score(model: nn.Module) -> float:
-        value = fn(model)
+        value = run_user_code(f"evaluator {spec!r}", EvaluatorError, fn, model)
         if isinstance(value, torch.Tensor) and value.numel() == 1:
             value = value.item()
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \

@@ -171,7 +171,8 @@ def test_load_evaluator_from_file(evaluator_file: Path) -> None:
 
 def test_load_evaluator_from_module() -> None:
     fn = load_evaluator("torch.nn.functional:relu")  # any importable callable of the model
-    with pytest.raises(TypeError):
+    with pytest.raises(EvaluatorError, match=r"evaluator 'torch.nn.functional:relu' raised "
+                                             r"TypeError: relu\(\): argument 'input'"):
         fn(nn.Linear(1, 1))
 
 
