@@ -200,6 +200,6 @@ def test_evaluator_must_return_a_number(evaluator_file: Path) -> None:
 def test_evaluator_file_that_fails_to_import(tmp_path: Path) -> None:
     path = tmp_path / "broken.py"
     path.write_text("raise ValueError('boom')\n")
-    with pytest.raises(EvaluatorError, match=r"importing evaluator file .*broken.py' failed: "
+    with pytest.raises(EvaluatorError, match=r"importing evaluator file .*broken.py' raised "
                                              r"ValueError: boom"):
         load_evaluator(f"{path}:score")
