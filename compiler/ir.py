@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 import networkx as nx
 
 from compiler.errors import IRError
+from hwsim.fields import shown
 
 __all__ = [
     "COMPUTE_OPS",
@@ -127,7 +128,7 @@ class Precision:
         for name in ("w_bits", "a_bits"):
             bits = getattr(self, name)
             if not isinstance(bits, int) or isinstance(bits, bool) or not 1 <= bits <= MAX_BITS:
-                raise IRError(f"{name} must be an integer from 1 to {MAX_BITS}, not {bits!r}")
+                raise IRError(f"{name} must be an integer from 1 to {MAX_BITS}, not {shown(bits)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,14 +147,14 @@ class Sparsity:
 
     def __post_init__(self) -> None:
         if not 0.0 < self.density <= 1.0:
-            raise IRError(f"density must be in (0, 1], not {self.density!r}")
+            raise IRError(f"density must be in (0, 1], not {shown(self.density)}")
         if self.kept_out_channels is not None and self.kept_out_channels < 1:
             raise IRError(
-                f"kept_out_channels must be a positive integer, not {self.kept_out_channels!r}"
+                f"kept_out_channels must be a positive integer, not {shown(self.kept_out_channels)}"
             )
         if self.pattern not in ("dense", "unstructured", "channel"):
             raise IRError(
-                f"pattern must be 'dense', 'unstructured' or 'channel', not {self.pattern!r}"
+                f"pattern must be 'dense', 'unstructured' or 'channel', not {shown(self.pattern)}"
             )
 
 
@@ -248,7 +249,7 @@ class Graph:
     # -- construction -------------------------------------------------------------------------
     def add_op(self, op: Op, inputs: Iterable[str] = ()) -> str:
         if op.name in self._g:
-            raise IRError(f"op name must be unique, not {op.name!r} (already in the graph)")
+            raise IRError(f"op name must be unique, not {shown(op.name)} (already in the graph)")
         inputs = list(inputs)
         for src in inputs:
             if src not in self._g:
@@ -268,7 +269,7 @@ class Graph:
         """Remove a single-input op and connect its producer to each of its consumers."""
         producers = self.inputs_of(name)
         if len(producers) != 1:
-            raise IRError(f"only single-input ops can be bypassed, not {name!r} ({producers})")
+            raise IRError(f"only single-input ops can be bypassed, not {shown(name)} ({producers})")
         (src,) = producers
         for dst in self.consumers(name):
             index = self._g.edges[name, dst]["index"]

@@ -26,6 +26,7 @@ from typing import Any
 
 from compiler.errors import PolicyError, closest
 from compiler.ir import COMPUTE_OPS, MAX_BITS, Graph, OpKind, Sparsity
+from hwsim.fields import shown
 from hwsim.yamlfile import read_yaml
 
 __all__ = ["LayerPolicy", "Policy", "apply_policy", "load_policy"]
@@ -44,7 +45,7 @@ class LayerPolicy:
     @classmethod
     def from_dict(cls, data: Any, where: str) -> LayerPolicy:
         if not isinstance(data, Mapping):
-            raise PolicyError(f"{where} must be a mapping of {', '.join(_LAYER_KEYS)}, not {data!r}")
+            raise PolicyError(f"{where} must be a mapping of {', '.join(_LAYER_KEYS)}, not {shown(data)}")
         unknown = sorted(set(data) - set(_LAYER_KEYS))
         if unknown:
             raise PolicyError(
@@ -55,12 +56,12 @@ class LayerPolicy:
             if bits is not None and (
                 not isinstance(bits, int) or isinstance(bits, bool) or not 1 <= bits <= MAX_BITS
             ):
-                raise PolicyError(f"{where}.{key} must be an integer from 1 to {MAX_BITS}, not {bits!r}")
+                raise PolicyError(f"{where}.{key} must be an integer from 1 to {MAX_BITS}, not {shown(bits)}")
         keep = data.get("keep")
         if keep is not None and (
             isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0 < keep <= 1
         ):
-            raise PolicyError(f"{where}.keep must be a number in (0, 1], not {keep!r}")
+            raise PolicyError(f"{where}.keep must be a number in (0, 1], not {shown(keep)}")
         return cls(data.get("w_bits"), data.get("a_bits"),
                    float(keep) if keep is not None else None)
 
@@ -76,7 +77,7 @@ class Policy:
     @classmethod
     def from_dict(cls, data: Any, source: str = "policy") -> Policy:
         if not isinstance(data, Mapping):
-            raise PolicyError(f"{source} must be a mapping with 'default' and/or 'layers', not {data!r}")
+            raise PolicyError(f"{source} must be a mapping with 'default' and/or 'layers', not {shown(data)}")
         unknown = sorted(set(data) - {"default", "layers"})
         if unknown:
             raise PolicyError(f"{source}: unknown key {unknown[0]!r} (expected 'default' or 'layers')")
@@ -85,7 +86,8 @@ class Policy:
             raise PolicyError(f"{source}: default.keep is not allowed; give keep ratios per layer")
         layers = data.get("layers") or {}
         if not isinstance(layers, Mapping):
-            raise PolicyError(f"{source}: layers must be a mapping of layer name to settings, not {layers!r}")
+            raise PolicyError(f"{source}: layers must be a mapping of layer name to settings, "
+                              f"not {shown(layers)}")
         parsed = {str(n): LayerPolicy.from_dict(v, f"{source}: layers.{n}") for n, v in layers.items()}
         return cls(default, MappingProxyType(parsed))
 

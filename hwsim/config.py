@@ -56,9 +56,9 @@ from hwsim.fields import (
     keys_of,
     nested,
     one_of,
-    positive_int,
-    positive_number,
     read_record,
+    shown,
+    within,
 )
 from hwsim.memory import BUFFER_NAMES, BufferConfig, Buffers, DramChannel, DramConfig
 from hwsim.pe import PeConfig
@@ -81,20 +81,17 @@ def _dataflows(path: str, value: Any) -> tuple[str, ...]:
     return distinct_choices(path, value, DATAFLOWS)
 
 
-# Far beyond any array built (TPU v1's 256x256 is the largest systolic array we know of): a
-# larger side is a typo (``cols: 1e12``) that would otherwise give energies of 10^18 uJ.
+# Physical limits, far beyond any device built, so that a typo is an error rather than a
+# result of 10^18 uJ or an infinite latency (``cols: 1e12``, ``clock_mhz: 1e-300``):
+# - array side: TPU v1's 256 x 256 is the largest systolic array we know of;
+# - clock: FPGA accelerators run from ~50 MHz, ASICs up to a few GHz.
 MAX_ARRAY_SIDE = 4096
-
-
-def _array_side(path: str, value: Any) -> int:
-    side = positive_int(path, value)
-    if side > MAX_ARRAY_SIDE:
-        raise fail(path, f"a positive integer at most {MAX_ARRAY_SIDE:,} (the largest systolic "
-                         "arrays built are 256 x 256)", value)
-    return side
-
-
-ARRAY_SIDE = Check(f"a positive integer at most {MAX_ARRAY_SIDE:,}", _array_side)
+ARRAY_SIDE = within(POSITIVE_INT, None, MAX_ARRAY_SIDE,
+                    "the largest systolic arrays built are 256 x 256")
+CLOCK_MHZ = within(POSITIVE_NUMBER, 1, 10_000, "1 MHz to 10 GHz spans every accelerator clock")
+VECTOR_LANES = within(POSITIVE_INT, None, 65_536, "wider than any SIMD unit built")
+VECTOR_OPS = within(POSITIVE_INT, None, 1_024, "operations per lane per cycle")
+FPGA_RESOURCE = within(POSITIVE_INT, None, 10**8, "the largest FPGAs hold about 10^7 of each")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +103,7 @@ class ArrayConfig(Checked):
         "rows": ARRAY_SIDE, "cols": ARRAY_SIDE,
         "dataflows": Check("a non-empty list of " + ", ".join(map(repr, DATAFLOWS)), _dataflows),
         "pe": nested(PeConfig),
-        "clock_mhz": POSITIVE_NUMBER,
+        "clock_mhz": CLOCK_MHZ,
     }
     rows: int
     cols: int
@@ -124,10 +121,6 @@ class ArrayConfig(Checked):
         return self.pes * self.pe.macs_per_cycle(w_bits, a_bits)
 
 
-def _at_least_one(path: str, value: Any) -> float:
-    if positive_number(path, value) < 1.0:
-        raise fail(path, "a number >= 1", value)
-    return float(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +139,8 @@ class SparsityConfig(Checked):
         "weight_format": Check("one of 'dense', 'bitmap'",
                                lambda path, v: one_of(path, v, SparsityConfig.FORMATS)),
         "zero_skip": BOOLEAN,
-        "imbalance": Check("a number >= 1", _at_least_one),
+        "imbalance": within(POSITIVE_NUMBER, 1, 1_000, "a stretch of the busiest PE group: "
+                            "SparTen measures under 2"),
     }
     weight_format: str = "dense"
     zero_skip: bool = False
@@ -164,7 +158,7 @@ class SparsityConfig(Checked):
 class VectorUnitConfig(Checked):
     """SIMD unit for pooling, activation, elementwise, softmax, normalization."""
 
-    CHECKS: ClassVar[dict[str, Check]] = {"lanes": POSITIVE_INT, "ops_per_cycle": POSITIVE_INT}
+    CHECKS: ClassVar[dict[str, Check]] = {"lanes": VECTOR_LANES, "ops_per_cycle": VECTOR_OPS}
     lanes: int
     ops_per_cycle: int = 1  # per lane
     where: InitVar[str] = "vector"
@@ -179,8 +173,8 @@ class FpgaBoard(Checked):
     """Resource budget of an FPGA target; ``family`` keys ``configs/fpga/pe_resources.yaml``."""
 
     CHECKS: ClassVar[dict[str, Check]] = {
-        "part": STRING, "family": STRING, "lut": POSITIVE_INT, "ff": POSITIVE_INT,
-        "dsp": POSITIVE_INT, "bram_36k": POSITIVE_INT,
+        "part": STRING, "family": STRING, "lut": FPGA_RESOURCE, "ff": FPGA_RESOURCE,
+        "dsp": FPGA_RESOURCE, "bram_36k": FPGA_RESOURCE,
     }
     part: str
     family: str
@@ -256,7 +250,7 @@ class Arch(Checked):
             return self
         if dataflow not in self.array.dataflows:
             raise ConfigError(f"dataflow must be 'auto' or one {self.name!r} supports "
-                              f"({', '.join(self.array.dataflows)}), not {dataflow!r}")
+                              f"({', '.join(self.array.dataflows)}), not {shown(dataflow)}")
         return dataclasses.replace(self, array=dataclasses.replace(self.array,
                                                                    dataflows=(dataflow,)))
 

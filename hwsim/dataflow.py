@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from hwsim.errors import ProgramError
+from hwsim.fields import shown
 from hwsim.memory import BUFFER_NAMES
 
 __all__ = ["DATAFLOWS", "GEMM_DIMS", "IS", "MODES", "OS", "TENSOR_DIMS", "WS", "Dataflow",
@@ -66,7 +67,7 @@ buffer of its name (:data:`hwsim.memory.BUFFER_NAMES`)."""
 def check_mode(mode: str) -> None:
     """Raise :class:`ProgramError` unless ``mode`` is one of :data:`MODES`."""
     if mode not in MODES:
-        raise ProgramError(f"timing mode must be one of {MODES}, not {mode!r}")
+        raise ProgramError(f"timing mode must be one of {MODES}, not {shown(mode)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +124,7 @@ class Dataflow:
         for dim in (self.rows, self.cols):
             if size[dim] > caps[dim]:
                 raise ProgramError(f"{self.name.upper()} tile {dim} must be at most {caps[dim]} "
-                                   f"on a {rows}x{cols} {what}, not {size[dim]!r}")
+                                   f"on a {rows}x{cols} {what}, not {shown(size[dim])}")
 
     def stream_words(self, m: int, k: int, n: int, k_pack: int) -> int:
         """Words of the streamed operand per tile (a reduction packs ``k_pack`` per word)."""
@@ -198,4 +199,4 @@ def get_dataflow(name: str) -> Dataflow:
     try:
         return DATAFLOWS[name]
     except (KeyError, TypeError):
-        raise ProgramError(f"dataflow must be one of {tuple(DATAFLOWS)}, not {name!r}") from None
+        raise ProgramError(f"dataflow must be one of {tuple(DATAFLOWS)}, not {shown(name)}") from None

@@ -37,7 +37,8 @@ from hwsim.errors import ConfigError
 __all__ = ["BOOLEAN", "NONNEGATIVE_NUMBER", "POSITIVE_INT", "POSITIVE_NUMBER", "STRING", "Check",
            "Checked", "Section", "boolean", "check_fields", "distinct_choices", "fail",
            "instance_of", "keys_of", "nested", "nonempty_string", "nonnegative_int",
-           "nonnegative_number", "one_of", "positive_int", "positive_number", "read_record"]
+           "nonnegative_number", "one_of", "positive_int", "positive_number", "read_record", "shown",
+           "within"]
 
 _MISSING = object()
 R = TypeVar("R")
@@ -52,9 +53,19 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+MAX_SHOWN = 80  # characters of a bad value an error message shows: values can be huge
+
+
+def shown(value: Any) -> str:
+    """``repr(value)``, cut to :data:`MAX_SHOWN` characters: a message never prints an
+    unbounded value (a 10 MB string, an alias-expanded list)."""
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN - 3]}..."
+
+
 def fail(path: str, expectation: str, value: Any) -> ConfigError:
     """The error for ``path`` holding ``value`` where ``expectation`` was needed."""
-    return ConfigError(f"{path} must be {expectation}, not {value!r}")
+    return ConfigError(f"{path} must be {expectation}, not {shown(value)}")
 
 
 def positive_int(path: str, value: Any) -> int:
@@ -127,6 +138,23 @@ class Check:
 
     expectation: str
     test: Callable[[str, Any], Any]
+
+
+def within(base: Check, low: float | None, high: float, why: str) -> Check:
+    """``base`` (an integer or number check) also bounded to ``low <= value <= high``:
+    limits well beyond any real device, so that a typo (``clock_mhz: 1e-300``, ``cols:
+    1e12``) is an error instead of an infinite or absurd result. ``why`` says where the
+    limits come from; the message states both."""
+    bounds = f"from {low:,g} to {high:,g}" if low is not None else f"at most {high:,g}"
+    expectation = f"{base.expectation} {bounds}"
+
+    def test(path: str, value: Any) -> Any:
+        checked = base.test(path, value)
+        if (low is not None and checked < low) or checked > high:
+            raise fail(path, f"{expectation} ({why})", value)
+        return checked
+
+    return Check(expectation, test)
 
 
 POSITIVE_INT = Check("a positive integer", positive_int)

@@ -57,6 +57,7 @@ from typing import Any
 
 from hwsim.config import Arch
 from hwsim.errors import ProgramError
+from hwsim.fields import shown
 from hwsim.memory import BUFFER_NAMES
 from hwsim.timing import check_tile
 
@@ -240,7 +241,7 @@ def _instr(d: dict[str, Any]) -> Instr:
     d = dict(d)
     op = d.pop("op", None)
     if op not in _CLASSES:
-        raise ProgramError(f"instruction op must be one of {sorted(_CLASSES)}, not {op!r}")
+        raise ProgramError(f"instruction op must be one of {sorted(_CLASSES)}, not {shown(op)}")
     d["deps"] = tuple(d.get("deps", ()))
     if d.get("window") is not None:
         d["window"] = tuple(d["window"])
@@ -252,7 +253,7 @@ def _pos(where: str, name: str, value: Any, zero_ok: bool = False) -> None:
         value >= 0 if zero_ok else value > 0)
     if not ok:
         kind = "a non-negative" if zero_ok else "a positive"
-        raise ProgramError(f"{where}: {name} must be {kind} integer, not {value!r}")
+        raise ProgramError(f"{where}: {name} must be {kind} integer, not {shown(value)}")
 
 
 def _validate_run(run: Run, where: str, arch: Arch | None, capacity: bool = True) -> None:
@@ -262,48 +263,48 @@ def _validate_run(run: Run, where: str, arch: Arch | None, capacity: bool = True
     stores = [ins for ins in run.body if isinstance(ins, Store)]
     if len({s.every for s in stores}) > 1:
         raise ProgramError(f"{where}: all stores of a body must share one 'every', "
-                           f"not {[s.every for s in stores]!r}")
+                           f"not {shown([s.every for s in stores])}")
     if len({window_of(s) for s in stores}) > 1:
         raise ProgramError(f"{where}: all stores of a body must share one 'window', "
-                           f"not {[s.window for s in stores]!r}")
+                           f"not {shown([s.window for s in stores])}")
     slots: dict[str, int] = {}
     for idx, ins in enumerate(run.body):
         here = f"{where} instr {idx} ({ins.op})"
         _pos(here, "every", ins.every)
         if run.count % ins.every:
             raise ProgramError(f"{here}: every must divide the run count {run.count}, "
-                               f"not {ins.every!r}")
+                               f"not {shown(ins.every)}")
         w = ins.window
         if w is not None and not (
                 isinstance(w, tuple) and len(w) == 2
                 and all(isinstance(x, int) and not isinstance(x, bool) for x in w)
                 and 0 <= w[0] < w[1] <= ins.every):
             raise ProgramError(f"{here}: window must be a pair (lo, hi) with "
-                               f"0 <= lo < hi <= every = {ins.every}, not {w!r}")
+                               f"0 <= lo < hi <= every = {ins.every}, not {shown(w)}")
         for d in ins.deps:
             if not isinstance(d, int) or not 0 <= d < idx:
                 raise ProgramError(f"{here}: deps must name earlier instructions "
-                                   f"(0..{idx - 1}), not {d!r}")
+                                   f"(0..{idx - 1}), not {shown(d)}")
         if isinstance(ins, Load):
             if ins.deps:
                 raise ProgramError(f"{here}: deps must be empty for a load (loads wait only "
-                                   f"for a free buffer slot), not {ins.deps!r}")
+                                   f"for a free buffer slot), not {shown(ins.deps)}")
             if ins.buffer not in BUFFER_NAMES:
                 raise ProgramError(f"{here}: buffer must be one of {BUFFER_NAMES}, "
-                                   f"not {ins.buffer!r}")
+                                   f"not {shown(ins.buffer)}")
             _pos(here, "bits", ins.bits)
             if not isinstance(ins.slots, int) or isinstance(ins.slots, bool) or ins.slots < 2:
                 raise ProgramError(f"{here}: slots must be an integer of at least 2 (double "
-                                   f"buffering), not {ins.slots!r}")
+                                   f"buffering), not {shown(ins.slots)}")
             if slots.setdefault(ins.buffer, ins.slots) != ins.slots:
                 raise ProgramError(f"{here}: slots must be the same for all {ins.buffer} loads "
-                                   f"of a run ({slots[ins.buffer]}), not {ins.slots!r}")
+                                   f"of a run ({slots[ins.buffer]}), not {shown(ins.slots)}")
             if capacity and arch is not None \
                     and ins.slots * ins.bits > arch.buffers.get(ins.buffer).size_bits:
                 raise ProgramError(
                     f"{here}: bits must fit {ins.slots} times (its slots) in the "
                     f"{arch.buffers.get(ins.buffer).size_kib} KiB {ins.buffer} buffer, "
-                    f"not {ins.bits!r}")
+                    f"not {shown(ins.bits)}")
         elif isinstance(ins, Store):
             _pos(here, "bits", ins.bits)
             if any(isinstance(run.body[d], Load) for d in ins.deps):
@@ -317,7 +318,7 @@ def _validate_run(run: Run, where: str, arch: Arch | None, capacity: bool = True
             if arch is not None:
                 if ins.dataflow not in arch.array.dataflows:
                     raise ProgramError(f"{here}: dataflow must be one of {arch.array.dataflows} "
-                                       f"on {arch.name}, not {ins.dataflow!r}")
+                                       f"on {arch.name}, not {shown(ins.dataflow)}")
                 try:
                     check_tile(arch.array, ins.dataflow, ins.m, ins.k, ins.n,
                                ins.w_bits, ins.a_bits)

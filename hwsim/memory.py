@@ -37,6 +37,8 @@ from hwsim.fields import (
     Check,
     Checked,
     nested,
+    shown,
+    within,
 )
 
 __all__ = ["BUFFER_NAMES", "BufferConfig", "Buffers", "DramChannel", "DramConfig"]
@@ -49,8 +51,11 @@ BUFFER_NAMES = ("input", "weight", "output")
 class BufferConfig(Checked):
     """One on-chip SRAM buffer. ``bytes_per_cycle`` is its port width to the array."""
 
-    CHECKS: ClassVar[dict[str, Check]] = {"size_kib": POSITIVE_INT, "banks": POSITIVE_INT,
-                                          "bytes_per_cycle": POSITIVE_INT}
+    CHECKS: ClassVar[dict[str, Check]] = {
+        "size_kib": within(POSITIVE_INT, None, 2**20, "1 GiB, beyond any on-chip SRAM"),
+        "banks": within(POSITIVE_INT, None, 4_096, "beyond any SRAM macro count"),
+        "bytes_per_cycle": within(POSITIVE_INT, None, 65_536, "a 512 Kib port, beyond any "
+                                  "SRAM built")}
     size_kib: int
     banks: int = field(default=1, kw_only=True)
     bytes_per_cycle: int
@@ -79,7 +84,7 @@ class Buffers(Checked):
 
     def get(self, name: str) -> BufferConfig:
         if name not in BUFFER_NAMES:
-            raise ConfigError(f"buffer must be one of {BUFFER_NAMES}, not {name!r}")
+            raise ConfigError(f"buffer must be one of {BUFFER_NAMES}, not {shown(name)}")
         return getattr(self, name)
 
     def all(self) -> tuple[BufferConfig, ...]:
@@ -90,9 +95,12 @@ class Buffers(Checked):
 class DramConfig(Checked):
     """Off-chip memory: one channel of ``bw_gbps`` (1e9 bytes/s), fixed latency, pJ/bit."""
 
-    CHECKS: ClassVar[dict[str, Check]] = {"bw_gbps": POSITIVE_NUMBER,
-                                          "latency_ns": NONNEGATIVE_NUMBER,
-                                          "pj_per_bit": NONNEGATIVE_NUMBER}
+    CHECKS: ClassVar[dict[str, Check]] = {
+        "bw_gbps": within(POSITIVE_NUMBER, 0.01, 10**6, "10 MB/s to 1 PB/s, which stands for "
+                          "'never the bottleneck': an HBM3 stack gives about 1 TB/s"),
+        "latency_ns": within(NONNEGATIVE_NUMBER, None, 10**6, "1 ms; DRAM answers in about "
+                             "100 ns"),
+        "pj_per_bit": within(NONNEGATIVE_NUMBER, None, 1_000, "DRAM costs 4 to 30 pJ/bit")}
     bw_gbps: float
     latency_ns: float
     pj_per_bit: float

@@ -39,7 +39,7 @@ from dataclasses import InitVar, dataclass
 from typing import Any, ClassVar
 
 from hwsim.errors import ConfigError, ProgramError
-from hwsim.fields import Check, Checked, fail, one_of, positive_int
+from hwsim.fields import POSITIVE_INT, Check, Checked, fail, one_of, shown, within
 from hwsim.tables import AreaTable, EnergyTable
 
 __all__ = ["PE_KINDS", "PeConfig", "PeKind", "bitfusion_bits"]
@@ -97,7 +97,7 @@ def bitfusion_bits(bits: int) -> int:
     for width in (2, 4, 8, 16):
         if bits <= width:
             return width
-    raise ProgramError(f"BitFusion operand width must be at most 16 bits, not {bits!r}")
+    raise ProgramError(f"BitFusion operand width must be at most 16 bits, not {shown(bits)}")
 
 
 # Published ratios between PE kinds at 45 nm (each PE's numbers are scaled from the 8-bit MAC
@@ -230,14 +230,7 @@ def _kind(path: str, value: Any) -> str:
 MAX_PE_BITS = 64
 
 
-def _pe_bits(path: str, value: Any) -> int:
-    bits = positive_int(path, value)
-    if bits > MAX_PE_BITS:
-        raise fail(path, f"a positive integer at most {MAX_PE_BITS}", value)
-    return bits
-
-
-PE_BITS = Check(f"a positive integer at most {MAX_PE_BITS}", _pe_bits)
+PE_BITS = within(POSITIVE_INT, None, MAX_PE_BITS, "a 64-bit multiplier is beyond any DNN PE")
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +279,7 @@ class PeConfig(Checked):
             if not isinstance(bits, int) or not 1 <= bits <= self.max_bits:
                 raise ProgramError(
                     f"{name} must be an integer in 1..{self.max_bits} for this "
-                    f"{self.kind} PE, not {bits!r}"
+                    f"{self.kind} PE, not {shown(bits)}"
                 )
 
     def stream_factor(self, w_bits: int, a_bits: int) -> int:

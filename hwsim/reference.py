@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwsim.dataflow import OS, WS
+from hwsim.fields import shown
 from hwsim.pe import PeConfig, bitfusion_bits
 
 __all__ = ["RefResult", "bitfusion_dot", "bitserial_dot", "make_pe", "os_array", "ws_array"]
@@ -319,7 +320,7 @@ def bitserial_dot(w: Sequence[int], a: Sequence[int], w_bits: int, a_bits: int,
     _check_range(wv, w_bits, signed, "weights")
     _check_range(av, a_bits, signed, "activations")
     if mode not in ("activations", "both"):
-        raise ValueError(f"mode must be 'activations' or 'both', not {mode!r}")
+        raise ValueError(f"mode must be 'activations' or 'both', not {shown(mode)}")
     w_digits = [(wv, 0)] if mode == "activations" else _digits(wv, w_bits, 1, signed)
     acc, cycle = 0, 0
     for wd, ws in w_digits:

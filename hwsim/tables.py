@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hwsim.errors import ConfigError
-from hwsim.fields import Section
+from hwsim.fields import Section, shown
 from hwsim.yamlfile import build_from_yaml, find_config_file
 
 __all__ = ["DEFAULT_AREA_TABLE", "AreaTable", "EnergyTable", "area_table_from_dict",
@@ -114,7 +114,7 @@ def energy_table_from_dict(data: object, origin: str = "") -> EnergyTable:
     if [p[0] for p in points] != sorted({p[0] for p in points}):
         raise ConfigError(
             "sram_read_64b_pj must be sorted by strictly increasing size_kib, "
-            f"not {[p[0] for p in points]!r}"
+            f"not {shown([p[0] for p in points])}"
         )
     return EnergyTable(
         name=doc.string("name"),
@@ -176,7 +176,7 @@ def area_table_from_dict(data: object) -> AreaTable:
         sources.append((key, item.string("source")))
     eff = values["sram_array_efficiency"]
     if not 0 < eff <= 1:
-        raise ConfigError(f"sram_array_efficiency.value must be a number in (0, 1], not {eff!r}")
+        raise ConfigError(f"sram_array_efficiency.value must be a number in (0, 1], not {shown(eff)}")
     return AreaTable(name=doc.string("name"), technology=doc.string("technology"),
                      sources=tuple(sources), **values)
 

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from hwsim.config import Arch, ArrayConfig
 from hwsim.dataflow import MODES, check_mode, get_dataflow
 from hwsim.errors import ProgramError
+from hwsim.fields import shown
 
 __all__ = ["MODES", "TileTiming", "check_mode", "check_tile", "stream_cycles", "tile_cycles",
            "tile_timing"]
@@ -79,7 +80,7 @@ def check_tile(array: ArrayConfig, dataflow: str, m: int, k: int, n: int,
     df = get_dataflow(dataflow)
     for name, v in (("m", m), ("k", k), ("n", n)):
         if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-            raise ProgramError(f"tile {name} must be a positive integer, not {v!r}")
+            raise ProgramError(f"tile {name} must be a positive integer, not {shown(v)}")
     df.check_fits(array.rows, array.cols, array.pe.k_pack(w_bits, a_bits), m, k, n,
                   f"{array.pe.kind} array at w{w_bits}a{a_bits}")
 
@@ -122,5 +123,5 @@ def tile_cycles(arch_or_array: Arch | ArrayConfig, dataflow: str, m: int, k: int
     494
     """
     if not isinstance(count, int) or count <= 0:
-        raise ProgramError(f"count must be a positive integer, not {count!r}")
+        raise ProgramError(f"count must be a positive integer, not {shown(count)}")
     return tile_timing(arch_or_array, dataflow, m, k, n, w_bits, a_bits, mode).cycles(count)

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import yaml
 
 from hwsim.errors import ConfigError, SystolabError
+from hwsim.fields import shown
 
 __all__ = ["build_from_yaml", "config_dirs", "find_config_file", "read_yaml"]
 
@@ -39,18 +40,25 @@ def config_dirs() -> list[Path]:
 def find_config_file(name_or_path: str | Path, subdir: str = "", base: Path | None = None) -> Path:
     """Resolve a config path or a shipped config name (``"edge_int8"``) to a file."""
     path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") and path.is_file():
+    if path.suffix in (".yaml", ".yml") and _is_file(path):
         return path
     roots = ([base] if base is not None else []) + config_dirs()
     tried = [(r / subdir if subdir else r) / f"{name_or_path}.yaml" for r in roots]
     for candidate in tried:
-        if candidate.is_file():
+        if _is_file(candidate):
             return candidate
     what = f"{subdir} table" if subdir else "config"
     raise ConfigError(
-        f"{what} must be a YAML path or a known name, not {str(name_or_path)!r} "
-        f"(looked in: {', '.join(str(t.parent) for t in tried)})"
+        f"{what} must be a YAML path or a known name, not {shown(str(name_or_path))} "
+        f"(looked in: {', '.join(str(r / subdir if subdir else r) for r in roots)})"
     )
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name too long for the file system, say: not a config either
+        return False
 
 
 MAX_BYTES = 16 * 2**20  # config files are kilobytes; /dev/zero is not a config

@@ -22,6 +22,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from hwsim.fields import shown
+
 __all__ = ["reestimate_bn"]
 
 _BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
@@ -38,7 +40,7 @@ def reestimate_bn(model: nn.Module, data: torch.Tensor, *, batch_size: int | Non
     """
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
                                    or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
+        raise ValueError(f"batch_size must be a positive integer, not {shown(batch_size)}")
     norms = [m for m in model.modules() if isinstance(m, _BN) and m.track_running_stats]
     if not norms:
         return model

@@ -26,6 +26,7 @@ from torch.nn.utils import parametrize
 
 from compiler.compression.clipping import mse_clip_ratio
 from compiler.errors import PolicyError
+from hwsim.fields import shown
 
 __all__ = ["ActFakeQuant", "WeightFakeQuant", "quantize_layer"]
 
@@ -34,7 +35,7 @@ _EPS = 1e-12
 
 def _check_bits(bits: int, what: str) -> int:
     if isinstance(bits, bool) or not isinstance(bits, int) or not 2 <= bits <= 16:
-        raise PolicyError(f"{what} must be an integer from 2 to 16 for fake quantization, not {bits!r}")
+        raise PolicyError(f"{what} must be an integer from 2 to 16 for fake quantization, not {shown(bits)}")
     return bits
 
 
@@ -130,7 +131,7 @@ def quantize_layer(layer: nn.Module, *, w_bits: int | None = None, a_bits: int |
     if not isinstance(layer, (nn.Conv2d, nn.Linear)):
         raise PolicyError(f"only conv and linear layers can be quantized, not {type(layer).__name__}")
     if weight_clip not in ("max", "mse"):
-        raise PolicyError(f"weight_clip must be 'max' or 'mse', not {weight_clip!r}")
+        raise PolicyError(f"weight_clip must be 'max' or 'mse', not {shown(weight_clip)}")
     if w_bits is not None:
         _check_bits(w_bits, "w_bits")
         if parametrize.is_parametrized(layer, "weight"):

@@ -28,6 +28,7 @@ from torch import nn
 from torch.nn.utils import prune
 
 from compiler.errors import PolicyError
+from hwsim.fields import shown
 
 __all__ = ["CRITERIA", "filter_importance", "kept_channels", "prune_filters", "prune_unstructured"]
 
@@ -38,7 +39,7 @@ CRITERIA = ("l1", "l2", "fpgm")
 def filter_importance(weight: torch.Tensor, criterion: str = "l1") -> torch.Tensor:
     """One score per output filter (dim 0 of ``weight``); higher means keep."""
     if criterion not in CRITERIA:
-        raise PolicyError(f"prune criterion must be one of {', '.join(CRITERIA)}, not {criterion!r}")
+        raise PolicyError(f"prune criterion must be one of {', '.join(CRITERIA)}, not {shown(criterion)}")
     flat = weight.detach().float().reshape(weight.shape[0], -1)
     if criterion == "l1":
         return flat.abs().sum(dim=1)
@@ -58,9 +59,9 @@ def kept_channels(channels: int, keep: float, multiple: int = 1) -> int:
     (19, 16, 6)
     """
     if isinstance(multiple, bool) or not isinstance(multiple, int) or multiple < 1:
-        raise PolicyError(f"channel_multiple must be a positive integer, not {multiple!r}")
+        raise PolicyError(f"channel_multiple must be a positive integer, not {shown(multiple)}")
     if not 0 < keep <= 1:
-        raise PolicyError(f"keep must be a number in (0, 1], not {keep!r}")
+        raise PolicyError(f"keep must be a number in (0, 1], not {shown(keep)}")
     wanted = keep * channels
     rounded = max(multiple, math.floor(wanted / multiple + 0.5) * multiple)
     return max(1, min(channels, rounded))
@@ -78,7 +79,7 @@ def prune_unstructured(layer: nn.Module, density: float) -> nn.Module:
     """
     _check_layer(layer, "unstructured pruning")
     if not 0 < density <= 1:
-        raise PolicyError(f"density must be a number in (0, 1], not {density!r}")
+        raise PolicyError(f"density must be a number in (0, 1], not {shown(density)}")
     prune.l1_unstructured(layer, "weight", amount=1.0 - density)
     return layer
 

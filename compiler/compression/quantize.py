@@ -25,6 +25,7 @@ from compiler.compression.fakequant import ActFakeQuant, quantize_layer
 from compiler.errors import PolicyError
 from compiler.frontend.pytorch import trace
 from compiler.ir import Graph, OpKind
+from hwsim.fields import shown
 
 __all__ = ["LayerBits", "nonnegative_inputs", "quantize_model"]
 
@@ -104,7 +105,7 @@ def quantize_model(model: nn.Module, example_input: torch.Tensor, bits: Mapping[
     (False, 4)
     """
     if clip not in ("mse", "max"):
-        raise PolicyError(f"clip must be 'mse' or 'max', not {clip!r}")
+        raise PolicyError(f"clip must be 'mse' or 'max', not {shown(clip)}")
     layers: dict[str, nn.Module] = {}
     for name in bits:
         try:
@@ -141,4 +142,4 @@ def quantize_model(model: nn.Module, example_input: torch.Tensor, bits: Mapping[
 def _checked(layer: str, key: str, bits: int) -> None:
     if isinstance(bits, bool) or not isinstance(bits, int) or not 2 <= bits <= 16:
         raise PolicyError(f"policy layers.{layer}.{key} must be an integer from 2 to 16 for fake "
-                          f"quantization, not {bits!r}")
+                          f"quantization, not {shown(bits)}")

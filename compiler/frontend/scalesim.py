@@ -28,6 +28,7 @@ from compiler.passes import compile_graph
 from hwsim.config import Arch, arch_from_dict
 from hwsim.dataflow import DATAFLOWS
 from hwsim.errors import SystolabError
+from hwsim.fields import shown
 
 __all__ = ["ScaleSimError", "load_scalesim_arch", "load_scalesim_topology"]
 
@@ -64,7 +65,7 @@ def load_scalesim_arch(path: str | Path) -> Arch:
             value = int(raw.strip())
         except ValueError:
             raise ScaleSimError(f"{path}: [{section}] {key} must be a positive integer, "
-                                f"not {raw.strip()!r}") from None
+                                f"not {shown(raw.strip())}") from None
         if value <= 0:
             raise ScaleSimError(f"{path}: [{section}] {key} must be a positive integer, not {value}")
         return value
@@ -72,7 +73,7 @@ def load_scalesim_arch(path: str | Path) -> Arch:
     dataflow = arch.get("Dataflow", "").strip().lower()
     if dataflow not in DATAFLOWS:
         raise ScaleSimError(f"{path}: [{section}] Dataflow must be one of "
-                            f"{', '.join(DATAFLOWS)}, not {dataflow!r}")
+                            f"{', '.join(DATAFLOWS)}, not {shown(dataflow)}")
     rows, cols = integer("ArrayHeight"), integer("ArrayWidth")
     bandwidth = integer("Bandwidth", _DEFAULT_BANDWIDTH_WORDS)
     run_name = parser.get("general", "run_name", fallback=path.stem).strip() or path.stem

@@ -69,6 +69,7 @@ from hwsim.config import Arch
 from hwsim.dataflow import Dataflow, get_dataflow
 from hwsim.energy import Prices
 from hwsim.errors import ConfigError
+from hwsim.fields import shown
 
 __all__ = ["ACC_BITS", "MAX_BLOCKS", "OBJECTIVES", "ORDERS", "GemmMapping", "KPlan", "Traffic",
            "check_objective", "clear_caches", "enumerate_mappings", "map_gemm", "mapping_for", "score",
@@ -84,7 +85,7 @@ the program, and simulation time grows with runs (``mnk`` and ``nkm`` serve larg
 def check_objective(objective: str) -> str:
     """``objective`` if it is one of :data:`OBJECTIVES`; a :class:`ConfigError` otherwise."""
     if objective not in OBJECTIVES:
-        raise ConfigError(f"objective must be one of {', '.join(OBJECTIVES)}, not {objective!r}")
+        raise ConfigError(f"objective must be one of {', '.join(OBJECTIVES)}, not {shown(objective)}")
     return objective
 
 

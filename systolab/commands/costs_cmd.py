@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from hwsim.fields import shown
 from hwsim.timing import MODES
 from systolab.commands import mapping_options
 
@@ -24,10 +25,10 @@ def parse_bits(text: str) -> tuple[int, ...]:
     for part in text.split(","):
         m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
         if m is None:
-            raise click.BadParameter(f"bits must look like 2-8 or 2,4,8, not {text!r}")
+            raise click.BadParameter(f"bits must look like 2-8 or 2,4,8, not {shown(text)}")
         lo, hi = int(m[1]), int(m[2] or m[1])
         if not 1 <= lo <= hi <= 16:
-            raise click.BadParameter(f"bit widths must lie in 1..16 and ranges go up, not {part!r}")
+            raise click.BadParameter(f"bit widths must lie in 1..16 and ranges go up, not {shown(part)}")
         widths.update(range(lo, hi + 1))
     return tuple(sorted(widths))
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hwsim.errors import SystolabError
+from hwsim.fields import shown
 
 __all__ = ["METRICS", "Budget", "BudgetError", "CostLike", "ResolvedBudget", "metric_value"]
 
@@ -62,9 +63,9 @@ class Budget:
 
     def __post_init__(self) -> None:
         if self.metric not in METRICS:
-            raise BudgetError(f"budget metric must be one of {', '.join(METRICS)}, not {self.metric!r}")
+            raise BudgetError(f"budget metric must be one of {', '.join(METRICS)}, not {shown(self.metric)}")
         if not math.isfinite(self.value) or self.value <= 0:
-            raise BudgetError(f"{self.metric} budget must be a positive number, not {self.value!r}")
+            raise BudgetError(f"{self.metric} budget must be a positive number, not {shown(self.value)}")
 
     def resolve(self, baseline: CostLike) -> ResolvedBudget:
         """The absolute limit, in the metric's base unit, against the uniform 8-bit cost."""

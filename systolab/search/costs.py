@@ -53,6 +53,7 @@ from compiler.policy import LayerPolicy, Policy, apply_policy
 from hwsim.config import Arch, load_arch
 from hwsim.engine import simulate_layer
 from hwsim.errors import ProgramError, SystolabError
+from hwsim.fields import shown
 from hwsim.outfiles import replacing, write_text
 from hwsim.timing import check_mode
 
@@ -256,7 +257,7 @@ class CostModel:
         ``on_progress(pairs done, pairs)`` is called after each pair."""
         widths = tuple(sorted(set(bits)))
         if not widths or any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in widths):
-            raise ProgramError(f"bits must be positive integers, not {list(bits)!r}")
+            raise ProgramError(f"bits must be positive integers, not {shown(list(bits))}")
         top = widths[-1]
         array = np.full((len(self.layers), top, top, 2), np.nan)
         dense: tuple[int | None, ...] = (None,) * len(self.layers)

@@ -32,6 +32,7 @@ from compiler.passes import compile_graph
 from compiler.policy import LayerPolicy, Policy
 from hwsim.config import Arch
 from hwsim.errors import SystolabError
+from hwsim.fields import shown
 from hwsim.outfiles import write_text
 from systolab.model_loader import load_model, model_label
 from systolab.pipeline import simulate_graph
@@ -76,7 +77,7 @@ def _problem(model: str | None, task_name: str | None, evaluator: str | None,
     if task_name is not None:
         task = get_task(task_name)
         if model is not None and model != task.model_name:
-            raise SearchSetupError(f"the {task_name} task trains {task.model_name}, not {model!r}: "
+            raise SearchSetupError(f"the {task_name} task trains {task.model_name}, not {shown(model)}: "
                                    f"leave the model out or give {task.model_name}")
         net = task.pretrained()
         return _Problem(net, task.example_input, score or task.evaluate,

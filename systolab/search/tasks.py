@@ -52,6 +52,7 @@ import torch
 from torch import nn
 
 from compiler.errors import closest
+from hwsim.fields import shown
 from systolab.search.errors import EvaluatorError, TaskError
 from systolab.search.threads import one_thread
 from systolab.userfile import import_user_file, run_user_code
@@ -126,7 +127,7 @@ class Task:
     def __init__(self, name: str, model_name: str, load: Callable[[], Dataset],
                  recipe: TrainRecipe, eval_size: int, description: str) -> None:
         if isinstance(eval_size, bool) or not isinstance(eval_size, int) or eval_size < 1:
-            raise TaskError(f"eval_size must be a positive integer, not {eval_size!r}")
+            raise TaskError(f"eval_size must be a positive integer, not {shown(eval_size)}")
         self.name = name
         self.model_name = model_name
         self.recipe = recipe
@@ -207,7 +208,7 @@ class Task:
         it in eval mode. Fake-quant ops pass gradients straight through; batch norm statistics
         follow the compressed model."""
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise TaskError(f"steps must be a non-negative integer, not {steps!r}")
+            raise TaskError(f"steps must be a non-negative integer, not {shown(steps)}")
         if steps:
             _fit(model, self.data, steps, lr, batch_size or self.recipe.batch_size, seed,
                  cosine=False)
@@ -343,7 +344,7 @@ TASKS: tuple[str, ...] = tuple(_TASKS)
 def get_task(name: str, *, eval_size: int | None = None) -> Task:
     """The built-in task ``name`` (one instance per name and ``eval_size``: data loads once)."""
     if name not in _TASKS:
-        raise TaskError(f"task name must be one of {', '.join(TASKS)}, not {name!r}"
+        raise TaskError(f"task name must be one of {', '.join(TASKS)}, not {shown(name)}"
                         f"{closest(name, TASKS)}")
     model_name, load, recipe, default_size, description = _TASKS[name]
     return Task(name, model_name, load, recipe, eval_size or default_size, description)
@@ -359,7 +360,7 @@ def load_evaluator(spec: str) -> Callable[[nn.Module], float]:
     target, sep, func_name = spec.rpartition(":")
     if not sep or not target or not func_name.isidentifier():
         raise EvaluatorError(f"evaluator must be 'module:function' or 'file.py:function', "
-                             f"not {spec!r}")
+                             f"not {shown(spec)}")
     module = (import_user_file(target, "evaluator file", EvaluatorError)
               if target.endswith(".py") else _import_module(target))
     fn = getattr(module, func_name, None)
@@ -376,7 +377,7 @@ def load_evaluator(spec: str) -> Callable[[nn.Module], float]:
             value = value.item()
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
                 or not math.isfinite(float(value)):
-            raise EvaluatorError(f"evaluator {spec!r} must return a finite number, not {value!r}")
+            raise EvaluatorError(f"evaluator {spec!r} must return a finite number, not {shown(value)}")
         return float(value)
 
     score.__name__ = func_name

@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from compiler.errors import UnknownNameError, closest
+from hwsim.fields import shown
 
 from .mobilenet import mobilenet_v2
 from .resnet import resnet18, resnet50
@@ -145,7 +146,7 @@ def _lookup(name: str) -> ModelSpec:
     if spec is None:
         # Lower-cased for the suggestion only: "VGG16" hints at 'vgg16' but is not accepted.
         hint = closest(name.lower(), MODELS)
-        raise UnknownNameError(f"model name must be one of {', '.join(MODELS)}, not {name!r}{hint}")
+        raise UnknownNameError(f"model name must be one of {', '.join(MODELS)}, not {shown(name)}{hint}")
     return spec
 
 
@@ -160,7 +161,7 @@ def get_model(
     """
     spec = _lookup(name)
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise ValueError(f"batch must be a positive integer, not {batch!r}")
+        raise ValueError(f"batch must be a positive integer, not {shown(batch)}")
     # fork_rng restores the global RNG afterwards; module initializers draw from it.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

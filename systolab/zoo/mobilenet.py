@@ -17,6 +17,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from hwsim.fields import shown
+
 __all__ = ["InvertedResidual", "MobileNetV2", "mobilenet_v2"]
 
 # (expansion t, output channels c, repeats n, stride of the first repeat s): Sandler et al.,
@@ -100,7 +102,7 @@ class MobileNetV2(nn.Module):
     ) -> None:
         super().__init__()
         if width_mult <= 0:
-            raise ValueError(f"width_mult must be positive, not {width_mult!r}")
+            raise ValueError(f"width_mult must be positive, not {shown(width_mult)}")
         channels = make_divisible(STEM_CHANNELS * width_mult)
         # Section 6.1: a width multiplier below 1 is applied to every layer but the last conv.
         last = make_divisible(LAST_CHANNELS * max(1.0, width_mult))

@@ -25,6 +25,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from hwsim.fields import shown
+
 __all__ = ["ResNet", "ResidualBlock", "resnet18", "resnet50"]
 
 # Output channels of a bottleneck block are this multiple of its 3x3 width (He et al., Fig. 5).
@@ -110,7 +112,7 @@ class ResNet(nn.Module):
         super().__init__()
         if len(blocks_per_stage) != 4 or any(n < 1 for n in blocks_per_stage):
             raise ValueError(
-                f"blocks_per_stage must be four positive integers, not {list(blocks_per_stage)!r}"
+                f"blocks_per_stage must be four positive integers, not {shown(list(blocks_per_stage))}"
             )
         self.conv1 = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)

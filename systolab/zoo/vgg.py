@@ -16,6 +16,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from hwsim.fields import shown
+
 __all__ = ["VGG", "VGG16_CONFIG", "vgg16"]
 
 # Output channels of each 3x3 convolution, "M" for a 2x2/2 max pool: Table 1, column D.
@@ -51,7 +53,7 @@ class VGG(nn.Module):
                 layers += [nn.Conv2d(channels, item, 3, padding=1), nn.ReLU(inplace=False)]
                 channels = item
             else:
-                raise ValueError(f"VGG config entries must be an int or 'M', not {item!r}")
+                raise ValueError(f"VGG config entries must be an int or 'M', not {shown(item)}")
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(POOLED_SIZE)
         self.classifier = nn.Sequential(

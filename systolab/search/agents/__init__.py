@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from compiler.errors import UnknownNameError, closest
+from hwsim.fields import shown
 from systolab.search.agents.amc import make_amc
 from systolab.search.agents.base import Agent, Proposal, SearchContext
 from systolab.search.agents.baselines import GreedyAgent, NSGA2Agent, UniformAgent
@@ -74,7 +75,7 @@ AGENTS: dict[str, AgentSpec] = {a.name: a for a in (
 def agent_spec(name: str) -> AgentSpec:
     """The registry entry of the agent called ``name``."""
     if name not in AGENTS:
-        raise UnknownNameError(f"agent must be one of {', '.join(AGENTS)}, not {name!r}"
+        raise UnknownNameError(f"agent must be one of {', '.join(AGENTS)}, not {shown(name)}"
                                f"{closest(name, AGENTS)}")
     return AGENTS[name]
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from hwsim.fields import shown
 from systolab.search.agents.base import Proposal, SearchContext
 from systolab.search.agents.ddpg import DDPG, DDPGConfig
 from systolab.search.agents.space import FIELDS, Knob, PolicySpace, bit_knobs, keep_knobs
@@ -55,7 +56,7 @@ class DDPGAgent:
 
     def __init__(self, ctx: SearchContext, spec: DDPGSpec, config: DDPGConfig | None = None) -> None:
         if spec.enforce not in ("after", "before"):
-            raise ValueError(f"enforce must be 'after' or 'before', not {spec.enforce!r}")
+            raise ValueError(f"enforce must be 'after' or 'before', not {shown(spec.enforce)}")
         self.name = spec.name
         self.spec = spec
         self.space = PolicySpace(ctx, spec.knobs(ctx))

@@ -30,6 +30,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Any, Protocol
 
 from hwsim.errors import SystolabError
+from hwsim.fields import shown
 from systolab.search.sweep.evaluate import Context, PointResult, evaluate_point
 from systolab.search.sweep.points import Point
 
@@ -231,4 +232,4 @@ def make_executor(kind: str, blob: bytes, workers: int, address: str | None = No
         return SerialExecutor(blob) if workers == 0 else LocalExecutor(blob, workers)
     if kind == "ray":
         return RayExecutor(blob, max(workers, 1), address, connect_timeout)
-    raise SystolabError(f"executor must be one of {', '.join(EXECUTORS)}, not {kind!r}")
+    raise SystolabError(f"executor must be one of {', '.join(EXECUTORS)}, not {shown(kind)}")

@@ -30,7 +30,7 @@ from compiler.mapping.tiling import OBJECTIVES
 from hwsim.config import Arch, ArrayConfig, VectorUnitConfig
 from hwsim.dataflow import DATAFLOWS
 from hwsim.errors import ConfigError
-from hwsim.fields import fail
+from hwsim.fields import fail, shown
 from hwsim.memory import BufferConfig, DramConfig
 from hwsim.pe import PE_KINDS
 
@@ -177,7 +177,7 @@ class Point:
         items = []
         for name, value in values.items():
             if name not in PARAMS:
-                raise ConfigError(f"parameter must be one of {', '.join(PARAMS)}, not {name!r}")
+                raise ConfigError(f"parameter must be one of {', '.join(PARAMS)}, not {shown(name)}")
             items.append((name, PARAMS[name].check(name, value)))
         return cls(tuple(sorted(items)))
 

@@ -50,7 +50,7 @@ from typing import Any
 
 from hwsim.config import FpgaBoard, load_arch
 from hwsim.errors import ConfigError
-from hwsim.fields import Section, keys_of, read_record
+from hwsim.fields import Section, keys_of, read_record, shown
 from hwsim.timing import MODES
 from hwsim.yamlfile import build_from_yaml
 from systolab.search.sweep.objectives import OBJECTIVES
@@ -194,7 +194,7 @@ def _axis(doc: Section, name: str) -> Axis:
         values = [raw]
     canonical = [PARAMS[name].check(f"{where}[{i}]", value) for i, value in enumerate(values)]
     if len(set(canonical)) != len(canonical):
-        raise ConfigError(f"{where} must list distinct values, not {values!r}")
+        raise ConfigError(f"{where} must list distinct values, not {shown(values)}")
     return Axis(name, tuple(canonical))
 
 
@@ -294,7 +294,8 @@ def sweep_spec_from_dict(data: object, folder: Path | None = None) -> SweepSpec:
     constraints = _constraints(doc, base_arch.fpga, folder)
     objectives = doc.data.get("objectives", ["latency_ms", "energy_uj", "area_mm2"])
     if (not isinstance(objectives, list) or len(objectives) < 1
-            or any(o not in OBJECTIVES for o in objectives) or len(set(objectives)) != len(objectives)):
+            or any(not isinstance(o, str) or o not in OBJECTIVES for o in objectives)
+            or len(set(objectives)) != len(objectives)):
         raise doc.fail("objectives", "a list of distinct names from "
                        + ", ".join(OBJECTIVES), objectives)
     fpga_objs = [o for o in objectives if OBJECTIVES[o].needs_fpga]

@@ -161,7 +161,8 @@ def test_sparsity_support_is_validated() -> None:
                                            r"weight_format is 'bitmap'"):
         arch_from_dict(doc, base=find_config_file("sparse_int8").parent)
     doc["sparsity"] = {"weight_format": "bitmap", "imbalance": 0.5}
-    with pytest.raises(ConfigError, match=r"sparsity.imbalance must be a number >= 1, not 0.5"):
+    with pytest.raises(ConfigError, match=r"sparsity.imbalance must be a positive number from "
+                                          r"1 to 1,000 .* not 0.5"):
         arch_from_dict(doc, base=find_config_file("sparse_int8").parent)
 
 
@@ -191,7 +192,7 @@ def test_malformed_yaml_names_file_and_line(tmp_path) -> None:
     (lambda a: replace(a, vector=replace(a.vector, lanes=2.5)),
      r"vector\.lanes must be a positive integer, not 2\.5"),
     (lambda a: replace(a, sparsity=SparsityConfig("bitmap", True, 0.5)),
-     r"sparsity\.imbalance must be a number >= 1, not 0\.5"),
+     r"sparsity\.imbalance must be a positive number from 1 to 1,000 .*, not 0\.5"),
     (lambda a: replace(a, sparsity=SparsityConfig("dense", True)),
      r"sparsity\.zero_skip must be false unless weight_format is 'bitmap'"),
     (lambda a: replace(a, fpga=FpgaBoard("x", "xc7", 1, 1, 0, 1)),
@@ -228,6 +229,7 @@ def test_an_array_side_beyond_anything_buildable_is_an_error(field: str) -> None
 @pytest.mark.parametrize("field", ["width_bits", "max_bits"])
 def test_a_pe_width_beyond_anything_buildable_is_an_error(field: str) -> None:
     with pytest.raises(ConfigError, match=rf"^array\.pe\.{field} must be a positive integer at "
-                                          r"most 64, not 1000000$"):
+                                          r"most 64 \(a 64-bit multiplier is beyond any DNN "
+                                          r"PE\), not 1000000$"):
         PeConfig("int", **{field: 10**6})
     assert getattr(PeConfig("int", **{field: 64}), field) == 64
