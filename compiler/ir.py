@@ -105,6 +105,12 @@ CONV_OPS = frozenset({OpKind.CONV2D, OpKind.DEPTHWISE_CONV2D, OpKind.GROUPED_CON
 ACTIVATION_FNS = frozenset({"relu", "relu6", "gelu", "silu", "hardswish", "sigmoid"})
 
 
+# Sizes beyond any workload, so that a typo (``--batch 10**12``, a 10^9 x 10^9 topology row)
+# is refused at once instead of being mapped for minutes.
+MAX_TENSOR_ELEMENTS = 2**48
+MAX_FEATURE_SIDE = 65_536
+
+
 @dataclass(frozen=True, slots=True)
 class TensorSpec:
     """Shape and dtype of one tensor (NCHW for images, [..., features] for sequences)."""
@@ -201,6 +207,18 @@ class Op:
     def __post_init__(self) -> None:
         if not isinstance(self.attrs, MappingProxyType):
             object.__setattr__(self, "attrs", _frozen_attrs(self.attrs))
+        for role, spec in (("output", self.output), ("weight", self.weight),
+                           *(("input", t) for t in self.inputs)):
+            if spec is not None and spec.numel > MAX_TENSOR_ELEMENTS:
+                raise IRError(f"{self.kind.value} {self.name!r}: its {role} {shown(spec.shape)} holds "
+                              f"{spec.numel:.3g} elements, more than {MAX_TENSOR_ELEMENTS:.3g} "
+                              "(2^48, 256 TiB at a byte each: beyond any memory); reduce the "
+                              "batch or the input size")
+        spatial = self.output.shape[2:] if len(self.output.shape) == 4 else ()
+        if self.kind in COMPUTE_OPS and spatial and max(spatial) > MAX_FEATURE_SIDE:
+            raise IRError(f"{self.kind.value} {self.name!r}: its output feature map "
+                          f"{shown(spatial)} is larger than {MAX_FEATURE_SIDE:,} on a side "
+                          "(4.3 gigapixels, beyond any image a network is run on whole)")
 
     @property
     def family(self) -> str:
