@@ -91,6 +91,9 @@ ARRAY_SIDE = within(POSITIVE_INT, None, MAX_ARRAY_SIDE,
 CLOCK_MHZ = within(POSITIVE_NUMBER, 1, 10_000, "1 MHz to 10 GHz spans every accelerator clock")
 VECTOR_LANES = within(POSITIVE_INT, None, 65_536, "wider than any SIMD unit built")
 VECTOR_OPS = within(POSITIVE_INT, None, 1_024, "operations per lane per cycle")
+# FPGA families the per-PE resource table can hold (``configs/fpga/pe_resources.yaml``):
+# Xilinx 7-series, Lattice iCE40, Xilinx UltraScale+ and Lattice ECP5.
+FPGA_FAMILIES = ("xc7", "ice40", "xcup", "ecp5")
 FPGA_RESOURCE = within(POSITIVE_INT, None, 10**8, "the largest FPGAs hold about 10^7 of each")
 
 
@@ -173,7 +176,10 @@ class FpgaBoard(Checked):
     """Resource budget of an FPGA target; ``family`` keys ``configs/fpga/pe_resources.yaml``."""
 
     CHECKS: ClassVar[dict[str, Check]] = {
-        "part": STRING, "family": STRING, "lut": FPGA_RESOURCE, "ff": FPGA_RESOURCE,
+        "part": STRING,
+        "family": Check("one of " + ", ".join(map(repr, FPGA_FAMILIES)),
+                        lambda path, v: one_of(path, v, FPGA_FAMILIES)),
+        "lut": FPGA_RESOURCE, "ff": FPGA_RESOURCE,
         "dsp": FPGA_RESOURCE, "bram_36k": FPGA_RESOURCE,
     }
     part: str

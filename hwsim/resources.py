@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from hwsim.config import Arch
+from hwsim.config import FPGA_FAMILIES, Arch
 from hwsim.dataflow import DATAFLOWS, get_dataflow
 from hwsim.errors import ConfigError
 from hwsim.fields import Section
@@ -128,12 +128,12 @@ def pe_resource_table_from_dict(data: object) -> PeResourceTable:
     for kernel in KERNELS:
         if not kernels.has(kernel):
             continue
-        for item in kernels.sections(kernel, ("params", "xc7", "ice40", "xcup", "ecp5")):
+        for item in kernels.sections(kernel, ("params", *FPGA_FAMILIES)):
             params = item.data.get("params") or {}
             if not isinstance(params, dict):
                 raise item.fail("params", "a mapping", params)
             fams = []
-            for fam in ("xc7", "ice40", "xcup", "ecp5"):
+            for fam in FPGA_FAMILIES:
                 if item.has(fam):
                     sec = item.section(fam, _FIELDS)
                     fams.append((fam, Resources(*(sec.nonneg_int(f, 0) for f in _FIELDS))))

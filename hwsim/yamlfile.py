@@ -8,7 +8,8 @@ order, the directories listed in the ``SYSTOLAB_CONFIGS`` environment variable
 package.
 
 ``read_yaml`` turns an unreadable file or malformed YAML into the caller's error type (with
-the line and column of the problem); ``build_from_yaml`` also prefixes the errors of the
+the line and column of the problem), as ``read_text`` does for the other text configs (SCALE-Sim
+CSV and INI files); ``build_from_yaml`` also prefixes the errors of the
 loader that validates the document with the file's name. Every YAML loader in the project
 (arch configs, energy, area and resource tables, policy files) goes through here.
 """
@@ -25,7 +26,8 @@ import yaml
 from hwsim.errors import ConfigError, SystolabError
 from hwsim.fields import shown
 
-__all__ = ["build_from_yaml", "config_dirs", "find_config_file", "read_yaml"]
+__all__ = ["build_from_yaml", "config_dirs", "find_config_file", "read_bytes", "read_text",
+           "read_yaml"]
 
 T = TypeVar("T")
 _REPO_CONFIGS = Path(__file__).resolve().parent.parent / "configs"
@@ -111,6 +113,31 @@ def _parse(data: bytes, what: str, path: Path, error: type[SystolabError]) -> An
         loader.dispose()
 
 
+def read_bytes(path: Path, what: str, error: type[SystolabError], kind: str) -> bytes:
+    """The bytes of a config file of ``kind`` ("YAML", "CSV"), at most :data:`MAX_BYTES`:
+    an unreadable file, or one that never ends (``/dev/zero``), is one message."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except OSError as err:
+        raise error(f"cannot read {what} {str(path)!r}: {err.strerror}") from None
+    if len(data) > MAX_BYTES:
+        raise error(f"{what} {str(path)!r} must be at most {MAX_BYTES // 2**20} MiB of {kind}")
+    return data
+
+
+def read_text(path: str | Path, what: str, error: type[SystolabError], kind: str) -> str:
+    """A UTF-8 text config file (CSV, INI) as :func:`read_bytes` reads it, decoded; text in
+    another encoding is one message giving the first byte that cannot be decoded."""
+    path = Path(path)
+    data = read_bytes(path, what, error, kind)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise error(f"{what} {str(path)!r} must be UTF-8 text, but byte {err.start} cannot be "
+                    f"decoded ({err.reason})") from None
+
+
 def read_yaml(path: str | Path, what: str = "config file",
               error: type[SystolabError] = ConfigError) -> Any:
     """The parsed document at ``path`` (None for an empty file). Refused, each with one
@@ -118,13 +145,7 @@ def read_yaml(path: str | Path, what: str = "config file",
     nor UTF-16, malformed YAML (with line and column), a key given twice, nesting deeper than
     the parser can follow, and alias bombs."""
     path = Path(path)
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_BYTES + 1)
-    except OSError as err:
-        raise error(f"cannot read {what} {str(path)!r}: {err.strerror}") from None
-    if len(data) > MAX_BYTES:
-        raise error(f"{what} {str(path)!r} must be at most {MAX_BYTES // 2**20} MiB of YAML")
+    data = read_bytes(path, what, error, "YAML")
     try:
         return _parse(data, what, path, error)
     except RecursionError:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import configparser
 import csv
+import io
 from pathlib import Path
 
 from compiler.errors import TraceError
@@ -29,6 +30,7 @@ from hwsim.config import Arch, arch_from_dict
 from hwsim.dataflow import DATAFLOWS
 from hwsim.errors import SystolabError
 from hwsim.fields import shown
+from hwsim.yamlfile import read_text
 
 __all__ = ["ScaleSimError", "load_scalesim_arch", "load_scalesim_topology"]
 
@@ -44,12 +46,12 @@ def load_scalesim_arch(path: str | Path) -> Arch:
     """An :class:`Arch` from a SCALE-Sim ``.cfg`` (8-bit words, the file's one dataflow)."""
     path = Path(path)
     parser = configparser.ConfigParser()
+    text = read_text(path, "SCALE-Sim config", ScaleSimError, "INI text")
     try:
-        read = parser.read(path)
+        parser.read_string(text, source=str(path))
     except configparser.Error as err:
-        raise ScaleSimError(f"{path}: not a valid SCALE-Sim config: {err}") from None
-    if not read:
-        raise ScaleSimError(f"SCALE-Sim config {str(path)!r} does not exist or cannot be read")
+        reason = " ".join(str(err).split())[:300]
+        raise ScaleSimError(f"{path}: not a valid SCALE-Sim config: {reason}") from None
     section = "architecture_presets"
     if not parser.has_section(section):
         raise ScaleSimError(f"{path}: section [{section}] is missing")
@@ -135,12 +137,11 @@ def _layer(row: list[str], where: str) -> tuple[Op, Op]:
 def load_scalesim_topology(path: str | Path) -> Graph:
     """A lowered IR graph with one independent compute op per topology row."""
     path = Path(path)
+    text = read_text(path, "SCALE-Sim topology", ScaleSimError, "CSV")
     try:
-        with path.open(newline="") as fh:
-            rows = [r for r in csv.reader(fh) if any(v.strip() for v in r)]
-    except OSError as err:
-        raise ScaleSimError(f"SCALE-Sim topology {str(path)!r} cannot be read: "
-                            f"{err.strerror}") from None
+        rows = [r for r in csv.reader(io.StringIO(text, newline="")) if any(v.strip() for v in r)]
+    except csv.Error as err:
+        raise ScaleSimError(f"SCALE-Sim topology {str(path)!r} is not valid CSV: {err}") from None
     if len(rows) < 2:
         raise ScaleSimError(f"{path}: a topology needs a header row and at least one layer")
     graph = Graph()

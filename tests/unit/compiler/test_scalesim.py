@@ -84,5 +84,17 @@ def test_bad_config_names_the_key(tmp_path: Path, edit: tuple[str, str], message
 
 
 def test_missing_config_file() -> None:
-    with pytest.raises(ScaleSimError, match="does not exist"):
+    with pytest.raises(ScaleSimError, match=r"cannot read SCALE-Sim config .nope.cfg.: No such file"):
         load_scalesim_arch("nope.cfg")
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\xff\xfe\x00garbage", r"must be UTF-8 text, but byte 0 cannot be decoded"),
+    (b"x" * (16 * 2**20 + 1), r"must be at most 16 MiB of CSV"),
+])
+def test_a_topology_that_is_not_text_or_never_ends_is_one_message(
+        tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "topology.csv"
+    path.write_bytes(content)
+    with pytest.raises(ScaleSimError, match=message):
+        load_scalesim_topology(path)

@@ -78,7 +78,7 @@ def test_scalesim_files(capsys: pytest.CaptureFixture[str]) -> None:
     ("args", "message"),
     [
         (["simulate", "lenet5", "--arch", "nope"], "config must be a YAML path or a known name"),
-        (["simulate", "--topology", "missing.csv"], "cannot be read"),
+        (["simulate", "--topology", "missing.csv"], "cannot read SCALE-Sim topology 'missing.csv'"),
     ],
 )
 def test_errors_exit_2(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
