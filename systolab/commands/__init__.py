@@ -11,7 +11,12 @@ import click
 from compiler.mapping.tiling import OBJECTIVES
 from hwsim.dataflow import DATAFLOWS
 
-__all__ = ["FiniteFloat", "mapping_options"]
+__all__ = ["BATCH", "MAX_PROCESSES", "FiniteFloat", "mapping_options"]
+
+# Bounds of integer options, so that a typo is a usage error rather than a crash deep below
+# (torch.set_num_threads(100000) ends the process; an int64 overflow in a tensor view).
+BATCH = click.IntRange(1, 10**9)  # samples; tensors are also bounded (compiler.ir)
+MAX_PROCESSES = 256  # worker processes or threads: far beyond the cores of one machine
 
 
 class FiniteFloat(click.FloatRange):

@@ -16,7 +16,7 @@ import numpy as np
 
 from hwsim.fields import shown
 from hwsim.timing import MODES
-from systolab.commands import mapping_options
+from systolab.commands import BATCH, mapping_options
 
 
 def parse_bits(text: str) -> tuple[int, ...]:
@@ -47,7 +47,7 @@ def _label(model: str) -> str:
               help="Accelerator: a shipped config name or a YAML path.")
 @click.option("--bits", "bits_text", default="2-8", show_default=True,
               help="Bit widths for weights and activations: a range 2-8 or a list 2,4,8.")
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--batch", type=BATCH, default=1, show_default=True)
 @click.option("--mode", type=click.Choice(MODES), default="native",
               show_default=True, help="Timing model.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".",

@@ -8,6 +8,7 @@ import click
 
 from compiler.passes import compile_graph
 from hwsim.outfiles import write_text
+from systolab.commands import BATCH
 from systolab.model_loader import load_graph, model_label
 from systolab.tables import layer_rows, layer_table, si, wide_console
 
@@ -15,7 +16,7 @@ from systolab.tables import layer_rows, layer_table, si, wide_console
 @click.command()
 @click.argument("model")
 @click.option("--policy", type=click.Path(dir_okay=False), help="Compression policy (YAML/JSON).")
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--batch", type=BATCH, default=1, show_default=True)
 @click.option("--all", "all_ops", is_flag=True, help="Show vector and layout ops too.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True),
               help="Also write the table as JSON to this file.")

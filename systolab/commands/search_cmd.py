@@ -16,7 +16,7 @@ import click
 from rich.table import Table
 
 from hwsim.errors import Interrupted, SystolabError
-from systolab.commands import FiniteFloat, mapping_options
+from systolab.commands import MAX_PROCESSES, FiniteFloat, mapping_options
 from systolab.search.agents import AGENTS
 from systolab.search.tasks import TASKS
 from systolab.tables import wide_console
@@ -38,11 +38,11 @@ BUDGET_UNITS = "relative to the uniform 8-bit model (with --absolute: ms, uJ or 
 @click.option("--absolute", is_flag=True, help="Budgets in ms, uJ or KiB instead of ratios.")
 @click.option("--task", type=click.Choice(TASKS), help="Accuracy task (trains its model once).")
 @click.option("--evaluator", help="Score function 'module:function' or 'file.py:function'.")
-@click.option("--episodes", type=click.IntRange(min=1), default=60, show_default=True)
-@click.option("--finetune-steps", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--episodes", type=click.IntRange(1, 10**7), default=60, show_default=True)
+@click.option("--finetune-steps", type=click.IntRange(0, 10**7), default=0, show_default=True,
               help="Fine-tuning steps per candidate (needs --task).")
 @click.option("--finetune-lr", type=FiniteFloat(), default=1e-4, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 @click.option("--min-bits", type=click.IntRange(1, 16), default=2, show_default=True)
 @click.option("--max-bits", type=click.IntRange(1, 16), default=8, show_default=True)
 @click.option("--pin/--no-pin", default=True, show_default=True,
@@ -53,7 +53,7 @@ BUDGET_UNITS = "relative to the uniform 8-bit model (with --absolute: ms, uJ or 
               show_default=True)
 @click.option("--resume", is_flag=True, help="Continue the search checkpointed in --out.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--threads", type=click.IntRange(1, MAX_PROCESSES), default=1, show_default=True,
               help="torch threads; small models compress and train fastest on one.")
 @mapping_options
 def search(model: str | None, arch_name: str, agent: str, latency: float | None,

@@ -13,7 +13,7 @@ from rich.console import Console
 from hwsim.errors import SystolabError
 from hwsim.outfiles import write_text
 from hwsim.timing import MODES
-from systolab.commands import mapping_options
+from systolab.commands import BATCH, mapping_options
 from systolab.progress import Reporter
 from systolab.tables import si, simulation_table, wide_console
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 @click.option("--arch", "arch_name", default="edge_int8", show_default=True,
               help="Accelerator: a shipped config name or a YAML path.")
 @click.option("--policy", type=click.Path(dir_okay=False), help="Compression policy (YAML/JSON).")
-@click.option("--batch", type=click.IntRange(min=1),
+@click.option("--batch", type=BATCH,
               help="Batch size of MODEL's example input [default: 1].")
 @click.option("--mode", type=click.Choice(MODES), default=None,
               help="Timing model (default: native; scalesim with --scalesim-config).")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from hwsim.errors import Interrupted, SystolabError
-from systolab.commands import FiniteFloat
+from systolab.commands import MAX_PROCESSES, FiniteFloat
 
 
 @click.command()
@@ -18,12 +18,12 @@ from systolab.commands import FiniteFloat
                                 "default: start a local Ray instance.")
 @click.option("--connect-timeout", type=FiniteFloat(min=0.1, max=3600), default=30.0,
               show_default=True, help="Seconds to wait for the Ray cluster at --address.")
-@click.option("--workers", type=click.IntRange(min=0), default=None,
+@click.option("--workers", type=click.IntRange(0, MAX_PROCESSES), default=None,
               help="Worker processes (default: CPU count; 0 = in this process).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Output folder (default: sweeps/<spec name>).")
 @click.option("--resume", is_flag=True, help="Continue the sweep stored in --out.")
-@click.option("--max-points", type=click.IntRange(min=1), default=None,
+@click.option("--max-points", type=click.IntRange(1, 10**9), default=None,
               help="Evaluate at most this many new points, then stop (resume later).")
 @click.option("--no-progress", is_flag=True,
               help="No progress (a bar on a terminal, else a line every 10 s).")

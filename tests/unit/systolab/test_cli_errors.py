@@ -51,3 +51,21 @@ def test_sigterm_is_an_interrupt_during_a_run_and_restored_after(
     assert main(["inspect", "lenet5"]) == 143
     assert capsys.readouterr().err.strip().endswith("terminated")
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+@pytest.mark.parametrize("args", [
+    ["search", "lenet5", "--threads", "100000"],
+    ["search", "--seed", "-1"],
+    ["search", "--latency", "nan"],
+    ["search", "--finetune-lr", "inf"],
+    ["inspect", "lenet5", "--batch", "99999999999999999999"],
+    ["simulate", "lenet5", "--batch", "0"],
+    ["sweep", "x.yaml", "--workers", "1000"],
+    ["sweep", "x.yaml", "--connect-timeout", "nan"],
+    ["costs", "lenet5", "--bits", "1-1000"],
+])
+def test_an_option_value_beyond_its_bounds_is_a_usage_error(
+        args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "Invalid value" in err and "Traceback" not in err
