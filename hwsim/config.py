@@ -29,6 +29,27 @@ Document format (``configs/edge_int8.yaml`` is a complete example)::
     fpga: {part: xc7z020, family: xc7, lut: 53200, ff: 106400, dsp: 220, bram_36k: 140}
     sparsity: {weight_format: bitmap, zero_skip: true, imbalance: 1.2}   # optional
 
+Numbers must be finite and not booleans (``true`` is not 1). Each has limits far beyond any
+device built, so that a typo is an error instead of an infinite or absurd result; the message
+states the limit and its reason:
+
+=========================================  ==========================================
+field                                      accepted
+=========================================  ==========================================
+``array.rows``, ``array.cols``             1 to 4,096 (the largest built: 256 x 256)
+``array.clock_mhz``                        1 to 10,000
+``array.pe.width_bits``, ``max_bits``      1 to 64
+``buffers.*.size_kib``                     1 to 2^20 (1 GiB)
+``buffers.*.banks``                        1 to 4,096
+``buffers.*.bytes_per_cycle``              1 to 65,536
+``dram.bw_gbps``                           0.01 to 10^6 (10^6 stands for "never the bottleneck")
+``dram.latency_ns``                        0 to 10^6
+``dram.pj_per_bit``                        0 to 1,000
+``vector.lanes``, ``vector.ops_per_cycle`` 1 to 65,536 and 1 to 1,024
+``fpga.lut``, ``ff``, ``dsp``, ``bram_36k``  1 to 10^8; ``family``: xc7, ice40, xcup, ecp5
+``sparsity.imbalance``                     1 to 1,000
+=========================================  ==========================================
+
 Where configs are found: :func:`hwsim.yamlfile.find_config_file` (an existing path, or a
 shipped name looked up in ``SYSTOLAB_CONFIGS`` and the repository's ``configs/``). Energy
 tables are looked up the same way under ``energy/``, first next to the arch file.

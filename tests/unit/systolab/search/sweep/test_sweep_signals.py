@@ -109,3 +109,18 @@ def test_workers_die_with_a_killed_sweep(tmp_path: Path) -> None:
     while any(alive(p) for p in helpers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [p for p in helpers if alive(p)], "workers outlived their sweep"
+
+
+def test_two_sweeps_started_together_on_one_folder_never_tear_the_store(
+        tmp_path: Path, reference: list[tuple]) -> None:
+    spec = tmp_path / "signals.yaml"
+    spec.write_text(yaml.safe_dump(DOC, sort_keys=False))
+    out = tmp_path / "out"
+    first, second = sweep_cli(spec, out), sweep_cli(spec, out)
+    results = [p.communicate(timeout=120) for p in (first, second)]
+    codes = sorted(p.returncode for p in (first, second))
+    assert codes == [0, 2], results
+    refused = next(err for p, (_, err) in zip((first, second), results, strict=True)
+                   if p.returncode == 2)
+    assert "is in use by another systolab run" in refused and "Traceback" not in refused
+    assert outcome(out / STORE_NAME) == reference  # every point exactly once
