@@ -290,7 +290,10 @@ def _orders(space: _Space, m_t: int, per_tile: int, n_t: int,
         for n in sorted(n_res):
             most = min(math.ceil(g.N / n),
                        int(space.halves["weight"] // max(g.K * n * space.w_word, 1e-9)))
-            fewest = math.ceil(math.ceil(g.N / n) / MAX_BLOCKS)  # tiles a block needs
+            # the fewest n tiles per block that keep to MAX_BLOCKS blocks per tile size
+            # (full tiles and the edge one are blocked apart, as _blocks counts them)
+            fewest = next(t for t in range(1, math.ceil(g.N / n) + 1)
+                          if _blocks(g.N, n, t * n) <= MAX_BLOCKS)
             for tiles in sorted({fewest, most} if most >= fewest else set()):
                 if (mp := space.build(m, resident_per_tile, n, "Nmnk", tiles * n)) is not None:
                     yield mp

@@ -280,3 +280,27 @@ def test_a_new_dataflow_is_one_record(monkeypatch: pytest.MonkeyPatch) -> None:
     stats = simulate(mapped.program, arch)
     assert stats.total.macs == 100 * 40 * 300
     assert stats.cycles >= stats.total.roofline_cycles
+
+
+def test_a_weight_block_of_one_n_tile_is_a_candidate_when_the_edge_tile_is_blocked_apart() -> None:
+    """N = 17 on 4 columns: four full n tiles and an edge one. A block of one n tile makes four
+    blocks of full tiles (the edge tile is blocked apart), within MAX_BLOCKS; the mapper used to
+    count five and drop the Nmnk order, missing the least-energy mapping of its space."""
+    import dataclasses
+
+    from compiler.mapping.geometry import ConvGeometry
+    from compiler.mapping.tiling import enumerate_mappings, score
+
+    base = load_arch("bitfusion_eyeriss")
+    small = {name: dataclasses.replace(getattr(base.buffers, name), size_kib=1)
+             for name in ("input", "weight", "output")}
+    arch = dataclasses.replace(base, array=dataclasses.replace(base.array, rows=4, cols=4),
+                               buffers=dataclasses.replace(base.buffers, **small))
+    g = Gemm(18, 17, 75)
+    geometry = ConvGeometry(batch=2, channels=3, height=5, width=5, kernel=(5, 5), stride=(1, 1),
+                            pad=(1, 1), dilation=(1, 1), out_h=3, out_w=3)
+    chosen = map_gemm(g, 8, 8, 8, arch, geometry=geometry, objective="energy")
+    best = min(score(mp, "energy") for mp in enumerate_mappings(g, 8, 8, 8, arch,
+                                                                  geometry=geometry))
+    assert (chosen.order, chosen.n_block) == ("Nmnk", 4)
+    assert score(chosen, "energy") == best
