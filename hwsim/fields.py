@@ -140,12 +140,18 @@ class Check:
     test: Callable[[str, Any], Any]
 
 
+def _number(x: float) -> str:
+    """``1,048,576`` for whole numbers, ``0.01`` otherwise."""
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+
 def within(base: Check, low: float | None, high: float, why: str) -> Check:
     """``base`` (an integer or number check) also bounded to ``low <= value <= high``:
     limits well beyond any real device, so that a typo (``clock_mhz: 1e-300``, ``cols:
     1e12``) is an error instead of an infinite or absurd result. ``why`` says where the
     limits come from; the message states both."""
-    bounds = f"from {low:,g} to {high:,g}" if low is not None else f"at most {high:,g}"
+    bounds = f"from {_number(low)} to {_number(high)}" if low is not None \
+        else f"at most {_number(high)}"
     expectation = f"{base.expectation} {bounds}"
 
     def test(path: str, value: Any) -> Any:

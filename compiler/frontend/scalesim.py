@@ -26,16 +26,19 @@ from pathlib import Path
 from compiler.errors import TraceError
 from compiler.ir import Graph, Op, OpKind, TensorSpec
 from compiler.passes import compile_graph
-from hwsim.config import Arch, arch_from_dict
+from hwsim.config import ARRAY_SIDE, Arch, arch_from_dict
 from hwsim.dataflow import DATAFLOWS
-from hwsim.errors import SystolabError
-from hwsim.fields import shown
+from hwsim.errors import ConfigError, SystolabError
+from hwsim.fields import POSITIVE_INT, Check, shown, within
+from hwsim.memory import BufferConfig
 from hwsim.yamlfile import read_text
 
 __all__ = ["ScaleSimError", "load_scalesim_arch", "load_scalesim_topology"]
 
 CLOCK_MHZ = 1000.0
 _DEFAULT_BANDWIDTH_WORDS = 10  # SCALE-Sim's example configs use 10 words/cycle
+# words (bytes) per cycle at 1 GHz; the bound is the arch's DRAM limit of 10^6 GB/s
+_WORDS_PER_CYCLE = within(POSITIVE_INT, None, 10**6, "10^6 GB/s at 1 GHz")
 
 
 class ScaleSimError(SystolabError):
@@ -57,27 +60,31 @@ def load_scalesim_arch(path: str | Path) -> Arch:
         raise ScaleSimError(f"{path}: section [{section}] is missing")
     arch = parser[section]
 
-    def integer(key: str, default: int | None = None) -> int:
+    def integer(key: str, check: Check, default: int | None = None) -> int:
+        """``key`` as an integer, checked as the arch field it becomes (with its limits)."""
         raw = arch.get(key)
         if raw is None:
             if default is None:
                 raise ScaleSimError(f"{path}: [{section}] {key} is missing")
             return default
+        where = f"{path}: [{section}] {key}"
         try:
             value = int(raw.strip())
         except ValueError:
-            raise ScaleSimError(f"{path}: [{section}] {key} must be a positive integer, "
-                                f"not {shown(raw.strip())}") from None
-        if value <= 0:
-            raise ScaleSimError(f"{path}: [{section}] {key} must be a positive integer, not {value}")
-        return value
+            raise ScaleSimError(f"{where} must be {check.expectation}, not "
+                                f"{shown(raw.strip())}") from None
+        try:
+            return int(check.test(where, value))
+        except ConfigError as err:
+            raise ScaleSimError(str(err)) from None
 
     dataflow = arch.get("Dataflow", "").strip().lower()
     if dataflow not in DATAFLOWS:
         raise ScaleSimError(f"{path}: [{section}] Dataflow must be one of "
                             f"{', '.join(DATAFLOWS)}, not {shown(dataflow)}")
-    rows, cols = integer("ArrayHeight"), integer("ArrayWidth")
-    bandwidth = integer("Bandwidth", _DEFAULT_BANDWIDTH_WORDS)
+    rows, cols = integer("ArrayHeight", ARRAY_SIDE), integer("ArrayWidth", ARRAY_SIDE)
+    bandwidth = integer("Bandwidth", _WORDS_PER_CYCLE, _DEFAULT_BANDWIDTH_WORDS)
+    size = BufferConfig.CHECKS["size_kib"]
     run_name = parser.get("general", "run_name", fallback=path.stem).strip() or path.stem
     doc = {
         "name": run_name,
@@ -85,9 +92,9 @@ def load_scalesim_arch(path: str | Path) -> Arch:
         "array": {"rows": rows, "cols": cols, "dataflows": [dataflow],
                   "pe": {"kind": "int", "width_bits": 8}, "clock_mhz": CLOCK_MHZ},
         "buffers": {
-            "input": {"size_kib": integer("IfmapSramSzkB"), "bytes_per_cycle": rows},
-            "weight": {"size_kib": integer("FilterSramSzkB"), "bytes_per_cycle": cols},
-            "output": {"size_kib": integer("OfmapSramSzkB"), "bytes_per_cycle": cols},
+            "input": {"size_kib": integer("IfmapSramSzkB", size), "bytes_per_cycle": rows},
+            "weight": {"size_kib": integer("FilterSramSzkB", size), "bytes_per_cycle": cols},
+            "output": {"size_kib": integer("OfmapSramSzkB", size), "bytes_per_cycle": cols},
         },
         # words (bytes) per cycle at 1 GHz is GB/s
         "dram": {"bw_gbps": bandwidth * CLOCK_MHZ / 1000.0, "latency_ns": 100,
@@ -107,7 +114,7 @@ def _layer(row: list[str], where: str) -> tuple[Op, Op]:
         nums = [int(v) for v in numbers]
     except ValueError:
         raise ScaleSimError(f"{where}: layer {name!r}: every field after the name must be an "
-                            f"integer, not {numbers}") from None
+                            f"integer, not {shown(numbers)}") from None
     if any(n <= 0 for n in nums):
         raise ScaleSimError(f"{where}: layer {name!r}: every field must be positive, not {nums}")
     if len(nums) == 7:
