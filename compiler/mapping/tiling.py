@@ -35,14 +35,14 @@ an SRAM k tile any number when the reduction streams, else what the array's axis
 whole units, the fewest that fill it in exact bands, or all of them; the streamed dimension any
 length; every order; ``Nmnk`` blocks of any number of n tiles that fits, at most
 :data:`MAX_BLOCKS` blocks (:func:`enumerate_mappings` walks all of it). The mapper visits a
-few points of it (:func:`_candidates`): the streamed dimension as long as fits, in even tiles
-or in tiles that divide it; shortened where a resident block needs it; weight blocks as large
-as fit and as small as allowed. Each is scored with one cost function (:func:`score`): latency
-from the closed-form tile timing and the DRAM time of its traffic (the larger), energy from
-its exact action counts priced by :func:`hwsim.energy.energy_of` over that latency. The best
-for the objective wins (ties go to the other metric, then to less traffic); a test holds it
-equal to the best of the whole space. Results are cached by (GEMM, bits, stored widths,
-geometry, arch, objective).
+few points of it (:func:`_candidates`): the streamed dimension as long as fits, in even tiles,
+in tiles that divide it, or in the longest tiles with a short edge; shortened where a resident
+block needs it; weight blocks as large as fit and as small as allowed. Each is scored with one
+cost function (:func:`score`): latency from the closed-form tile timing and the DRAM time of
+its traffic (the larger), energy from its exact action counts priced by
+:func:`hwsim.energy.energy_of` over that latency. The best for the objective wins (ties go to
+the other metric, then to less traffic); a test holds it equal to the best of the whole space.
+Results are cached by (GEMM, bits, stored widths, geometry, arch, objective).
 
 **Stream depth.** A stream of short tiles (a batch-1 fully connected layer, a low-precision
 tile on a bit-serial array) waits on DRAM latency more than on bandwidth; a load stream gets
@@ -106,11 +106,13 @@ def _even(size: int, tile: int) -> int:
 
 
 def _lengths(size: int, longest: int) -> set[int]:
-    """Tiles for a dimension of ``size`` at most ``longest`` long: :func:`_even`, and the
-    longest that divides ``size`` (one class of tiles: residency across them is whole)."""
+    """Tiles for a dimension of ``size`` at most ``longest`` long: :func:`_even`, the longest
+    that divides ``size`` (one class of tiles: residency across them is whole), and
+    ``longest`` itself (the fewest full tiles, with a short edge tile)."""
     if not longest:
         return set()
-    return {_even(size, longest), next(d for d in range(longest, 0, -1) if size % d == 0)}
+    return {_even(size, longest), next(d for d in range(longest, 0, -1) if size % d == 0),
+            min(longest, size)}
 
 
 def _largest(lo: int, hi: int, fits: Callable[[int], bool]) -> int:
@@ -148,8 +150,8 @@ class _Space:
         self._footprints: dict[int, int] = {}
 
     def m_lengths(self, m: int) -> set[int]:
-        """m tiles a cap of ``m`` allows (module doc): as few as fit, all about equal; and
-        the longest that divides its dimension (output rows, or a row, of a convolution)."""
+        """m tiles a cap of ``m`` allows (module doc, :func:`_lengths`), in whole output rows
+        of a convolution where a row fits, else within a row."""
         if not m:
             return set()
         if self.geometry is None:

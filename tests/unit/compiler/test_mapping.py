@@ -304,3 +304,26 @@ def test_a_weight_block_of_one_n_tile_is_a_candidate_when_the_edge_tile_is_block
                                                                   geometry=geometry))
     assert (chosen.order, chosen.n_block) == ("Nmnk", 4)
     assert score(chosen, "energy") == best
+
+
+def test_the_longest_streamed_tile_that_fits_is_a_candidate_with_a_short_edge() -> None:
+    """Six output rows of 7 where five rows fit: 35 + 7 is a candidate beside 21 + 21 (the
+    even split) and costs less energy on this arch; the mapper used to miss it."""
+    import dataclasses
+
+    from compiler.mapping.geometry import ConvGeometry
+    from compiler.mapping.tiling import enumerate_mappings, score
+
+    base = load_arch("bitfusion_eyeriss")
+    sizes = {"input": 1, "weight": 1, "output": 4}
+    arch = dataclasses.replace(base, buffers=dataclasses.replace(base.buffers, **{
+        name: dataclasses.replace(getattr(base.buffers, name), size_kib=kib)
+        for name, kib in sizes.items()}))
+    g = Gemm(42, 13, 12)
+    geometry = ConvGeometry(batch=1, channels=3, height=3, width=4, kernel=(2, 2), stride=(1, 1),
+                            pad=(2, 2), dilation=(1, 1), out_h=6, out_w=7)
+    chosen = map_gemm(g, 8, 8, 8, arch, geometry=geometry, objective="energy")
+    best = min(score(mp, "energy") for mp in enumerate_mappings(g, 8, 8, 8, arch,
+                                                                  geometry=geometry))
+    assert (chosen.dataflow, chosen.m_t) == ("ws", 35)
+    assert score(chosen, "energy") == best
