@@ -98,3 +98,24 @@ def test_a_topology_that_is_not_text_or_never_ends_is_one_message(
     path.write_bytes(content)
     with pytest.raises(ScaleSimError, match=message):
         load_scalesim_topology(path)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("ArrayHeight", "99999999999999999999", "ArrayHeight must be a positive integer at most 4,096"),
+    ("ArrayWidth", "abc", "ArrayWidth must be a positive integer at most 4,096, not 'abc'"),
+    ("IfmapSramSzkB", "0", "IfmapSramSzkB must be a positive integer, not 0"),
+    ("FilterSramSzkB", "2000000", "FilterSramSzkB must be a positive integer at most 1,048,576"),
+    ("Bandwidth", "nan", "Bandwidth must be a positive integer at most 1,000,000, not 'nan'"),
+])
+def test_a_cfg_value_is_checked_as_the_field_it_becomes_and_named_by_its_key(
+        tmp_path: Path, key: str, value: str, message: str) -> None:
+    import configparser
+
+    parser = configparser.ConfigParser()
+    parser.read(Path(__file__).parent / "data" / "scalesim_ws32.cfg")
+    parser["architecture_presets"][key] = value
+    path = tmp_path / "bad.cfg"
+    with path.open("w") as fh:
+        parser.write(fh)
+    with pytest.raises(ScaleSimError, match=rf"\[architecture_presets\] {message}"):
+        load_scalesim_arch(path)
