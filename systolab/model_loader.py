@@ -1,4 +1,4 @@
-"""Resolve a MODEL argument: a zoo name or ``path/to/file.py:factory``.
+"""Resolve a MODEL argument: a zoo name, ``path/to/file.py:factory`` or ``model.onnx``.
 
 A factory is a function of no arguments returning ``(model, example_input)``, the example a
 tensor whose first dimension is the batch (API callers may instead return just a model and pass
@@ -7,9 +7,9 @@ tensor whose first dimension is the batch (API callers may instead return just a
 :class:`ModelLoadError` naming it.
 
 :func:`load_graph` is the one place a command turns a MODEL argument into the IR: it picks the
-front end that reads it (today every MODEL is a torch model, traced by
-:func:`compiler.frontend.pytorch.trace`), so a new front end is a module of
-:mod:`compiler.frontend` plus a case here.
+front end that reads it (an ``.onnx`` file: :func:`compiler.frontend.onnxfile.load_onnx`;
+anything else is a torch model, traced by :func:`compiler.frontend.pytorch.trace`), so a new
+front end is a module of :mod:`compiler.frontend` plus a case here.
 """
 
 from __future__ import annotations
@@ -18,17 +18,17 @@ import functools
 import inspect
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import nn
-
-from compiler.frontend.pytorch import trace
+from compiler.frontend.onnxfile import load_onnx
 from compiler.ir import Graph
-from compiler.policy import Policy
+from compiler.policy import Policy, apply_policy, load_policy
 from hwsim.errors import SystolabError
 from systolab.userfile import import_user_file, run_user_code
-from systolab.zoo import get_model
+
+if TYPE_CHECKING:  # torch is imported when a torch model is loaded: ONNX files need none
+    import torch
+    from torch import nn
 
 __all__ = ["ModelLoadError", "load_graph", "load_model", "model_label"]
 
@@ -40,6 +40,11 @@ class ModelLoadError(SystolabError):
 def load_model(spec: str, *, batch: int = 1,
                input_shape: Sequence[int] | None = None) -> tuple[nn.Module, torch.Tensor]:
     """Model and example input for ``spec`` (zoo name or ``file.py:factory``)."""
+    import torch
+    from torch import nn
+
+    from systolab.zoo import get_model
+
     if ":" not in spec or not spec.split(":", 1)[0].endswith(".py"):
         return get_model(spec, batch=batch)
     path_text, factory_name = spec.rsplit(":", 1)
@@ -90,6 +95,12 @@ def load_graph(spec: str, *, batch: int = 1,
                policy: Policy | str | Path | None = None) -> Graph:
     """The IR graph of MODEL ``spec`` (before the compiler's passes), with the compression the
     model carries and ``policy`` applied on top."""
+    if spec.endswith(".onnx"):
+        graph = load_onnx(spec, batch=batch)
+        return apply_policy(graph, policy if isinstance(policy, Policy) else load_policy(policy)) \
+            if policy is not None else graph
+    from compiler.frontend.pytorch import trace
+
     model, example = load_model(spec, batch=batch)
     # tracing runs the model's own forward: it may raise, recurse or call sys.exit
     graph = run_user_code(f"tracing model {spec!r}", ModelLoadError,

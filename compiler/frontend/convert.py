@@ -25,7 +25,7 @@ from compiler.frontend.annotations import (
 )
 from compiler.frontend.capture import Call, Captured, Ref
 from compiler.frontend.modules import module_call
-from compiler.ir import Graph, Op, OpKind, Precision, TensorSpec
+from compiler.ir import Graph, Op, OpKind, Precision, TensorSpec, conv_kind
 
 __all__ = ["CONVERTERS", "to_graph"]
 
@@ -135,13 +135,7 @@ def _conv(ctx: _Ctx, call: Call) -> None:
     dilation, groups = _arg(call, 5, "dilation", 1), int(_arg(call, 6, "groups", 1))
     wspec = _spec(w)
     assert wspec is not None and isinstance(x, Ref)
-    cin, cout = x.spec.shape[1], wspec.shape[0]
-    if groups == 1:
-        kind = OpKind.CONV2D
-    elif groups == cin and cout % cin == 0:
-        kind = OpKind.DEPTHWISE_CONV2D
-    else:
-        kind = OpKind.GROUPED_CONV2D
+    kind = conv_kind(groups, x.spec.shape[1], wspec.shape[0])
     attrs = {
         "kernel": (wspec.shape[2], wspec.shape[3]),
         "stride": _pair(stride),

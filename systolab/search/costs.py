@@ -37,13 +37,10 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import nn
 
-from compiler.frontend.pytorch import trace
 from compiler.ir import CONV_OPS, Gemm, Graph, Op, OpKind
 from compiler.mapping import map_model
 from compiler.mapping.codegen import DEFAULT_BITS, read_precision
@@ -56,6 +53,10 @@ from hwsim.errors import ProgramError, SystolabError
 from hwsim.fields import shown
 from hwsim.outfiles import replacing, write_text
 from hwsim.timing import check_mode
+
+if TYPE_CHECKING:  # a graph from ONNX or a topology needs no torch; from_model imports it
+    import torch
+    from torch import nn
 
 __all__ = ["Cost", "CostModel", "CostTable", "LayerInfo"]
 
@@ -226,6 +227,8 @@ class CostModel:
                    *, mode: str = "native", name: str | None = None,
                    objective: str = "latency", dataflow: str = "auto") -> CostModel:
         """Trace ``model`` (with the batch of ``example_input``) and build its cost model."""
+        from compiler.frontend.pytorch import trace
+
         return cls(trace(model, example_input), arch, mode=mode, name=name or type(model).__name__,
                    objective=objective, dataflow=dataflow)
 

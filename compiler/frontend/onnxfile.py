@@ -1,0 +1,565 @@
+"""The ONNX front end: an ``.onnx`` file becomes an IR Graph, without torch.
+
+Shapes come from ONNX shape inference (``onnx.shape_inference``) over the file's graph, so
+weights are never needed: a file whose initializers live in external data files that are
+missing (the shape-only models several tools ship) loads from the initializers' dims, and the
+graph's notes say so. A symbolic input dimension (``batch``) takes the given batch.
+
+One table, :data:`CONVERTERS`, maps each ONNX op type to a converter, as the PyTorch front end
+maps ATen ops (:mod:`compiler.frontend.convert`). An op type not in it is an
+:class:`~compiler.errors.UnsupportedOpError` naming the op type, the node and the opset.
+Layer names are the ONNX node names (``/layer1/layer1.0/conv1/Conv`` from the PyTorch
+exporter), so reports and policy files use them.
+
+Nodes that only compute shapes (``Shape``, ``Gather`` on a shape, ``Constant``, ``Cast`` of
+a constant...) and nodes whose every input is a weight are folded away: they are not work the
+accelerator does. Quantize/dequantize pairs (QDQ) set the bits of the weights and activations
+they quantize: the integer type of the zero point (int8, uint8, int4, int16...) gives the
+width.
+
+>>> import onnx
+>>> from onnx import TensorProto, helper
+>>> x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, 8, 8])
+>>> y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+>>> w = helper.make_tensor("w", TensorProto.FLOAT, [16, 3, 3, 3], [0.0] * 432)
+>>> conv = helper.make_node("Conv", ["x", "w"], ["y"], name="conv", pads=[1, 1, 1, 1])
+>>> model = helper.make_model(helper.make_graph([conv], "g", [x], [y], [w]))
+>>> graph = onnx_to_graph(model, batch=2)
+>>> [(op.name, op.output.shape) for op in graph.compute_ops()]
+[('conv', (2, 16, 8, 8))]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from compiler.errors import TraceError, UnsupportedOpError
+from compiler.ir import Graph, Op, OpKind, Precision, TensorSpec, conv_kind, verify
+from hwsim.errors import SystolabError
+from hwsim.fields import shown
+
+__all__ = ["CONVERTERS", "OnnxError", "load_onnx", "onnx_to_graph"]
+
+MAX_BYTES = 2**31  # protobuf's own limit for one file; weights beyond it are external data
+
+
+class OnnxError(SystolabError):
+    """An ONNX file that cannot be read or has a tensor whose shape cannot be known."""
+
+
+def _onnx() -> Any:
+    try:
+        import onnx
+    except ImportError:
+        raise OnnxError("ONNX models need the onnx package: pip install 'systolab[onnx]'") \
+            from None
+    return onnx
+
+
+# -- reading ----------------------------------------------------------------------------------
+def load_onnx(path: str | Path, *, batch: int = 1) -> Graph:
+    """The IR graph of the ONNX model in ``path`` (weights not needed; module doc)."""
+    onnx = _onnx()
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise OnnxError(f"cannot read ONNX model {str(path)!r}: {err.strerror}") from None
+    if size > MAX_BYTES:
+        raise OnnxError(f"ONNX model {str(path)!r} must be at most 2 GiB (larger weights live "
+                        "in external data files)")
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as err:
+        raise OnnxError(f"{str(path)!r} is not an ONNX model ({type(err).__name__}: "
+                        f"{str(err)[:200]})") from None
+    missing = _missing_external_data(model, path.parent)
+    graph = onnx_to_graph(model, batch=batch, name=path.name)
+    if missing:
+        graph.notes.append(f"weights are in external data files that are missing "
+                           f"({', '.join(sorted(missing)[:3])}{'...' if len(missing) > 3 else ''}): "
+                           "shapes come from the initializers' dims")
+    return graph
+
+
+def _missing_external_data(model: Any, folder: Path) -> set[str]:
+    onnx = _onnx()
+    missing = set()
+    for init in model.graph.initializer:
+        if init.data_location == onnx.TensorProto.EXTERNAL:
+            location = next((e.value for e in init.external_data if e.key == "location"), "")
+            target = (folder / location).resolve()
+            if not location or not target.is_file() or folder.resolve() not in target.parents:
+                missing.add(location or init.name)
+    return missing
+
+
+def _opset(model: Any) -> int:
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+
+@dataclass
+class _Ctx:
+    graph: Graph
+    opset: int
+    shapes: dict[str, tuple[int, ...]]
+    initializers: dict[str, Any]  # name -> TensorProto (dims always; data when present)
+    names: dict[str, str] = field(default_factory=dict)  # ONNX tensor -> IR op producing it
+    constant: set[str] = field(default_factory=set)  # weights and values computed from them
+    bits: dict[str, int] = field(default_factory=dict)  # tensors dequantized from n-bit ints
+    dtypes: dict[str, int] = field(default_factory=dict)  # declared element types
+    values: dict[str, Any] = field(default_factory=dict)  # outputs of Constant nodes
+    used: set[str] = field(default_factory=set)
+
+    def spec(self, tensor: str, node: Any) -> TensorSpec:
+        shape = self.shapes.get(tensor)
+        if shape is None:
+            raise OnnxError(f"the shape of tensor {tensor!r} (at {_where(node, self.opset)}) "
+                            "is unknown after ONNX shape inference: give the model's inputs "
+                            "fixed shapes or a symbolic batch only")
+        return TensorSpec(shape)
+
+    def unique(self, base: str) -> str:
+        name, i = base, 1
+        while name in self.used or name in self.graph:
+            name, i = f"{base}_{i}", i + 1
+        self.used.add(name)
+        return name
+
+    def source(self, tensor: str, node: Any) -> str:
+        """The IR op producing ``tensor``; a weight used as data becomes a CONSTANT op."""
+        if tensor in self.names:
+            return self.names[tensor]
+        if tensor in self.constant:
+            name = self.unique(tensor)
+            self.graph.add_op(Op(name, OpKind.CONSTANT, (), self.spec(tensor, node),
+                                 source="ONNX initializer"))
+            self.names[tensor] = name
+            return name
+        raise OnnxError(f"tensor {tensor!r} is used at {_where(node, self.opset)} before any "
+                        "node produces it")
+
+    def add(self, node: Any, kind: OpKind, data: list[str], **fields: Any) -> str:
+        inputs = [t for t in data if t]
+        sources = [self.source(t, node) for t in inputs]
+        out = node.output[0]
+        name = self.unique(node.name or f"{node.op_type}_{len(self.graph)}")
+        self.graph.add_op(Op(name, kind, tuple(self.spec(t, node) for t in inputs),
+                             self.spec(out, node), source=f"ONNX {node.op_type}", **fields),
+                          inputs=sources)
+        for tensor in node.output:
+            self.names[tensor] = name
+        return name
+
+
+def _where(node: Any, opset: int) -> str:
+    return f"node {node.name or '(unnamed)'!r} ({node.op_type}, opset {opset})"
+
+
+def _attrs(node: Any) -> dict[str, Any]:
+    onnx = _onnx()
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _value(ctx: _Ctx, tensor: str) -> Any:
+    """The numpy value of an initializer with its data present, else None."""
+    if tensor in ctx.values:
+        return ctx.values[tensor]
+    init = ctx.initializers.get(tensor)
+    onnx = _onnx()
+    if init is None or init.data_location == onnx.TensorProto.EXTERNAL:
+        return None
+    return onnx.numpy_helper.to_array(init)
+
+
+def _inputs(node: Any) -> list[str]:
+    return list(node.input)
+
+
+# -- converters -----------------------------------------------------------------------------
+def _precision(ctx: _Ctx, data: str, weight: str | None) -> Precision:
+    fields = {}
+    if data in ctx.bits:
+        fields["a_bits"] = min(ctx.bits[data], 16)
+    if weight is not None and weight in ctx.bits:
+        fields["w_bits"] = min(ctx.bits[weight], 16)
+    return Precision(**fields)
+
+
+def _conv(ctx: _Ctx, node: Any) -> None:
+    x, w, *rest = _inputs(node)
+    xs, ws = ctx.spec(x, node).shape, ctx.spec(w, node).shape
+    if len(xs) != 4:
+        raise UnsupportedOpError(f"{_where(node, ctx.opset)}: only 2-D convolutions (an NCHW "
+                                 f"input) are supported, not an input of shape {xs}")
+    a = _attrs(node)
+    groups = int(a.get("group", 1))
+    kernel = tuple(a.get("kernel_shape", ws[2:]))
+    pads = list(a.get("pads", [0, 0, 0, 0]))
+    if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET", b"VALID", "VALID"):
+        # SAME_UPPER/LOWER: the total padding the output shape implies, split as ONNX does
+        out = ctx.spec(node.output[0], node).shape
+        strides = a.get("strides", [1, 1])
+        dil = a.get("dilations", [1, 1])
+        total = [max((o - 1) * s + (k - 1) * d + 1 - i, 0)
+                 for o, s, k, d, i in zip(out[2:], strides, kernel, dil, xs[2:], strict=True)]
+        pads = [t // 2 for t in total] + [t - t // 2 for t in total]
+    kind = conv_kind(groups, xs[1], ws[0])
+    attrs = {"kernel": (int(kernel[0]), int(kernel[1])),
+             "stride": tuple(int(s) for s in a.get("strides", [1, 1])),
+             "padding": (int(pads[0]), int(pads[1])),
+             "dilation": tuple(int(d) for d in a.get("dilations", [1, 1])),
+             "groups": groups}
+    ctx.add(node, kind, [x], weight=TensorSpec(ws), has_bias=bool(rest and rest[0]),
+            precision=_precision(ctx, x, w), attrs=attrs)
+
+
+def _gemm(ctx: _Ctx, node: Any) -> None:
+    a_in, b_in, *rest = _inputs(node)
+    at = _attrs(node)
+    if at.get("transA", 0):
+        raise UnsupportedOpError(f"{_where(node, ctx.opset)}: Gemm with transA is not "
+                                 "supported (transpose the input first)")
+    if b_in not in ctx.constant:
+        _matmul(ctx, node)
+        return
+    k, n = ctx.spec(b_in, node).shape[::-1] if at.get("transB", 0) else ctx.spec(b_in, node).shape
+    ctx.add(node, OpKind.LINEAR, [a_in], weight=TensorSpec((n, k)),
+            has_bias=bool(rest and rest[0]), precision=_precision(ctx, a_in, b_in))
+
+
+def _matmul(ctx: _Ctx, node: Any) -> None:
+    a_in, b_in = _inputs(node)[:2]
+    b_shape = ctx.spec(b_in, node).shape
+    if b_in in ctx.constant and len(b_shape) == 2:  # x @ W: a linear layer without bias
+        k, n = b_shape
+        ctx.add(node, OpKind.LINEAR, [a_in], weight=TensorSpec((n, k)), has_bias=False,
+                precision=_precision(ctx, a_in, b_in))
+        return
+    ctx.add(node, OpKind.MATMUL, [a_in, b_in], precision=_precision(ctx, a_in, b_in))
+
+
+def _pool(kind: OpKind, global_: bool = False) -> Callable[[_Ctx, Any], None]:
+    def convert(ctx: _Ctx, node: Any) -> None:
+        x = _inputs(node)[0]
+        shape = ctx.spec(x, node).shape
+        if len(shape) != 4:
+            raise UnsupportedOpError(f"{_where(node, ctx.opset)}: only 2-D pooling (an NCHW "
+                                     f"input) is supported, not an input of shape {shape}")
+        a = _attrs(node)
+        kernel = tuple(shape[2:]) if global_ else tuple(a["kernel_shape"])
+        stride = kernel if global_ else tuple(a.get("strides", [1, 1]))
+        ctx.add(node, kind, [x], attrs={"kernel": (int(kernel[0]), int(kernel[1])),
+                                        "stride": (int(stride[0]), int(stride[1]))})
+
+    return convert
+
+
+def _activation(fn: str) -> Callable[[_Ctx, Any], None]:
+    def convert(ctx: _Ctx, node: Any) -> None:
+        ctx.add(node, OpKind.ACTIVATION, _inputs(node)[:1], attrs={"fn": fn})
+
+    return convert
+
+
+def _clip(ctx: _Ctx, node: Any) -> None:
+    ins, a = _inputs(node), _attrs(node)
+    lo = a.get("min", _scalar(ctx, ins[1]) if len(ins) > 1 and ins[1] else None)
+    hi = a.get("max", _scalar(ctx, ins[2]) if len(ins) > 2 and ins[2] else None)
+    if (lo, hi) == (0.0, 6.0):
+        _activation("relu6")(ctx, node)
+    elif lo == 0.0 and hi is None:
+        _activation("relu")(ctx, node)
+    else:
+        raise UnsupportedOpError(f"{_where(node, ctx.opset)}: Clip is supported as ReLU6 "
+                                 f"(min 0, max 6) or ReLU, not min {lo}, max {hi}")
+
+
+def _scalar(ctx: _Ctx, tensor: str) -> float | None:
+    value = _value(ctx, tensor)
+    return None if value is None or value.size != 1 else float(value.reshape(()))
+
+
+def _elementwise(kind: OpKind, fn: str) -> Callable[[_Ctx, Any], None]:
+    def convert(ctx: _Ctx, node: Any) -> None:
+        # a constant scalar operand (x * 0.125) is an immediate, as a Python number is in torch
+        data = [t for t in _inputs(node)[:2]
+                if not (t in ctx.constant and math.prod(ctx.spec(t, node).shape) == 1)]
+        ctx.add(node, kind, data, attrs={"fn": fn})
+
+    return convert
+
+
+def _batchnorm(ctx: _Ctx, node: Any) -> None:
+    x = _inputs(node)[0]
+    ctx.add(node, OpKind.BATCHNORM, [x],
+            attrs={"num_features": ctx.spec(x, node).shape[1], "affine": True})
+
+
+def _layernorm(ctx: _Ctx, node: Any) -> None:
+    ins = _inputs(node)
+    shape = ctx.spec(ins[0], node).shape
+    axis = int(_attrs(node).get("axis", -1)) % len(shape)
+    ctx.add(node, OpKind.LAYERNORM, ins[:1],
+            attrs={"num_features": math.prod(shape[axis:]), "affine": len(ins) > 1})
+
+
+def _softmax(ctx: _Ctx, node: Any) -> None:
+    ctx.add(node, OpKind.SOFTMAX, _inputs(node)[:1],
+            attrs={"dim": int(_attrs(node).get("axis", -1))})
+
+
+def _concat(ctx: _Ctx, node: Any) -> None:
+    ctx.add(node, OpKind.CONCAT, [t for t in _inputs(node) if t],
+            attrs={"dim": int(_attrs(node)["axis"])})
+
+
+def _layout(kind: OpKind) -> Callable[[_Ctx, Any], None]:
+    def convert(ctx: _Ctx, node: Any) -> None:
+        ctx.add(node, kind, _inputs(node)[:1])
+
+    return convert
+
+
+def _gather(ctx: _Ctx, node: Any) -> None:
+    table, indices = _inputs(node)[:2]
+    if table in ctx.constant:  # an embedding table
+        ctx.add(node, OpKind.EMBEDDING, [indices], weight=ctx.spec(table, node))
+    else:
+        ctx.add(node, OpKind.SLICE, [table])
+
+
+def _alias(ctx: _Ctx, node: Any) -> None:
+    source = _inputs(node)[0]
+    if source in ctx.constant:
+        ctx.constant.update(node.output)
+    else:
+        ctx.names[node.output[0]] = ctx.source(source, node)
+    if source in ctx.bits:
+        ctx.bits[node.output[0]] = ctx.bits[source]
+
+
+_INT_BITS = {"INT8": 8, "UINT8": 8, "INT16": 16, "UINT16": 16, "INT4": 4, "UINT4": 4,
+             "INT2": 2, "UINT2": 2, "INT32": 32, "UINT32": 32}
+
+
+def _qdq_bits(ctx: _Ctx, node: Any) -> int:
+    """Width of the integers a QuantizeLinear makes or a DequantizeLinear reads: the type of
+    the zero point (uint8 when it is absent, as the ONNX spec says), or output_dtype."""
+    onnx = _onnx()
+    ins = _inputs(node)
+    dtype = _attrs(node).get("output_dtype", 0)
+    if not dtype and len(ins) > 2 and ins[2]:
+        init = ctx.initializers.get(ins[2])
+        dtype = init.data_type if init is not None else ctx.dtypes.get(ins[2], 0)
+    name = onnx.TensorProto.DataType.Name(dtype) if dtype else "UINT8"
+    if name not in _INT_BITS:
+        raise UnsupportedOpError(f"{_where(node, ctx.opset)}: quantization to {name} is not "
+                                 f"an integer type ({', '.join(_INT_BITS)})")
+    return _INT_BITS[name]
+
+
+def _quantize(ctx: _Ctx, node: Any) -> None:
+    """QuantizeLinear / DequantizeLinear: a weight's stored width, or the width an activation
+    is quantized to (an identity op the next compute op reads its a_bits from)."""
+    bits = _qdq_bits(ctx, node)
+    _alias(ctx, node)
+    ctx.bits[node.output[0]] = bits
+
+
+CONVERTERS: dict[str, Callable[[_Ctx, Any], None]] = {
+    "Conv": _conv,
+    "Gemm": _gemm,
+    "MatMul": _matmul,
+    "MaxPool": _pool(OpKind.MAXPOOL2D),
+    "AveragePool": _pool(OpKind.AVGPOOL2D),
+    "GlobalAveragePool": _pool(OpKind.AVGPOOL2D, global_=True),
+    "GlobalMaxPool": _pool(OpKind.MAXPOOL2D, global_=True),
+    "Relu": _activation("relu"),
+    "Sigmoid": _activation("sigmoid"),
+    "HardSwish": _activation("hardswish"),
+    "Gelu": _activation("gelu"),
+    "Clip": _clip,
+    "Add": _elementwise(OpKind.ADD, "add"),
+    "Sub": _elementwise(OpKind.ADD, "sub"),
+    "Mul": _elementwise(OpKind.MUL, "mul"),
+    "Div": _elementwise(OpKind.MUL, "div"),
+    "BatchNormalization": _batchnorm,
+    "LayerNormalization": _layernorm,
+    "Softmax": _softmax,
+    "Concat": _concat,
+    "Reshape": _layout(OpKind.RESHAPE),
+    "Flatten": _layout(OpKind.RESHAPE),
+    "Squeeze": _layout(OpKind.RESHAPE),
+    "Unsqueeze": _layout(OpKind.RESHAPE),
+    "Transpose": _layout(OpKind.PERMUTE),
+    "Slice": _layout(OpKind.SLICE),
+    "Split": _layout(OpKind.SLICE),
+    "Expand": _layout(OpKind.EXPAND),
+    "Gather": _gather,
+    "Identity": _alias,
+    "Dropout": _alias,
+    "Cast": _alias,
+    "QuantizeLinear": _quantize,
+    "DequantizeLinear": _quantize,
+}
+# Ops that compute shapes or constants: folded away when their inputs are constants.
+_SHAPE_OPS = frozenset({"Shape", "Size", "Constant", "ConstantOfShape", "Range"})
+
+
+# -- the graph --------------------------------------------------------------------------------
+def _shapes(model: Any, batch: int) -> dict[str, tuple[int, ...]]:
+    """Every tensor's shape after ONNX shape inference, symbolic dims of the inputs set to
+    ``batch``; tensors whose shape stays unknown are absent. Where a shape is computed in the
+    graph (``Shape`` -> ``Gather`` -> ``Concat`` -> ``Expand``, as exporters write for a
+    dynamic batch), the small shape tensors are folded to constants and inference runs again."""
+    onnx = _onnx()
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    initializer_names = {i.name for i in model.graph.initializer}
+    for value in model.graph.input:
+        if value.name in initializer_names:
+            continue
+        dims = value.type.tensor_type.shape.dim
+        for d in dims:
+            if not d.HasField("dim_value"):
+                d.Clear()
+                d.dim_value = batch
+    shapes: dict[str, tuple[int, ...]] = {}
+    for _ in range(_FOLD_ROUNDS):
+        shapes = _infer(model)
+        folded = _fold(model, shapes)
+        if not folded:
+            break
+        kept = [n for n in model.graph.node if not set(n.output) <= set(folded)]
+        del model.graph.node[:]
+        model.graph.node.extend(kept)
+        model.graph.initializer.extend(onnx.numpy_helper.from_array(v, name)
+                                       for name, v in folded.items())
+    for init in model.graph.initializer:
+        shapes[init.name] = tuple(int(d) for d in init.dims)
+    return shapes
+
+
+_FOLD_ROUNDS = 4
+_FOLD_MAX_ELEMENTS = 64  # shape tensors are a few integers; anything larger is data
+_FOLDABLE = frozenset({"Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice",
+                       "Add", "Sub", "Mul", "Div", "Mod", "Equal", "Less", "Greater", "Not",
+                       "And", "Or", "Where", "ConstantOfShape", "Range", "Reshape", "Constant",
+                       "Identity", "Min", "Max", "Neg", "Abs", "Floor", "Ceil", "ReduceProd",
+                       "Tile"})
+
+
+def _infer(model: Any) -> dict[str, tuple[int, ...]]:
+    onnx = _onnx()
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+    except Exception as err:
+        raise OnnxError(f"ONNX shape inference failed: {' '.join(str(err).split())[:300]}") \
+            from None
+    shapes: dict[str, tuple[int, ...]] = {}
+    for value in (*inferred.graph.input, *inferred.graph.value_info, *inferred.graph.output):
+        t = value.type.tensor_type
+        if t.HasField("shape") and all(d.HasField("dim_value") for d in t.shape.dim):
+            shapes[value.name] = tuple(int(d.dim_value) for d in t.shape.dim)
+    return shapes
+
+
+def _fold(model: Any, shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
+    """Values of the small integer tensors computed from shapes and constants whose shape
+    inference could not see through (new ones only), by ONNX's reference evaluator."""
+    import numpy as np
+
+    onnx = _onnx()
+    from onnx.reference import ReferenceEvaluator
+
+    values: dict[str, Any] = {}
+    for init in model.graph.initializer:
+        if init.data_location != onnx.TensorProto.EXTERNAL and \
+                math.prod(init.dims) <= _FOLD_MAX_ELEMENTS:
+            values[init.name] = onnx.numpy_helper.to_array(init)
+    new: dict[str, Any] = {}
+    for node in model.graph.node:
+        if node.op_type not in _FOLDABLE or node.domain not in ("", "ai.onnx"):
+            continue
+        ins = [t for t in node.input if t]
+        out: Any
+        if node.op_type == "Shape":
+            if ins[0] not in shapes:
+                continue
+            a = _attrs(node)
+            dims = shapes[ins[0]]
+            out = [np.array(dims[a.get("start", 0):a.get("end", len(dims))], dtype=np.int64)]
+        elif all(t in values for t in ins):
+            try:
+                out = ReferenceEvaluator(node).run(None, {t: values[t] for t in ins})
+            except Exception:  # not foldable here (an op the evaluator lacks): inference decides
+                continue
+        else:
+            continue
+        for name, value in zip(node.output, out, strict=False):
+            value = np.asarray(value)
+            if value.size <= _FOLD_MAX_ELEMENTS and value.dtype.kind in "iub":
+                values[name] = value
+                new[name] = value
+    return new
+
+
+def onnx_to_graph(model: Any, *, batch: int = 1, name: str = "model") -> Graph:
+    """The IR graph of an in-memory ``onnx.ModelProto`` (module doc)."""
+    opset = _opset(model)
+    initializers = {i.name: i for i in model.graph.initializer}
+    ctx = _Ctx(Graph(), opset, _shapes(model, batch), initializers,
+               constant=set(initializers),
+               dtypes={v.name: v.type.tensor_type.elem_type
+                       for v in (*model.graph.input, *model.graph.value_info)})
+    for value in model.graph.input:
+        if value.name in initializers:
+            continue
+        op_name = ctx.unique(value.name)
+        shape = ctx.shapes.get(value.name)
+        if shape is None:
+            raise OnnxError(f"{name}: the shape of input {value.name!r} is unknown")
+        ctx.graph.add_op(Op(op_name, OpKind.INPUT, (), TensorSpec(shape), source="model input"))
+        ctx.names[value.name] = op_name
+    for node in model.graph.node:
+        if node.domain not in ("", "ai.onnx"):
+            raise UnsupportedOpError(f"unsupported op {node.domain}.{node.op_type} at "
+                                     f"{_where(node, opset)}: only the default ONNX domain is "
+                                     "read")
+        data = [t for t in node.input if t]
+        if node.op_type == "Constant" and "value" in _attrs(node):
+            ctx.values[node.output[0]] = _onnx().numpy_helper.to_array(_attrs(node)["value"])
+        if node.op_type in _SHAPE_OPS or (data and all(t in ctx.constant for t in data)
+                                          and node.op_type not in ("DequantizeLinear",)):
+            ctx.constant.update(node.output)  # shape arithmetic or weight preprocessing
+            continue
+        if node.op_type == "DequantizeLinear" and data[0] in ctx.constant:
+            ctx.constant.update(node.output)
+            ctx.bits[node.output[0]] = _qdq_bits(ctx, node)
+            continue
+        converter = CONVERTERS.get(node.op_type)
+        if converter is None:
+            raise UnsupportedOpError(
+                f"unsupported op {node.op_type!r} at {_where(node, opset)}; supported: "
+                f"{', '.join(sorted(CONVERTERS))}")
+        try:
+            converter(ctx, node)
+        except (KeyError, IndexError, ValueError) as err:
+            raise UnsupportedOpError(f"{_where(node, opset)} cannot be read: {type(err).__name__}: "
+                                     f"{shown(str(err))}") from None
+    for i, value in enumerate(model.graph.output):
+        if value.name not in ctx.names:
+            continue
+        src = ctx.names[value.name]
+        spec = ctx.graph.op(src).output
+        ctx.graph.add_op(Op(ctx.unique("output" if i == 0 else f"output_{i}"), OpKind.OUTPUT,
+                            (spec,), spec, source="model output"), inputs=[src])
+    if not ctx.graph.compute_ops():
+        raise TraceError(f"{name}: the ONNX graph has no compute layer (Conv, Gemm, MatMul)")
+    verify(ctx.graph)
+    ctx.graph.notes.append(f"read from ONNX (opset {opset})")
+    return ctx.graph
