@@ -15,7 +15,8 @@ Nodes that only compute shapes (``Shape``, ``Gather`` on a shape, ``Constant``, 
 a constant...) and nodes whose every input is a weight are folded away: they are not work the
 accelerator does. Quantize/dequantize pairs (QDQ) set the bits of the weights and activations
 they quantize: the integer type of the zero point (int8, uint8, int4, int16...) gives the
-width.
+width. So do QONNX quantizers (``Quant``/``IntQuant`` and ``Trunc`` with their bit-width input,
+``BipolarQuant`` as 1 bit), as Brevitas and FINN export them.
 
 >>> import onnx
 >>> from onnx import TensorProto, helper
@@ -371,6 +372,33 @@ def _quantize(ctx: _Ctx, node: Any) -> None:
     ctx.bits[node.output[0]] = bits
 
 
+# QONNX (Pappalardo et al., "QONNX: representing arbitrary-precision quantized neural
+# networks", 2022), as Brevitas and FINN export it: the bit width is an input of the node.
+QONNX_DOMAINS = frozenset({"qonnx.custom_op.general", "finn.custom_op.general", "onnx.brevitas"})
+_QONNX_OPS = {"Quant": 3, "IntQuant": 3, "Trunc": 4, "BipolarQuant": None}  # bit-width input
+
+
+def _qonnx_quant(ctx: _Ctx, node: Any) -> None:
+    """A QONNX quantizer: the bits of the weight or activation it quantizes (BipolarQuant is
+    binary, 1 bit)."""
+    index = _QONNX_OPS[node.op_type]
+    if index is None:
+        bits = 1
+    else:
+        ins = _inputs(node)
+        value = _value(ctx, ins[index]) if len(ins) > index and ins[index] else None
+        if value is None or value.size != 1 or not float(value) >= 1:
+            raise UnsupportedOpError(f"{_where(node, ctx.opset)}: the bit width (input "
+                                     f"{index}) must be a constant of at least 1")
+        bits = math.ceil(float(value))
+    data = _inputs(node)[0]
+    if data in ctx.constant:
+        ctx.constant.update(node.output)
+    else:
+        _alias(ctx, node)
+    ctx.bits[node.output[0]] = bits
+
+
 CONVERTERS: dict[str, Callable[[_Ctx, Any], None]] = {
     "Conv": _conv,
     "Gemm": _gemm,
@@ -428,6 +456,13 @@ def _shapes(model: Any, batch: int) -> dict[str, tuple[int, ...]]:
             if not d.HasField("dim_value"):
                 d.Clear()
                 d.dim_value = batch
+    for node in model.graph.node:  # QONNX quantizers keep their input's shape
+        if node.domain in QONNX_DOMAINS and node.op_type in _QONNX_OPS:
+            data = node.input[0]
+            node.ClearField("input")
+            node.ClearField("attribute")
+            node.input.append(data)
+            node.op_type, node.domain = "Identity", ""
     shapes: dict[str, tuple[int, ...]] = {}
     for _ in range(_FOLD_ROUNDS):
         shapes = _infer(model)
@@ -526,6 +561,9 @@ def onnx_to_graph(model: Any, *, batch: int = 1, name: str = "model") -> Graph:
         ctx.graph.add_op(Op(op_name, OpKind.INPUT, (), TensorSpec(shape), source="model input"))
         ctx.names[value.name] = op_name
     for node in model.graph.node:
+        if node.domain in QONNX_DOMAINS and node.op_type in _QONNX_OPS:
+            _qonnx_quant(ctx, node)
+            continue
         if node.domain not in ("", "ai.onnx"):
             raise UnsupportedOpError(f"unsupported op {node.domain}.{node.op_type} at "
                                      f"{_where(node, opset)}: only the default ONNX domain is "

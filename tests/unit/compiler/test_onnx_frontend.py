@@ -156,3 +156,29 @@ def test_an_onnx_model_is_simulated_without_importing_torch(tmp_path: Path) -> N
         done = subprocess.run([sys.executable, "-c", runner, command, str(path), *extra],
                               capture_output=True, text=True, timeout=300, check=False)
         assert done.returncode == 0, (command, done.stderr)
+
+
+def test_qonnx_quantizers_give_bits_binary_included(tmp_path: Path) -> None:
+    """Quant with a bit-width input (Brevitas/FINN export) on the activation and the weight,
+    and BipolarQuant (binary) on a second layer's weight."""
+    domain = "qonnx.custom_op.general"
+    w1 = helper.make_tensor("w1", TensorProto.FLOAT, [8, 3, 3, 3], [0.5] * 216)
+    init = [helper.make_tensor(n, TensorProto.FLOAT, [], [v]) for n, v in
+            (("s", 0.1), ("z", 0.0), ("b4", 4.0), ("b2", 2.0))]
+    init.append(helper.make_tensor("w2", TensorProto.FLOAT, [8, 8, 1, 1], [0.5] * 64))
+    nodes = [
+        helper.make_node("Quant", ["x", "s", "z", "b4"], ["xq"], name="quant_x", domain=domain,
+                         signed=0, narrow=0, rounding_mode="ROUND"),
+        helper.make_node("Quant", ["w1", "s", "z", "b2"], ["w1q"], name="quant_w1",
+                         domain=domain, signed=1, narrow=1, rounding_mode="ROUND"),
+        helper.make_node("Conv", ["xq", "w1q"], ["c"], name="conv1", pads=[1, 1, 1, 1]),
+        helper.make_node("BipolarQuant", ["w2", "s"], ["w2q"], name="bin_w2", domain=domain),
+        helper.make_node("Conv", ["c", "w2q"], ["y"], name="conv2"),
+    ]
+    model = _conv_model(w1, nodes, init)
+    model.opset_import.append(helper.make_opsetid(domain, 1))
+    path = tmp_path / "qonnx.onnx"
+    onnx.save(model, str(path))
+    conv1, conv2 = load_onnx(path).compute_ops()
+    assert (conv1.precision.w_bits, conv1.precision.a_bits) == (2, 4)
+    assert conv2.precision.w_bits == 1 and conv2.output.shape == (1, 8, 16, 16)
