@@ -135,10 +135,20 @@ def _fn_name(target: Any) -> str:
 
 
 class _Tracer(fx.Tracer):
-    """torch.fx tracer that keeps fake-quant modules whole (they carry the activation bits)."""
+    """torch.fx tracer that keeps fake-quant modules whole (they carry the activation bits), and
+    so QAT convolutions and linear layers (``torch.ao.nn.qat``, which quantize their weight in
+    forward: their module carries the weight's bits) and eager-mode quantization stubs."""
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        return bits_of(m) is not None or super().is_leaf_module(m, module_qualified_name)
+        return (bits_of(m) is not None
+                or (isinstance(m, nn.Conv2d | nn.Linear) and hasattr(m, "weight_fake_quant"))
+                or type(m).__name__ in _STUBS
+                or super().is_leaf_module(m, module_qualified_name))
+
+
+# torch.ao eager-mode quantization stubs: QuantStub's observer (a forward hook, which torch.fx
+# does not see) holds the bits of the model's input
+_STUBS = ("QuantStub", "DeQuantStub")
 
 
 def _first_line(err: BaseException, limit: int = 300) -> str:
@@ -235,7 +245,8 @@ class _MetaShapeProp(fx.Interpreter):
         module = self.fetch_attr(str(target))
         x = args[0] if len(args) == 1 and not kwargs else None
         if isinstance(x, torch.Tensor) and x.device.type == "meta":
-            if isinstance(module, _SHAPE_KEEPING) or bits_of(module) is not None:
+            if isinstance(module, _SHAPE_KEEPING) or bits_of(module) is not None \
+                    or type(module).__name__ in _STUBS:
                 return x  # fake quantizers too: their data-dependent branches need no running
             shape = _module_shape(module, tuple(x.shape))
             if shape is not None:

@@ -180,6 +180,8 @@ def _compute(ctx: _Ctx, call: Call, kind: OpKind, inputs: list[Ref], *, weight: 
     if w_bits is None and isinstance(weight_ref, Ref):
         w_bits = ctx.weight_bits.get(weight_ref.node)
     a_bits = _marker_bits(ctx, inputs[0])
+    if a_bits is None:
+        a_bits = _observer_bits(ctx, inputs[0])
     if a_bits is None and module is not None:
         a_bits = bits_of(getattr(module, "act_quant", None))  # compiler.compression.quantize_layer
     precision = precision_with(Precision(), w_bits=w_bits, a_bits=a_bits)
@@ -197,6 +199,27 @@ def _marker_bits(ctx: _Ctx, ref: Ref) -> int | None:
         return None
     op = ctx.graph.op(name)
     return op.attrs.get("bits") if op.kind is OpKind.IDENTITY else None
+
+
+def _observer_bits(ctx: _Ctx, ref: Ref) -> int | None:
+    """Bits of the eager-mode QAT observer (``activation_post_process``, run as a forward hook
+    that torch.fx does not record) that last quantized ``ref``: that of the module producing
+    it, or, through ops of one input that do not requantize (ReLU, pooling, flatten: eager
+    mode observes only the modules it swaps, conv, linear and the stubs), of an earlier one."""
+    call = ctx.calls.get(ref.node)
+    while call is not None:
+        bits = bits_of(getattr(call.module, "activation_post_process", None))
+        if bits is not None:
+            return bits
+        sources = _tensors(list(call.args))
+        if len(sources) != 1 or call.target in _COMPUTE_TARGETS \
+                or isinstance(call.module, nn.Conv2d | nn.Linear):
+            return None  # a float layer's output, or a join: not quantized here
+        call = ctx.calls.get(sources[0].node)
+    return None
+
+
+_COMPUTE_TARGETS = frozenset({"conv2d", "linear", "matmul", "bmm", "mm"})
 
 
 def _fake_quant(ctx: _Ctx, call: Call) -> None:

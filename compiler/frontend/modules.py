@@ -27,7 +27,12 @@ def module_call(call: Call) -> Call:
         return TensorSpec(tuple(int(d) for d in t.shape))
 
     bits = bits_of(m)
-    if bits is not None and not isinstance(m, (nn.Conv2d, nn.Linear)):
+    if type(m).__name__ in ("QuantStub", "DeQuantStub"):  # eager-mode torch.ao stubs
+        bits = bits_of(getattr(m, "activation_post_process", None))
+        out = as_call("dropout", x) if bits is None else as_call("fake_quant_module", x)
+        if bits is not None:
+            out.kwargs["bits"] = bits
+    elif bits is not None and not isinstance(m, (nn.Conv2d, nn.Linear)):
         out = as_call("fake_quant_module", x)
         out.kwargs["bits"] = bits
     elif isinstance(m, nn.Conv2d):
