@@ -72,6 +72,8 @@ class OpKind(enum.Enum):
     SOFTMAX = "softmax"
     BATCHNORM = "batchnorm"  # folded into the producing conv/linear when it can be
     LAYERNORM = "layernorm"
+    UPSAMPLE = "upsample"  # attrs["mode"]: "nearest" or "bilinear" spatial resizing
+    COL2IM = "col2im"  # overlapping-tile accumulation of a transposed convolution's GEMM
 
     # Layout: data movement only (or nothing at all).
     INPUT = "input"
@@ -99,11 +101,16 @@ VECTOR_OPS = frozenset(
         OpKind.SOFTMAX,
         OpKind.BATCHNORM,
         OpKind.LAYERNORM,
+        OpKind.UPSAMPLE,
+        OpKind.COL2IM,
     }
 )
 LAYOUT_OPS = frozenset(OpKind) - COMPUTE_OPS - VECTOR_OPS
 CONV_OPS = frozenset({OpKind.CONV2D, OpKind.DEPTHWISE_CONV2D, OpKind.GROUPED_CONV2D})
 ACTIVATION_FNS = frozenset({"relu", "relu6", "gelu", "silu", "hardswish", "sigmoid"})
+
+
+_FEATURES_LAST = frozenset({OpKind.LINEAR, OpKind.MATMUL})
 
 
 def conv_kind(groups: int, in_channels: int, out_channels: int) -> OpKind:
@@ -252,9 +259,10 @@ class Op:
 
     @property
     def out_channels(self) -> int:
-        """Channel count of the output: dim 1 for NCHW maps, the last dim otherwise."""
+        """Channel count of the output: dim 1 for NCHW maps, the last dim otherwise (always for
+        a linear layer or matmul, whose features are last even on a 4-D tensor)."""
         shape = self.output.shape
-        return shape[1] if len(shape) == 4 else shape[-1]
+        return shape[1] if len(shape) == 4 and self.kind not in _FEATURES_LAST else shape[-1]
 
     def replace(self, **changes: Any) -> Op:
         return dataclasses.replace(self, **changes)

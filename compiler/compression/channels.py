@@ -42,7 +42,8 @@ log = logging.getLogger(__name__)
 
 _REASONS = {OpKind.INPUT: "the model input", OpKind.OUTPUT: "the model output"}
 # Ops whose output carries its input's channels unchanged.
-_FOLLOWERS = frozenset({OpKind.ACTIVATION, OpKind.IDENTITY, OpKind.MAXPOOL2D, OpKind.AVGPOOL2D})
+_FOLLOWERS = frozenset({OpKind.ACTIVATION, OpKind.IDENTITY, OpKind.MAXPOOL2D, OpKind.AVGPOOL2D,
+                        OpKind.UPSAMPLE})
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,8 @@ __all__ = ["LayerBits", "nonnegative_inputs", "quantize_model"]
 # Activations whose output is never negative.
 _NONNEGATIVE_FNS = frozenset({"relu", "relu6", "sigmoid"})
 # Ops whose output is non-negative when all their inputs are.
-_PRESERVING = frozenset({OpKind.MAXPOOL2D, OpKind.AVGPOOL2D, OpKind.IDENTITY, OpKind.RESHAPE,
+_PRESERVING = frozenset({OpKind.MAXPOOL2D, OpKind.AVGPOOL2D, OpKind.UPSAMPLE, OpKind.IDENTITY,
+                         OpKind.RESHAPE,
                          OpKind.PERMUTE, OpKind.SLICE, OpKind.EXPAND, OpKind.CONCAT, OpKind.MUL})
 
 

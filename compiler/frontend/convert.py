@@ -174,14 +174,25 @@ def _matmul(ctx: _Ctx, call: Call) -> None:
 
 def _compute(ctx: _Ctx, call: Call, kind: OpKind, inputs: list[Ref], *, weight: TensorSpec,
              has_bias: bool, weight_ref: Any, attrs: dict[str, Any] | None = None) -> None:
-    module = call.module if isinstance(call.module, (nn.Conv2d, nn.Linear)) else None
+    ctx.add(call, kind, inputs, **_layer_fields(ctx, call, inputs[0], weight, has_bias,
+                                                weight_ref, attrs))
+
+
+_LAYERS = (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
+
+
+def _layer_fields(ctx: _Ctx, call: Call, data: Ref, weight: TensorSpec, has_bias: bool,
+                  weight_ref: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+    """A compute op's weight, bias, precision (fake-quant bits of the weight and of the input
+    ``data``) and sparsity (pruning masks of the layer's module)."""
+    module = call.module if isinstance(call.module, _LAYERS) else None
     sparsity = read_sparsity(module) if module is not None else None
     w_bits = read_weight_bits(module) if module is not None else None
     if w_bits is None and isinstance(weight_ref, Ref):
         w_bits = ctx.weight_bits.get(weight_ref.node)
-    a_bits = _marker_bits(ctx, inputs[0])
+    a_bits = _marker_bits(ctx, data)
     if a_bits is None:
-        a_bits = _observer_bits(ctx, inputs[0])
+        a_bits = _observer_bits(ctx, data)
     if a_bits is None and module is not None:
         a_bits = bits_of(getattr(module, "act_quant", None))  # compiler.compression.quantize_layer
     precision = precision_with(Precision(), w_bits=w_bits, a_bits=a_bits)
@@ -189,7 +200,101 @@ def _compute(ctx: _Ctx, call: Call, kind: OpKind, inputs: list[Ref], *, weight: 
                               "attrs": attrs or {}}
     if sparsity is not None:
         fields["sparsity"] = sparsity
-    ctx.add(call, kind, inputs, **fields)
+    return fields
+
+
+def _chain(ctx: _Ctx, call: Call, data: Ref, steps: list[tuple[str, OpKind, TensorSpec,
+                                                               dict[str, Any]]]) -> None:
+    """Lower one call into a chain of IR ops: ``steps`` of (name suffix, kind, output,
+    fields); the step with suffix ``""`` takes the call's own name (the layer's)."""
+    name = ctx.op_name(call)
+    source, spec = ctx.source(data), data.spec
+    for suffix, kind, output, fields in steps:
+        op_name = name if not suffix else ctx.unique(f"{name}.{suffix}")
+        ctx.graph.add_op(Op(op_name, kind, (spec,), output, source=call.origin, **fields),
+                         inputs=[source])
+        source, spec = op_name, output
+    ctx.names[call.node] = source
+
+
+def _padding_1d(padding: Any, kernel: int, dilation: int) -> int:
+    """Leading padding of a 1-D conv: a number, ``"valid"`` or ``"same"`` (as torch pads)."""
+    if padding == "valid":
+        return 0
+    if padding == "same":
+        return dilation * (kernel - 1) // 2
+    return int(padding[0] if isinstance(padding, (list, tuple)) else padding)
+
+
+def _conv1d(ctx: _Ctx, call: Call) -> None:
+    """Conv1d as a 2-D conv of height 1: reshape, conv, reshape (the reshapes are views)."""
+    x, w = _arg(call, 0, "input"), _arg(call, 1, "weight")
+    bias = _arg(call, 2, "bias")
+    stride, dilation = _pair(_arg(call, 3, "stride", 1))[0], _pair(_arg(call, 5, "dilation", 1))[0]
+    groups = int(_arg(call, 6, "groups", 1))
+    wspec, out = _spec(w), call.output
+    assert wspec is not None and isinstance(x, Ref) and out is not None
+    (n, c, length), (cout, cin_g, k) = x.spec.shape, wspec.shape
+    pad = _padding_1d(_arg(call, 4, "padding", 0), k, dilation)
+    attrs = {"kernel": (1, k), "stride": (1, stride), "padding": (0, pad),
+             "dilation": (1, dilation), "groups": groups}
+    image = TensorSpec((n, c, 1, length))
+    conv = TensorSpec((out.shape[0], out.shape[1], 1, out.shape[2]))
+    fields = _layer_fields(ctx, call, x, TensorSpec((cout, cin_g, 1, k)), bias is not None, w,
+                           attrs)
+    _chain(ctx, call, x, [("as_2d", OpKind.RESHAPE, image, {}),
+                          ("", conv_kind(groups, c, cout), conv, fields),
+                          ("as_1d", OpKind.RESHAPE, out, {})])
+
+
+def _pool1d(kind: OpKind) -> Callable[[_Ctx, Call], None]:
+    def convert(ctx: _Ctx, call: Call) -> None:
+        x, out = _arg(call, 0, "input"), call.output
+        assert isinstance(x, Ref) and out is not None
+        (n, c, length), lout = x.spec.shape, out.shape[-1]
+        if call.target == "adaptive_avg_pool1d":
+            kernel, stride = math.ceil(length / lout), length // lout
+        else:
+            kernel = _pair(_arg(call, 1, "kernel_size"))[0]
+            stride = _pair(_arg(call, 2, "stride", None) or kernel)[0]
+        attrs = {"kernel": (1, kernel), "stride": (1, stride)}
+        _chain(ctx, call, x, [("as_2d", OpKind.RESHAPE, TensorSpec((n, c, 1, length)), {}),
+                              ("", kind, TensorSpec((n, c, 1, lout)), {"attrs": attrs}),
+                              ("as_1d", OpKind.RESHAPE, out, {})])
+
+    return convert
+
+
+def _conv_transpose2d(ctx: _Ctx, call: Call) -> None:
+    """ConvTranspose2d as GEMM plus col2im: every input pixel times the weight gives a kh x kw
+    patch per output channel (M = N*H*W, K = Cin, N = Cout*kh*kw: the layer's MACs), which
+    the vector unit adds into the output where patches overlap (the bias with it)."""
+    x, w = _arg(call, 0, "input"), _arg(call, 1, "weight")
+    bias, groups = _arg(call, 2, "bias"), int(_arg(call, 6, "groups", 1))
+    wspec, out = _spec(w), call.output
+    assert wspec is not None and isinstance(x, Ref) and out is not None
+    if groups != 1:
+        raise UnsupportedOpError(f"op 'conv_transpose2d' at node {call.node!r} ({call.origin}) "
+                                 f"is supported with groups 1, not {groups}")
+    (n, cin, h, w_), (_, cout, kh, kw) = x.spec.shape, wspec.shape
+    patches = TensorSpec((n, h, w_, cout * kh * kw))
+    fields = _layer_fields(ctx, call, x, TensorSpec((cout * kh * kw, cin)), False, w, None)
+    _chain(ctx, call, x, [("nhwc", OpKind.PERMUTE, TensorSpec((n, h, w_, cin)), {}),
+                          ("", OpKind.LINEAR, patches, fields),
+                          ("col2im", OpKind.COL2IM, out, {"has_bias": bias is not None,
+                                                          "attrs": {"kernel": (kh, kw)}})])
+
+
+def _upsample(mode: str | None) -> Callable[[_Ctx, Call], None]:
+    def convert(ctx: _Ctx, call: Call) -> None:
+        chosen = mode or str(call.kwargs.get("mode", _arg(call, 3, "mode", "nearest")))
+        if chosen not in ("nearest", "bilinear"):
+            raise UnsupportedOpError(f"op {call.target!r} at node {call.node!r} "
+                                     f"({call.origin}): upsampling is supported as nearest or "
+                                     f"bilinear, not {chosen!r}")
+        ctx.add(call, OpKind.UPSAMPLE, _tensors(list(call.args[:1])), attrs={"mode": chosen})
+
+    return convert
 
 
 def _marker_bits(ctx: _Ctx, ref: Ref) -> int | None:
@@ -336,6 +441,14 @@ def _getitem(ctx: _Ctx, call: Call) -> None:
 
 CONVERTERS: dict[str, Callable[[_Ctx, Call], None]] = {
     "conv2d": _conv,
+    "conv1d": _conv1d,
+    "conv_transpose2d": _conv_transpose2d,
+    "max_pool1d": _pool1d(OpKind.MAXPOOL2D),
+    "avg_pool1d": _pool1d(OpKind.AVGPOOL2D),
+    "adaptive_avg_pool1d": _pool1d(OpKind.AVGPOOL2D),
+    "interpolate": _upsample(None),
+    "upsample_nearest2d": _upsample("nearest"),
+    "upsample_bilinear2d": _upsample("bilinear"),
     "linear": _linear,
     "matmul": _matmul,
     "bmm": _matmul,
@@ -421,8 +534,9 @@ def to_graph(captured: Captured) -> Graph:
         if converter is None:
             raise UnsupportedOpError(
                 f"unsupported op {call.target.removeprefix('module:')!r} at node {call.node!r} "
-                f"({call.origin}); supported: conv2d, linear, matmul/bmm, batch/layer norm, "
-                "relu/relu6/gelu/silu/hardswish/sigmoid, add/mul, cat, pooling, "
+                f"({call.origin}); supported: conv1d/conv2d, conv_transpose2d, linear, "
+                "matmul/bmm, batch/layer norm, relu/relu6/gelu/silu/hardswish/sigmoid, add/mul, "
+                "cat, 1-D and 2-D pooling, nearest/bilinear upsampling, "
                 "flatten/reshape/permute/transpose, softmax, dropout, embedding"
             )
         converter(ctx, call)

@@ -35,6 +35,21 @@ def module_call(call: Call) -> Call:
     elif bits is not None and not isinstance(m, (nn.Conv2d, nn.Linear)):
         out = as_call("fake_quant_module", x)
         out.kwargs["bits"] = bits
+    elif isinstance(m, nn.Conv1d):
+        out = as_call("conv1d", x, wspec(m.weight), m.bias, m.stride, m.padding, m.dilation,
+                      m.groups)
+    elif isinstance(m, nn.ConvTranspose2d):
+        out = as_call("conv_transpose2d", x, wspec(m.weight), m.bias, m.stride, m.padding,
+                      m.output_padding, m.groups)
+    elif isinstance(m, nn.MaxPool1d):
+        out = as_call("max_pool1d", x, m.kernel_size, m.stride)
+    elif isinstance(m, nn.AvgPool1d):
+        out = as_call("avg_pool1d", x, m.kernel_size, m.stride)
+    elif isinstance(m, nn.AdaptiveAvgPool1d):
+        out = as_call("adaptive_avg_pool1d", x, m.output_size)
+    elif isinstance(m, nn.Upsample):
+        out = as_call("interpolate", x)
+        out.kwargs["mode"] = m.mode
     elif isinstance(m, nn.Conv2d):
         out = as_call("conv2d", x, wspec(m.weight), m.bias, m.stride, m.padding, m.dilation,
                       m.groups)

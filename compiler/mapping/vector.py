@@ -26,6 +26,10 @@ _ACTIVATION_OPS = {"relu": 1, "relu6": 2, "sigmoid": 4, "silu": 5, "hardswish": 
 _FIXED_OPS = {OpKind.SOFTMAX: 5, OpKind.BATCHNORM: 2, OpKind.LAYERNORM: 7, OpKind.ADD: 1,
               OpKind.MUL: 1}
 
+# Upsampling: nearest copies one input element (1); bilinear weighs four neighbours (four
+# multiplies, three adds: 7).
+_UPSAMPLE_OPS = {"nearest": 1, "bilinear": 7}
+
 LAYOUT_MOVES: dict[OpKind, bool] = {
     OpKind.INPUT: False,  # the model input is already in DRAM
     OpKind.OUTPUT: False,  # the producer's store is the output
@@ -59,6 +63,11 @@ def vector_cost(op: Op) -> VectorCost:
         kh, kw = op.attrs["kernel"]
         # A window of kh*kw compares or adds; averaging adds one multiply by 1/(kh*kw).
         return VectorCost(out, kh * kw + (op.kind is OpKind.AVGPOOL2D))
+    if op.kind is OpKind.UPSAMPLE:
+        return VectorCost(out, _UPSAMPLE_OPS[str(op.attrs["mode"])])
+    if op.kind is OpKind.COL2IM:
+        # every element of the GEMM result is added into its output pixel once
+        return VectorCost(op.inputs[0].numel, 1)
     if op.kind in _FIXED_OPS:
         return VectorCost(out, _FIXED_OPS[op.kind])
     if LAYOUT_MOVES.get(op.kind, False):  # a copy that reorders or gathers as it streams

@@ -21,7 +21,7 @@ __all__ = ["propagate_channel_pruning"]
 # Ops whose output keeps the input's channel dim and may simply follow it.
 _FOLLOWERS = frozenset(
     {OpKind.ACTIVATION, OpKind.BATCHNORM, OpKind.LAYERNORM, OpKind.MAXPOOL2D, OpKind.AVGPOOL2D,
-     OpKind.IDENTITY, OpKind.OUTPUT}
+     OpKind.UPSAMPLE, OpKind.IDENTITY, OpKind.OUTPUT}
 )
 
 

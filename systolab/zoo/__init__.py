@@ -18,8 +18,8 @@ Example:
     Traceback (most recent call last):
     ...
     compiler.errors.UnknownNameError: model name must be one of resnet18, resnet50, \
-mobilenet_v2, vgg16, vit_small, vit_tiny, lenet5, digits_cnn, not 'vit' (did you mean \
-'vit_tiny', 'vit_small'?)
+mobilenet_v2, vgg16, vit_small, vit_tiny, lenet5, digits_cnn, unet_small, kws_tcn, not 'vit' \
+(did you mean 'vit_tiny', 'vit_small'?)
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from torch import nn
 from compiler.errors import UnknownNameError, closest
 from hwsim.fields import shown
 
+from .dense import kws_tcn, unet_small
 from .mobilenet import mobilenet_v2
 from .resnet import resnet18, resnet50
 from .small import digits_cnn, lenet5
@@ -46,11 +47,13 @@ __all__ = [
     "ModelSpec",
     "digits_cnn",
     "get_model",
+    "kws_tcn",
     "lenet5",
     "list_models",
     "mobilenet_v2",
     "resnet18",
     "resnet50",
+    "unet_small",
     "vgg16",
     "vit_small",
     "vit_tiny",
@@ -61,18 +64,19 @@ __all__ = [
 class ModelSpec:
     """One zoo entry.
 
-    ``input_shape`` is the shape of one input sample, ``(channels, height, width)``; the batch
-    dimension is added by :func:`get_model`.
+    ``input_shape`` is the shape of one input sample, ``(channels, height, width)`` for an
+    image, ``(channels, length)`` for a sequence; the batch dimension is added by
+    :func:`get_model`.
     """
 
     name: str
     factory: Callable[..., nn.Module]
-    input_shape: tuple[int, int, int]
+    input_shape: tuple[int, ...]
     description: str
     citation: str
 
 
-_SPECS = (
+_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         "resnet18",
         resnet18,
@@ -130,6 +134,26 @@ _SPECS = (
         (1, 8, 8),
         "two-convolution CNN with batch norm for scikit-learn's 8x8 digits, 10 classes",
         "Alpaydin and Kaynak, Optical Recognition of Handwritten Digits (UCI), 1998",
+    ),
+)
+
+_SPECS += (
+    ModelSpec(
+        "unet_small",
+        unet_small,
+        (1, 64, 64),
+        "small U-Net (16-32-64 channels; transposed-conv and bilinear up paths), 64x64, "
+        "2 classes per pixel",
+        "Ronneberger et al., U-Net: Convolutional Networks for Biomedical Image Segmentation, "
+        "MICCAI 2015",
+    ),
+    ModelSpec(
+        "kws_tcn",
+        kws_tcn,
+        (40, 98),
+        "1-D temporal-convolution keyword spotter on 40 MFCCs x 98 frames, 12 classes",
+        "Choi et al., Temporal Convolution for Real-time Keyword Spotting on Mobile Devices, "
+        "Interspeech 2019",
     ),
 )
 

@@ -154,7 +154,7 @@ def test_untraceable_model_names_both_failures() -> None:
 class Unsupported(nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.up = nn.ConvTranspose2d(3, 3, 2)
+        self.up = nn.PixelShuffle(2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cumsum(self.up(x), dim=1)
@@ -162,8 +162,8 @@ class Unsupported(nn.Module):
 
 def test_unsupported_op_names_op_node_and_module() -> None:
     with pytest.raises(UnsupportedOpError,
-                       match=r"unsupported op 'ConvTranspose2d' at node 'up' \(module up "):
-        trace(Unsupported(), torch.randn(1, 3, 4, 4))
+                       match=r"unsupported op 'PixelShuffle' at node 'up' \(module up "):
+        trace(Unsupported(), torch.randn(1, 4, 4, 4))
 
 
 def test_unsupported_function_names_where_it_is() -> None:

@@ -69,13 +69,24 @@ def vit_params(*, image: int, patch: int, dim: int, depth: int, mlp: int, classe
 #   lenet5: conv 1*6*25 + bn 12, conv 6*16*25 + bn 32, fc 400*120+120, 120*84+84, 84*10+10
 #   digits_cnn: conv 1*16*9 + bn 32, conv 16*32*9 + bn 64, fc 512*64+64, 64*10+10
 #   vit_small: the closed form above, which also reproduces the DeiT-Tiny figure.
+#   unet_small (3x3 conv weights and biases per level; 2x2 transposed conv 64->32; 1x1 convs):
+#     down 160 + 2_320, 4_640 + 9_248; bottom 18_496 + 36_928; up 8_224; dec 18_464 + 9_248;
+#     up 1x1 528; dec 4_624 + 2_320; head 34
+#   kws_tcn (1-D convs without bias, BN weight and bias): 40*16*3 + 32; 16*24*9 + 48,
+#     24*24*9 + 48; 24*32*9 + 64, 32*32*9 + 64; 32*48*9 + 96, 48*48*9 + 96; fc 48*12 + 12
 OWN_PARAMS = {
     "lenet5": 150 + 12 + 2_400 + 32 + 48_120 + 10_164 + 850,
     "digits_cnn": 144 + 32 + 4_608 + 64 + 32_832 + 650,
     "vit_small": vit_params(image=32, patch=4, dim=128, depth=4, mlp=256, classes=10),
+    "unet_small": 160 + 2_320 + 4_640 + 9_248 + 18_496 + 36_928 + 8_224 + 18_464 + 9_248 + 528
+    + 4_624 + 2_320 + 34,
+    "kws_tcn": 1_920 + 32 + 3_456 + 48 + 5_184 + 48 + 6_912 + 64 + 9_216 + 64 + 13_824 + 96
+    + 20_736 + 96 + 588,
 }
 
-NUM_CLASSES = {name: 10 if name in OWN_PARAMS else 1000 for name in MODELS}
+OUTPUT_SHAPES = {name: (1, 10 if name in OWN_PARAMS else 1000) for name in MODELS}
+OUTPUT_SHAPES["unet_small"] = (1, 2, 64, 64)  # two classes per pixel
+OUTPUT_SHAPES["kws_tcn"] = (1, 12)  # Speech Commands' 12 classes
 
 
 def test_every_model_has_a_pinned_parameter_count() -> None:
@@ -102,7 +113,7 @@ def test_forward_on_example_input(name: str, zoo: Callable[[str], Built]) -> Non
     built = zoo(name)
     assert not built.model.training
     assert tuple(built.example.shape) == (1, *MODELS[name].input_shape)
-    assert tuple(built.output.shape) == (1, NUM_CLASSES[name])
+    assert tuple(built.output.shape) == OUTPUT_SHAPES[name]
     # Untrained eval-mode nets can vanish or blow up; a simulator quantizing them needs neither.
     assert torch.isfinite(built.output).all()
     assert 1e-3 < built.output.std().item() < 1e3
@@ -258,7 +269,8 @@ def test_bad_batch_is_rejected(batch: object) -> None:
     ],
 )
 def test_unknown_name_lists_zoo_and_close_names(name: str, suggestion: str) -> None:
-    zoo_list = "resnet18, resnet50, mobilenet_v2, vgg16, vit_small, vit_tiny, lenet5, digits_cnn"
+    zoo_list = ("resnet18, resnet50, mobilenet_v2, vgg16, vit_small, vit_tiny, lenet5, digits_cnn, "
+                "unet_small, kws_tcn")
     with pytest.raises(UnknownNameError, match=f"^model name must be one of {zoo_list}, not "):
         get_model(name)
     with pytest.raises(UnknownNameError, match=suggestion):
