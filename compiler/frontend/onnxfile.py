@@ -191,32 +191,103 @@ def _precision(ctx: _Ctx, data: str, weight: str | None) -> Precision:
     return Precision(**fields)
 
 
-def _conv(ctx: _Ctx, node: Any) -> None:
-    x, w, *rest = _inputs(node)
-    xs, ws = ctx.spec(x, node).shape, ctx.spec(w, node).shape
-    if len(xs) != 4:
-        raise UnsupportedOpError(f"{_where(node, ctx.opset)}: only 2-D convolutions (an NCHW "
-                                 f"input) are supported, not an input of shape {xs}")
+def _chain(ctx: _Ctx, node: Any, data: str,
+           steps: list[tuple[str, OpKind, TensorSpec, dict[str, Any]]]) -> None:
+    """Lower one node into a chain of IR ops: ``steps`` of (name suffix, kind, output,
+    fields); the step with suffix ``""`` takes the node's name."""
+    name = ctx.unique(node.name or f"{node.op_type}_{len(ctx.graph)}")
+    source, spec = ctx.source(data, node), ctx.spec(data, node)
+    for suffix, kind, output, fields in steps:
+        op_name = name if not suffix else ctx.unique(f"{name}.{suffix}")
+        ctx.graph.add_op(Op(op_name, kind, (spec,), output, source=f"ONNX {node.op_type}",
+                            **fields), inputs=[source])
+        source, spec = op_name, output
+    for tensor in node.output:
+        ctx.names[tensor] = source
+
+
+def _window(ctx: _Ctx, node: Any, shape: tuple[int, ...]) -> dict[str, tuple[int, int]]:
+    """Kernel, stride, leading padding and dilation of a conv or pooling node over an NCHW
+    input, or an NCL one as 2-D of height 1 (auto_pad resolved from the output shape)."""
+    rank = len(shape) - 2
+    if rank not in (1, 2):
+        raise UnsupportedOpError(f"{_where(node, ctx.opset)}: only 1-D and 2-D windows (an NCL "
+                                 f"or NCHW input) are supported, not an input of shape {shape}")
     a = _attrs(node)
-    groups = int(a.get("group", 1))
-    kernel = tuple(a.get("kernel_shape", ws[2:]))
-    pads = list(a.get("pads", [0, 0, 0, 0]))
+    kernel = list(a["kernel_shape"]) if "kernel_shape" in a else \
+        list(ctx.spec(_inputs(node)[1], node).shape[2:])
+    strides = list(a.get("strides", [1] * rank))
+    dilations = list(a.get("dilations", [1] * rank))
+    pads = list(a.get("pads", [0] * 2 * rank))
     if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET", b"VALID", "VALID"):
         # SAME_UPPER/LOWER: the total padding the output shape implies, split as ONNX does
         out = ctx.spec(node.output[0], node).shape
-        strides = a.get("strides", [1, 1])
-        dil = a.get("dilations", [1, 1])
-        total = [max((o - 1) * s + (k - 1) * d + 1 - i, 0)
-                 for o, s, k, d, i in zip(out[2:], strides, kernel, dil, xs[2:], strict=True)]
+        total = [max((o - 1) * s + (k - 1) * d + 1 - i, 0) for o, s, k, d, i in
+                 zip(out[2:], strides, kernel, dilations, shape[2:], strict=True)]
         pads = [t // 2 for t in total] + [t - t // 2 for t in total]
-    kind = conv_kind(groups, xs[1], ws[0])
-    attrs = {"kernel": (int(kernel[0]), int(kernel[1])),
-             "stride": tuple(int(s) for s in a.get("strides", [1, 1])),
-             "padding": (int(pads[0]), int(pads[1])),
-             "dilation": tuple(int(d) for d in a.get("dilations", [1, 1])),
-             "groups": groups}
-    ctx.add(node, kind, [x], weight=TensorSpec(ws), has_bias=bool(rest and rest[0]),
-            precision=_precision(ctx, x, w), attrs=attrs)
+    if rank == 1:
+        kernel, strides, dilations, pads = [1, *kernel], [1, *strides], [1, *dilations], [0, *pads]
+    return {"kernel": (int(kernel[0]), int(kernel[1])),
+            "stride": (int(strides[0]), int(strides[1])),
+            "padding": (int(pads[0]), int(pads[1])),
+            "dilation": (int(dilations[0]), int(dilations[1]))}
+
+
+def _as_2d(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """An NCL shape as NC1L (a 1-D op runs as 2-D of height 1); NCHW unchanged."""
+    return (*shape[:2], 1, shape[2]) if len(shape) == 3 else shape
+
+
+def _via_2d(ctx: _Ctx, node: Any, data: str, kind: OpKind, fields: dict[str, Any]) -> None:
+    """The op itself, or for a 1-D input: reshape, the op as 2-D, reshape (views)."""
+    shape, out = ctx.spec(data, node).shape, ctx.spec(node.output[0], node)
+    if len(shape) == 4:
+        ctx.add(node, kind, [data], **fields)
+        return
+    _chain(ctx, node, data, [("as_2d", OpKind.RESHAPE, TensorSpec(_as_2d(shape)), {}),
+                             ("", kind, TensorSpec(_as_2d(out.shape)), fields),
+                             ("as_1d", OpKind.RESHAPE, out, {})])
+
+
+def _conv(ctx: _Ctx, node: Any) -> None:
+    x, w, *rest = _inputs(node)
+    xs, ws = ctx.spec(x, node).shape, ctx.spec(w, node).shape
+    groups = int(_attrs(node).get("group", 1))
+    attrs = {**_window(ctx, node, xs), "groups": groups}
+    _via_2d(ctx, node, x, conv_kind(groups, xs[1], ws[0]),
+            {"weight": TensorSpec(_as_2d(ws)), "has_bias": bool(rest and rest[0]),
+             "precision": _precision(ctx, x, w), "attrs": attrs})
+
+
+def _conv_transpose(ctx: _Ctx, node: Any) -> None:
+    """A 2-D transposed conv as the PyTorch front end lowers it: GEMM of every input pixel
+    with the kernel (M = N*H*W, K = Cin, N = Cout*kh*kw), then col2im on the vector unit."""
+    x, w, *rest = _inputs(node)
+    xs, ws = ctx.spec(x, node).shape, ctx.spec(w, node).shape
+    groups = int(_attrs(node).get("group", 1))
+    if len(xs) != 4 or groups != 1:
+        raise UnsupportedOpError(f"{_where(node, ctx.opset)}: ConvTranspose is supported in 2-D "
+                                 f"with group 1, not an input of shape {xs} and group {groups}")
+    (n, cin, h, width), (_, cout, kh, kw) = xs, ws
+    _chain(ctx, node, x, [
+        ("nhwc", OpKind.PERMUTE, TensorSpec((n, h, width, cin)), {}),
+        ("", OpKind.LINEAR, TensorSpec((n, h, width, cout * kh * kw)),
+         {"weight": TensorSpec((cout * kh * kw, cin)), "has_bias": False,
+          "precision": _precision(ctx, x, w)}),
+        ("col2im", OpKind.COL2IM, ctx.spec(node.output[0], node),
+         {"has_bias": bool(rest and rest[0]), "attrs": {"kernel": (kh, kw)}})])
+
+
+def _resize(ctx: _Ctx, node: Any) -> None:
+    """Resize / Upsample: nearest, or linear over H and W (bilinear)."""
+    mode = _attrs(node).get("mode", b"nearest")
+    mode = mode.decode() if isinstance(mode, bytes) else str(mode)
+    shape = ctx.spec(_inputs(node)[0], node).shape
+    if mode not in ("nearest", "linear") or len(shape) != 4:
+        raise UnsupportedOpError(f"{_where(node, ctx.opset)}: resizing is supported as nearest "
+                                 f"or (bi)linear on an NCHW tensor, not {mode} on {shape}")
+    ctx.add(node, OpKind.UPSAMPLE, _inputs(node)[:1],
+            attrs={"mode": "nearest" if mode == "nearest" else "bilinear"})
 
 
 def _gemm(ctx: _Ctx, node: Any) -> None:
@@ -248,14 +319,16 @@ def _pool(kind: OpKind, global_: bool = False) -> Callable[[_Ctx, Any], None]:
     def convert(ctx: _Ctx, node: Any) -> None:
         x = _inputs(node)[0]
         shape = ctx.spec(x, node).shape
-        if len(shape) != 4:
-            raise UnsupportedOpError(f"{_where(node, ctx.opset)}: only 2-D pooling (an NCHW "
-                                     f"input) is supported, not an input of shape {shape}")
-        a = _attrs(node)
-        kernel = tuple(shape[2:]) if global_ else tuple(a["kernel_shape"])
-        stride = kernel if global_ else tuple(a.get("strides", [1, 1]))
-        ctx.add(node, kind, [x], attrs={"kernel": (int(kernel[0]), int(kernel[1])),
-                                        "stride": (int(stride[0]), int(stride[1]))})
+        if global_:
+            whole = _as_2d(shape)[2:] if len(shape) in (3, 4) else ()
+            if not whole:
+                raise UnsupportedOpError(f"{_where(node, ctx.opset)}: global pooling is "
+                                         f"supported over NCL or NCHW, not {shape}")
+            attrs = {"kernel": whole, "stride": whole}
+        else:
+            window = _window(ctx, node, shape)
+            attrs = {"kernel": window["kernel"], "stride": window["stride"]}
+        _via_2d(ctx, node, x, kind, {"attrs": attrs})
 
     return convert
 
@@ -401,6 +474,9 @@ def _qonnx_quant(ctx: _Ctx, node: Any) -> None:
 
 CONVERTERS: dict[str, Callable[[_Ctx, Any], None]] = {
     "Conv": _conv,
+    "ConvTranspose": _conv_transpose,
+    "Resize": _resize,
+    "Upsample": _resize,
     "Gemm": _gemm,
     "MatMul": _matmul,
     "MaxPool": _pool(OpKind.MAXPOOL2D),

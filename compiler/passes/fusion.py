@@ -24,14 +24,23 @@ def remove_noops(graph: Graph) -> Graph:
 
 
 def _sole_producer(graph: Graph, name: str, kinds: frozenset[OpKind]) -> str | None:
-    """The producer of ``name`` if it is of ``kinds`` and ``name`` is its only consumer."""
-    producers = graph.inputs_of(name)
-    if len(producers) != 1:
-        return None
-    (src,) = producers
-    if graph.op(src).kind in kinds and graph.consumers(src) == [name]:
-        return src
-    return None
+    """The producer of ``name`` if it is of ``kinds`` and ``name`` is its only consumer, looking
+    through reshapes that keep the batch and channel dims (the views around a 1-D conv run as
+    2-D), each consumed only on the way."""
+    node = name
+    while True:
+        producers = graph.inputs_of(node)
+        if len(producers) != 1:
+            return None
+        (src,) = producers
+        if graph.consumers(src) != [node]:
+            return None
+        op = graph.op(src)
+        if op.kind in kinds:
+            return src
+        if op.kind is not OpKind.RESHAPE or op.inputs[0].shape[:2] != op.output.shape[:2]:
+            return None
+        node = src
 
 
 _CONV_LINEAR = frozenset(COMPUTE_OPS - {OpKind.MATMUL})

@@ -35,7 +35,7 @@ def export(name: str, folder: Path, dynamic: bool = True) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name", ["lenet5", "resnet18", "mobilenet_v2"])
+@pytest.mark.parametrize("name", ["lenet5", "resnet18", "mobilenet_v2", "unet_small", "kws_tcn"])
 def test_an_exported_zoo_model_reads_as_the_pytorch_path_reads_it(name: str,
                                                                   tmp_path: Path) -> None:
     from_onnx = compile_graph(load_onnx(export(name, tmp_path)))
