@@ -17,14 +17,14 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Simulation", "simulate", "simulate_graph"]
+__all__ = ["Simulation", "simulate", "simulate_graph", "simulate_model"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "simulate":  # traces torch models: imports torch
+    if name in ("simulate", "simulate_model"):  # simulate traces torch models: imports torch
         from systolab import api
 
-        return api.simulate
+        return getattr(api, name)
     if name in __all__:
         from systolab import pipeline
 

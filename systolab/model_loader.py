@@ -112,5 +112,6 @@ def load_graph(spec: str, *, batch: int = 1,
 
 
 def model_label(spec: str) -> str:
-    """How reports name MODEL ``spec``: the zoo name, or ``file.py:factory`` without folders."""
-    return Path(spec).name if ":" in spec else spec
+    """How reports name MODEL ``spec``: the zoo name, ``file.py:factory`` or ``model.onnx``
+    without folders."""
+    return Path(spec).name if ":" in spec or spec.endswith(".onnx") else spec

@@ -182,3 +182,13 @@ def test_qonnx_quantizers_give_bits_binary_included(tmp_path: Path) -> None:
     conv1, conv2 = load_onnx(path).compute_ops()
     assert (conv1.precision.w_bits, conv1.precision.a_bits) == (2, 4)
     assert conv2.precision.w_bits == 1 and conv2.output.shape == (1, 8, 16, 16)
+
+
+def test_the_api_simulates_an_onnx_file_as_the_cli_does(tmp_path: Path) -> None:
+    import systolab
+
+    path = export("lenet5", tmp_path)
+    by_file = systolab.simulate_model(str(path), "edge_int8", batch=2)
+    by_name = systolab.simulate_model("lenet5", "edge_int8", batch=2)
+    assert by_file.stats.total.cycles == by_name.stats.total.cycles
+    assert by_file.name == "lenet5.onnx"
