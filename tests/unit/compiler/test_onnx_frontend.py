@@ -192,3 +192,15 @@ def test_the_api_simulates_an_onnx_file_as_the_cli_does(tmp_path: Path) -> None:
     by_name = systolab.simulate_model("lenet5", "edge_int8", batch=2)
     assert by_file.stats.total.cycles == by_name.stats.total.cycles
     assert by_file.name == "lenet5.onnx"
+
+
+def test_a_policy_file_names_onnx_layers_by_node_name(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("layers:\n  /conv2/Conv: {w_bits: 4, a_bits: 6}\n  /fc1/Gemm: {keep: 0.5}\n")
+    from systolab.model_loader import load_graph
+
+    graph = load_graph(str(export("lenet5", tmp_path)), policy=policy)
+    ops = {op.name: op for op in graph.compute_ops()}
+    assert (ops["/conv2/Conv"].precision.w_bits, ops["/conv2/Conv"].precision.a_bits) == (4, 6)
+    assert ops["/conv1/Conv"].precision.w_bits == 8
+    assert ops["/fc1/Gemm"].sparsity.kept_out_channels == 60
