@@ -1,6 +1,7 @@
 """The ONNX front end: an ``.onnx`` file becomes an IR Graph, without torch.
 
-Shapes come from ONNX shape inference (``onnx.shape_inference``) over the file's graph, so
+Shapes come from ONNX shape inference over the file's graph
+(:func:`compiler.frontend.onnxshapes.tensor_shapes`, which also folds computed shapes), so
 weights are never needed: a file whose initializers live in external data files that are
 missing (the shape-only models several tools ship) loads from the initializers' dims, and the
 graph's notes say so. A symbolic input dimension (``batch``) takes the given batch.
@@ -39,8 +40,15 @@ from pathlib import Path
 from typing import Any
 
 from compiler.errors import TraceError, UnsupportedOpError
+from compiler.frontend.onnxshapes import (
+    QONNX_DOMAINS,
+    QONNX_OPS,
+    OnnxError,
+    attributes,
+    onnx_package,
+    tensor_shapes,
+)
 from compiler.ir import Graph, Op, OpKind, Precision, TensorSpec, conv_kind, verify
-from hwsim.errors import SystolabError
 from hwsim.fields import shown
 
 __all__ = ["CONVERTERS", "OnnxError", "load_onnx", "onnx_to_graph"]
@@ -48,23 +56,10 @@ __all__ = ["CONVERTERS", "OnnxError", "load_onnx", "onnx_to_graph"]
 MAX_BYTES = 2**31  # protobuf's own limit for one file; weights beyond it are external data
 
 
-class OnnxError(SystolabError):
-    """An ONNX file that cannot be read or has a tensor whose shape cannot be known."""
-
-
-def _onnx() -> Any:
-    try:
-        import onnx
-    except ImportError:
-        raise OnnxError("ONNX models need the onnx package: pip install 'systolab[onnx]'") \
-            from None
-    return onnx
-
-
 # -- reading ----------------------------------------------------------------------------------
 def load_onnx(path: str | Path, *, batch: int = 1) -> Graph:
     """The IR graph of the ONNX model in ``path`` (weights not needed; module doc)."""
-    onnx = _onnx()
+    onnx = onnx_package()
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -88,7 +83,7 @@ def load_onnx(path: str | Path, *, batch: int = 1) -> Graph:
 
 
 def _missing_external_data(model: Any, folder: Path) -> set[str]:
-    onnx = _onnx()
+    onnx = onnx_package()
     missing = set()
     for init in model.graph.initializer:
         if init.data_location == onnx.TensorProto.EXTERNAL:
@@ -161,17 +156,12 @@ def _where(node: Any, opset: int) -> str:
     return f"node {node.name or '(unnamed)'!r} ({node.op_type}, opset {opset})"
 
 
-def _attrs(node: Any) -> dict[str, Any]:
-    onnx = _onnx()
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-
-
 def _value(ctx: _Ctx, tensor: str) -> Any:
     """The numpy value of an initializer with its data present, else None."""
     if tensor in ctx.values:
         return ctx.values[tensor]
     init = ctx.initializers.get(tensor)
-    onnx = _onnx()
+    onnx = onnx_package()
     if init is None or init.data_location == onnx.TensorProto.EXTERNAL:
         return None
     return onnx.numpy_helper.to_array(init)
@@ -213,7 +203,7 @@ def _window(ctx: _Ctx, node: Any, shape: tuple[int, ...]) -> dict[str, tuple[int
     if rank not in (1, 2):
         raise UnsupportedOpError(f"{_where(node, ctx.opset)}: only 1-D and 2-D windows (an NCL "
                                  f"or NCHW input) are supported, not an input of shape {shape}")
-    a = _attrs(node)
+    a = attributes(node)
     kernel = list(a["kernel_shape"]) if "kernel_shape" in a else \
         list(ctx.spec(_inputs(node)[1], node).shape[2:])
     strides = list(a.get("strides", [1] * rank))
@@ -252,7 +242,7 @@ def _via_2d(ctx: _Ctx, node: Any, data: str, kind: OpKind, fields: dict[str, Any
 def _conv(ctx: _Ctx, node: Any) -> None:
     x, w, *rest = _inputs(node)
     xs, ws = ctx.spec(x, node).shape, ctx.spec(w, node).shape
-    groups = int(_attrs(node).get("group", 1))
+    groups = int(attributes(node).get("group", 1))
     attrs = {**_window(ctx, node, xs), "groups": groups}
     _via_2d(ctx, node, x, conv_kind(groups, xs[1], ws[0]),
             {"weight": TensorSpec(_as_2d(ws)), "has_bias": bool(rest and rest[0]),
@@ -264,7 +254,7 @@ def _conv_transpose(ctx: _Ctx, node: Any) -> None:
     with the kernel (M = N*H*W, K = Cin, N = Cout*kh*kw), then col2im on the vector unit."""
     x, w, *rest = _inputs(node)
     xs, ws = ctx.spec(x, node).shape, ctx.spec(w, node).shape
-    groups = int(_attrs(node).get("group", 1))
+    groups = int(attributes(node).get("group", 1))
     if len(xs) != 4 or groups != 1:
         raise UnsupportedOpError(f"{_where(node, ctx.opset)}: ConvTranspose is supported in 2-D "
                                  f"with group 1, not an input of shape {xs} and group {groups}")
@@ -280,7 +270,7 @@ def _conv_transpose(ctx: _Ctx, node: Any) -> None:
 
 def _resize(ctx: _Ctx, node: Any) -> None:
     """Resize / Upsample: nearest, or linear over H and W (bilinear)."""
-    mode = _attrs(node).get("mode", b"nearest")
+    mode = attributes(node).get("mode", b"nearest")
     mode = mode.decode() if isinstance(mode, bytes) else str(mode)
     shape = ctx.spec(_inputs(node)[0], node).shape
     if mode not in ("nearest", "linear") or len(shape) != 4:
@@ -292,7 +282,7 @@ def _resize(ctx: _Ctx, node: Any) -> None:
 
 def _gemm(ctx: _Ctx, node: Any) -> None:
     a_in, b_in, *rest = _inputs(node)
-    at = _attrs(node)
+    at = attributes(node)
     if at.get("transA", 0):
         raise UnsupportedOpError(f"{_where(node, ctx.opset)}: Gemm with transA is not "
                                  "supported (transpose the input first)")
@@ -341,7 +331,7 @@ def _activation(fn: str) -> Callable[[_Ctx, Any], None]:
 
 
 def _clip(ctx: _Ctx, node: Any) -> None:
-    ins, a = _inputs(node), _attrs(node)
+    ins, a = _inputs(node), attributes(node)
     lo = a.get("min", _scalar(ctx, ins[1]) if len(ins) > 1 and ins[1] else None)
     hi = a.get("max", _scalar(ctx, ins[2]) if len(ins) > 2 and ins[2] else None)
     if (lo, hi) == (0.0, 6.0):
@@ -377,19 +367,19 @@ def _batchnorm(ctx: _Ctx, node: Any) -> None:
 def _layernorm(ctx: _Ctx, node: Any) -> None:
     ins = _inputs(node)
     shape = ctx.spec(ins[0], node).shape
-    axis = int(_attrs(node).get("axis", -1)) % len(shape)
+    axis = int(attributes(node).get("axis", -1)) % len(shape)
     ctx.add(node, OpKind.LAYERNORM, ins[:1],
             attrs={"num_features": math.prod(shape[axis:]), "affine": len(ins) > 1})
 
 
 def _softmax(ctx: _Ctx, node: Any) -> None:
     ctx.add(node, OpKind.SOFTMAX, _inputs(node)[:1],
-            attrs={"dim": int(_attrs(node).get("axis", -1))})
+            attrs={"dim": int(attributes(node).get("axis", -1))})
 
 
 def _concat(ctx: _Ctx, node: Any) -> None:
     ctx.add(node, OpKind.CONCAT, [t for t in _inputs(node) if t],
-            attrs={"dim": int(_attrs(node)["axis"])})
+            attrs={"dim": int(attributes(node)["axis"])})
 
 
 def _layout(kind: OpKind) -> Callable[[_Ctx, Any], None]:
@@ -424,9 +414,9 @@ _INT_BITS = {"INT8": 8, "UINT8": 8, "INT16": 16, "UINT16": 16, "INT4": 4, "UINT4
 def _qdq_bits(ctx: _Ctx, node: Any) -> int:
     """Width of the integers a QuantizeLinear makes or a DequantizeLinear reads: the type of
     the zero point (uint8 when it is absent, as the ONNX spec says), or output_dtype."""
-    onnx = _onnx()
+    onnx = onnx_package()
     ins = _inputs(node)
-    dtype = _attrs(node).get("output_dtype", 0)
+    dtype = attributes(node).get("output_dtype", 0)
     if not dtype and len(ins) > 2 and ins[2]:
         init = ctx.initializers.get(ins[2])
         dtype = init.data_type if init is not None else ctx.dtypes.get(ins[2], 0)
@@ -445,16 +435,10 @@ def _quantize(ctx: _Ctx, node: Any) -> None:
     ctx.bits[node.output[0]] = bits
 
 
-# QONNX (Pappalardo et al., "QONNX: representing arbitrary-precision quantized neural
-# networks", 2022), as Brevitas and FINN export it: the bit width is an input of the node.
-QONNX_DOMAINS = frozenset({"qonnx.custom_op.general", "finn.custom_op.general", "onnx.brevitas"})
-_QONNX_OPS = {"Quant": 3, "IntQuant": 3, "Trunc": 4, "BipolarQuant": None}  # bit-width input
-
-
 def _qonnx_quant(ctx: _Ctx, node: Any) -> None:
     """A QONNX quantizer: the bits of the weight or activation it quantizes (BipolarQuant is
     binary, 1 bit)."""
-    index = _QONNX_OPS[node.op_type]
+    index = QONNX_OPS[node.op_type]
     if index is None:
         bits = 1
     else:
@@ -516,114 +500,11 @@ _SHAPE_OPS = frozenset({"Shape", "Size", "Constant", "ConstantOfShape", "Range"}
 
 
 # -- the graph --------------------------------------------------------------------------------
-def _shapes(model: Any, batch: int) -> dict[str, tuple[int, ...]]:
-    """Every tensor's shape after ONNX shape inference, symbolic dims of the inputs set to
-    ``batch``; tensors whose shape stays unknown are absent. Where a shape is computed in the
-    graph (``Shape`` -> ``Gather`` -> ``Concat`` -> ``Expand``, as exporters write for a
-    dynamic batch), the small shape tensors are folded to constants and inference runs again."""
-    onnx = _onnx()
-    model = onnx.ModelProto.FromString(model.SerializeToString())
-    initializer_names = {i.name for i in model.graph.initializer}
-    for value in model.graph.input:
-        if value.name in initializer_names:
-            continue
-        dims = value.type.tensor_type.shape.dim
-        for d in dims:
-            if not d.HasField("dim_value"):
-                d.Clear()
-                d.dim_value = batch
-    for node in model.graph.node:  # QONNX quantizers keep their input's shape
-        if node.domain in QONNX_DOMAINS and node.op_type in _QONNX_OPS:
-            data = node.input[0]
-            node.ClearField("input")
-            node.ClearField("attribute")
-            node.input.append(data)
-            node.op_type, node.domain = "Identity", ""
-    shapes: dict[str, tuple[int, ...]] = {}
-    for _ in range(_FOLD_ROUNDS):
-        shapes = _infer(model)
-        folded = _fold(model, shapes)
-        if not folded:
-            break
-        kept = [n for n in model.graph.node if not set(n.output) <= set(folded)]
-        del model.graph.node[:]
-        model.graph.node.extend(kept)
-        model.graph.initializer.extend(onnx.numpy_helper.from_array(v, name)
-                                       for name, v in folded.items())
-    for init in model.graph.initializer:
-        shapes[init.name] = tuple(int(d) for d in init.dims)
-    return shapes
-
-
-_FOLD_ROUNDS = 4
-_FOLD_MAX_ELEMENTS = 64  # shape tensors are a few integers; anything larger is data
-_FOLDABLE = frozenset({"Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice",
-                       "Add", "Sub", "Mul", "Div", "Mod", "Equal", "Less", "Greater", "Not",
-                       "And", "Or", "Where", "ConstantOfShape", "Range", "Reshape", "Constant",
-                       "Identity", "Min", "Max", "Neg", "Abs", "Floor", "Ceil", "ReduceProd",
-                       "Tile"})
-
-
-def _infer(model: Any) -> dict[str, tuple[int, ...]]:
-    onnx = _onnx()
-    try:
-        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
-    except Exception as err:
-        raise OnnxError(f"ONNX shape inference failed: {' '.join(str(err).split())[:300]}") \
-            from None
-    shapes: dict[str, tuple[int, ...]] = {}
-    for value in (*inferred.graph.input, *inferred.graph.value_info, *inferred.graph.output):
-        t = value.type.tensor_type
-        if t.HasField("shape") and all(d.HasField("dim_value") for d in t.shape.dim):
-            shapes[value.name] = tuple(int(d.dim_value) for d in t.shape.dim)
-    return shapes
-
-
-def _fold(model: Any, shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
-    """Values of the small integer tensors computed from shapes and constants whose shape
-    inference could not see through (new ones only), by ONNX's reference evaluator."""
-    import numpy as np
-
-    onnx = _onnx()
-    from onnx.reference import ReferenceEvaluator
-
-    values: dict[str, Any] = {}
-    for init in model.graph.initializer:
-        if init.data_location != onnx.TensorProto.EXTERNAL and \
-                math.prod(init.dims) <= _FOLD_MAX_ELEMENTS:
-            values[init.name] = onnx.numpy_helper.to_array(init)
-    new: dict[str, Any] = {}
-    for node in model.graph.node:
-        if node.op_type not in _FOLDABLE or node.domain not in ("", "ai.onnx"):
-            continue
-        ins = [t for t in node.input if t]
-        out: Any
-        if node.op_type == "Shape":
-            if ins[0] not in shapes:
-                continue
-            a = _attrs(node)
-            dims = shapes[ins[0]]
-            out = [np.array(dims[a.get("start", 0):a.get("end", len(dims))], dtype=np.int64)]
-        elif all(t in values for t in ins):
-            try:
-                out = ReferenceEvaluator(node).run(None, {t: values[t] for t in ins})
-            except Exception:  # not foldable here (an op the evaluator lacks): inference decides
-                continue
-        else:
-            continue
-        for name, value in zip(node.output, out, strict=False):
-            value = np.asarray(value)
-            if value.size <= _FOLD_MAX_ELEMENTS and value.dtype.kind in "iub":
-                values[name] = value
-                new[name] = value
-    return new
-
-
 def onnx_to_graph(model: Any, *, batch: int = 1, name: str = "model") -> Graph:
     """The IR graph of an in-memory ``onnx.ModelProto`` (module doc)."""
     opset = _opset(model)
     initializers = {i.name: i for i in model.graph.initializer}
-    ctx = _Ctx(Graph(), opset, _shapes(model, batch), initializers,
+    ctx = _Ctx(Graph(), opset, tensor_shapes(model, batch), initializers,
                constant=set(initializers),
                dtypes={v.name: v.type.tensor_type.elem_type
                        for v in (*model.graph.input, *model.graph.value_info)})
@@ -637,7 +518,7 @@ def onnx_to_graph(model: Any, *, batch: int = 1, name: str = "model") -> Graph:
         ctx.graph.add_op(Op(op_name, OpKind.INPUT, (), TensorSpec(shape), source="model input"))
         ctx.names[value.name] = op_name
     for node in model.graph.node:
-        if node.domain in QONNX_DOMAINS and node.op_type in _QONNX_OPS:
+        if node.domain in QONNX_DOMAINS and node.op_type in QONNX_OPS:
             _qonnx_quant(ctx, node)
             continue
         if node.domain not in ("", "ai.onnx"):
@@ -645,8 +526,8 @@ def onnx_to_graph(model: Any, *, batch: int = 1, name: str = "model") -> Graph:
                                      f"{_where(node, opset)}: only the default ONNX domain is "
                                      "read")
         data = [t for t in node.input if t]
-        if node.op_type == "Constant" and "value" in _attrs(node):
-            ctx.values[node.output[0]] = _onnx().numpy_helper.to_array(_attrs(node)["value"])
+        if node.op_type == "Constant" and "value" in attributes(node):
+            ctx.values[node.output[0]] = onnx_package().numpy_helper.to_array(attributes(node)["value"])
         if node.op_type in _SHAPE_OPS or (data and all(t in ctx.constant for t in data)
                                           and node.op_type not in ("DequantizeLinear",)):
             ctx.constant.update(node.output)  # shape arithmetic or weight preprocessing

@@ -282,20 +282,22 @@ def test_a_new_dataflow_is_one_record(monkeypatch: pytest.MonkeyPatch) -> None:
     assert stats.cycles >= stats.total.roofline_cycles
 
 
+def _bitfusion(rows: int, cols: int, **kib: int) -> Arch:
+    """bitfusion_eyeriss with another array shape and buffer sizes (KiB by buffer)."""
+    base = load_arch("bitfusion_eyeriss")
+    buffers = replace(base.buffers, **{name: replace(getattr(base.buffers, name), size_kib=k)
+                                       for name, k in kib.items()})
+    return replace(base, array=replace(base.array, rows=rows, cols=cols), buffers=buffers)
+
+
 def test_a_weight_block_of_one_n_tile_is_a_candidate_when_the_edge_tile_is_blocked_apart() -> None:
     """N = 17 on 4 columns: four full n tiles and an edge one. A block of one n tile makes four
     blocks of full tiles (the edge tile is blocked apart), within MAX_BLOCKS; the mapper used to
     count five and drop the Nmnk order, missing the least-energy mapping of its space."""
-    import dataclasses
-
     from compiler.mapping.geometry import ConvGeometry
     from compiler.mapping.tiling import enumerate_mappings, score
 
-    base = load_arch("bitfusion_eyeriss")
-    small = {name: dataclasses.replace(getattr(base.buffers, name), size_kib=1)
-             for name in ("input", "weight", "output")}
-    arch = dataclasses.replace(base, array=dataclasses.replace(base.array, rows=4, cols=4),
-                               buffers=dataclasses.replace(base.buffers, **small))
+    arch = _bitfusion(rows=4, cols=4, input=1, weight=1, output=1)
     g = Gemm(18, 17, 75)
     geometry = ConvGeometry(batch=2, channels=3, height=5, width=5, kernel=(5, 5), stride=(1, 1),
                             pad=(1, 1), dilation=(1, 1), out_h=3, out_w=3)
@@ -309,16 +311,10 @@ def test_a_weight_block_of_one_n_tile_is_a_candidate_when_the_edge_tile_is_block
 def test_the_longest_streamed_tile_that_fits_is_a_candidate_with_a_short_edge() -> None:
     """Six output rows of 7 where five rows fit: 35 + 7 is a candidate beside 21 + 21 (the
     even split) and costs less energy on this arch; the mapper used to miss it."""
-    import dataclasses
-
     from compiler.mapping.geometry import ConvGeometry
     from compiler.mapping.tiling import enumerate_mappings, score
 
-    base = load_arch("bitfusion_eyeriss")
-    sizes = {"input": 1, "weight": 1, "output": 4}
-    arch = dataclasses.replace(base, buffers=dataclasses.replace(base.buffers, **{
-        name: dataclasses.replace(getattr(base.buffers, name), size_kib=kib)
-        for name, kib in sizes.items()}))
+    arch = _bitfusion(rows=16, cols=16, input=1, weight=1, output=4)
     g = Gemm(42, 13, 12)
     geometry = ConvGeometry(batch=1, channels=3, height=3, width=4, kernel=(2, 2), stride=(1, 1),
                             pad=(2, 2), dilation=(1, 1), out_h=6, out_w=7)
