@@ -66,32 +66,33 @@ def plot_policy_search(report: PolicySearchReport, path: str | Path) -> None:
     circled and joined, the best policy starred, the uniform baselines and a latency budget
     marked."""
     result = report.result
+    scale = 100.0 if report.score == "accuracy" else 1.0  # accuracy in percent; scores as they are
     fig, ax = plt.subplots(figsize=(7.5, 5))
     h = result.history
-    points = ax.scatter([r.latency_ms for r in h], [100 * r.accuracy for r in h],
+    points = ax.scatter([r.latency_ms for r in h], [scale * r.accuracy for r in h],
                         c=[r.energy_pj * 1e-6 for r in h], cmap="viridis", s=18, alpha=0.8)
     fig.colorbar(points, ax=ax, label="energy (uJ)")
-    ax.plot([r.latency_ms for r in result.pareto], [100 * r.accuracy for r in result.pareto], "o",
+    ax.plot([r.latency_ms for r in result.pareto], [scale * r.accuracy for r in result.pareto], "o",
             color="tab:red", mfc="none", ms=9, label="Pareto front (accuracy, latency, energy)")
     steps, top = [], -1.0  # the accuracy-latency front as a staircase
     for r in sorted(h, key=lambda r: (r.seconds, -r.accuracy)):
         if r.accuracy > top:
             steps.append(r)
             top = r.accuracy
-    ax.step([r.latency_ms for r in steps], [100 * r.accuracy for r in steps], where="post",
+    ax.step([r.latency_ms for r in steps], [scale * r.accuracy for r in steps], where="post",
             color="tab:red", lw=1, alpha=0.6)
     if result.best is not None:
-        ax.plot(result.best.latency_ms, 100 * result.best.accuracy, "*", color="gold", ms=16,
+        ax.plot(result.best.latency_ms, scale * result.best.accuracy, "*", color="gold", ms=16,
                 mec="black", label="best within budget")
     for c in report.comparison:
         if c["policy"].startswith("uniform"):
-            ax.plot(c["latency_ms"], 100 * c["accuracy"], "s", color="gray")
-            ax.annotate(c["policy"].removeprefix("uniform "), (c["latency_ms"], 100 * c["accuracy"]),
+            ax.plot(c["latency_ms"], scale * c["accuracy"], "s", color="gray")
+            ax.annotate(c["policy"].removeprefix("uniform "), (c["latency_ms"], scale * c["accuracy"]),
                         textcoords="offset points", xytext=(4, 4), fontsize=8)
     if result.budget is not None and result.budget.metric == "latency":
         ax.axvline(result.budget.limit * 1e3, ls="--", color="gray", label="latency budget")
     ax.set_xlabel("latency (ms)")
-    ax.set_ylabel("accuracy (%)")
+    ax.set_ylabel("accuracy (%)" if report.score == "accuracy" else report.score)
     ax.set_title(f"{report.model} on {report.arch}: {result.config.agent}")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()

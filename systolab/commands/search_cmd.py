@@ -119,7 +119,7 @@ def _print(report: PolicySearchReport, out: Path) -> None:
                   f"{len(result.history)} episodes in {result.wall_seconds:.1f} s; "
                   f"{result.cost_evaluations:,} cost evaluations "
                   f"({result.cost_evaluations_per_second:,.0f}/s); "
-                  f"original accuracy {100 * result.reference_accuracy:.2f}%")
+                  f"original {report.score} {report.format_score(result.reference_accuracy)}")
     if report.layers:
         table = Table(title="best policy per layer", title_justify="left", header_style="bold")
         for header in ("layer", "op", "w/a bits", "keep", "bound", "cycles", "ms", "energy uJ",
@@ -133,10 +133,11 @@ def _print(report: PolicySearchReport, out: Path) -> None:
     else:
         console.print("no policy within the budget was found; see report.json")
     table = Table(title="comparison", title_justify="left", header_style="bold")
-    for header in ("policy", "accuracy", "latency ms", "energy uJ", "speedup", "energy saving"):
+    for header in ("policy", report.score, "latency ms", "energy uJ", "speedup",
+                   "energy saving"):
         table.add_column(header, justify="left" if header == "policy" else "right")
     for c in report.comparison:
-        table.add_row(c["policy"], f"{100 * c['accuracy']:.2f}%", f"{c['latency_ms']:.4f}",
+        table.add_row(c["policy"], report.format_score(c["accuracy"]), f"{c['latency_ms']:.4f}",
                       f"{c['energy_uj']:.3f}", f"{c['speedup']:.2f}x", f"{c['energy_saving']:.2f}x")
     console.print(table)
     written = [n for n in ("best_policy.yaml", "report.json", "pareto.png") if (out / n).exists()]

@@ -63,6 +63,7 @@ class _Problem:
     score: Callable[[nn.Module], float]
     accuracy: Callable[[int], Callable[[Policy], float]]
     label: str
+    score_name: str = "accuracy"  # a task's accuracy (a fraction), or the evaluator's name
 
 
 def _problem(model: str | None, task_name: str | None, evaluator: str | None,
@@ -83,7 +84,7 @@ def _problem(model: str | None, task_name: str | None, evaluator: str | None,
         return _Problem(net, task.example_input, score or task.evaluate,
                         lambda m: task_accuracy(task, net, finetune_steps=finetune_steps, lr=lr,
                                                 channel_multiple=m, score=score),
-                        task.model_name)
+                        task.model_name, _score_name(evaluator))
     if finetune_steps:
         raise SearchSetupError("fine-tuning needs a task (the data to fine-tune on)")
     if model is None:
@@ -96,8 +97,16 @@ def _problem(model: str | None, task_name: str | None, evaluator: str | None,
         return lambda policy: user_score(compressed_model(net, example, policy, calibration=example,
                                                           channel_multiple=m))
 
-    return _Problem(net, example, user_score, factory,
-                    model_label(model))
+    return _Problem(net, example, user_score, factory, model_label(model),
+                    _score_name(evaluator))
+
+
+def _score_name(evaluator: str | None) -> str:
+    """``accuracy`` for a task's own score; an evaluator by its file's name and function."""
+    if evaluator is None:
+        return "accuracy"
+    target, _, function = evaluator.rpartition(":")
+    return f"{Path(target).name if target.endswith('.py') else target}:{function}"
 
 
 @dataclass(frozen=True)
@@ -110,10 +119,17 @@ class PolicySearchReport:
     result: SearchResult
     layers: tuple[dict[str, Any], ...]
     comparison: tuple[dict[str, Any], ...]
+    score: str = "accuracy"  # what ``accuracy`` holds: a task's accuracy, or an evaluator's score
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "arch": self.arch, **self.result.to_dict(),
-                "layers": list(self.layers), "comparison": list(self.comparison)}
+        return {"model": self.model, "arch": self.arch, "score": self.score,
+                **self.result.to_dict(), "layers": list(self.layers),
+                "comparison": list(self.comparison)}
+
+    def format_score(self, value: float) -> str:
+        """A score as a user reads it: an accuracy in percent, any other score as it is (a
+        user evaluator's -0.00037 is not -0.04%)."""
+        return f"{100 * value:.2f}%" if self.score == "accuracy" else f"{value:.6g}"
 
     def write(self, out_dir: str | Path) -> list[Path]:
         """Write ``best_policy.yaml`` (when a policy was found) and ``report.json``."""
@@ -126,7 +142,7 @@ class PolicySearchReport:
                 path = out / "best_policy.yaml"
                 write_text(path,
                     f"# {self.result.config.agent} search of {self.model} on {self.arch}: "
-                    f"accuracy {best.accuracy:.4f}, {best.latency_ms:.4f} ms, "
+                    f"{self.score} {best.accuracy:.6g}, {best.latency_ms:.4f} ms, "
                     f"{best.energy_pj * 1e-6:.3f} uJ\n"
                     + yaml.safe_dump(best.policy, sort_keys=False))
                 written.append(path)
@@ -207,7 +223,7 @@ def search_policy(model: str | None = None, *, arch: Arch | str | Path = "stripe
         comparison.insert(0, compared(f"searched ({agent})", best.accuracy, best.seconds,
                                       best.energy_pj))
     report = PolicySearchReport(problem.label, costs.arch.name, result, tuple(layers),
-                                tuple(comparison))
+                                tuple(comparison), problem.score_name)
     if out_dir is not None:
         report.write(out_dir)
     return report

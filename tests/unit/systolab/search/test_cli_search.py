@@ -47,3 +47,19 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Capt
     err = capsys.readouterr().err
     assert re.search(message, err), err
     assert "Traceback" not in err
+
+
+def test_a_user_evaluators_score_is_shown_as_it_is_not_as_a_percentage(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scores = tmp_path / "scores.py"
+    scores.write_text("def loss(model):\n    return -0.00037\n")
+    out = tmp_path / "run"
+    assert main(["search", "--task", "digits", "--evaluator", f"{scores}:loss", "--arch", "stripes",
+                 "--agent", "uniform", "--size", "0.5", "--episodes", "2", "--out", str(out),
+                 "--no-progress"]) == 0
+    text = " ".join(capsys.readouterr().out.split())  # as rich wraps it, unwrapped
+    assert "original scores.py:loss -0.00037" in text and "%" not in text.split("comparison")[1]
+    assert "│ uniform 8-bit │ -0.00037 │" in text
+    assert json.loads((out / "report.json").read_text())["score"] == "scores.py:loss"
+    assert "# uniform search of digits_cnn on stripes: scores.py:loss -0.00037" in \
+        (out / "best_policy.yaml").read_text()
