@@ -1,18 +1,20 @@
 """Search agents: one protocol, a registry of factories, one DDPG shared by the RL agents.
 
-======== ===================================================== ==========================
-name     what it searches                                      reference
-======== ===================================================== ==========================
-haq      w/a bits per layer, DDPG, budget enforced after       Wang et al., CVPR 2019
-amc      keep ratio per layer, DDPG, budget enforced before    He et al., ECCV 2018
-joint    bits and keep ratios together, DDPG                   both, one cost model
-uniform  one bit width for every searched layer                HAQ's fixed-precision baseline
-greedy   lower the least sensitive layers first                per-layer sensitivity analysis
-nsga2    bits, Pareto front of (accuracy, latency, energy)     Deb et al., IEEE TEVC 2002
-======== ===================================================== ==========================
+=========== =================================================== ==============================
+name        what it searches                                    reference
+=========== =================================================== ==============================
+haq         w/a bits per layer, DDPG, budget enforced after     Wang et al., CVPR 2019
+amc         keep ratio per layer, DDPG, budget enforced before  He et al., ECCV 2018
+joint       bits and keep ratios together, DDPG                 both, one cost model
+uniform     one bit width for every searched layer              HAQ's fixed-precision baseline
+greedy      lower the least sensitive layers first              per-layer sensitivity analysis
+sensitivity bits per layer: measured sensitivity, budget solved HAWQ-V2/V3, Dong et al.
+            exactly by dynamic programming over the cost table  NeurIPS 2020
+nsga2       bits, Pareto front of (accuracy, latency, energy)   Deb et al., IEEE TEVC 2002
+=========== =================================================== ==============================
 
 >>> sorted(AGENTS)
-['amc', 'greedy', 'haq', 'joint', 'nsga2', 'uniform']
+['amc', 'greedy', 'haq', 'joint', 'nsga2', 'sensitivity', 'uniform']
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from systolab.search.agents.ddpg import DDPG, DDPGConfig
 from systolab.search.agents.ddpg_agent import DDPGAgent, DDPGSpec
 from systolab.search.agents.haq import make_haq
 from systolab.search.agents.joint import make_joint
+from systolab.search.agents.sensitivity import SensitivityAgent
 from systolab.search.agents.space import Knob, PolicySpace
 from systolab.search.budget import BudgetError
 
@@ -46,6 +49,7 @@ __all__ = [
     "PolicySpace",
     "Proposal",
     "SearchContext",
+    "SensitivityAgent",
     "UniformAgent",
     "agent_spec",
     "make_agent",
@@ -69,6 +73,8 @@ AGENTS: dict[str, AgentSpec] = {a.name: a for a in (
     AgentSpec("uniform", UniformAgent, False, "one bit width for every searched layer"),
     AgentSpec("greedy", GreedyAgent, True, "lower the least sensitive layers first"),
     AgentSpec("nsga2", NSGA2Agent, False, "bits, Pareto front of (accuracy, latency, energy)"),
+    AgentSpec("sensitivity", SensitivityAgent, True,
+              "measure each layer's sensitivity, solve the budget exactly"),
 )}
 
 
