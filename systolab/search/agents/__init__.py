@@ -10,11 +10,12 @@ uniform     one bit width for every searched layer              HAQ's fixed-prec
 greedy      lower the least sensitive layers first              per-layer sensitivity analysis
 sensitivity bits per layer: measured sensitivity, budget solved HAWQ-V2/V3, Dong et al.
             exactly by dynamic programming over the cost table  NeurIPS 2020
+            (``-keep``: keep ratios; ``-joint``: both)
 nsga2       bits, Pareto front of (accuracy, latency, energy)   Deb et al., IEEE TEVC 2002
 =========== =================================================== ==============================
 
->>> sorted(AGENTS)
-['amc', 'greedy', 'haq', 'joint', 'nsga2', 'sensitivity', 'uniform']
+>>> " ".join(sorted(AGENTS))
+'amc greedy haq joint nsga2 sensitivity sensitivity-joint sensitivity-keep uniform'
 """
 
 from __future__ import annotations
@@ -74,7 +75,11 @@ AGENTS: dict[str, AgentSpec] = {a.name: a for a in (
     AgentSpec("greedy", GreedyAgent, True, "lower the least sensitive layers first"),
     AgentSpec("nsga2", NSGA2Agent, False, "bits, Pareto front of (accuracy, latency, energy)"),
     AgentSpec("sensitivity", SensitivityAgent, True,
-              "measure each layer's sensitivity, solve the budget exactly"),
+              "bits: measure each layer's sensitivity, solve the budget exactly"),
+    AgentSpec("sensitivity-keep", lambda ctx: SensitivityAgent(ctx, ("keep",)), True,
+              "keep ratios: measure each layer's sensitivity, solve the budget exactly"),
+    AgentSpec("sensitivity-joint", lambda ctx: SensitivityAgent(ctx, ("bits", "keep")), True,
+              "bits and keep ratios: summed sensitivities, the budget solved exactly"),
 )}
 
 

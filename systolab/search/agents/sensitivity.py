@@ -29,13 +29,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from systolab.search.agents.base import Proposal, SearchContext
-from systolab.search.agents.space import PolicySpace, bit_knobs
+from systolab.search.agents.space import PolicySpace, bit_knobs, keep_knobs
 from systolab.search.budget import BudgetError, CostLike
 
 __all__ = ["SensitivityAgent", "solve_allocation"]
 
+KEEP_PROBES = 6  # keep ratios measured per layer, spread over its allowed values
 MAX_STATES = 200_000  # partial choices kept per layer (a bound never reached in practice)
 TIGHTEN_ROUNDS = 8
+
+
+def _spread(values: Sequence[float], count: int) -> list[float | None]:
+    """At most ``count`` of ``values`` (ascending), evenly spread, the largest always kept."""
+    if len(values) <= count:
+        return list(values)
+    step = (len(values) - 1) / (count - 1)
+    return [values[round(i * step)] for i in range(count)]
 
 
 def solve_allocation(sensitivity: Sequence[Sequence[float]], saving: Sequence[Sequence[float]],
@@ -71,38 +80,72 @@ def solve_allocation(sensitivity: Sequence[Sequence[float]], saving: Sequence[Se
     return list(min(feasible, key=lambda e: (e[0], -e[1], e[2]))[2])
 
 
+Setting = tuple[int | None, float | None]  # one layer's (bits, keep); None: not searched
+
+
 class SensitivityAgent:
-    """See the module doc: measure per-layer sensitivities, then solve the budget exactly."""
+    """See the module doc: measure per-layer sensitivities, then solve the budget exactly.
+
+    ``fields`` says what is searched: ``("bits",)`` (one width per layer for weights and
+    activations), ``("keep",)`` (output-channel keep ratios) or both. With both, a layer's
+    sensitivity to a (width, keep) pair is taken as the sum of its two measured sensitivities
+    (one probe per width and one per keep ratio, not per pair); its saving is measured for the
+    pair itself, which costs only simulator time."""
 
     name = "sensitivity"
 
-    def __init__(self, ctx: SearchContext) -> None:
+    def __init__(self, ctx: SearchContext, fields: Sequence[str] = ("bits",)) -> None:
         if ctx.budget is None:
             raise BudgetError("the sensitivity agent needs a budget: give --latency, --energy "
                               "or --size")
         self.ctx = ctx
-        self.space = PolicySpace(ctx, bit_knobs(ctx))
+        knobs = [*(bit_knobs(ctx) if "bits" in fields else []),
+                 *(keep_knobs(ctx) if "keep" in fields else [])]
+        self.space = PolicySpace(ctx, knobs)
         self.space.check_feasible()
-        self.groups = self.space.from_last(("w_bits", "a_bits"))[::-1]  # first layer first
+        by_layer: dict[int, list[int]] = {}
+        for k, knob in enumerate(self.space.knobs):
+            by_layer.setdefault(knob.layer, []).append(k)
+        self.groups = [by_layer[layer] for layer in sorted(by_layer)]  # knob indices, per layer
         self.widths = list(range(ctx.min_bits, ctx.max_bits + 1))
-        # probe 0: all at max_bits; then (group, width) for every width below max_bits
-        self.probes: list[tuple[int, int] | None] = [None] + [
-            (g, b) for g in range(len(self.groups)) for b in self.widths[:-1]]
+        self.bits: list[list[int | None]] = []  # per group: the widths it may take
+        self.keeps: list[list[float | None]] = []  # per group: the keep ratios it may take
+        for group in self.groups:
+            fields_here = {self.space.knobs[k].field for k in group}
+            keep = next((self.space.knobs[k] for k in group if self.space.knobs[k].field == "keep"),
+                        None)
+            self.bits.append(list(self.widths) if "w_bits" in fields_here else [None])
+            self.keeps.append(_spread(keep.values, KEEP_PROBES) if keep is not None else [None])
+        # probe 0: the top setting; then each lower width and each lower keep, one layer at a time
+        self.probes: list[tuple[int, Setting] | None] = [None]
+        for g in range(len(self.groups)):
+            self.probes += [(g, (b, None)) for b in self.bits[g][:-1] if b is not None]
+            self.probes += [(g, (None, k)) for k in self.keeps[g][:-1] if k is not None]
         self.accuracy: list[float] = []
         self.finished = False
 
-    def _assignment(self, widths: Sequence[int]) -> list[int]:
+    def _top(self, g: int) -> Setting:
+        return self.bits[g][-1], self.keeps[g][-1]
+
+    def _assignment(self, settings: Sequence[Setting]) -> list[int]:
         idx = [0] * len(self.space)
-        for group, bits in zip(self.groups, widths, strict=True):
+        for g, (group, (bits, keep)) in enumerate(zip(self.groups, settings, strict=True)):
+            top_bits, top_keep = self._top(g)
             for k in group:
-                idx[k] = self.space.nearest(k, bits)
+                field = self.space.knobs[k].field
+                value = (keep if keep is not None else top_keep) if field == "keep" else \
+                    (bits if bits is not None else top_bits)
+                idx[k] = self.space.nearest(k, float(value))  # type: ignore[arg-type]
         return idx
 
-    def _probe(self, probe: tuple[int, int] | None) -> list[int]:
-        widths = [self.widths[-1]] * len(self.groups)
+    def _probe(self, probe: tuple[int, Setting] | None) -> list[int]:
+        settings = [self._top(g) for g in range(len(self.groups))]
         if probe is not None:
-            widths[probe[0]] = probe[1]
-        return self._assignment(widths)
+            settings[probe[0]] = probe[1]
+        return self._assignment(settings)
+
+    def _options(self, g: int) -> list[Setting]:
+        return [(b, k) for b in self.bits[g] for k in self.keeps[g]]
 
     def propose(self) -> Proposal | None:
         if self.finished:
@@ -112,26 +155,34 @@ class SensitivityAgent:
             return Proposal(self.space.policy(self._probe(self.probes[n])), {"probe": n})
         return Proposal(self.space.policy(self._assignment(self.solve())), {"probe": None})
 
-    def tables(self) -> tuple[float, list[list[float]], list[list[float]]]:
-        """The budget metric with every searched layer at ``max_bits``, and per layer group
-        and width the sensitivity and the saving of the metric against that, from the
-        probes."""
+    def _measure(self, idx: list[int]) -> float:
         budget = self.ctx.budget
         assert budget is not None
-        top = budget.measure(self.ctx.cost(self.space.policy(self._probe(None))))
+        return budget.measure(self.ctx.cost(self.space.policy(idx)))
+
+    def tables(self) -> tuple[float, list[list[float]], list[list[float]]]:
+        """The budget metric at the top setting, and per layer and option (:meth:`_options`)
+        the sensitivity (from the probes' accuracy) and the saving of the metric."""
         a0 = self.accuracy[0]
-        sens = [[0.0] * len(self.widths) for _ in self.groups]
-        saving = [[0.0] * len(self.widths) for _ in self.groups]
+        drop: dict[tuple[int, Setting], float] = {}
         for n, probe in enumerate(self.probes[1:], start=1):
             assert probe is not None
-            g, b = probe
-            i = self.widths.index(b)
-            sens[g][i] = a0 - self.accuracy[n]
-            saving[g][i] = top - budget.measure(self.ctx.cost(self.space.policy(self._probe(probe))))
+            drop[probe] = a0 - self.accuracy[n]
+        top = self._measure(self._probe(None))
+        sens, saving = [], []
+        for g in range(len(self.groups)):
+            top_bits, top_keep = self._top(g)
+            options = self._options(g)
+            sens.append([drop.get((g, (b, None)), 0.0) if b != top_bits else 0.0
+                         for b, _ in options])
+            for i, (_, k) in enumerate(options):
+                if k != top_keep:
+                    sens[-1][i] += drop[(g, (None, k))]
+            saving.append([top - self._measure(self._probe((g, o))) for o in options])
         return top, sens, saving
 
-    def solve(self) -> list[int]:
-        """The widths per searched layer (module doc, steps 2 and 3)."""
+    def solve(self) -> list[Setting]:
+        """The setting per searched layer (module doc, steps 2 and 3)."""
         budget = self.ctx.budget
         assert budget is not None
         top, sens, saving = self.tables()
@@ -140,14 +191,14 @@ class SensitivityAgent:
             choice = solve_allocation(sens, saving, need)
             if choice is None:
                 break
-            widths = [self.widths[i] for i in choice]
-            whole = budget.measure(self.ctx.cost(self.space.policy(self._assignment(widths))))
+            settings = [self._options(g)[i] for g, i in enumerate(choice)]
+            whole = self._measure(self._assignment(settings))
             if whole <= budget.limit * (1 + 1e-9):
-                return widths
+                return settings
             need += whole - budget.limit  # the table overstated the saving by this much
         # no allocation of the table is feasible: the cheapest one, which check_feasible has
         # shown to hold
-        return [self.widths[0]] * len(self.groups)
+        return [(self.bits[g][0], self.keeps[g][0]) for g in range(len(self.groups))]
 
     def observe(self, proposal: Proposal, accuracy: float, cost: CostLike, reward: float) -> None:
         if proposal.data["probe"] is None:

@@ -154,14 +154,16 @@ def test_nsga2_returns_a_non_dominated_front() -> None:
 
 
 def test_every_agent_is_registered_and_unknown_names_are_errors() -> None:
-    assert set(AGENTS) == {"haq", "amc", "joint", "uniform", "greedy", "nsga2", "sensitivity"}
+    assert set(AGENTS) == {"haq", "amc", "joint", "uniform", "greedy", "nsga2", "sensitivity",
+                           "sensitivity-keep", "sensitivity-joint"}
     with pytest.raises(KeyError, match=r"agent must be one of .* not 'haqq' \(did you mean 'haq'"):
         make_agent("haqq", context())
 
 
 def test_whether_an_agent_needs_a_budget_is_its_registry_entry() -> None:
     needs = {name for name, spec in AGENTS.items() if spec.needs_budget}
-    assert needs == {"haq", "amc", "joint", "greedy", "sensitivity"}
+    assert needs == {"haq", "amc", "joint", "greedy", "sensitivity", "sensitivity-keep",
+                     "sensitivity-joint"}
     unbounded = SearchContext(env.layers(), env.cost, None, episodes=12)
     for name in AGENTS:
         if name in needs:

@@ -91,3 +91,21 @@ def test_a_killed_sensitivity_search_resumes_to_the_same_answer(tmp_path: Path) 
     straight = run_search(config, layers=env.layers(), cost=env.cost, accuracy=env.accuracy,
                           reference_accuracy=0.99, baseline=BASE)
     assert [r.policy for r in resumed.history] == [r.policy for r in straight.history]
+
+
+@pytest.mark.parametrize("agent", ["sensitivity-keep", "sensitivity-joint"])
+def test_keep_ratios_alone_and_with_bits_meet_the_budget_and_beat_uniform(agent: str) -> None:
+    config = SearchConfig(agent, Budget("latency", 0.6), episodes=200, seed=0, channel_multiple=4)
+    result = run_search(config, layers=env.layers(), cost=env.cost, accuracy=env.accuracy,
+                        reference_accuracy=0.99, baseline=BASE)
+    answer = result.history[-1]
+    assert answer.feasible
+    settings = answer.to_policy().layers
+    assert any((lp.keep or 1.0) < 1.0 for lp in settings.values())
+    if agent == "sensitivity-keep":  # widths stay at the top: only channels were searched
+        assert {(lp.w_bits, lp.a_bits) for lp in settings.values()} == {(8, 8)}
+    uniform = run_search(SearchConfig("uniform", Budget("latency", 0.6), episodes=10, seed=0),
+                         layers=env.layers(), cost=env.cost, accuracy=env.accuracy,
+                         reference_accuracy=0.99, baseline=BASE)
+    if agent == "sensitivity-joint":
+        assert uniform.best is not None and answer.accuracy >= uniform.best.accuracy
