@@ -14,7 +14,7 @@ from compiler.frontend.pytorch import trace
 from compiler.ir import Gemm, Graph, Precision
 from compiler.mapping import map_gemm, map_model
 from compiler.mapping.codegen import gemm_runs, tensor_bits
-from compiler.mapping.tiling import mapping_for
+from compiler.mapping.tiling import GemmMapping, mapping_for
 from compiler.passes import compile_graph
 from compiler.policy import Policy, apply_policy
 from hwsim import Compute, Load, Program, Run, Store, load_arch
@@ -290,36 +290,34 @@ def _bitfusion(rows: int, cols: int, **kib: int) -> Arch:
     return replace(base, array=replace(base.array, rows=rows, cols=cols), buffers=buffers)
 
 
+def _energy_choice_is_the_best_of_the_space(g: Gemm, arch: Arch, **conv: object) -> GemmMapping:
+    """The mapper's least-energy mapping of ``g`` as a convolution of geometry ``conv``,
+    checked equal in energy to the best of the whole enumerated space."""
+    from compiler.mapping.geometry import ConvGeometry
+    from compiler.mapping.tiling import enumerate_mappings, score
+
+    geometry = ConvGeometry(stride=(1, 1), dilation=(1, 1), **conv)  # type: ignore[arg-type]
+    chosen = map_gemm(g, 8, 8, 8, arch, geometry=geometry, objective="energy")
+    best = min(score(mp, "energy") for mp in enumerate_mappings(g, 8, 8, 8, arch,
+                                                                  geometry=geometry))
+    assert score(chosen, "energy") == best
+    return chosen
+
+
 def test_a_weight_block_of_one_n_tile_is_a_candidate_when_the_edge_tile_is_blocked_apart() -> None:
     """N = 17 on 4 columns: four full n tiles and an edge one. A block of one n tile makes four
     blocks of full tiles (the edge tile is blocked apart), within MAX_BLOCKS; the mapper used to
     count five and drop the Nmnk order, missing the least-energy mapping of its space."""
-    from compiler.mapping.geometry import ConvGeometry
-    from compiler.mapping.tiling import enumerate_mappings, score
-
-    arch = _bitfusion(rows=4, cols=4, input=1, weight=1, output=1)
-    g = Gemm(18, 17, 75)
-    geometry = ConvGeometry(batch=2, channels=3, height=5, width=5, kernel=(5, 5), stride=(1, 1),
-                            pad=(1, 1), dilation=(1, 1), out_h=3, out_w=3)
-    chosen = map_gemm(g, 8, 8, 8, arch, geometry=geometry, objective="energy")
-    best = min(score(mp, "energy") for mp in enumerate_mappings(g, 8, 8, 8, arch,
-                                                                  geometry=geometry))
+    chosen = _energy_choice_is_the_best_of_the_space(
+        Gemm(18, 17, 75), _bitfusion(rows=4, cols=4, input=1, weight=1, output=1),
+        batch=2, channels=3, height=5, width=5, kernel=(5, 5), pad=(1, 1), out_h=3, out_w=3)
     assert (chosen.order, chosen.n_block) == ("Nmnk", 4)
-    assert score(chosen, "energy") == best
 
 
 def test_the_longest_streamed_tile_that_fits_is_a_candidate_with_a_short_edge() -> None:
     """Six output rows of 7 where five rows fit: 35 + 7 is a candidate beside 21 + 21 (the
     even split) and costs less energy on this arch; the mapper used to miss it."""
-    from compiler.mapping.geometry import ConvGeometry
-    from compiler.mapping.tiling import enumerate_mappings, score
-
-    arch = _bitfusion(rows=16, cols=16, input=1, weight=1, output=4)
-    g = Gemm(42, 13, 12)
-    geometry = ConvGeometry(batch=1, channels=3, height=3, width=4, kernel=(2, 2), stride=(1, 1),
-                            pad=(2, 2), dilation=(1, 1), out_h=6, out_w=7)
-    chosen = map_gemm(g, 8, 8, 8, arch, geometry=geometry, objective="energy")
-    best = min(score(mp, "energy") for mp in enumerate_mappings(g, 8, 8, 8, arch,
-                                                                  geometry=geometry))
+    chosen = _energy_choice_is_the_best_of_the_space(
+        Gemm(42, 13, 12), _bitfusion(rows=16, cols=16, input=1, weight=1, output=4),
+        batch=1, channels=3, height=3, width=4, kernel=(2, 2), pad=(2, 2), out_h=6, out_w=7)
     assert (chosen.dataflow, chosen.m_t) == ("ws", 35)
-    assert score(chosen, "energy") == best
