@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["replacing", "save_figure", "write_bytes", "write_text"]
+__all__ = ["replacing", "save_figure", "write_text"]
 
 _UMASK = os.umask(0o022)  # read once: the mode a plain ``open`` would give a new file
 os.umask(_UMASK)
@@ -45,12 +45,6 @@ def write_text(path: str | Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     with replacing(path, "w", encoding="utf-8") as fh:
         fh.write(text)
-
-
-def write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically."""
-    with replacing(path) as fh:
-        fh.write(data)
 
 
 def save_figure(fig: Any, path: str | Path, **savefig_args: Any) -> None:

@@ -35,24 +35,22 @@ def module_call(call: Call) -> Call:
     elif bits is not None and not isinstance(m, (nn.Conv2d, nn.Linear)):
         out = as_call("fake_quant_module", x)
         out.kwargs["bits"] = bits
-    elif isinstance(m, nn.Conv1d):
-        out = as_call("conv1d", x, wspec(m.weight), m.bias, m.stride, m.padding, m.dilation,
-                      m.groups)
+    elif isinstance(m, nn.Conv1d | nn.Conv2d):
+        out = as_call(f"conv{1 if isinstance(m, nn.Conv1d) else 2}d", x, wspec(m.weight), m.bias,
+                      m.stride, m.padding, m.dilation, m.groups)
     elif isinstance(m, nn.ConvTranspose2d):
         out = as_call("conv_transpose2d", x, wspec(m.weight), m.bias, m.stride, m.padding,
                       m.output_padding, m.groups)
-    elif isinstance(m, nn.MaxPool1d):
-        out = as_call("max_pool1d", x, m.kernel_size, m.stride)
-    elif isinstance(m, nn.AvgPool1d):
-        out = as_call("avg_pool1d", x, m.kernel_size, m.stride)
-    elif isinstance(m, nn.AdaptiveAvgPool1d):
-        out = as_call("adaptive_avg_pool1d", x, m.output_size)
+    elif isinstance(m, nn.MaxPool1d | nn.MaxPool2d | nn.AvgPool1d | nn.AvgPool2d):
+        kind = "max" if isinstance(m, nn.MaxPool1d | nn.MaxPool2d) else "avg"
+        dims = 1 if isinstance(m, nn.MaxPool1d | nn.AvgPool1d) else 2
+        out = as_call(f"{kind}_pool{dims}d", x, m.kernel_size, m.stride)
+    elif isinstance(m, nn.AdaptiveAvgPool1d | nn.AdaptiveAvgPool2d):
+        dims = 1 if isinstance(m, nn.AdaptiveAvgPool1d) else 2
+        out = as_call(f"adaptive_avg_pool{dims}d", x, m.output_size)
     elif isinstance(m, nn.Upsample):
         out = as_call("interpolate", x)
         out.kwargs["mode"] = m.mode
-    elif isinstance(m, nn.Conv2d):
-        out = as_call("conv2d", x, wspec(m.weight), m.bias, m.stride, m.padding, m.dilation,
-                      m.groups)
     elif isinstance(m, nn.Linear):
         out = as_call("linear", x, wspec(m.weight), m.bias)
     elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
@@ -63,12 +61,6 @@ def module_call(call: Call) -> Call:
         out = as_call("relu6" if isinstance(m, nn.ReLU6) else "hardtanh", x, m.min_val, m.max_val)
     elif isinstance(m, (nn.ReLU, nn.GELU, nn.SiLU, nn.Hardswish, nn.Sigmoid)):
         out = as_call(type(m).__name__.lower(), x)
-    elif isinstance(m, nn.MaxPool2d):
-        out = as_call("max_pool2d", x, m.kernel_size, m.stride)
-    elif isinstance(m, nn.AvgPool2d):
-        out = as_call("avg_pool2d", x, m.kernel_size, m.stride)
-    elif isinstance(m, nn.AdaptiveAvgPool2d):
-        out = as_call("adaptive_avg_pool2d", x, m.output_size)
     elif isinstance(m, (nn.Flatten, nn.Unflatten)):
         out = as_call("flatten", x)
     elif isinstance(m, (nn.Dropout, nn.Identity)):
