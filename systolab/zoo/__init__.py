@@ -4,7 +4,8 @@ Every model is an entry in :data:`MODELS`, a :class:`ModelSpec` naming its facto
 of one input sample and the paper it follows. :func:`get_model` builds one in eval mode with
 reproducible weights, together with an example input for the front end to trace. Nothing is
 downloaded: weights are random (seeded), which is what latency and energy simulation needs;
-accuracy work trains the small models (``lenet5``, ``digits_cnn``) itself.
+accuracy work trains the small models (``lenet5``, ``digits_cnn``, ``mnist_resnet8``)
+itself.
 
 Factory keywords (``num_classes``, ``width_mult``, ...) never change the input shape, so the
 example input always fits; build the model classes directly for other input sizes.
@@ -18,7 +19,8 @@ Example:
     Traceback (most recent call last):
     ...
     compiler.errors.UnknownNameError: model name must be one of resnet18, resnet50, \
-mobilenet_v2, vgg16, vit_small, vit_tiny, lenet5, digits_cnn, unet_small, kws_tcn, not 'vit' \
+mobilenet_v2, vgg16, vit_small, vit_tiny, lenet5, digits_cnn, mnist_resnet8, unet_small, \
+kws_tcn, not 'vit' \
 (did you mean 'vit_tiny', 'vit_small'?)
 """
 
@@ -37,7 +39,7 @@ from hwsim.fields import shown
 
 from .dense import kws_tcn, unet_small
 from .mobilenet import mobilenet_v2
-from .resnet import resnet18, resnet50
+from .resnet import mnist_resnet8, resnet18, resnet50
 from .small import digits_cnn, lenet5
 from .vgg import vgg16
 from .vit import vit_small, vit_tiny
@@ -50,6 +52,7 @@ __all__ = [
     "kws_tcn",
     "lenet5",
     "list_models",
+    "mnist_resnet8",
     "mobilenet_v2",
     "resnet18",
     "resnet50",
@@ -134,6 +137,13 @@ _SPECS: tuple[ModelSpec, ...] = (
         (1, 8, 8),
         "two-convolution CNN with batch norm for scikit-learn's 8x8 digits, 10 classes",
         "Alpaydin and Kaynak, Optical Recognition of Handwritten Digits (UCI), 1998",
+    ),
+    ModelSpec(
+        "mnist_resnet8",
+        mnist_resnet8,
+        (1, 28, 28),
+        "ResNet-8 in the CIFAR form (16-32-64 filters, batch norm) for 28x28 MNIST, 10 classes",
+        "He et al., Deep Residual Learning for Image Recognition, CVPR 2016, Section 4.2",
     ),
 )
 

@@ -99,7 +99,7 @@ def test_batchnorm_reestimation_gives_batch_statistics(digits: tuple[Task, nn.Mo
 
 
 def test_unknown_task_lists_names() -> None:
-    with pytest.raises(TaskError, match=r"task name must be one of digits, mnist, not 'mnits' "
+    with pytest.raises(TaskError, match=r"task name must be one of digits, mnist, mnist-resnet8, not 'mnits' "
                                         r"\(did you mean 'mnist'"):
         get_task("mnits")
 

@@ -68,6 +68,9 @@ def vit_params(*, image: int, patch: int, dim: int, depth: int, mlp: int, classe
 # Our own configurations, counted by hand (conv weights without bias, BN weight and bias):
 #   lenet5: conv 1*6*25 + bn 12, conv 6*16*25 + bn 32, fc 400*120+120, 120*84+84, 84*10+10
 #   digits_cnn: conv 1*16*9 + bn 32, conv 16*32*9 + bn 64, fc 512*64+64, 64*10+10
+#   mnist_resnet8: stem 1*16*9 + 32; layer1 2 * (16*16*9 + 32); layer2 16*32*9 + 32*32*9
+#     + 2 * 64 + projection 16*32 + 64; layer3 32*64*9 + 64*64*9 + 2 * 128 + 32*64 + 128;
+#     fc 64*10 + 10
 #   vit_small: the closed form above, which also reproduces the DeiT-Tiny figure.
 #   unet_small (3x3 conv weights and biases per level; 2x2 transposed conv 64->32; 1x1 convs):
 #     down 160 + 2_320, 4_640 + 9_248; bottom 18_496 + 36_928; up 8_224; dec 18_464 + 9_248;
@@ -77,6 +80,8 @@ def vit_params(*, image: int, patch: int, dim: int, depth: int, mlp: int, classe
 OWN_PARAMS = {
     "lenet5": 150 + 12 + 2_400 + 32 + 48_120 + 10_164 + 850,
     "digits_cnn": 144 + 32 + 4_608 + 64 + 32_832 + 650,
+    "mnist_resnet8": 144 + 32 + 2 * (2_304 + 32) + 4_608 + 9_216 + 128 + 512 + 64 + 18_432
+    + 36_864 + 256 + 2_048 + 128 + 650,
     "vit_small": vit_params(image=32, patch=4, dim=128, depth=4, mlp=256, classes=10),
     "unet_small": 160 + 2_320 + 4_640 + 9_248 + 18_496 + 36_928 + 8_224 + 18_464 + 9_248 + 528
     + 4_624 + 2_320 + 34,
@@ -207,9 +212,10 @@ def count_calls(graph: fx.Graph, *targets: object) -> int:
 
 
 # Residual adds each model's fx graph must expose: one per residual block (ResNet-18: 8 basic
-# blocks; ResNet-50: 16 bottlenecks; MobileNetV2: the stride-1, same-width repeats 1+2+3+2+2;
-# ViT: two per encoder block).
-RESIDUAL_ADDS = {"resnet18": 8, "resnet50": 16, "mobilenet_v2": 10, "vit_small": 8, "vit_tiny": 24}
+# blocks; ResNet-50: 16 bottlenecks; ResNet-8: 3 basic blocks; MobileNetV2: the stride-1,
+# same-width repeats 1+2+3+2+2; ViT: two per encoder block).
+RESIDUAL_ADDS = {"resnet18": 8, "resnet50": 16, "mnist_resnet8": 3, "mobilenet_v2": 10,
+                 "vit_small": 8, "vit_tiny": 24}
 
 
 @pytest.mark.parametrize("name", list_models())
@@ -260,17 +266,17 @@ def test_bad_batch_is_rejected(batch: object) -> None:
 @pytest.mark.parametrize(
     ("name", "suggestion"),
     [
-        ("resnet-18", r"\(did you mean 'resnet18', 'resnet50', 'lenet5'\?\)$"),
+        ("resnet-18", r"\(did you mean 'resnet18', 'resnet50', 'mnist_resnet8'\?\)$"),
         ("ResNet50", r"\(did you mean 'resnet50', 'resnet18', 'lenet5'\?\)$"),
         ("vit", r"\(did you mean 'vit_tiny', 'vit_small'\?\)$"),
-        ("mobilenetv2", r"\(did you mean 'mobilenet_v2', 'lenet5'\?\)$"),
+        ("mobilenetv2", r"\(did you mean 'mobilenet_v2', 'lenet5', 'mnist_resnet8'\?\)$"),
         ("VGG16", r"\(did you mean 'vgg16'\?\)$"),
         ("vgg19", r"\(did you mean 'vgg16'\?\)$"),
     ],
 )
 def test_unknown_name_lists_zoo_and_close_names(name: str, suggestion: str) -> None:
     zoo_list = ("resnet18, resnet50, mobilenet_v2, vgg16, vit_small, vit_tiny, lenet5, digits_cnn, "
-                "unet_small, kws_tcn")
+                "mnist_resnet8, unet_small, kws_tcn")
     with pytest.raises(UnknownNameError, match=f"^model name must be one of {zoo_list}, not "):
         get_model(name)
     with pytest.raises(UnknownNameError, match=suggestion):
@@ -287,3 +293,19 @@ def test_unknown_name_without_close_match_suggests_nothing() -> None:
 def test_docstring_example_runs() -> None:
     result = doctest.testmod(systolab.zoo, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_mnist_resnet8_has_the_hand_counted_macs() -> None:
+    from compiler.frontend.pytorch import trace
+    from compiler.passes import compile_graph
+
+    def conv(pixels: int, cin: int, cout: int, taps: int) -> int:
+        return pixels * cin * cout * taps
+
+    hand = (conv(28 * 28, 1, 16, 9) + 2 * conv(28 * 28, 16, 16, 9)  # stem, layer1
+            + conv(14 * 14, 16, 32, 9) + conv(14 * 14, 32, 32, 9) + conv(14 * 14, 16, 32, 1)
+            + conv(7 * 7, 32, 64, 9) + conv(7 * 7, 64, 64, 9) + conv(7 * 7, 32, 64, 1)
+            + 64 * 10)
+    graph = compile_graph(trace(*get_model("mnist_resnet8")))
+    assert hand == 9_345_920 and graph.total_macs == hand
+    assert len(graph.compute_ops()) == 10
