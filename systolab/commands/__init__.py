@@ -31,6 +31,12 @@ class FiniteFloat(click.FloatRange):
             self.fail(f"{value!r} is not a finite number.", param, ctx)
         return number
 
+    def _describe_range(self) -> str:
+        # click's FloatRange shows "[x<=None]" in --help when both bounds are open; say nothing
+        if self.min is None and self.max is None:
+            return ""
+        return super()._describe_range()
+
 
 def mapping_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--objective`` and ``--dataflow``: what the mapper minimizes per layer, and the

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from hwsim.errors import Interrupted, SystolabError
 from systolab.commands import MAX_PROCESSES, FiniteFloat, mapping_options
-from systolab.search.agents import AGENTS
+from systolab.search.agents import AGENTS, SCHEDULES
 from systolab.search.tasks import TASKS
 from systolab.tables import wide_console
 
@@ -27,7 +27,16 @@ if TYPE_CHECKING:
 BUDGET_UNITS = "relative to the uniform 8-bit model (with --absolute: ms, uJ or KiB)"
 
 
-@click.command()
+def _epilog() -> str:
+    """The agents and schedules, what each does and when to use it (click keeps the lines
+    of a paragraph that starts with \\b as they are)."""
+    agents = "\n".join(f"  {name}: {spec.doc}\n      use: {spec.use}"
+                       for name, spec in AGENTS.items())
+    schedules = "\n".join(f"  {name}: {s.doc}" for name, s in SCHEDULES.items())
+    return f"\b\nAgents:\n{agents}\n\n\b\nDDPG schedules (--schedule):\n{schedules}"
+
+
+@click.command(epilog=_epilog())
 @click.argument("model", required=False)
 @click.option("--arch", "arch_name", default="stripes", show_default=True,
               help="Accelerator: a shipped config name or a YAML path.")
@@ -38,7 +47,11 @@ BUDGET_UNITS = "relative to the uniform 8-bit model (with --absolute: ms, uJ or 
 @click.option("--absolute", is_flag=True, help="Budgets in ms, uJ or KiB instead of ratios.")
 @click.option("--task", type=click.Choice(TASKS), help="Accuracy task (trains its model once).")
 @click.option("--evaluator", help="Score function 'module:function' or 'file.py:function'.")
-@click.option("--episodes", type=click.IntRange(1, 10**7), default=60, show_default=True)
+@click.option("--episodes", type=click.IntRange(1, 10**7),
+              help="Episodes (trials) at most [default: the schedule's, else 60].")
+@click.option("--schedule", type=click.Choice(list(SCHEDULES)), default="short",
+              show_default=True,
+              help="DDPG agents' episode count, warm-up and exploration (see below).")
 @click.option("--finetune-steps", type=click.IntRange(0, 10**7), default=0, show_default=True,
               help="Fine-tuning steps per candidate (needs --task).")
 @click.option("--finetune-lr", type=FiniteFloat(), default=1e-4, show_default=True)
@@ -58,7 +71,8 @@ BUDGET_UNITS = "relative to the uniform 8-bit model (with --absolute: ms, uJ or 
 @mapping_options
 def search(model: str | None, arch_name: str, agent: str, latency: float | None,
            energy: float | None, size: float | None, absolute: bool, task: str | None,
-           evaluator: str | None, episodes: int, finetune_steps: int, finetune_lr: float,
+           evaluator: str | None, episodes: int | None, schedule: str, finetune_steps: int,
+           finetune_lr: float,
            seed: int, min_bits: int, max_bits: int, pin: bool, channel_multiple: int | None,
            out_dir: str, resume: bool, progress: bool, threads: int, objective: str,
            dataflow: str) -> None:
@@ -79,7 +93,7 @@ def search(model: str | None, arch_name: str, agent: str, latency: float | None,
     budget = Budget(*next(iter(budgets.items())), relative=not absolute) if budgets else None
     try:
         report = search_policy(model, arch=arch_name, agent=agent, budget=budget, task=task,
-                               evaluator=evaluator, episodes=episodes,
+                               evaluator=evaluator, episodes=episodes, schedule=schedule,
                                finetune_steps=finetune_steps, finetune_lr=finetune_lr, seed=seed,
                                min_bits=min_bits, max_bits=max_bits, pin_first_last=pin,
                                channel_multiple=channel_multiple, out_dir=out_dir,

@@ -68,11 +68,14 @@ class SearchConfig:
     reward_lambda: float = 0.1  # HAQ's lambda, per accuracy percentage point
     objective: str = "latency"  # the mapper's, when the costs were simulated
     dataflow: str = "auto"
+    schedule: str = "short"  # the DDPG agents' exploration schedule (ddpg_agent.SCHEDULES)
 
     def fingerprint(self) -> dict[str, Any]:
         data = asdict(self)
         data["budget"] = self.budget.to_dict() if self.budget else None
         data.pop("episodes")
+        if data["schedule"] == "short":  # as checkpoints from before schedules existed say
+            data.pop("schedule")
         return data
 
 
@@ -211,7 +214,7 @@ def run_search(config: SearchConfig, *, layers: Sequence[LayerLike],
     ctx = SearchContext(layers, counted, budget, seed=config.seed, episodes=config.episodes,
                         min_bits=config.min_bits, max_bits=config.max_bits,
                         pin_first_last=config.pin_first_last,
-                        channel_multiple=config.channel_multiple)
+                        channel_multiple=config.channel_multiple, schedule=config.schedule)
     agent = make_agent(config.agent, ctx)
     out = Path(out_dir) if out_dir is not None else None
     with exclusive(out, "search") if out is not None else nullcontext():

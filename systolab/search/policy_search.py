@@ -37,7 +37,7 @@ from hwsim.outfiles import write_text
 from systolab.model_loader import load_model, model_label
 from systolab.pipeline import simulate_graph
 from systolab.search.accuracy import compressed_model, task_accuracy
-from systolab.search.agents import agent_spec
+from systolab.search.agents import DDPG_AGENTS, agent_spec, get_schedule
 from systolab.search.budget import METRICS, Budget, BudgetError
 from systolab.search.costs import CostModel
 from systolab.search.loop import SearchConfig, SearchResult, run_search
@@ -157,7 +157,8 @@ class PolicySearchReport:
 
 def search_policy(model: str | None = None, *, arch: Arch | str | Path = "stripes",
                   agent: str = "haq", budget: Budget | None = None, task: str | None = None,
-                  evaluator: str | None = None, episodes: int = 60, finetune_steps: int = 0,
+                  evaluator: str | None = None, episodes: int | None = None,
+                  schedule: str = "short", finetune_steps: int = 0,
                   finetune_lr: float = 1e-4, seed: int = 0, min_bits: int = 2, max_bits: int = 8,
                   pin_first_last: bool = True, channel_multiple: int | None = None,
                   out_dir: str | Path | None = "search-out", resume: bool = False,
@@ -171,8 +172,15 @@ def search_policy(model: str | None = None, *, arch: Arch | str | Path = "stripe
     score). ``channel_multiple`` (default: the array's columns) rounds kept channels. With
     ``out_dir`` the search is checkpointed after every episode and ``resume`` continues it.
     Every policy is costed with the mapper minimizing ``objective`` per layer, on ``dataflow``
-    (``"auto"``: any the arch has).
+    (``"auto"``: any the arch has). ``schedule`` is the DDPG agents' exploration schedule
+    (:data:`~systolab.search.agents.ddpg_agent.SCHEDULES`: ``"haq"`` and ``"amc"`` are the
+    published ones); ``episodes`` defaults to the schedule's published count, else 60.
     """
+    chosen = get_schedule(schedule)
+    if schedule != "short" and agent not in DDPG_AGENTS:
+        raise SearchSetupError(f"schedule {schedule!r} (--schedule) is for the DDPG agents "
+                               f"({', '.join(DDPG_AGENTS)}), not {agent}")
+    episodes = episodes or chosen.episodes or 60
     if agent_spec(agent).needs_budget and budget is None:
         raise BudgetError(f"the {agent} agent needs a budget: latency, energy or size")
     if budget is not None and budget.relative and budget.value > 1 and max_bits <= 8:
@@ -190,7 +198,7 @@ def search_policy(model: str | None = None, *, arch: Arch | str | Path = "stripe
     multiple = channel_multiple or costs.arch.array.cols
     accuracy = problem.accuracy(multiple)
     config = SearchConfig(agent, budget, episodes, seed, min_bits, max_bits, pin_first_last,
-                          multiple, objective=objective, dataflow=dataflow)
+                          multiple, objective=objective, dataflow=dataflow, schedule=schedule)
     base = costs.baseline(8)
     result = run_search(config, layers=costs.layers, cost=costs.evaluate, accuracy=accuracy,
                         reference_accuracy=problem.score(problem.net), baseline=base,

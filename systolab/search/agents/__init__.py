@@ -29,7 +29,7 @@ from systolab.search.agents.amc import make_amc
 from systolab.search.agents.base import Agent, Proposal, SearchContext
 from systolab.search.agents.baselines import GreedyAgent, NSGA2Agent, UniformAgent
 from systolab.search.agents.ddpg import DDPG, DDPGConfig
-from systolab.search.agents.ddpg_agent import DDPGAgent, DDPGSpec
+from systolab.search.agents.ddpg_agent import SCHEDULES, DDPGAgent, DDPGSpec, get_schedule
 from systolab.search.agents.haq import make_haq
 from systolab.search.agents.joint import make_joint
 from systolab.search.agents.sensitivity import SensitivityAgent
@@ -39,6 +39,8 @@ from systolab.search.budget import BudgetError
 __all__ = [
     "AGENTS",
     "DDPG",
+    "DDPG_AGENTS",
+    "SCHEDULES",
     "Agent",
     "AgentSpec",
     "DDPGAgent",
@@ -53,34 +55,51 @@ __all__ = [
     "SensitivityAgent",
     "UniformAgent",
     "agent_spec",
+    "get_schedule",
     "make_agent",
 ]
 
 @dataclass(frozen=True, slots=True)
 class AgentSpec:
-    """One search agent: how to build it for a context, and whether it needs a budget (the
-    DDPG agents enforce one while proposing; greedy lowers bits until one holds)."""
+    """One search agent: how to build it for a context, whether it needs a budget (the
+    DDPG agents enforce one while proposing; greedy lowers bits until one holds), what it
+    does and when to use it, and whether it is a DDPG agent (which takes an exploration
+    schedule, ``SearchContext.schedule``)."""
 
     name: str
     make: Callable[[SearchContext], Agent]
     needs_budget: bool
     doc: str
+    use: str  # when to choose it, for ``search --help``
+    ddpg: bool = False
 
 
 AGENTS: dict[str, AgentSpec] = {a.name: a for a in (
-    AgentSpec("haq", make_haq, True, "w/a bits per layer, DDPG, budget enforced after"),
-    AgentSpec("amc", make_amc, True, "keep ratio per layer, DDPG, budget enforced before"),
-    AgentSpec("joint", make_joint, True, "bits and keep ratios together, DDPG"),
-    AgentSpec("uniform", UniformAgent, False, "one bit width for every searched layer"),
-    AgentSpec("greedy", GreedyAgent, True, "lower the least sensitive layers first"),
-    AgentSpec("nsga2", NSGA2Agent, False, "bits, Pareto front of (accuracy, latency, energy)"),
+    AgentSpec("haq", make_haq, True, "w/a bits per layer, DDPG, budget enforced after",
+              "HAQ as published; learns slowly: add --schedule haq", ddpg=True),
+    AgentSpec("amc", make_amc, True, "keep ratio per layer, DDPG, budget enforced before",
+              "AMC's channel pruning as published; add --schedule amc", ddpg=True),
+    AgentSpec("joint", make_joint, True, "bits and keep ratios together, DDPG",
+              "bits and pruning by DDPG; needs hundreds of episodes", ddpg=True),
+    AgentSpec("uniform", UniformAgent, False, "one bit width for every searched layer",
+              "the baseline every search must beat; a few evaluations"),
+    AgentSpec("greedy", GreedyAgent, True, "lower the least sensitive layers first",
+              "a quick, strong baseline: tens of evaluations"),
+    AgentSpec("nsga2", NSGA2Agent, False, "bits, Pareto front of (accuracy, latency, energy)",
+              "no fixed budget: the accuracy-cost front in one run"),
     AgentSpec("sensitivity", SensitivityAgent, True,
-              "bits: measure each layer's sensitivity, solve the budget exactly"),
+              "bits: measure each layer's sensitivity, solve the budget exactly",
+              "first choice under a budget: few evaluations, exact"),
     AgentSpec("sensitivity-keep", lambda ctx: SensitivityAgent(ctx, ("keep",)), True,
-              "keep ratios: measure each layer's sensitivity, solve the budget exactly"),
+              "keep ratios: measure each layer's sensitivity, solve the budget exactly",
+              "channel pruning under a budget"),
     AgentSpec("sensitivity-joint", lambda ctx: SensitivityAgent(ctx, ("bits", "keep")), True,
-              "bits and keep ratios: summed sensitivities, the budget solved exactly"),
+              "bits and keep ratios: summed sensitivities, the budget solved exactly",
+              "bits and pruning together under a budget"),
 )}
+
+DDPG_AGENTS: tuple[str, ...] = tuple(name for name, spec in AGENTS.items() if spec.ddpg)
+"""The agents that learn with DDPG and take ``--schedule``."""
 
 
 def agent_spec(name: str) -> AgentSpec:

@@ -58,6 +58,7 @@ class SearchContext:
     pin_first_last: bool = True
     min_keep: float = 0.2
     channel_multiple: int = 1
+    schedule: str = "short"  # the DDPG agents' (systolab.search.agents.ddpg_agent.SCHEDULES)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ reinforcement learning", ICLR 2016), in the episodic form that AMC and HAQ use.
   ``gamma = 1`` and ``b`` an exponential moving average of past rewards (AMC, Sec. 3.4, which
   follows Block-QNN). Final steps do not bootstrap.
 - Exploration: during ``warmup_episodes`` actions are uniform in [0, 1]; afterwards they are
-  drawn from a normal around ``mu(s)`` truncated to [0, 1] whose sigma decays geometrically
-  from ``sigma_start`` to ``sigma_end`` over the remaining episodes (AMC: 0.5, decayed per
-  episode).
+  drawn from a normal around ``mu(s)`` truncated to [0, 1] whose sigma starts at
+  ``sigma_start`` and decays geometrically per episode: by ``sigma_decay`` if given (HAQ's
+  0.99, AMC's 0.95), else by the factor that reaches ``sigma_end`` at the last episode.
 - States are normalized by the caller (:class:`~systolab.search.agents.space.PolicySpace`
   min-max scales each feature to [0, 1]).
 
@@ -47,6 +47,7 @@ class DDPGConfig:
     warmup_episodes: int = 20
     sigma_start: float = 0.5
     sigma_end: float = 0.05
+    sigma_decay: float | None = None  # per episode after warm-up; None: reach sigma_end
     baseline_decay: float = 0.95
 
 
@@ -118,7 +119,8 @@ class DDPG:
         self.episodes_seen = 0
         self.baseline: float | None = None
         decay_span = max(1, episodes - config.warmup_episodes)
-        self.sigma_decay = (config.sigma_end / config.sigma_start) ** (1 / decay_span)
+        self.sigma_decay = (config.sigma_decay if config.sigma_decay is not None
+                            else (config.sigma_end / config.sigma_start) ** (1 / decay_span))
         self.sigma = config.sigma_start
 
     @property

@@ -16,18 +16,19 @@ value's action bin), so the critic learns about the policies that were evaluated
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from compiler.errors import UnknownNameError, closest
 from hwsim.fields import shown
 from systolab.search.agents.base import Proposal, SearchContext
 from systolab.search.agents.ddpg import DDPG, DDPGConfig
 from systolab.search.agents.space import FIELDS, Knob, PolicySpace, bit_knobs, keep_knobs
 from systolab.search.budget import CostLike
 
-__all__ = ["DDPGAgent", "DDPGSpec"]
+__all__ = ["SCHEDULES", "DDPGAgent", "DDPGSpec", "Schedule", "get_schedule"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +46,50 @@ class DDPGSpec:
         return sorted(knobs, key=lambda k: (k.layer, FIELDS.index(k.field)))
 
 
-def default_config(episodes: int) -> DDPGConfig:
-    """AMC/HAQ's hyper-parameters with warm-up scaled to short searches: a quarter of the
-    episodes, at most HAQ's 20."""
-    return DDPGConfig(warmup_episodes=min(20, max(1, episodes // 4)))
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """How long a DDPG search runs and how it explores: the episode count it was published
+    with (``None``: the caller's), the warm-up episodes of uniform random actions (``None``: a
+    quarter of the episodes, at most 20), the per-episode decay of the exploration noise
+    (``None``: from 0.5 down to 0.05 at the last episode) and the replay buffer in transitions
+    per knob (``None``: 2,000 in all)."""
+
+    name: str
+    episodes: int | None
+    warmup: int | None
+    sigma_decay: float | None
+    replay_per_knob: int | None
+    doc: str
+
+    def config(self, episodes: int, knobs: int) -> DDPGConfig:
+        """The learner's hyper-parameters for a search of ``episodes`` over ``knobs`` knobs."""
+        warmup = self.warmup if self.warmup is not None else min(20, max(1, episodes // 4))
+        config = DDPGConfig(warmup_episodes=warmup, sigma_decay=self.sigma_decay)
+        if self.replay_per_knob is not None:
+            config = replace(config, buffer_size=self.replay_per_knob * max(1, knobs))
+        return config
+
+
+SCHEDULES: dict[str, Schedule] = {s.name: s for s in (
+    Schedule("short", None, None, None, None,
+             "warm-up 1/4 of the episodes (at most 20), noise 0.5 to 0.05 at the end"),
+    # mit-han-lab/haq, rl_quantize.py defaults: --train_episode 600 --warmup 20
+    # --init_delta 0.5 --delta_decay 0.99 --rmsize 128 (per layer)
+    Schedule("haq", 600, 20, 0.99, 128,
+             "HAQ (CVPR 2019): 600 episodes, warm-up 20, noise 0.5 x 0.99 per episode"),
+    # mit-han-lab/amc, amc_search.py defaults: --train_episode 800 --warmup 100
+    # --init_delta 0.5 --delta_decay 0.95 --rmsize 100 (per layer)
+    Schedule("amc", 800, 100, 0.95, 100,
+             "AMC (ECCV 2018): 800 episodes, warm-up 100, noise 0.5 x 0.95 per episode"),
+)}
+
+
+def get_schedule(name: str) -> Schedule:
+    """The schedule called ``name`` (:data:`SCHEDULES`)."""
+    if name not in SCHEDULES:
+        raise UnknownNameError(f"schedule must be one of {', '.join(SCHEDULES)}, not "
+                               f"{shown(name)}{closest(name, SCHEDULES)}")
+    return SCHEDULES[name]
 
 
 class DDPGAgent:
@@ -61,8 +102,9 @@ class DDPGAgent:
         self.spec = spec
         self.space = PolicySpace(ctx, spec.knobs(ctx))
         self.space.check_feasible()
-        self.learner = DDPG(self.space.features.shape[1] + 1, config or default_config(ctx.episodes),
-                            seed=ctx.seed, episodes=ctx.episodes)
+        config = config or get_schedule(ctx.schedule).config(ctx.episodes, len(self.space))
+        self.learner = DDPG(self.space.features.shape[1] + 1, config, seed=ctx.seed,
+                            episodes=ctx.episodes)
         # HAQ lowers a layer's weight and activation bits (and, jointly, its keep) together.
         self._phases = [self.space.from_last(spec.fields)]
 

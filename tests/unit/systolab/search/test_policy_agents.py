@@ -171,3 +171,28 @@ def test_whether_an_agent_needs_a_budget_is_its_registry_entry() -> None:
                 make_agent(name, unbounded)
         else:
             assert make_agent(name, unbounded).propose() is not None
+
+
+def test_the_published_schedules_set_warmup_noise_and_replay() -> None:
+    from systolab.search.agents import SCHEDULES
+    from systolab.search.agents.ddpg_agent import DDPGAgent
+
+    haq = SCHEDULES["haq"].config(600, knobs=10)
+    assert (haq.warmup_episodes, haq.sigma_decay, haq.buffer_size) == (20, 0.99, 1280)
+    amc = SCHEDULES["amc"].config(800, knobs=10)
+    assert (amc.warmup_episodes, amc.sigma_decay, amc.buffer_size) == (100, 0.95, 1000)
+    assert (SCHEDULES["haq"].episodes, SCHEDULES["amc"].episodes) == (600, 800)
+    short = SCHEDULES["short"].config(40, knobs=10)
+    assert (short.warmup_episodes, short.sigma_decay) == (10, None)
+
+    ctx = context("latency", 0.6, episodes=30, schedule="haq")
+    agent = make_agent("haq", ctx)
+    assert isinstance(agent, DDPGAgent)
+    learner = agent.learner
+    assert learner.config.buffer_size == 128 * len(agent.space)
+    for episode in range(25):
+        proposal = agent.propose()
+        acc = env.accuracy(proposal.policy)
+        agent.observe(proposal, acc, env.cost(proposal.policy), 10 * (acc - 0.99))
+        after_warmup = max(0, episode + 1 - 20)
+        assert learner.sigma == pytest.approx(0.5 * 0.99 ** after_warmup)

@@ -29,6 +29,10 @@ def test_a_search_from_python_returns_its_report_and_writes_only_where_asked(
      SearchSetupError, "the digits task trains digits_cnn, not 'lenet5'"),
     ({"model": "resnet18", "budget": Budget("latency", 0.5)},
      SearchSetupError, "no built-in task trains 'resnet18'"),
+    ({"task": "digits", "agent": "greedy", "schedule": "haq", "budget": Budget("latency", 0.5)},
+     SearchSetupError, r"schedule 'haq' \(--schedule\) is for the DDPG agents \(haq, amc, joint\)"),
+    ({"task": "digits", "schedule": "haqq", "budget": Budget("latency", 0.5)},
+     KeyError, r"schedule must be one of short, haq, amc, not 'haqq' \(did you mean 'haq'"),
 ])
 def test_setup_errors_name_what_does_not_fit(kwargs: dict, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
