@@ -15,6 +15,7 @@ from torch import nn
 from compiler.compression import compress
 from compiler.policy import Policy
 from systolab.search.tasks import Task
+from systolab.search.threads import one_thread
 
 __all__ = ["compressed_model", "task_accuracy"]
 
@@ -38,10 +39,14 @@ def task_accuracy(task: Task, model: nn.Module, *, finetune_steps: int = 0, lr: 
     evaluate = score or task.evaluate
 
     def accuracy(policy: Policy) -> float:
-        compressed = compressed_model(model, task.example_input, policy, calibration=calibration,
-                                      channel_multiple=channel_multiple)
-        if finetune_steps:
-            compressed = task.finetune(compressed, finetune_steps, lr)
-        return float(evaluate(compressed))
+        # one thread: two processes evaluating at once (sweep workers, a search beside a
+        # benchmark) on two cores with two threads each ran 10x slower (spinning OpenMP threads)
+        with one_thread():
+            compressed = compressed_model(model, task.example_input, policy,
+                                          calibration=calibration,
+                                          channel_multiple=channel_multiple)
+            if finetune_steps:
+                compressed = task.finetune(compressed, finetune_steps, lr)
+            return float(evaluate(compressed))
 
     return accuracy
