@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from hwsim.errors import Interrupted, SystolabError
 from systolab.commands import MAX_PROCESSES, FiniteFloat
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from systolab.search.sweep.runner import SweepOutcome
 
 
 @click.command()
@@ -28,10 +34,13 @@ from systolab.commands import MAX_PROCESSES, FiniteFloat
 @click.option("--no-progress", is_flag=True,
               help="No progress (a bar on a terminal, else a line every 10 s).")
 @click.option("--no-plot", is_flag=True, help="Skip pareto.png.")
+@click.option("--transfer", is_flag=True,
+              help="Co-design with a task: also run every front point's policy on every front "
+                   "point's hardware (HAQ's Table 1) and write transfer.csv.")
 def sweep(spec_path: str, executor: str, address: str | None, connect_timeout: float,
           workers: int | None,
           out_dir: str | None, resume: bool, max_points: int | None, no_progress: bool,
-          no_plot: bool) -> None:
+          no_plot: bool, transfer: bool) -> None:
     """Explore accelerator parameters over workloads as SPEC.yaml describes; write every
     point and the Pareto front (points.csv, front.csv, sweep.json, pareto.png) to --out."""
     import os
@@ -45,6 +54,9 @@ def sweep(spec_path: str, executor: str, address: str | None, connect_timeout: f
     from systolab.tables import wide_console
 
     spec = load_sweep_spec(spec_path)
+    if transfer and (spec.codesign is None or spec.codesign.task is None):
+        raise click.UsageError("--transfer needs a co-design sweep with a task (codesign.task "
+                               "in the sweep file)")
     out = Path(out_dir or Path("sweeps") / spec.name)
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
     with Reporter(f"sweep {spec.name}", unit="points", enabled=not no_progress) as bar:
@@ -71,13 +83,16 @@ def sweep(spec_path: str, executor: str, address: str | None, connect_timeout: f
                   + ("" if outcome.complete else "; stopped early: rerun with --resume"))
     first = spec.objectives[0]
     table = Table(title=f"Pareto front over {', '.join(spec.objectives)} (by {first})")
-    for col in ("point", *spec.objectives):
+    policies = [] if spec.codesign is None else [w.name for w in spec.workloads]
+    for col in ("point", *spec.objectives, *(f"policy {w}" for w in policies)):
         table.add_column(col, justify="left" if col == "point" else "right")
     from systolab.search.sweep.objectives import objective_vector
 
     front = sorted(outcome.front, key=lambda r: objective_vector(spec.objectives, r.metrics))
     for r in front[:20]:
-        table.add_row(r.point.label, *(f"{v:.4g}" for v in objective_vector(spec.objectives, r.metrics)))
+        table.add_row(r.point.label,
+                      *(f"{v:.4g}" for v in objective_vector(spec.objectives, r.metrics)),
+                      *(str(r.details.get(w, {}).get("policy")) for w in policies))
     if front:
         console.print(table)
     if len(front) > 20:
@@ -89,5 +104,38 @@ def sweep(spec_path: str, executor: str, address: str | None, connect_timeout: f
             reasons[key] = reasons.get(key, 0) + 1
     for key, count in sorted(reasons.items(), key=lambda kv: -kv[1]):
         console.print(f"infeasible: {count} x {key} (the reasons are in points.csv)")
+    if transfer and outcome.front:
+        paths.append(_transfer(outcome, out, console))
     for path in paths:
         console.print(f"wrote {path}")
+
+
+def _transfer(outcome: SweepOutcome, out: Path, console: Console) -> Path:
+    """Print the transfer table (latency of each front point's policy on each front point's
+    hardware) and write transfer.csv."""
+    from rich.table import Table
+
+    from systolab.search.sweep.transfer import transfer_table, write_transfer
+
+    table = transfer_table(outcome)
+    metric, limit = outcome.spec.codesign.budget[0]  # type: ignore[union-attr]
+    view = Table(title=f"transfer: latency ms of each policy (row) on each hardware (column); "
+                       f"* over {metric} <= {limit:g}; (parentheses): the hardware's own policy",
+                 title_justify="left")
+    view.add_column("policy of")
+    view.add_column("error %", justify="right")
+    for j in range(len(table.points)):
+        view.add_column(f"H{j + 1}", justify="right")
+    for i, row in enumerate(table.latency_ms):
+        cells = []
+        for j, value in enumerate(row):
+            text = f"{value:.4g}" + ("" if table.holds[i][j] else "*")
+            cells.append(f"({text})" if i == j else text)
+        view.add_row(f"H{i + 1}", f"{table.error_pct[i]:.2f}", *cells)
+    console.print(view)
+    for j, r in enumerate(table.points):
+        console.print(f"  H{j + 1}: {r.point.label}")
+    try:
+        return write_transfer(table, out / "transfer.csv")
+    except OSError as err:
+        raise SystolabError(f"cannot write {err.filename!r}: {err.strerror}") from None

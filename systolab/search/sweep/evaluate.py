@@ -6,8 +6,9 @@ The steps, in order (the first that fails makes the point infeasible, with its r
 2. ASIC area (:func:`hwsim.area.asic_area`) against ``max_area_mm2``;
 3. FPGA resources (:func:`hwsim.resources.fpga_resources`, from the Yosys-synthesized per-PE
    table) against the board times ``max_fpga_utilization``;
-4. per workload: map and simulate (or, in co-design mode, search the best policy), summing
-   latency and energy; a layer that cannot be mapped names the workload and the layer;
+4. per workload: map and simulate (or, in co-design mode, search the best policy, with its
+   measured accuracy when the co-design has a task), summing latency, energy and top-1 error;
+   a layer that cannot be mapped names the workload and the layer;
 5. ``max_latency_ms`` and ``max_energy_uj`` on the sums.
 
 Infeasible points keep whatever metrics were computed before the failing step (area at
@@ -28,6 +29,7 @@ from hwsim.config import Arch
 from hwsim.errors import SystolabError
 from hwsim.resources import PeResourceTable, fpga_resources
 from systolab.pipeline import simulate_graph
+from systolab.search.sweep.codesign import Sensitivities, best_measured_policy
 from systolab.search.sweep.points import Point, objective_of, to_arch
 from systolab.search.sweep.spec import CodesignSpec, Constraints
 from systolab.search.sweep.uniform_policy import best_uniform_policy
@@ -46,6 +48,8 @@ class Context:
     pe_resources: PeResourceTable | None  # None when no FPGA board is set
     mode: str = "native"
     codesign: CodesignSpec | None = None
+    # per workload, its measured sensitivities (co-design with an accuracy task only)
+    sensitivities: tuple[Sensitivities, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,9 +91,14 @@ def _simulate(arch: Arch, workload: Workload, mode: str, objective: str) -> dict
             "cycles": stats.cycles, "utilization": stats.utilization}
 
 
-def _codesign(arch: Arch, workload: Workload, ctx: Context,
+def _codesign(arch: Arch, index: int, ctx: Context,
               objective: str) -> tuple[dict[str, Any], str]:
     assert ctx.codesign is not None
+    workload = ctx.workloads[index]
+    if ctx.sensitivities:
+        measured = best_measured_policy(workload, arch, ctx.codesign, ctx.sensitivities[index],
+                                        ctx.mode, objective)
+        return measured.to_dict(), measured.reason
     choice = best_uniform_policy(workload.graph, arch, ctx.codesign, ctx.mode, workload.name,
                                  objective)
     return {**choice.to_dict(), "policy": f"w{choice.w_bits}a{choice.a_bits}"}, choice.reason
@@ -140,14 +149,14 @@ def evaluate_point(seq: int, point: Point, ctx: Context) -> PointResult:
             return done(f"fpga: {err}")
         if reason:
             return done(reason)
-    latency = energy = 0.0
+    latency = energy = error = 0.0
     objective = objective_of(point)
-    for workload in ctx.workloads:
+    for index, workload in enumerate(ctx.workloads):
         try:
             if ctx.codesign is None:
                 figures, reason = _simulate(arch, workload, ctx.mode, objective), ""
             else:
-                figures, reason = _codesign(arch, workload, ctx, objective)
+                figures, reason = _codesign(arch, index, ctx, objective)
         except SystolabError as err:
             return done(f"{workload.name}: {err}")
         details[workload.name] = figures
@@ -155,7 +164,10 @@ def evaluate_point(seq: int, point: Point, ctx: Context) -> PointResult:
             return done(f"{workload.name}: {reason}")
         latency += figures["latency_ms"]
         energy += figures["energy_uj"]
+        error += figures.get("error_pct", 0.0)
     metrics["latency_ms"], metrics["energy_uj"] = latency, energy
+    if ctx.sensitivities:
+        metrics["error_pct"] = error
     if c.max_latency_ms is not None and latency > c.max_latency_ms:
         return done(f"latency {latency:.4g} ms > max_latency_ms {c.max_latency_ms:g}")
     if c.max_energy_uj is not None and energy > c.max_energy_uj:

@@ -3,8 +3,9 @@
 Every evaluated point carries the base metrics (summed over the sweep's workloads: running
 each workload once): ``latency_ms``, ``energy_uj``, ``area_mm2`` (ASIC model,
 :mod:`hwsim.area`) and, with an FPGA budget, ``fpga_util`` (the largest of the LUT, FF, DSP and
-BRAM utilization fractions). Products are the usual figures of merit: energy-delay product,
-and delay/energy/energy-delay times area.
+BRAM utilization fractions) and, in co-design with an accuracy task, ``error_pct`` (top-1
+error in percent of each workload's chosen policy, summed). Products are the usual figures of
+merit: energy-delay product, and delay/energy/energy-delay times area.
 
 >>> m = {"latency_ms": 2.0, "energy_uj": 3.0, "area_mm2": 0.5}
 >>> [OBJECTIVES[k].value(m) for k in ("latency_ms", "edp", "edap")]
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 __all__ = ["BASE_METRICS", "OBJECTIVES", "Objective", "objective_vector"]
 
-BASE_METRICS = ("latency_ms", "energy_uj", "area_mm2", "fpga_util")
+BASE_METRICS = ("latency_ms", "energy_uj", "area_mm2", "fpga_util", "error_pct")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,7 @@ OBJECTIVES: dict[str, Objective] = {o.name: o for o in (
     Objective("energy_uj", "uJ", _metric("energy_uj")),
     Objective("area_mm2", "mm^2", _metric("area_mm2")),
     Objective("fpga_util", "fraction", _metric("fpga_util"), needs_fpga=True),
+    Objective("error_pct", "%", _metric("error_pct")),
     Objective("edp", "uJ*ms", _product("energy_uj", "latency_ms")),
     Objective("latency_area", "ms*mm^2", _product("latency_ms", "area_mm2")),
     Objective("energy_area", "uJ*mm^2", _product("energy_uj", "area_mm2")),

@@ -2,7 +2,8 @@
 
 The pipeline, top to bottom (:func:`run_sweep`):
 
-1. build the :class:`Context`: base arch, workloads traced once, area and FPGA tables;
+1. build the :class:`Context`: base arch, workloads traced once, area and FPGA tables and,
+   for co-design with an accuracy task, each workload's sensitivities, measured once;
 2. open the store in ``out_dir`` and bind it to the sweep's fingerprint (resume check);
 3. plan points (grid: every combination; random: ``n`` distinct combinations drawn with the
    seed) and evaluate those the store does not have, points that differ only in clock, DRAM
@@ -31,6 +32,7 @@ from hwsim.resources import load_pe_resources
 from hwsim.tables import load_area_table
 from systolab.search.lock import exclusive
 from systolab.search.pareto import pareto_front
+from systolab.search.sweep.codesign import Sensitivities, measure_sensitivities
 from systolab.search.sweep.evaluate import Context, PointResult
 from systolab.search.sweep.executors import CONNECT_TIMEOUT_S, make_executor, pack
 from systolab.search.sweep.objectives import objective_vector
@@ -64,13 +66,20 @@ def build_context(spec: SweepSpec) -> Context:
     base = load_arch(spec.base)
     if spec.area is not None:  # the sweep's technology overrides the base arch's
         base = replace(base, area=load_area_table(spec.area))
+    workloads = tuple(load_workload(w) for w in spec.workloads)
+    sensitivities: tuple[Sensitivities, ...] = ()
+    if spec.codesign is not None and spec.codesign.task is not None:
+        # measured once, here: they depend on the model and the task, not on the hardware
+        sensitivities = tuple(measure_sensitivities(w, spec.codesign, ws.model)
+                              for w, ws in zip(workloads, spec.workloads, strict=True))
     return Context(
         base=base,
-        workloads=tuple(load_workload(w) for w in spec.workloads),
+        workloads=workloads,
         constraints=spec.constraints,
         pe_resources=load_pe_resources() if needs_fpga else None,
         mode=spec.mode,
         codesign=spec.codesign,
+        sensitivities=sensitivities,
     )
 
 

@@ -26,6 +26,9 @@ A sweep file (``configs/sweeps/edge_sweep.yaml`` is a complete example)::
       bits: [8, 6, 4]
       budget: {latency_ms: 5.0}     # any of latency_ms, energy_uj, weight_mib (per workload)
       keep_first_last: true         # first and last compute layers stay at 8 bits
+      task: mnist                   # optional: per-layer bits chosen by measured sensitivity,
+                                    #   scored by real accuracy (one budget key; objective
+                                    #   error_pct); see systolab.search.sweep.codesign
 
 Relative paths (``base``, ``topology``, ``fpga``) are resolved against the sweep file's folder
 first. Parameters are listed in :data:`systolab.search.sweep.points.PARAMS`.
@@ -104,12 +107,15 @@ class Constraints:
 
 @dataclass(frozen=True, slots=True)
 class CodesignSpec:
-    """Per hardware point, search uniform (w_bits, a_bits) policies from ``bits`` for the most
-    precise one that meets ``budget`` (per workload; keys in :data:`BUDGET_KEYS`)."""
+    """Per hardware point, a policy from ``bits`` that meets ``budget`` (per workload; keys in
+    :data:`BUDGET_KEYS`): without ``task``, the most precise uniform (w_bits, a_bits) pair;
+    with a task (a built-in accuracy task), the per-layer widths of least measured accuracy
+    loss, scored by real accuracy (:mod:`systolab.search.sweep.codesign`)."""
 
     bits: tuple[int, ...]
     budget: tuple[tuple[str, float], ...]
     keep_first_last: bool = True
+    task: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +270,7 @@ def _constraints(doc: Section, base_fpga: FpgaBoard | None, folder: Path | None)
 def _codesign(doc: Section) -> CodesignSpec | None:
     if not doc.has("codesign"):
         return None
-    sec = doc.section("codesign", ("bits", "budget", "keep_first_last"))
+    sec = doc.section("codesign", ("bits", "budget", "keep_first_last", "task"))
     bits = sec.data.get("bits", [8, 6, 4])
     if (not isinstance(bits, list) or not bits or len(set(bits)) != len(bits)
             or any(not isinstance(b, int) or isinstance(b, bool) or not 1 <= b <= 16 for b in bits)):
@@ -274,8 +280,19 @@ def _codesign(doc: Section) -> CodesignSpec | None:
     if not budget:
         raise sec.fail("budget", f"a mapping with at least one of {', '.join(BUDGET_KEYS)}",
                        sec.data["budget"])
+    task = None
+    if sec.has("task"):
+        from systolab.search.tasks import TASKS  # imports torch: only accuracy co-design pays
+
+        task = sec.choice("task", TASKS)
+        if len(budget) != 1:
+            raise sec.fail("budget", "one of latency_ms, energy_uj or weight_mib with a task "
+                           "(the knapsack solves one budget)", sec.data["budget"])
+        if len(bits) < 2:
+            raise sec.fail("bits", "at least two widths with a task (there is nothing to "
+                           "choose from one)", bits)
     return CodesignSpec(tuple(sorted(bits, reverse=True)), budget,
-                        sec.boolean("keep_first_last", True))
+                        sec.boolean("keep_first_last", True), task)
 
 
 def sweep_spec_from_dict(data: object, folder: Path | None = None) -> SweepSpec:
@@ -292,7 +309,10 @@ def sweep_spec_from_dict(data: object, folder: Path | None = None) -> SweepSpec:
     if not axes:
         raise doc.fail("axes", "a mapping with at least one parameter", doc.data["axes"])
     constraints = _constraints(doc, base_arch.fpga, folder)
-    objectives = doc.data.get("objectives", ["latency_ms", "energy_uj", "area_mm2"])
+    codesign = _codesign(doc)
+    measured = codesign is not None and codesign.task is not None
+    objectives = doc.data.get("objectives", ["error_pct"] * measured
+                              + ["latency_ms", "energy_uj", "area_mm2"])
     if (not isinstance(objectives, list) or len(objectives) < 1
             or any(not isinstance(o, str) or o not in OBJECTIVES for o in objectives)
             or len(set(objectives)) != len(objectives)):
@@ -302,6 +322,9 @@ def sweep_spec_from_dict(data: object, folder: Path | None = None) -> SweepSpec:
     if fpga_objs and constraints.fpga is None:
         raise doc.fail("objectives", "without fpga objectives unless an FPGA board is set "
                        "(constraints.fpga or the base arch's fpga block)", objectives)
+    if "error_pct" in objectives and not measured:
+        raise doc.fail("objectives", "without error_pct unless codesign has a task (accuracy "
+                       "is measured only then)", objectives)
     strategy = _strategy(doc)
     spec = SweepSpec(
         name=doc.string("name", Path(base).stem),
@@ -313,7 +336,7 @@ def sweep_spec_from_dict(data: object, folder: Path | None = None) -> SweepSpec:
         objectives=tuple(objectives),
         constraints=constraints,
         area=_resolve(doc.string("area"), folder) if doc.has("area") else None,
-        codesign=_codesign(doc),
+        codesign=codesign,
     )
     if strategy.kind == "grid" and spec.grid_size > 1_000_000:
         raise doc.fail("strategy", f"random or optuna for a grid of {spec.grid_size:,} points "
