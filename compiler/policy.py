@@ -5,6 +5,8 @@ A policy file (YAML or JSON) reads::
     default: {w_bits: 8, a_bits: 8}
     layers:
       layer1.0.conv1: {w_bits: 4, a_bits: 6, keep: 0.75}   # keep = fraction of output channels
+      layer1.0.conv2: {w_bits: 1, a_bits: 1}   # binary weights and inputs (XNOR-Net, BNN)
+      layer1.1.conv1: {ternary: true}          # weights {-a, 0, a} in 2 bits (TWN)
 
 ``default`` applies to every compute op, ``layers`` override it per op. A policy is applied on
 top of what the model itself says (its fake-quant bits and pruning masks).
@@ -31,7 +33,7 @@ from hwsim.yamlfile import read_yaml
 
 __all__ = ["LayerPolicy", "Policy", "apply_policy", "load_policy"]
 
-_LAYER_KEYS = ("w_bits", "a_bits", "keep")
+_LAYER_KEYS = ("w_bits", "a_bits", "keep", "ternary")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,14 @@ class LayerPolicy:
     w_bits: int | None = None
     a_bits: int | None = None
     keep: float | None = None
+    ternary: bool | None = None  # weights {-alpha, 0, alpha}: implies (and needs) w_bits 2
+
+    def __post_init__(self) -> None:
+        if self.ternary:
+            if self.w_bits is None:
+                object.__setattr__(self, "w_bits", 2)  # frozen: set once, here
+            elif self.w_bits != 2:
+                raise PolicyError(f"ternary weights take w_bits 2, not {shown(self.w_bits)}")
 
     @classmethod
     def from_dict(cls, data: Any, where: str) -> LayerPolicy:
@@ -62,8 +72,14 @@ class LayerPolicy:
             isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0 < keep <= 1
         ):
             raise PolicyError(f"{where}.keep must be a number in (0, 1], not {shown(keep)}")
+        ternary = data.get("ternary")
+        if ternary is not None and not isinstance(ternary, bool):
+            raise PolicyError(f"{where}.ternary must be true or false, not {shown(ternary)}")
+        if ternary and data.get("w_bits") not in (None, 2):
+            raise PolicyError(f"{where}.ternary: ternary weights take w_bits 2, not "
+                              f"{shown(data.get('w_bits'))}")
         return cls(data.get("w_bits"), data.get("a_bits"),
-                   float(keep) if keep is not None else None)
+                   float(keep) if keep is not None else None, ternary or None)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in _LAYER_KEYS if getattr(self, k) is not None}

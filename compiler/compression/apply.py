@@ -86,8 +86,9 @@ def compress(model: nn.Module, example_input: torch.Tensor, policy: Policy, *,
         lp = policy.layers.get(name)
         w_bits = lp.w_bits if lp is not None and lp.w_bits is not None else policy.default.w_bits
         a_bits = lp.a_bits if lp is not None and lp.a_bits is not None else policy.default.a_bits
+        ternary = bool((lp is not None and lp.ternary) or policy.default.ternary)
         if w_bits is not None or a_bits is not None:
-            bits[name] = LayerBits(w_bits, a_bits)
+            bits[name] = LayerBits(w_bits, a_bits, ternary and w_bits == 2)
     if bits:
         quantize_model(compressed, example_input, bits, calibration=calibration,
                        per_channel=per_channel)

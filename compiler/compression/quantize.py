@@ -43,6 +43,7 @@ class LayerBits:
 
     w_bits: int | None = None
     a_bits: int | None = None
+    ternary: bool = False  # weights {-alpha, 0, alpha} in 2 bits (TernaryWeightQuant)
 
 
 def nonnegative_inputs(graph: Graph) -> set[str]:
@@ -122,7 +123,8 @@ def quantize_model(model: nn.Module, example_input: torch.Tensor, bits: Mapping[
         w_bits = bits[name].w_bits
         if w_bits is not None:
             _checked(name, "w_bits", w_bits)
-            quantize_layer(layer, w_bits=w_bits, per_channel=per_channel, weight_clip=clip)
+            quantize_layer(layer, w_bits=w_bits, per_channel=per_channel, weight_clip=clip,
+                           ternary=bits[name].ternary)
     act_layers = {name: layers[name] for name, b in bits.items() if b.a_bits is not None}
     if act_layers:
         seen = _collect_inputs(model, act_layers, example_input if calibration is None else calibration)
@@ -141,6 +143,6 @@ def quantize_model(model: nn.Module, example_input: torch.Tensor, bits: Mapping[
 
 
 def _checked(layer: str, key: str, bits: int) -> None:
-    if isinstance(bits, bool) or not isinstance(bits, int) or not 2 <= bits <= 16:
-        raise PolicyError(f"policy layers.{layer}.{key} must be an integer from 2 to 16 for fake "
+    if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= 16:
+        raise PolicyError(f"policy layers.{layer}.{key} must be an integer from 1 to 16 for fake "
                           f"quantization, not {shown(bits)}")

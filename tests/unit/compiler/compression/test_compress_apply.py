@@ -116,5 +116,6 @@ def test_fpgm_criterion_and_policy_errors() -> None:
         compress(model, x, Policy.from_dict({"layers": {"bn1": {"w_bits": 4}}}))
     with pytest.raises(PolicyError, match=r"which the model does not have \(did you mean 'fc2', 'fc1'\?\)"):
         compress(model, x, Policy.from_dict({"layers": {"fc": {"w_bits": 4}}}))
-    with pytest.raises(PolicyError, match=r"layers\.fc1\.a_bits must be an integer from 2 to 16"):
-        compress(model, x, Policy.from_dict({"layers": {"fc1": {"a_bits": 1}}}))
+    with pytest.raises(PolicyError, match=r"layers\.fc1\.ternary: ternary weights take w_bits 2, "
+                                          r"not 4"):
+        compress(model, x, Policy.from_dict({"layers": {"fc1": {"w_bits": 4, "ternary": True}}}))

@@ -165,9 +165,50 @@ def test_linear_bottleneck_input_stays_signed() -> None:
 
 def test_bad_bits_name_the_layer() -> None:
     model, x = get_model("digits_cnn")
-    with pytest.raises(PolicyError, match=r"layers\.conv2\.w_bits must be an integer from 2 to 16 "
-                                          r"for fake quantization, not 1"):
-        quantize_model(model, x, {"conv2": LayerBits(w_bits=1)})
+    with pytest.raises(PolicyError, match=r"layers\.conv2\.w_bits must be an integer from 1 to 16 "
+                                          r"for fake quantization, not 0"):
+        quantize_model(model, x, {"conv2": LayerBits(w_bits=0)})
+    with pytest.raises(PolicyError, match=r"ternary weights take w_bits 2, not 4"):
+        quantize_model(model, x, {"conv2": LayerBits(w_bits=4, ternary=True)})
     with pytest.raises(PolicyError, match=r"layer 'bn1': it must be a conv or linear layer, "
                                           r"not BatchNorm2d"):
         quantize_model(model, x, {"bn1": LayerBits(w_bits=4)})
+
+
+def test_binary_and_ternary_weights_have_their_levels_and_pass_gradients() -> None:
+    """XNOR-Net's binary weights (two values per channel, +-mean|w|), TWN's ternary ones
+    (three, zero below 0.7 mean|w|); straight-through gradients inside [-1, 1]."""
+    from compiler.compression.fakequant import quantize_layer
+
+    torch.manual_seed(0)
+    conv = quantize_layer(nn.Conv2d(3, 4, 3), w_bits=1)
+    raw = conv.parametrizations.weight.original
+    w = conv.weight
+    for c in range(4):
+        alpha = raw[c].abs().mean()
+        assert torch.allclose(w[c].abs(), alpha.expand_as(w[c]))
+        assert torch.equal(torch.sign(w[c]), torch.where(raw[c] >= 0, 1.0, -1.0))
+    ternary = quantize_layer(nn.Conv2d(3, 4, 3), w_bits=2, ternary=True)
+    raw, w = ternary.parametrizations.weight.original, ternary.weight
+    for c in range(4):
+        delta = 0.7 * raw[c].abs().mean()
+        assert torch.equal(w[c] == 0, raw[c].abs() <= delta)
+        assert w[c].abs().unique().numel() == 2  # 0 and alpha
+    original = conv.parametrizations.weight.original
+    with torch.no_grad():
+        original[0, 0, 0, 0] = 3.0  # outside [-1, 1]: its gradient is cancelled
+    conv.weight.sum().backward()
+    assert torch.equal(original.grad, (original.abs() <= 1).float())
+
+
+def test_one_bit_inputs_are_binary_when_signed_and_zero_or_s_after_relu() -> None:
+    from compiler.compression.fakequant import quantize_layer
+
+    x = torch.randn(256, 8, generator=torch.Generator().manual_seed(1))
+    signed = quantize_layer(nn.Linear(8, 2), a_bits=1, signed_input=True).act_quant
+    signed.calibrate(x)
+    assert signed.clip == pytest.approx(float(x.abs().mean()))
+    assert set(signed(x).unique().tolist()) == {-float(signed.clip), float(signed.clip)}
+    relu = quantize_layer(nn.Linear(8, 2), a_bits=1, signed_input=False).act_quant
+    relu.calibrate(x.relu())
+    assert set(relu(x.relu()).unique().tolist()) <= {0.0, float(relu.clip)}
