@@ -205,6 +205,43 @@ def _fusion_cycle(pe: PeConfig, t: EnergyTable, a: AreaTable) -> float:
     return BITFUSION_CYCLE_RATIO * _mac8_pj(t)
 
 
+# -- xnor: an XNOR-popcount unit of width_bits one-bit lanes ----------------------------------
+
+def _xnor_passes(pe: PeConfig, w: int, a: int) -> int:
+    return w * a  # one pair of bit planes per cycle (BISMO, Umuroglu et al., FPL 2018)
+
+
+def _xnor_pack(pe: PeConfig, w: int, a: int) -> int:
+    return pe.width_bits  # every lane takes one reduction element
+
+
+def _xnor_digits(pe: PeConfig, w: int, a: int) -> tuple[int, int]:
+    return 1, 1
+
+
+def _xnor_acc_bits(pe: PeConfig) -> int:
+    """8-bit x 8-bit products summed over the lanes: ``17 + ceil(log2 lanes)`` bits."""
+    return 17 + math.ceil(math.log2(pe.width_bits))
+
+
+def _xnor_area(pe: PeConfig, t: AreaTable) -> float:
+    """``L`` one-bit products (each an XNOR/AND gate, priced as one of the 64 partial products
+    of the 8-bit multiplier), a popcount tree of about ``L`` full adders (an ``L``-bit adder's
+    area), the shifting accumulator adder and ``2 max_bits L + acc`` flip-flops (both operands
+    held whole while their bit planes are walked, as ``rtl/xnor_unit.v`` does, and the sum).
+    The same component prices as the ``int`` PE (Horowitz, ISSCC 2014)."""
+    lanes, acc = pe.width_bits, _xnor_acc_bits(pe)
+    return (lanes * t.mult_8b_um2 / 64 + t.adder_um2(lanes) + t.adder_um2(acc)
+            + (2 * pe.max_bits * lanes + acc) * t.dff_um2)
+
+
+def _xnor_cycle(pe: PeConfig, t: EnergyTable, a: AreaTable) -> float:
+    """``L`` one-bit products (a 64th of an 8-bit multiply each), the popcount tree (``L``
+    full adders, a 32nd of a 32-bit add each) and one 32-bit accumulate, per cycle."""
+    lanes = pe.width_bits
+    return lanes * (t.mult_8b_pj / 64 + t.add_32b_pj / 32) + t.add_32b_pj
+
+
 PE_KINDS: dict[str, PeKind] = {k.name: k for k in (
     PeKind("int", "bit-parallel MAC of width_bits; wider operands take ceil(w/W)*ceil(a/W) passes",
            _int_passes, _one, _int_digits, _int_cycle, _int_area, sized=True),
@@ -215,6 +252,11 @@ PE_KINDS: dict[str, PeKind] = {k.name: k for k in (
     PeKind("bitfusion", "BitFusion fusion unit of 16 2-bit BitBricks (Sharma et al. ISCA 2018)",
            _fusion_factor, _fusion_pack, _fusion_digits, _fusion_cycle, _fusion_area,
            fpga_kernel="bitfusion_unit", fixed_width=8, max_bits_limit=16),
+    PeKind("xnor", "XNOR-popcount unit of width_bits 1-bit lanes: 1-bit operands are +-1 "
+           "(XNOR-Net, Rastegari et al. ECCV 2016), wider ones bit-serial over w_bits x a_bits "
+           "bit planes (BISMO, Umuroglu et al. FPL 2018)",
+           _xnor_passes, _xnor_pack, _xnor_digits, _xnor_cycle, _xnor_area,
+           fpga_kernel="xnor_unit", max_bits_limit=8, sized=True),
 )}
 
 

@@ -44,7 +44,9 @@ KERNELS = tuple(dict.fromkeys([df.fpga_kernel for df in DATAFLOWS.values()]
                               + [k.fpga_kernel for k in PE_KINDS.values() if k.fpga_kernel]))
 """The synthesized kernels a table may hold: the dataflows' bit-parallel PEs, the kinds' units."""
 _FIELDS = ("lut", "ff", "dsp", "carry", "bram")
-_WIDTH_PARAMS = ("bits", "W_BITS", "WIDTH", "DATA_WIDTH")
+# the parameters that give a sized kind's width_bits: an int PE's operand width, an xnor
+# unit's lane count
+_WIDTH_PARAMS = ("bits", "W_BITS", "WIDTH", "DATA_WIDTH", "lanes")
 
 
 @dataclass(frozen=True, slots=True)

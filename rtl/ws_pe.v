@@ -8,7 +8,7 @@
 //     the PE whose ROW matches captures the weight into that bank.
 //   * Partial sums move down one PE per cycle: psum_out = psum_in + a_in * w.
 //
-// BROKEN = 1 is a deliberate fault for the test suite (tests/rtl/test_broken_pe.py): the PE
+// BROKEN = 1 is a deliberate fault for the test suite (tests/rtl/test_rtl_broken_pe.py): the PE
 // selects the bank with the tag of the *previous* activation, so the first row of every tile
 // after the first uses the stale tile's weight. Single tiles still pass; back-to-back tiles
 // do not. Never set it outside tests.

@@ -122,6 +122,8 @@ SYNTH_SPECS: tuple[SynthSpec, ...] = (
         SynthPoint({"lanes": n, "max_bits": 8}, {"LANES": n}) for n in (4, 8, 16))),
     SynthSpec("bitfusion_unit", "bitfusion_unit", ("bitbrick.v", "bitfusion_unit.v"), tuple(
         SynthPoint({"max_bits": 8, "acc_bits": acc}, {"ACC_W": acc}) for acc in (24, 32))),
+    SynthSpec("xnor_unit", "xnor_unit", ("xnor_unit.v",), tuple(
+        SynthPoint({"lanes": n, "max_bits": 8}, {"LANES": n}) for n in (16, 32, 64))),
 )
 
 
@@ -231,7 +233,8 @@ def write_table(results: list[SynthResult], path: Path, version: str) -> None:
         "# SB_LUT4, SB_DFF*, SB_MAC16, SB_CARRY); bram is in RAMB36E1 (xc7) or SB_RAM40_4K\n"
         "# (ice40) blocks. An array costs about rows * cols PEs plus edge registers.\n"
         "# params: ws_pe/os_pe `bits` = operand width (A_W = W_W/B_W), `acc_bits` = ACC_W;\n"
-        "# bitserial_unit `lanes` = LANES (operands up to max_bits); bitfusion_unit `acc_bits`.\n"
+        "# bitserial_unit and xnor_unit `lanes` = LANES (operands up to max_bits);\n"
+        "# bitfusion_unit `acc_bits`.\n"
     )
     body = yaml.safe_dump({"yosys_version": version, "kernels": kernels}, sort_keys=False)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -47,11 +47,14 @@ KERNELS: dict[str, Kernel] = {
     "os_array": Kernel("os_array", ("os_pe.v", "os_array.v"), "tb_os_array"),
     "bitserial_unit": Kernel("bitserial_unit", ("bitserial_unit.v",), "tb_bitserial"),
     "bitfusion_unit": Kernel("bitfusion_unit", ("bitbrick.v", "bitfusion_unit.v"), "tb_bitfusion"),
+    "xnor_unit": Kernel("xnor_unit", ("xnor_unit.v",), "tb_xnor"),
 }
 
 
 # Small arrays keep Verilator builds (about 8 s each, cached by ccache) and the suite short;
-# a square, a larger square and a non-square array with narrow operands.
+# a square, a larger square and a non-square array with narrow operands. The XNOR unit runs at
+# the lane counts it is synthesized at (systolab/rtl_tools.py) and at 5 lanes, whose popcount
+# tree pads to 8 leaves.
 SUITE_CASES: list[tuple[str, dict[str, int]]] = [
     ("ws_array", {"ROWS": 2, "COLS": 2}),
     ("ws_array", {"ROWS": 4, "COLS": 4}),
@@ -63,6 +66,10 @@ SUITE_CASES: list[tuple[str, dict[str, int]]] = [
     ("bitserial_unit", {"LANES": 8}),
     ("bitfusion_unit", {}),
     ("bitfusion_unit", {"ACC_W": 24}),
+    ("xnor_unit", {"LANES": 5}),
+    ("xnor_unit", {"LANES": 16}),
+    ("xnor_unit", {"LANES": 32}),
+    ("xnor_unit", {"LANES": 64}),
 ]
 
 

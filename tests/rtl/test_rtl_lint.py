@@ -11,7 +11,8 @@ import rtl_sim
 pytestmark = pytest.mark.rtl
 
 EXTRA = [("ws_array", {"ROWS": 1, "COLS": 1}), ("os_array", {"ROWS": 1, "COLS": 1}),
-         ("ws_array", {"ROWS": 16, "COLS": 16, "A_W": 16, "W_W": 16})]
+         ("ws_array", {"ROWS": 16, "COLS": 16, "A_W": 16, "W_W": 16}),
+         ("xnor_unit", {"LANES": 1})]
 
 
 @pytest.mark.parametrize("case", rtl_sim.SUITE_CASES + EXTRA,

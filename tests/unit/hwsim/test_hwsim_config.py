@@ -91,7 +91,7 @@ def test_unknown_name():
         (lambda d: d["array"].update(dataflows=["ws", "rs"]),
          r"array\.dataflows must be a non-empty list of 'ws', 'os', 'is', not \['ws', 'rs'\]"),
         (lambda d: d["array"]["pe"].update(kind="analog"),
-         r"array\.pe\.kind must be one of 'int', 'bitserial', 'bitfusion', not 'analog'"),
+         r"array\.pe\.kind must be one of 'int', 'bitserial', 'bitfusion', 'xnor', not 'analog'"),
         (lambda d: d["array"]["pe"].update(kind="bitserial"),
          r"array\.pe\.serial is required \(one of 'activations', 'both'\)"),
         (lambda d: d["array"]["pe"].update(serial="both"),

@@ -18,7 +18,9 @@ from hwsim.tables import load_area_table, load_energy_table
 
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"kind": "analog"}, r"array\.pe\.kind must be one of 'int', 'bitserial', 'bitfusion', "
-                         r"not 'analog'"),
+                         r"'xnor', not 'analog'"),
+    ({"kind": "xnor", "max_bits": 16},
+     r"array\.pe\.max_bits must be at most 8 for a xnor PE, not 16"),
     ({"kind": "int", "width_bits": 0}, r"array\.pe\.width_bits must be a positive integer, not 0"),
     ({"kind": "int", "serial": "both"},
      r"array\.pe\.serial must be absent unless kind is 'bitserial', not 'both'"),
@@ -44,6 +46,7 @@ def test_each_kind_names_its_fpga_kernel_and_entry() -> None:
     assert PeConfig("int", width_bits=4).fpga_kernel("os_pe") == ("os_pe", 4)
     assert PeConfig("bitserial", serial="both").fpga_kernel("ws_pe") == ("bitserial_unit", None)
     assert PeConfig("bitfusion").fpga_kernel("ws_pe") == ("bitfusion_unit", None)
+    assert PeConfig("xnor", width_bits=64, max_bits=8).fpga_kernel("ws_pe") == ("xnor_unit", 64)
 
 
 def test_an_unsynthesized_width_is_an_error_not_another_widths_numbers() -> None:
@@ -110,3 +113,20 @@ def test_energy_and_area_per_kind_follow_the_cited_ratios() -> None:
         STRIPES_ISO_AREA_RATIO * 0.3 * int16.area_um2(a) / int8.area_um2(a))
     # ... and at 8 bits half of that
     assert stripes.mac_pj(e, a, 8, 8) == pytest.approx(stripes.mac_pj(e, a, 16, 16) / 2)
+
+
+def test_an_xnor_pe_takes_a_lane_per_reduction_element_and_a_cycle_per_bit_plane_pair() -> None:
+    """64 one-bit lanes: 64 binary MACs a cycle, a quarter of that at 2x2 bits; its cycle
+    prices 64 one-bit products and a 64-input popcount from the int PE's component table."""
+    e, a = load_energy_table("horowitz_45nm"), load_area_table()
+    pe = PeConfig("xnor", width_bits=64, max_bits=8)
+    assert (pe.k_pack(1, 1), pe.stream_factor(1, 1), pe.stream_factor(3, 2)) == (64, 1, 6)
+    assert pe.macs_per_cycle(1, 1) == 64 and pe.macs_per_cycle(2, 2) == 16
+    assert pe.cycle_pj(e, a) == pytest.approx(64 * (e.mult_8b_pj / 64 + e.add_32b_pj / 32)
+                                              + e.add_32b_pj)
+    # a binary MAC costs a 64th of the unit's cycle: ~40x less than an int8 MAC here
+    assert pe.mac_pj(e, a, 1, 1) == pytest.approx(pe.cycle_pj(e, a) / 64)
+    assert pe.mac_pj(e, a, 1, 1) < PeConfig("int").mac_pj(e, a, 8, 8) / 30
+    acc = 17 + 6
+    assert pe.area_um2(a) == pytest.approx(64 * a.mult_8b_um2 / 64 + a.adder_um2(64)
+                                           + a.adder_um2(acc) + (2 * 8 * 64 + acc) * a.dff_um2)

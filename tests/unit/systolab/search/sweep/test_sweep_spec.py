@@ -72,8 +72,8 @@ BAD = [
     ({"axes": {"dataflow": ["ws", "xs"]}},
      "axes.dataflow[1] must be a dataflow (ws, os, is) or a list of them, not 'xs'"),
     ({"axes": {"pe": ["bitserial:half"]}},
-     "axes.pe[0] must be int, int<bits>, bitserial, bitserial:<activations|both> or bitfusion, "
-     "not 'bitserial:half'"),
+     "axes.pe[0] must be int, int<bits>, bitserial, bitserial:<activations|both>, bitfusion, "
+     "xnor or xnor<bits>, not 'bitserial:half'"),
     ({"axes": {"rows": [8, 8]}}, "axes.rows must list distinct values, not [8, 8]"),
     ({"axes": {}}, "axes must be a mapping with at least one parameter, not {}"),
     ({"strategy": {"kind": "bayes"}},
