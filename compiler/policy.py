@@ -21,13 +21,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from compiler.errors import PolicyError, closest
-from compiler.ir import COMPUTE_OPS, MAX_BITS, Graph, OpKind, Sparsity
+from compiler.ir import COMPUTE_OPS, MAX_BITS, Graph, OpKind
 from hwsim.fields import shown
 from hwsim.yamlfile import read_yaml
 
@@ -158,8 +158,10 @@ def apply_policy(graph: Graph, policy: Policy) -> Graph:
             kept = min(kept, was)
             density = op.sparsity.density * kept / was
             pattern = "channel" if op.sparsity.pattern in ("dense", "channel") else "unstructured"
-            changes["sparsity"] = Sparsity(density, kept if kept < op.out_channels else None,
-                                           pattern if kept < op.out_channels else op.sparsity.pattern)
+            changes["sparsity"] = replace(
+                op.sparsity, density=density,
+                kept_out_channels=kept if kept < op.out_channels else None,
+                pattern=pattern if kept < op.out_channels else op.sparsity.pattern)
         out.replace_op(op.replace(**changes))
     return out
 

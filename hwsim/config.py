@@ -28,6 +28,7 @@ Document format (``configs/edge_int8.yaml`` is a complete example)::
     area: asic_45nm                     # configs/area/<name>.yaml (optional; the default)
     fpga: {part: xc7z020, family: xc7, lut: 53200, ff: 106400, dsp: 220, bram_36k: 140}
     sparsity: {weight_format: bitmap, zero_skip: true, imbalance: 1.2}   # optional
+    # (activation_skip: true skips zero input activations, Cnvlutin-style)
 
 Numbers must be finite and not booleans (``true`` is not 1). Each has limits far beyond any
 device built, so that a typo is an error instead of an infinite or absurd result; the message
@@ -156,6 +157,10 @@ class SparsityConfig(Checked):
     and SparTen, Gondimalla et al. MICRO 2019). ``zero_skip``: the array skips zero weights,
     so a tile's reduction shrinks to its non-zeros, stretched by ``imbalance`` (>= 1): the
     busiest PE group sets the pace (SparTen section 3.3 measures this load imbalance).
+    ``activation_skip``: the array skips zero input activations (Cnvlutin, Albericio et al.,
+    ISCA 2016, which encodes each activation brick as non-zero values with their offsets), so
+    a reduction shrinks to its non-zero inputs, stretched by the same ``imbalance``; with
+    ``zero_skip`` too, to the pairs of non-zero weight and non-zero input (SparTen).
     """
 
     FORMATS: ClassVar[tuple[str, ...]] = ("dense", "bitmap")
@@ -163,12 +168,14 @@ class SparsityConfig(Checked):
         "weight_format": Check("one of 'dense', 'bitmap'",
                                lambda path, v: one_of(path, v, SparsityConfig.FORMATS)),
         "zero_skip": BOOLEAN,
+        "activation_skip": BOOLEAN,
         "imbalance": within(POSITIVE_NUMBER, 1, 1_000, "a stretch of the busiest PE group: "
                             "SparTen measures under 2"),
     }
     weight_format: str = "dense"
     zero_skip: bool = False
     imbalance: float = 1.0
+    activation_skip: bool = False
     where: InitVar[str] = "sparsity"
 
     def __post_init__(self, where: str) -> None:

@@ -24,6 +24,7 @@ from compiler.frontend.onnxfile import load_onnx
 from compiler.ir import Graph
 from compiler.policy import Policy, apply_policy, load_policy
 from hwsim.errors import SystolabError
+from hwsim.fields import shown
 from systolab.userfile import import_user_file, run_user_code
 
 if TYPE_CHECKING:  # torch is imported when a torch model is loaded: ONNX files need none
@@ -109,6 +110,40 @@ def load_graph(spec: str, *, batch: int = 1,
         raise ModelLoadError(f"model {spec!r} has no compute layer (convolution, linear or "
                              "matrix multiply): there is nothing for the array to run")
     return graph
+
+
+def measured_input_density(spec: str, source: str, *,
+                           policy: Policy | str | Path | None = None) -> dict[str, float]:
+    """Each compute layer's share of non-zero inputs when MODEL ``spec`` (compressed by
+    ``policy``) runs on ``source``: ``"example"`` (the model's example input) or a built-in
+    task's name (256 of its test images, which must fit the model's input). A zoo model that
+    the task trains runs with the task's trained weights (random ones say little about the
+    zeros a trained network produces)."""
+    from compiler.compression import compress
+    from compiler.compression.activations import measure_input_density
+
+    model, example = load_model(spec)
+    if source == "example":
+        data = example
+    else:
+        from systolab.search.tasks import TASKS, get_task
+
+        if source not in TASKS:
+            raise ModelLoadError(f"--activation-data must be 'example' or a task name "
+                                 f"({', '.join(TASKS)}), not {shown(source)}")
+        task = get_task(source)
+        data = task.data.x_test[:256]
+        if spec == task.model_name:
+            model = task.pretrained()
+        if tuple(data.shape[1:]) != tuple(example.shape[1:]):
+            raise ModelLoadError(f"the {source} task's images are "
+                                 f"{'x'.join(map(str, data.shape[1:]))}, but model {spec!r} "
+                                 f"takes {'x'.join(map(str, example.shape[1:]))}")
+    if policy is not None:
+        model = compress(model, example, policy if isinstance(policy, Policy)
+                         else load_policy(policy), calibration=data)
+    return run_user_code(f"running model {spec!r} on its activation data", ModelLoadError,
+                         measure_input_density, model, data)
 
 
 def model_label(spec: str) -> str:

@@ -1,4 +1,4 @@
-"""What weight sparsity buys on a given accelerator, stated per layer.
+"""What weight and activation sparsity buy on a given accelerator, stated per layer.
 
 - Structured (channel) pruning already shrank the GEMM in the IR: exact, on every arch.
 - Unstructured zeros save DRAM and SRAM traffic only when the arch stores weights compressed
@@ -6,12 +6,16 @@
   and cycles only when it also skips zeros (``sparsity.zero_skip``): the array computes each
   k tile's non-zeros only, stretched by the arch's load ``imbalance`` (``k_scale``). The
   GEMM, its tiles and the data they move stay those of the stored (dense-indexed) layer.
-- Otherwise zeros are multiplied like any weight, and the report says so.
+- Zero input activations (measured: ``Sparsity.input_density``) save cycles only where the
+  arch skips them (``sparsity.activation_skip``, Cnvlutin): each reduction shrinks to its
+  non-zero inputs, times the weights' share when zero weights are skipped too, stretched by
+  the same ``imbalance``. Activations still move densely.
+- Otherwise zeros are multiplied like any value, and the report says so.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from compiler.ir import Op
 from hwsim.config import Arch
@@ -35,6 +39,25 @@ def _remaining_density(op: Op) -> float:
 
 
 def sparsity_effect(op: Op, arch: Arch) -> SparsityEffect:
+    weights = _weight_effect(op, arch)
+    acts = op.sparsity.input_density
+    support = arch.sparsity
+    if acts >= 1.0:
+        return weights
+    if not support.activation_skip:
+        note = (f"input density {acts:.2f} saves nothing: {arch.name} multiplies zero "
+                "activations")
+        return replace(weights, note="; ".join(n for n in (weights.note, note) if n))
+    # the share of each reduction that runs: non-zero inputs (times non-zero weights where
+    # those are skipped too), padded to the busiest PE group
+    share = acts * (_remaining_density(op) if support.zero_skip else 1.0)
+    scale = min(1.0, share * support.imbalance)
+    note = (f"input density {acts:.2f}: zero activations skipped (x{scale:.2f} of each "
+            f"reduction with imbalance {support.imbalance})")
+    return replace(weights, note="; ".join(n for n in (weights.note, note) if n), k_scale=scale)
+
+
+def _weight_effect(op: Op, arch: Arch) -> SparsityEffect:
     w_bits = op.precision.w_bits
     density = _remaining_density(op)
     if density >= 1.0:

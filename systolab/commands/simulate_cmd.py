@@ -42,12 +42,16 @@ if TYPE_CHECKING:
               help="Write a PNG: latency per layer (busy vs stalled) and a roofline.")
 @click.option("--strict", is_flag=True,
               help="Fail (exit 2) when an FPGA design does not fit its board.")
+@click.option("--activation-data", metavar="TASK|example",
+              help="Measure each layer's share of non-zero inputs on a task's test images (a "
+                   "task name; the task's trained weights for the model it trains) or on the "
+                   "model's example input (example), for archs that skip zero activations.")
 @mapping_options
 def simulate(model: str | None, arch_name: str, policy: str | None, batch: int | None,
              mode: str | None,
              scalesim_config: str | None, topology: str | None, json_path: str | None,
              csv_path: str | None, trace_path: str | None, plot_path: str | None,
-             strict: bool, objective: str, dataflow: str) -> None:
+             strict: bool, activation_data: str | None, objective: str, dataflow: str) -> None:
     """Simulate MODEL (a zoo name or file.py:factory) on an accelerator and print per-layer
     cycles, latency, utilization, bound, energy and DRAM traffic, with the roofline bound."""
     from systolab.pipeline import simulate_graph
@@ -55,6 +59,8 @@ def simulate(model: str | None, arch_name: str, policy: str | None, batch: int |
     if topology or scalesim_config:
         if model or policy:
             raise click.UsageError("give either MODEL (with --policy) or --topology, not both")
+        if activation_data:
+            raise click.UsageError("--activation-data needs MODEL: a topology has no data path")
         if batch is not None:
             raise click.UsageError("--batch applies to MODEL, not to --topology: a SCALE-Sim "
                                    "topology's rows give the layer shapes")
@@ -78,6 +84,12 @@ def simulate(model: str | None, arch_name: str, policy: str | None, batch: int |
 
         t0 = time.perf_counter()
         graph = compile_graph(load_graph(model, batch=batch or 1, policy=policy))
+        if activation_data:
+            from compiler.compression.activations import with_input_density
+            from systolab.model_loader import measured_input_density
+
+            graph = with_input_density(graph, measured_input_density(model, activation_data,
+                                                                     policy=policy))
         traced = time.perf_counter() - t0
         label = model_label(model)
         with Reporter(f"simulate {label}", unit="layers") as bar:

@@ -115,3 +115,19 @@ def test_an_fpga_design_that_does_not_fit_says_so(tmp_path: Path,
     assert main(["simulate", "lenet5", "--arch", str(arch), "--strict"]) == 2
     assert "does not fit xc7z020: dsp 465%" in capsys.readouterr().err
     assert main(["simulate", "lenet5", "--arch", "fpga_zynq7020", "--strict"]) == 0
+
+
+def test_activation_data_is_measured_and_skipped_where_the_arch_skips_zeros(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "digits_cnn", "--arch", "cnvlutin_int8",
+                 "--activation-data", "digits"]) == 0
+    text = capsys.readouterr().out
+    assert "note: conv2: input density" in text and "zero activations skipped" in text
+    assert main(["simulate", "digits_cnn", "--activation-data", "example"]) == 0
+    assert "multiplies zero activations" in capsys.readouterr().out  # edge_int8 does not skip
+    assert main(["simulate", "lenet5", "--activation-data", "digits"]) == 2
+    assert ("the digits task's images are 1x8x8, but model 'lenet5' takes 1x28x28"
+            in capsys.readouterr().err)
+    assert main(["simulate", "lenet5", "--activation-data", "cifar"]) == 2
+    assert "--activation-data must be 'example' or a task name (digits, mnist" in \
+        capsys.readouterr().err
