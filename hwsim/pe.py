@@ -321,8 +321,18 @@ class PeConfig(Checked):
             if not isinstance(bits, int) or not 1 <= bits <= self.max_bits:
                 raise ProgramError(
                     f"{name} must be an integer in 1..{self.max_bits} for this "
-                    f"{self.kind} PE, not {shown(bits)}"
+                    f"{self.kind} PE, not {shown(bits)}{self._wider_hint(bits)}"
                 )
+
+    def _wider_hint(self, bits: object) -> str:
+        """How a layer of ``bits`` could run: a larger ``max_bits``, or another kind."""
+        if not isinstance(bits, int) or isinstance(bits, bool) or bits <= self.max_bits:
+            return ""
+        limit = self.spec.max_bits_limit or MAX_PE_BITS
+        if bits <= limit:
+            return f" (array.pe.max_bits may be up to {limit} for {self.kind} PEs)"
+        kinds = [k.name for k in PE_KINDS.values() if (k.max_bits_limit or MAX_PE_BITS) >= bits]
+        return f" (PE kinds that take {bits} bits: {', '.join(kinds)})" if kinds else ""
 
     def stream_factor(self, w_bits: int, a_bits: int) -> int:
         """Cycles one streamed operand word takes (docs/timing.md: ``p`` or ``t``)."""

@@ -130,3 +130,14 @@ def test_an_xnor_pe_takes_a_lane_per_reduction_element_and_a_cycle_per_bit_plane
     acc = 17 + 6
     assert pe.area_um2(a) == pytest.approx(64 * a.mult_8b_um2 / 64 + a.adder_um2(64)
                                            + a.adder_um2(acc) + (2 * 8 * 64 + acc) * a.dff_um2)
+
+
+def test_a_layer_too_wide_for_the_pe_says_how_it_could_run() -> None:
+    from hwsim.errors import ProgramError
+
+    with pytest.raises(ProgramError, match=r"^w_bits must be an integer in 1\.\.8 for this xnor "
+                                           r"PE, not 16 \(PE kinds that take 16 bits: int, "
+                                           r"bitserial, bitfusion\)$"):
+        PeConfig("xnor", width_bits=32, max_bits=8).check_bits(16, 8)
+    with pytest.raises(ProgramError, match=r"\(array\.pe\.max_bits may be up to 64 for int PEs\)$"):
+        PeConfig("int", max_bits=8).check_bits(8, 12)
