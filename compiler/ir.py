@@ -50,6 +50,7 @@ __all__ = [
 ]
 
 MAX_BITS = 16
+MAX_NM_GROUP = 32  # the largest M of an N:M pattern (hardware uses 4 or 8)
 """Widest operand the hardware models accept (BitFusion composes 16-bit from 8-bit passes)."""
 
 
@@ -165,19 +166,27 @@ class Sparsity:
     "unstructured" (scattered zeros) or "channel" (whole output channels removed).
     ``input_density`` is the fraction of the op's input activations that are non-zero, as
     measured on data (:func:`compiler.compression.activations.measure_input_density`; 1.0 when
-    not measured): ReLU networks feed most layers a third to a half zeros.
+    not measured): ReLU networks feed most layers a third to a half zeros. ``nm`` is ``(N,
+    M)`` when every group of ``M`` consecutive weights along the reduction (input channels) has
+    at most ``N`` non-zeros (N:M structured sparsity, e.g. 2:4).
     """
 
     density: float = 1.0
     kept_out_channels: int | None = None
     pattern: str = "dense"
     input_density: float = 1.0
+    nm: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 < self.density <= 1.0:
             raise IRError(f"density must be in (0, 1], not {shown(self.density)}")
         if not 0.0 < self.input_density <= 1.0:
             raise IRError(f"input_density must be in (0, 1], not {shown(self.input_density)}")
+        if self.nm is not None:
+            n, m = self.nm
+            if not (isinstance(n, int) and isinstance(m, int) and 0 <= n < m <= MAX_NM_GROUP):
+                raise IRError(f"nm must be (N, M) with 0 <= N < M <= {MAX_NM_GROUP}, not "
+                              f"{shown(self.nm)}")
         if self.kept_out_channels is not None and self.kept_out_channels < 1:
             raise IRError(
                 f"kept_out_channels must be a positive integer, not {shown(self.kept_out_channels)}"

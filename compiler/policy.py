@@ -7,6 +7,7 @@ A policy file (YAML or JSON) reads::
       layer1.0.conv1: {w_bits: 4, a_bits: 6, keep: 0.75}   # keep = fraction of output channels
       layer1.0.conv2: {w_bits: 1, a_bits: 1}   # binary weights and inputs (XNOR-Net, BNN)
       layer1.1.conv1: {ternary: true}          # weights {-a, 0, a} in 2 bits (TWN)
+      layer2.0.conv1: {nm: "2:4"}              # 2 of every 4 weights kept (N:M sparsity)
 
 ``default`` applies to every compute op, ``layers`` override it per op. A policy is applied on
 top of what the model itself says (its fake-quant bits and pruning masks).
@@ -27,13 +28,29 @@ from types import MappingProxyType
 from typing import Any
 
 from compiler.errors import PolicyError, closest
-from compiler.ir import COMPUTE_OPS, MAX_BITS, Graph, OpKind
+from compiler.ir import COMPUTE_OPS, MAX_BITS, MAX_NM_GROUP, Graph, OpKind
 from hwsim.fields import shown
 from hwsim.yamlfile import read_yaml
 
-__all__ = ["LayerPolicy", "Policy", "apply_policy", "load_policy"]
+__all__ = ["LayerPolicy", "Policy", "apply_policy", "load_policy", "parse_nm"]
 
-_LAYER_KEYS = ("w_bits", "a_bits", "keep", "ternary")
+_LAYER_KEYS = ("w_bits", "a_bits", "keep", "ternary", "nm")
+
+
+def parse_nm(text: object, where: str) -> tuple[int, int]:
+    """``"2:4"`` as ``(2, 4)``; a :class:`PolicyError` naming ``where`` otherwise.
+
+    >>> parse_nm("2:4", "nm")
+    (2, 4)
+    """
+    expectation = f"'N:M' with 0 < N < M <= {MAX_NM_GROUP}, e.g. '2:4'"
+    parts = text.split(":") if isinstance(text, str) else []
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise PolicyError(f"{where} must be {expectation}, not {shown(text)}")
+    n, m = (int(p) for p in parts)
+    if not 0 < n < m <= MAX_NM_GROUP:
+        raise PolicyError(f"{where} must be {expectation}, not {shown(text)}")
+    return n, m
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +61,7 @@ class LayerPolicy:
     a_bits: int | None = None
     keep: float | None = None
     ternary: bool | None = None  # weights {-alpha, 0, alpha}: implies (and needs) w_bits 2
+    nm: tuple[int, int] | None = None  # N:M structured sparsity, e.g. (2, 4)
 
     def __post_init__(self) -> None:
         if self.ternary:
@@ -78,11 +96,17 @@ class LayerPolicy:
         if ternary and data.get("w_bits") not in (None, 2):
             raise PolicyError(f"{where}.ternary: ternary weights take w_bits 2, not "
                               f"{shown(data.get('w_bits'))}")
+        nm = data.get("nm")
+        if nm is not None:
+            nm = parse_nm(nm, f"{where}.nm")
         return cls(data.get("w_bits"), data.get("a_bits"),
-                   float(keep) if keep is not None else None, ternary or None)
+                   float(keep) if keep is not None else None, ternary or None, nm)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in _LAYER_KEYS if getattr(self, k) is not None}
+        out = {k: getattr(self, k) for k in _LAYER_KEYS if getattr(self, k) is not None}
+        if self.nm is not None:
+            out["nm"] = f"{self.nm[0]}:{self.nm[1]}"
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +186,14 @@ def apply_policy(graph: Graph, policy: Policy) -> Graph:
                 op.sparsity, density=density,
                 kept_out_channels=kept if kept < op.out_channels else None,
                 pattern=pattern if kept < op.out_channels else op.sparsity.pattern)
+        if lp.nm is not None:
+            if op.kind is OpKind.MATMUL or op.kind not in COMPUTE_OPS:
+                raise PolicyError(f"policy layers.{name}.nm: only conv and linear layers take "
+                                  f"N:M sparsity, not a {op.kind.value}")
+            n, m = lp.nm
+            sparsity = changes.get("sparsity", op.sparsity)
+            changes["sparsity"] = replace(sparsity, density=min(sparsity.density, n / m),
+                                          pattern="unstructured", nm=lp.nm)
         out.replace_op(op.replace(**changes))
     return out
 

@@ -148,6 +148,20 @@ class ArrayConfig(Checked):
 
 
 
+def _nm(path: str, value: Any) -> tuple[int, int] | None:
+    """``"2:4"`` (or ``[2, 4]``) as ``(2, 4)``; ``None`` stays ``None``."""
+    if value is None:
+        return None
+    parts = value.split(":") if isinstance(value, str) else value
+    ok = (isinstance(parts, list | tuple) and len(parts) == 2
+          and all((isinstance(p, int) and not isinstance(p, bool))
+                  or (isinstance(p, str) and p.strip().isdigit()) for p in parts))
+    n, m = (int(p) for p in parts) if ok else (0, 0)
+    if not 0 < n < m <= 32:
+        raise fail(path, "'N:M' with 0 < N < M <= 32, e.g. '2:4'", value)
+    return n, m
+
+
 @dataclass(frozen=True, slots=True)
 class SparsityConfig(Checked):
     """What the accelerator does with zero weights; by default nothing.
@@ -161,6 +175,11 @@ class SparsityConfig(Checked):
     ISCA 2016, which encodes each activation brick as non-zero values with their offsets), so
     a reduction shrinks to its non-zero inputs, stretched by the same ``imbalance``; with
     ``zero_skip`` too, to the pairs of non-zero weight and non-zero input (SparTen).
+    ``nm``: N:M structured sparsity in hardware, ``"2:4"`` as NVIDIA Ampere's sparse tensor
+    cores (Mishra et al., 2021): a layer with at most ``N`` non-zeros in every ``M`` input
+    channels stores ``N`` of each ``M`` weights plus ``log2 M`` bits of position metadata for
+    each, and the array runs ``N/M`` of each reduction, with no imbalance (the pattern is
+    regular).
     """
 
     FORMATS: ClassVar[tuple[str, ...]] = ("dense", "bitmap")
@@ -169,6 +188,7 @@ class SparsityConfig(Checked):
                                lambda path, v: one_of(path, v, SparsityConfig.FORMATS)),
         "zero_skip": BOOLEAN,
         "activation_skip": BOOLEAN,
+        "nm": Check("'N:M' with 0 < N < M <= 32, e.g. '2:4'", lambda path, v: _nm(path, v)),
         "imbalance": within(POSITIVE_NUMBER, 1, 1_000, "a stretch of the busiest PE group: "
                             "SparTen measures under 2"),
     }
@@ -176,6 +196,7 @@ class SparsityConfig(Checked):
     zero_skip: bool = False
     imbalance: float = 1.0
     activation_skip: bool = False
+    nm: tuple[int, int] | None = None
     where: InitVar[str] = "sparsity"
 
     def __post_init__(self, where: str) -> None:

@@ -3,7 +3,8 @@
 The pipeline, in order (each step in its own module):
 
 1. copy the model (the caller's model is left as it was);
-2. remove channels per ``keep`` (:mod:`compiler.compression.channels`), tied layers together;
+2. remove channels per ``keep`` (:mod:`compiler.compression.channels`), tied layers together,
+   and prune ``nm`` layers to N:M sparsity (:mod:`compiler.compression.nm`);
 3. re-estimate batch-norm statistics of the pruned float model, so that step 4 calibrates on
    sane activations (:mod:`compiler.compression.batchnorm`; only with ``reestimate_bn`` data);
 4. fake-quantize weights and activations per ``w_bits``/``a_bits``
@@ -22,6 +23,7 @@ from torch import nn
 
 from compiler.compression import batchnorm
 from compiler.compression.channels import remove_channels
+from compiler.compression.nm import prune_nm
 from compiler.compression.quantize import LayerBits, quantize_model
 from compiler.errors import PolicyError, closest
 from compiler.policy import Policy
@@ -78,6 +80,14 @@ def compress(model: nn.Module, example_input: torch.Tensor, policy: Policy, *,
     if keep:
         remove_channels(compressed, example_input, keep, criterion=prune_criterion,
                         multiple=channel_multiple)
+    for name, layer in _compute_layers(compressed).items():
+        lp = policy.layers.get(name)
+        nm = lp.nm if lp is not None and lp.nm is not None else policy.default.nm
+        if nm is not None:
+            try:
+                prune_nm(layer, *nm)
+            except PolicyError as err:
+                raise PolicyError(f"policy layers.{name}.nm: {err}") from None
     if reestimate_bn is not None:
         batchnorm.reestimate_bn(compressed, reestimate_bn)
 

@@ -25,6 +25,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
@@ -205,8 +207,12 @@ def quantize_layer(layer: nn.Module, *, w_bits: int | None = None, a_bits: int |
         raise PolicyError(f"ternary weights take w_bits 2, not {shown(w_bits)}")
     if w_bits is not None:
         _check_bits(w_bits, "w_bits")
-        if parametrize.is_parametrized(layer, "weight"):
+        if parametrize.is_parametrized(layer, "weight"):  # replace an earlier quantizer only
+            stacks: Any = layer.parametrizations
+            kept = [p for p in stacks["weight"] if not hasattr(p, "bits")]
             parametrize.remove_parametrizations(layer, "weight", leave_parametrized=False)
+            for p in kept:  # e.g. an N:M mask
+                parametrize.register_parametrization(layer, "weight", p)
         quantizer: nn.Module
         if w_bits == 1:
             quantizer = BinaryWeightQuant()

@@ -74,10 +74,16 @@ def read_sparsity(module: nn.Module) -> Sparsity:
         return Sparsity(density=max(density, 1.0 / nonzero.numel()), kept_out_channels=1,
                         pattern="channel")
     channel_only = math.isclose(density, kept / out_channels, rel_tol=1e-9)
+    nm = None
+    if not channel_only and weight is not None:
+        from compiler.compression.nm import nm_of
+
+        nm = nm_of(nonzero.to(weight.dtype))
     return Sparsity(
         density=density,
         kept_out_channels=kept if kept < out_channels else None,
         pattern="channel" if channel_only else "unstructured",
+        nm=nm,
     )
 
 

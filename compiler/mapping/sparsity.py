@@ -6,6 +6,9 @@
   and cycles only when it also skips zeros (``sparsity.zero_skip``): the array computes each
   k tile's non-zeros only, stretched by the arch's load ``imbalance`` (``k_scale``). The
   GEMM, its tiles and the data they move stay those of the stored (dense-indexed) layer.
+- N:M layers (``Sparsity.nm``) on an array with N:M support (``sparsity.nm``, same ``M``,
+  layer ``N`` at most the array's): ``N`` of each ``M`` weights stored with ``log2 M``
+  position bits each, ``N/M`` of each reduction run, no imbalance.
 - Zero input activations (measured: ``Sparsity.input_density``) save cycles only where the
   arch skips them (``sparsity.activation_skip``, Cnvlutin): each reduction shrinks to its
   non-zero inputs, times the weights' share when zero weights are skipped too, stretched by
@@ -15,6 +18,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 from compiler.ir import Op
@@ -63,10 +67,22 @@ def _weight_effect(op: Op, arch: Arch) -> SparsityEffect:
     if density >= 1.0:
         return SparsityEffect(float(w_bits), "")
     support = arch.sparsity
+    layer_nm, arch_nm = op.sparsity.nm, support.nm
+    if layer_nm is not None and arch_nm is not None and layer_nm[1] == arch_nm[1] \
+            and layer_nm[0] <= arch_nm[0]:
+        n, m = arch_nm
+        word = n / m * (w_bits + math.ceil(math.log2(m)))  # non-zeros and their positions
+        runs_as = "" if layer_nm[0] == n else f" runs as {n}:{m}"
+        return SparsityEffect(word, f"{layer_nm[0]}:{m} sparsity{runs_as}: weights stored at "
+                                    f"{word:.2f} bits each, x{n / m:.2f} of each reduction",
+                              n / m)
     if support.weight_format == "dense":
+        why = ""
+        if layer_nm is not None and arch_nm is not None:
+            why = f" (its {layer_nm[0]}:{layer_nm[1]} pattern is not the array's {arch_nm[0]}:{arch_nm[1]})"
         return SparsityEffect(float(w_bits),
                               f"density {density:.2f} saves nothing: {arch.name} stores and "
-                              "multiplies zero weights")
+                              f"multiplies zero weights{why}")
     word = density * w_bits + 1  # non-zeros plus the bitmap
     if not support.zero_skip:
         return SparsityEffect(word, f"density {density:.2f}: weights compressed to "
