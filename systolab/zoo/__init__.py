@@ -4,8 +4,8 @@ Every model is an entry in :data:`MODELS`, a :class:`ModelSpec` naming its facto
 of one input sample and the paper it follows. :func:`get_model` builds one in eval mode with
 reproducible weights, together with an example input for the front end to trace. Nothing is
 downloaded: weights are random (seeded), which is what latency and energy simulation needs;
-accuracy work trains the small models (``lenet5``, ``digits_cnn``, ``mnist_resnet8``)
-itself.
+accuracy work trains the small models (``lenet5``, ``lenet_300_100``, ``digits_cnn``,
+``mnist_resnet8``) itself.
 
 Factory keywords (``num_classes``, ``width_mult``, ...) never change the input shape, so the
 example input always fits; build the model classes directly for other input sizes.
@@ -19,8 +19,8 @@ Example:
     Traceback (most recent call last):
     ...
     compiler.errors.UnknownNameError: model name must be one of resnet18, resnet50, \
-mobilenet_v2, vgg16, vit_small, vit_tiny, lenet5, digits_cnn, mnist_resnet8, unet_small, \
-kws_tcn, not 'vit' \
+mobilenet_v2, vgg16, vit_small, vit_tiny, lenet5, lenet_300_100, digits_cnn, mnist_resnet8, \
+unet_small, kws_tcn, not 'vit' \
 (did you mean 'vit_tiny', 'vit_small'?)
 """
 
@@ -40,7 +40,7 @@ from hwsim.fields import shown
 from .dense import kws_tcn, unet_small
 from .mobilenet import mobilenet_v2
 from .resnet import mnist_resnet8, resnet18, resnet50
-from .small import digits_cnn, lenet5
+from .small import digits_cnn, lenet5, lenet_300_100
 from .vgg import vgg16
 from .vit import vit_small, vit_tiny
 
@@ -51,6 +51,7 @@ __all__ = [
     "get_model",
     "kws_tcn",
     "lenet5",
+    "lenet_300_100",
     "list_models",
     "mnist_resnet8",
     "mobilenet_v2",
@@ -130,6 +131,14 @@ _SPECS: tuple[ModelSpec, ...] = (
         (1, 28, 28),
         "LeNet-5 with batch norm for 28x28 MNIST, 10 classes",
         "LeCun et al., Gradient-Based Learning Applied to Document Recognition, Proc. IEEE 1998",
+    ),
+    ModelSpec(
+        "lenet_300_100",
+        lenet_300_100,
+        (1, 28, 28),
+        "LeNet-300-100: 784-300-100-10 fully connected with ReLU for flattened 28x28 MNIST",
+        "LeCun et al., Gradient-Based Learning Applied to Document Recognition, Proc. IEEE 1998, "
+        "Section III.C",
     ),
     ModelSpec(
         "digits_cnn",

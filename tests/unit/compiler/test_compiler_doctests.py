@@ -10,8 +10,9 @@ import pytest
 MODULES = ["compiler.ir", "compiler.policy", "compiler.frontend.pytorch", "compiler.passes",
            "compiler.mapping", "compiler.compression.apply", "compiler.compression.batchnorm",
            "compiler.compression.channels", "compiler.compression.clipping",
-           "compiler.compression.fakequant", "compiler.compression.prune",
-           "compiler.compression.quantize"]
+           "compiler.compression.fakequant", "compiler.compression.huffman",
+           "compiler.compression.prune", "compiler.compression.quantize",
+           "compiler.compression.sharing"]
 
 
 @pytest.mark.parametrize("name", MODULES)

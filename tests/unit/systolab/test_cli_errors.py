@@ -63,6 +63,8 @@ def test_sigterm_is_an_interrupt_during_a_run_and_restored_after(
     ["sweep", "x.yaml", "--workers", "1000"],
     ["sweep", "x.yaml", "--connect-timeout", "nan"],
     ["costs", "lenet5", "--bits", "1-1000"],
+    ["deepcompress", "lenet5", "--fc-bits", "17"],
+    ["deepcompress", "--task", "digits", "--lr", "nan"],
 ])
 def test_an_option_value_beyond_its_bounds_is_a_usage_error(
         args: list[str], capsys: pytest.CaptureFixture[str]) -> None:

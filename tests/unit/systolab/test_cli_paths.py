@@ -14,6 +14,7 @@ from systolab.cli import main
     ["inspect", "lenet5", "--json", "{blocked}/x.json"],
     ["costs", "lenet5", "--bits", "8", "--out", "{blocked}/costs"],
     ["simulate", "lenet5", "--json", "{blocked}/x.json"],
+    ["deepcompress", "digits_cnn", "--json", "{blocked}/x.json"],
     ["search", "--task", "digits", "--agent", "uniform", "--episodes", "1",
      "--out", "{blocked}/search"],
 ])

@@ -7,7 +7,8 @@ import importlib
 
 import pytest
 
-MODULES = ["systolab", "systolab.pipeline", "systolab.api", "systolab.progress"]
+MODULES = ["systolab", "systolab.pipeline", "systolab.api", "systolab.progress",
+           "systolab.deep_compression"]
 
 
 @pytest.mark.parametrize("name", MODULES)

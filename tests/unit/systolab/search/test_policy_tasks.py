@@ -99,8 +99,8 @@ def test_batchnorm_reestimation_gives_batch_statistics(digits: tuple[Task, nn.Mo
 
 
 def test_unknown_task_lists_names() -> None:
-    with pytest.raises(TaskError, match=r"task name must be one of digits, mnist, mnist-resnet8, not 'mnits' "
-                                        r"\(did you mean 'mnist'"):
+    with pytest.raises(TaskError, match=r"task name must be one of digits, mnist, mnist-resnet8, "
+                                        r"mnist-lenet300, not 'mnits' \(did you mean 'mnist'"):
         get_task("mnits")
 
 

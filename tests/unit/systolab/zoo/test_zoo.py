@@ -67,6 +67,8 @@ def vit_params(*, image: int, patch: int, dim: int, depth: int, mlp: int, classe
 
 # Our own configurations, counted by hand (conv weights without bias, BN weight and bias):
 #   lenet5: conv 1*6*25 + bn 12, conv 6*16*25 + bn 32, fc 400*120+120, 120*84+84, 84*10+10
+#   lenet_300_100: fc 784*300+300, 300*100+100, 100*10+10 (266,610; Han et al., NeurIPS 2015,
+#     Table 1 lists its 267K parameters)
 #   digits_cnn: conv 1*16*9 + bn 32, conv 16*32*9 + bn 64, fc 512*64+64, 64*10+10
 #   mnist_resnet8: stem 1*16*9 + 32; layer1 2 * (16*16*9 + 32); layer2 16*32*9 + 32*32*9
 #     + 2 * 64 + projection 16*32 + 64; layer3 32*64*9 + 64*64*9 + 2 * 128 + 32*64 + 128;
@@ -79,6 +81,7 @@ def vit_params(*, image: int, patch: int, dim: int, depth: int, mlp: int, classe
 #     24*24*9 + 48; 24*32*9 + 64, 32*32*9 + 64; 32*48*9 + 96, 48*48*9 + 96; fc 48*12 + 12
 OWN_PARAMS = {
     "lenet5": 150 + 12 + 2_400 + 32 + 48_120 + 10_164 + 850,
+    "lenet_300_100": 235_500 + 30_100 + 1_010,
     "digits_cnn": 144 + 32 + 4_608 + 64 + 32_832 + 650,
     "mnist_resnet8": 144 + 32 + 2 * (2_304 + 32) + 4_608 + 9_216 + 128 + 512 + 64 + 18_432
     + 36_864 + 256 + 2_048 + 128 + 650,
@@ -181,6 +184,8 @@ def test_forward_on_example_input(name: str, zoo: Callable[[str], Built]) -> Non
             },
         ),
         ("lenet5", {"conv1": nn.Conv2d, "bn2": nn.BatchNorm2d, "fc3": nn.Linear}),
+        ("lenet_300_100", {"flatten": nn.Flatten, "fc1": nn.Linear, "relu_fc2": nn.ReLU,
+                           "fc3": nn.Linear}),
         ("digits_cnn", {"conv2": nn.Conv2d, "bn2": nn.BatchNorm2d, "fc2": nn.Linear}),
     ],
 )
@@ -275,8 +280,8 @@ def test_bad_batch_is_rejected(batch: object) -> None:
     ],
 )
 def test_unknown_name_lists_zoo_and_close_names(name: str, suggestion: str) -> None:
-    zoo_list = ("resnet18, resnet50, mobilenet_v2, vgg16, vit_small, vit_tiny, lenet5, digits_cnn, "
-                "mnist_resnet8, unet_small, kws_tcn")
+    zoo_list = ("resnet18, resnet50, mobilenet_v2, vgg16, vit_small, vit_tiny, lenet5, lenet_300_100, "
+                "digits_cnn, mnist_resnet8, unet_small, kws_tcn")
     with pytest.raises(UnknownNameError, match=f"^model name must be one of {zoo_list}, not "):
         get_model(name)
     with pytest.raises(UnknownNameError, match=suggestion):
@@ -309,3 +314,12 @@ def test_mnist_resnet8_has_the_hand_counted_macs() -> None:
     graph = compile_graph(trace(*get_model("mnist_resnet8")))
     assert hand == 9_345_920 and graph.total_macs == hand
     assert len(graph.compute_ops()) == 10
+
+
+def test_lenet_300_100_has_the_hand_counted_macs() -> None:
+    from compiler.frontend.pytorch import trace
+    from compiler.passes import compile_graph
+
+    graph = compile_graph(trace(*get_model("lenet_300_100")))
+    assert [op.name for op in graph.compute_ops()] == ["fc1", "fc2", "fc3"]
+    assert graph.total_macs == 784 * 300 + 300 * 100 + 100 * 10 == 266_200

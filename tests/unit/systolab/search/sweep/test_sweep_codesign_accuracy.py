@@ -90,7 +90,8 @@ def test_the_transfer_table_runs_every_policy_on_every_front_point(outcome, tmp_
 
 @pytest.mark.parametrize(("change", "message"), [
     ({"codesign": {"task": "cifar", "budget": {"latency_ms": 1}}},
-     "codesign.task must be one of 'digits', 'mnist', 'mnist-resnet8', not 'cifar'"),
+     "codesign.task must be one of 'digits', 'mnist', 'mnist-resnet8', 'mnist-lenet300', not "
+     "'cifar'"),
     ({"codesign": {"task": "digits", "budget": {"latency_ms": 1, "energy_uj": 1}}},
      "codesign.budget must be one of latency_ms, energy_uj or weight_mib with a task"),
     ({"codesign": {"task": "digits", "bits": [4], "budget": {"latency_ms": 1}}},
