@@ -2,12 +2,14 @@
 
     .venv/bin/python benchmarks/bench_sensitivity.py [--task digits|mnist|mnist-resnet8]
         [--agents sensitivity,greedy,nsga2,haq] [--schedule haq] [--finetune 0] [--plot F.png]
+        [--band B] [--nsga2-trials 100]
 
 Per accelerator and budget (latency on the bit-serial Stripes, energy on BitFusion), with the
 first and last layers at 8 bits for every searched policy (HAQ's setting):
 
 - three tight budgets, placed between the uniform 4-, 3- and 2-bit costs, so that a uniform
-  policy within them has 3 bits or fewer;
+  policy within them has 3 bits or fewer (``--band 3``: all three between the uniform 3- and
+  4-bit costs, for a network such as ResNet-8 that collapses at 2 bits);
 - HAQ's headline budget (Wang et al., CVPR 2019): 1/1.5 of uniform 8-bit latency on the
   bit-serial array, 1/1.9 of its energy on BitFusion.
 
@@ -100,7 +102,13 @@ def main() -> None:
     parser.add_argument("--schedule", default="haq", help="the haq agent's DDPG schedule")
     parser.add_argument("--finetune", type=int, default=0, help="fine-tuning steps per policy")
     parser.add_argument("--plot", help="write accuracy against cost, per accelerator, here")
+    parser.add_argument("--band", type=int, choices=range(2, 8), metavar="B",
+                        help="place the three tight budgets at 1/4, 1/2 and 3/4 of the way from "
+                             "uniform B-bit to uniform (B+1)-bit cost (uniform policies within "
+                             "them have B bits): for networks that collapse below B bits")
+    parser.add_argument("--nsga2-trials", type=int, default=EPISODES["nsga2"])
     args = parser.parse_args()
+    EPISODES["nsga2"] = args.nsga2_trials
     agents = [a for a in args.agents.split(",") if a]
     torch.set_num_threads(1)
     task = get_task(args.task)
@@ -127,6 +135,9 @@ def main() -> None:
         # between uniform 4 and 3 bits, between 3 and 2, and just above 2: uniform policies
         # within these budgets have 3 bits or fewer
         tight = ((ratio[4] + ratio[3]) / 2, (ratio[3] + ratio[2]) / 2, ratio[2] * 1.02)
+        if args.band is not None:
+            lo, hi = ratio[args.band], ratio[args.band + 1]
+            tight = tuple(lo + f * (hi - lo) for f in (0.75, 0.5, 0.25))
         budgets = (*tight, 1 / factor)
         shown = ", ".join(f"{b}b {100 * a:.2f}% {r:.2f}x" for b, (a, r) in frontier.items())
         print(f"\n== {arch}, {metric}; uniform 8-bit everywhere {100 * acc8:.2f}%; uniform "

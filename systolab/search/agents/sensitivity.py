@@ -14,12 +14,15 @@ accuracy instead of a Hessian trace:
    budget needs is a multiple-choice knapsack, solved exactly by dynamic programming over
    layers (:func:`solve_allocation`).
 3. **Verify.** A layer's traffic depends on its neighbours' widths, so the table's sum is not
-   the model's cost exactly: the solution is costed as a whole, and while it misses the budget
-   the need is raised by the miss and the knapsack solved again. The verified allocation is
-   the last proposal; its accuracy is measured like every other.
+   the model's cost exactly: solutions are costed as a whole, and while none meets the budget
+   the need is raised by the smallest miss and the knapsack solved again. Summed single-layer
+   drops also misjudge layers that interact (two layers at 2 bits can lose far more than
+   their drops add up to), so the :data:`CANDIDATES` least sensitive allocations that meet
+   the budget, and the widest uniform width that does, are measured with real accuracy; the
+   most accurate of them is the last proposal, the answer.
 
-Compared with DDPG (HAQ) it needs no exploration: a handful of evaluations per layer, and one
-solve per budget.
+Compared with DDPG (HAQ) it needs no exploration: a handful of evaluations per layer, one
+solve per budget, and a few more to verify.
 """
 
 from __future__ import annotations
@@ -32,11 +35,12 @@ from systolab.search.agents.base import Proposal, SearchContext
 from systolab.search.agents.space import PolicySpace, bit_knobs, keep_knobs
 from systolab.search.budget import BudgetError, CostLike
 
-__all__ = ["SensitivityAgent", "solve_allocation"]
+__all__ = ["CANDIDATES", "SensitivityAgent", "solve_allocation", "solve_allocations"]
 
 KEEP_PROBES = 6  # keep ratios measured per layer, spread over its allowed values
 MAX_STATES = 200_000  # partial choices kept per layer (a bound never reached in practice)
 TIGHTEN_ROUNDS = 8
+CANDIDATES = 4  # allocations of the knapsack's front measured before answering
 
 
 def _spread(values: Sequence[float], count: int) -> list[float | None]:
@@ -51,15 +55,28 @@ def solve_allocation(sensitivity: Sequence[Sequence[float]], saving: Sequence[Se
                      need: float) -> list[int] | None:
     """Per layer, the option index minimizing ``sum(sensitivity[l][i])`` subject to
     ``sum(saving[l][i]) >= need``; ``None`` if no choice saves enough. Ties go to the larger
-    saving, then to the earlier options.
+    saving, then to the earlier options (:func:`solve_allocations`' first).
+
+    >>> solve_allocation([[0, 1, 3], [0, 2, 5]], [[0, 2, 4], [0, 3, 4]], 5)
+    [1, 1]
+    """
+    best = solve_allocations(sensitivity, saving, need, 1)
+    return best[0] if best else None
+
+
+def solve_allocations(sensitivity: Sequence[Sequence[float]], saving: Sequence[Sequence[float]],
+                      need: float, count: int) -> list[list[int]]:
+    """Up to ``count`` allocations that save at least ``need``, least summed sensitivity first:
+    the first is the exact optimum, the others the next points of the Pareto front of
+    (sensitivity, saving) that still save enough.
 
     Dynamic programming over layers that keeps, after each layer, only the partial choices no
     other beats on both summed sensitivity and summed saving: a dominated partial choice cannot
     lead to a better whole one, so the result is exact. (Should the kept front ever exceed
     :data:`MAX_STATES`, it is thinned evenly, and the result is then the best of those kept.)
 
-    >>> solve_allocation([[0, 1, 3], [0, 2, 5]], [[0, 2, 4], [0, 3, 4]], 5)
-    [1, 1]
+    >>> solve_allocations([[0, 1, 3], [0, 2, 5]], [[0, 2, 4], [0, 3, 4]], 5, 3)
+    [[1, 1], [2, 1]]
     """
     states: list[tuple[float, float, tuple[int, ...]]] = [(0.0, 0.0, ())]
     for s_row, v_row in zip(sensitivity, saving, strict=True):
@@ -75,9 +92,8 @@ def solve_allocation(sensitivity: Sequence[Sequence[float]], saving: Sequence[Se
             stride = len(states) / MAX_STATES
             states = [states[int(k * stride)] for k in range(MAX_STATES)]
     feasible = [e for e in states if e[1] >= need - 1e-9 * max(abs(need), 1.0)]
-    if not feasible:
-        return None
-    return list(min(feasible, key=lambda e: (e[0], -e[1], e[2]))[2])
+    feasible.sort(key=lambda e: (e[0], -e[1], e[2]))
+    return [list(e[2]) for e in feasible[:count]]
 
 
 Setting = tuple[int | None, float | None]  # one layer's (bits, keep); None: not searched
@@ -121,8 +137,9 @@ class SensitivityAgent:
         for g in range(len(self.groups)):
             self.probes += [(g, (b, None)) for b in self.bits[g][:-1] if b is not None]
             self.probes += [(g, (None, k)) for k in self.keeps[g][:-1] if k is not None]
-        self.accuracy: list[float] = []
+        self.accuracy: list[float] = []  # the probes', then the candidates'
         self.finished = False
+        self._candidates: list[list[Setting]] | None = None
 
     def _top(self, g: int) -> Setting:
         return self.bits[g][-1], self.keeps[g][-1]
@@ -153,7 +170,16 @@ class SensitivityAgent:
         n = len(self.accuracy)
         if n < len(self.probes):
             return Proposal(self.space.policy(self._probe(self.probes[n])), {"probe": n})
-        return Proposal(self.space.policy(self._assignment(self.solve())), {"probe": None})
+        if self._candidates is None:  # a function of the probes: recomputed after a resume
+            self._candidates = self.candidates()
+        c = n - len(self.probes)
+        if c < len(self._candidates):
+            return Proposal(self.space.policy(self._assignment(self._candidates[c])),
+                            {"probe": n})
+        measured = self.accuracy[len(self.probes):]
+        best = max(range(len(measured)), key=lambda i: (measured[i], -i))
+        return Proposal(self.space.policy(self._assignment(self._candidates[best])),
+                        {"probe": None})
 
     def _measure(self, idx: list[int]) -> float:
         budget = self.ctx.budget
@@ -182,23 +208,51 @@ class SensitivityAgent:
         return top, sens, saving
 
     def solve(self) -> list[Setting]:
-        """The setting per searched layer (module doc, steps 2 and 3)."""
+        """The least sensitive setting per searched layer that meets the budget as a whole
+        (module doc, steps 2 and 3)."""
+        return self.candidates()[0]
+
+    def candidates(self) -> list[list[Setting]]:
+        """The settings measured before answering (module doc, step 3): up to
+        :data:`CANDIDATES` allocations of the knapsack that meet the budget as a whole, least
+        sensitive first, then the widest uniform setting that meets it, without repeats."""
         budget = self.ctx.budget
         assert budget is not None
         top, sens, saving = self.tables()
         need = top - budget.limit
+        found: list[list[Setting]] = []
         for _ in range(TIGHTEN_ROUNDS):
-            choice = solve_allocation(sens, saving, need)
-            if choice is None:
+            choices = solve_allocations(sens, saving, need, CANDIDATES)
+            misses = []
+            for choice in choices:
+                settings = [self._options(g)[i] for g, i in enumerate(choice)]
+                whole = self._measure(self._assignment(settings))
+                if whole <= budget.limit * (1 + 1e-9):
+                    found.append(settings)
+                else:
+                    misses.append(whole - budget.limit)
+            if found or not choices:
                 break
-            settings = [self._options(g)[i] for g, i in enumerate(choice)]
-            whole = self._measure(self._assignment(settings))
-            if whole <= budget.limit * (1 + 1e-9):
+            need += min(misses)  # the table overstated the saving by at least this much
+        uniform = self._widest_uniform()
+        if uniform is not None and uniform not in found:
+            found.append(uniform)
+        if not found:  # the cheapest setting, which check_feasible has shown to hold
+            found.append([(self.bits[g][0], self.keeps[g][0]) for g in range(len(self.groups))])
+        return found
+
+    def _widest_uniform(self) -> list[Setting] | None:
+        """Every searched layer at one width (the widest that meets the budget), keeps at
+        the top: HAQ's fixed-precision baseline, measured as a safety net."""
+        budget = self.ctx.budget
+        assert budget is not None
+        if any(b is None for bits in self.bits for b in bits):
+            return None  # keep ratios only: no width to make uniform
+        for width in reversed(self.widths):
+            settings: list[Setting] = [(width, self._top(g)[1]) for g in range(len(self.groups))]
+            if self._measure(self._assignment(settings)) <= budget.limit * (1 + 1e-9):
                 return settings
-            need += whole - budget.limit  # the table overstated the saving by this much
-        # no allocation of the table is feasible: the cheapest one, which check_feasible has
-        # shown to hold
-        return [(self.bits[g][0], self.keeps[g][0]) for g in range(len(self.groups))]
+        return None
 
     def observe(self, proposal: Proposal, accuracy: float, cost: CostLike, reward: float) -> None:
         if proposal.data["probe"] is None:

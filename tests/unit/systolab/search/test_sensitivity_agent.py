@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import policy_synthetic_env as env
 
 from compiler.policy import LayerPolicy, Policy
-from systolab.search.agents.sensitivity import solve_allocation
+from systolab.search.agents.sensitivity import CANDIDATES, solve_allocation, solve_allocations
 from systolab.search.budget import Budget
 from systolab.search.loop import SearchConfig, run_search
 
@@ -58,8 +58,12 @@ def test_the_agent_finds_the_best_allocation_within_the_budget(metric: str, valu
     config = SearchConfig("sensitivity", Budget(metric, value), episodes=40, seed=0)
     result = run_search(config, layers=env.layers(), cost=env.cost, accuracy=env.accuracy,
                         reference_accuracy=0.99, baseline=BASE)
-    assert len(result.history) == 1 + 4 * 6 + 1  # top widths, 4 layers x 6 lower widths, answer
+    # top widths, 4 layers x 6 lower widths, the candidates (up to 4 and a uniform), the answer
+    probes = 1 + 4 * 6
+    candidates = result.history[probes:-1]
+    assert 1 <= len(candidates) <= CANDIDATES + 1 and all(r.feasible for r in candidates)
     assert result.history[-1].feasible  # the answer; probes may break the budget
+    assert result.history[-1].accuracy == max(r.accuracy for r in candidates)
     limit = config.budget.resolve(BASE).limit  # type: ignore[union-attr]
     names = [layer.name for layer in env.layers()][1:-1]
     feasible = []
@@ -109,3 +113,13 @@ def test_keep_ratios_alone_and_with_bits_meet_the_budget_and_beat_uniform(agent:
                          reference_accuracy=0.99, baseline=BASE)
     if agent == "sensitivity-joint":
         assert uniform.best is not None and answer.accuracy >= uniform.best.accuracy
+
+
+def test_the_candidates_are_the_front_nearest_the_need_least_sensitive_first() -> None:
+    sens, saving = [[0, 1, 3], [0, 2, 5]], [[0, 2, 4], [0, 3, 4]]
+    got = solve_allocations(sens, saving, 5, 10)
+    totals = [(sum(sens[i][c] for i, c in enumerate(a)), sum(saving[i][c] for i, c in
+                                                                enumerate(a))) for a in got]
+    assert got[0] == solve_allocation(sens, saving, 5)
+    assert all(v >= 5 for _, v in totals) and [t for t, _ in totals] == sorted(t for t, _ in totals)
+    assert solve_allocations(sens, saving, 99, 3) == []
