@@ -11,11 +11,15 @@ workers receive the table. Per hardware point only the costs change
 1. the point's per-layer saving of the budget metric for every (layer, width), from
    :class:`systolab.search.costs.CostModel` (cached per layer, so cheap);
 2. the widths that minimize the summed sensitivity while saving what the budget needs: the
-   multiple-choice knapsack solved exactly (:func:`~systolab.search.agents.solve_allocation`);
-3. the whole policy costed, and the need raised by any miss until it holds (a layer's traffic
-   depends on its neighbours' widths, so the table's sum is not exact);
-4. the chosen policy's top-1 accuracy on the task, measured (compress, score), cached per
-   policy in each process: neighbouring hardware points usually choose the same policy.
+   multiple-choice knapsack solved exactly, with the next allocations of its Pareto front
+   (:func:`~systolab.search.agents.sensitivity.solve_allocations`);
+3. those policies costed whole, and the need raised by the smallest miss until some hold (a
+   layer's traffic depends on its neighbours' widths, so the table's sum is not exact);
+4. the top-1 accuracy of each that holds, and of the widest uniform width that does, measured
+   (compress, score; cached per policy in each process, as neighbouring hardware points
+   usually share them); the most accurate is the point's policy. Summed single-layer drops
+   misjudge interacting layers, which is why the answer is measured, as the search agent
+   does (:class:`~systolab.search.agents.SensitivityAgent`).
 
 The first and last compute layers stay at 8 bits with ``keep_first_last`` (HAQ's setting).
 """
@@ -146,7 +150,7 @@ def best_measured_policy(workload: Workload, arch: Arch, spec: CodesignSpec,
                          sens: Sensitivities, mode: str, objective: str = "latency",
                          ) -> MeasuredChoice:
     """Steps 1-4 of the module doc for one workload on one hardware point."""
-    from systolab.search.agents.sensitivity import solve_allocation
+    from systolab.search.agents.sensitivity import CANDIDATES, solve_allocations
     from systolab.search.costs import CostModel
 
     (metric, limit), = spec.budget  # the spec loader allows one key with a task
@@ -157,30 +161,36 @@ def best_measured_policy(workload: Workload, arch: Arch, spec: CodesignSpec,
     def cost(bits: dict[str, int]) -> Any:
         return costs.evaluate(policy_of(sens.pinned, bits))
 
+    def holds(bits: dict[str, int]) -> bool:
+        return bool(getattr(cost(bits), attr) <= limit * (1 + 1e-9))
+
     top = getattr(cost(widest), attr)
     saving = [[top - getattr(cost({**widest, name: b}), attr) for b in sens.bits]
               for name in sens.layers]
     need = top - limit
-    chosen: dict[str, int] | None = None
+    candidates: list[dict[str, int]] = []
     for _ in range(TIGHTEN_ROUNDS):
-        pick = solve_allocation(sens.drop, saving, need)
-        if pick is None:
+        picks = solve_allocations(sens.drop, saving, need, CANDIDATES)
+        tried = [{name: sens.bits[i] for name, i in zip(sens.layers, pick, strict=True)}
+                 for pick in picks]
+        candidates = [bits for bits in tried if holds(bits)]
+        if candidates or not tried:
             break
-        bits = {name: sens.bits[i] for name, i in zip(sens.layers, pick, strict=True)}
-        whole = getattr(cost(bits), attr)
-        if whole <= limit * (1 + 1e-9):
-            chosen = bits
-            break
-        need += whole - limit
-    if chosen is None:
+        need += min(getattr(cost(bits), attr) for bits in tried) - limit
+    # the widest uniform width within the budget: a safety net for interacting layers
+    uniform = next(({n: b for n in sens.layers} for b in reversed(sens.bits)
+                    if holds({n: b for n in sens.layers})), None)
+    if uniform is not None and uniform not in candidates:
+        candidates.append(uniform)
+    if not candidates:
         narrowest = {n: sens.bits[0] for n in sens.layers}
         c = cost(narrowest)
-        if getattr(c, attr) > limit * (1 + 1e-9):
-            return MeasuredChoice((), 0.0, c.latency_ms, c.energy_uj, c.weight_mib,
-                                  f"no policy from bits {list(sens.bits)} meets {metric} <= "
-                                  f"{limit:g}; the narrowest gives {getattr(c, attr):.4g}")
-        chosen = narrowest
+        return MeasuredChoice((), 0.0, c.latency_ms, c.energy_uj, c.weight_mib,
+                              f"no policy from bits {list(sens.bits)} meets {metric} <= "
+                              f"{limit:g}; the narrowest gives {getattr(c, attr):.4g}")
+    scored = [(_measured(sens.task, tuple(bits.items()), sens.pinned), -k, bits)
+              for k, bits in enumerate(candidates)]
+    accuracy, _, chosen = max(scored)
     c = cost(chosen)
-    key = tuple(chosen.items())
-    return MeasuredChoice(key, _measured(sens.task, key, sens.pinned), c.latency_ms,
-                          c.energy_uj, c.weight_mib)
+    return MeasuredChoice(tuple(chosen.items()), accuracy, c.latency_ms, c.energy_uj,
+                          c.weight_mib)
