@@ -20,7 +20,7 @@ the user's example input), never assumed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 import torch
@@ -30,10 +30,30 @@ from compiler.errors import PolicyError, closest
 from compiler.ir import COMPUTE_OPS, Graph
 from hwsim.fields import shown
 
-__all__ = ["MIN_DENSITY", "measure_input_density", "with_input_density"]
+__all__ = ["MIN_DENSITY", "for_each_input", "measure_input_density", "with_input_density"]
 
 MIN_DENSITY = 1e-6
 """The lowest density recorded: an all-zero input still streams through the array."""
+
+
+def for_each_input(model: nn.Module, layers: Mapping[str, nn.Module], data: torch.Tensor,
+                   visit: Callable[[str, torch.Tensor], None]) -> None:
+    """Run ``model`` on ``data`` (eval mode, no gradients; its mode is restored) and call
+    ``visit(name, input)`` with the first input of each of ``layers`` as the layer runs."""
+    handles = []
+    for name, layer in layers.items():
+        def hook(_: nn.Module, args: tuple[torch.Tensor, ...], name: str = name) -> None:
+            visit(name, args[0].detach())
+        handles.append(layer.register_forward_pre_hook(hook))
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(data)
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
 
 
 def measure_input_density(model: nn.Module, data: torch.Tensor) -> dict[str, float]:
@@ -41,24 +61,15 @@ def measure_input_density(model: nn.Module, data: torch.Tensor) -> dict[str, flo
     the inputs it receives when ``model`` runs on ``data`` (eval mode, no gradients). Layers
     that do not run on ``data`` are left out."""
     counts: dict[str, list[int]] = {}
-    handles = []
-    for name, module in model.named_modules():
-        if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            def hook(_: nn.Module, args: tuple[torch.Tensor, ...], name: str = name) -> None:
-                x = args[0]
-                seen = counts.setdefault(name, [0, 0])
-                seen[0] += int(torch.count_nonzero(x))
-                seen[1] += x.numel()
-            handles.append(module.register_forward_pre_hook(hook))
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(data)
-    finally:
-        for h in handles:
-            h.remove()
-        model.train(was_training)
+
+    def count(name: str, x: torch.Tensor) -> None:
+        seen = counts.setdefault(name, [0, 0])
+        seen[0] += int(torch.count_nonzero(x))
+        seen[1] += x.numel()
+
+    layers = {name: m for name, m in model.named_modules()
+              if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.Linear))}
+    for_each_input(model, layers, data, count)
     return {name: max(MIN_DENSITY, nonzero / total) for name, (nonzero, total) in counts.items()
             if total}
 

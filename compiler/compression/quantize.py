@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from compiler.compression.activations import for_each_input
 from compiler.compression.fakequant import ActFakeQuant, quantize_layer
 from compiler.errors import PolicyError
 from compiler.frontend.pytorch import trace
@@ -69,20 +70,7 @@ def _collect_inputs(model: nn.Module, layers: Mapping[str, nn.Module],
                     data: torch.Tensor) -> dict[str, torch.Tensor]:
     """The input each layer sees when ``model`` runs on ``data`` (eval mode, no gradients)."""
     seen: dict[str, torch.Tensor] = {}
-    handles = []
-    for name, layer in layers.items():
-        def hook(_: nn.Module, args: tuple[torch.Tensor, ...], name: str = name) -> None:
-            seen[name] = args[0].detach()
-        handles.append(layer.register_forward_pre_hook(hook))
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(data)
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
+    for_each_input(model, layers, data, seen.__setitem__)
     return seen
 
 

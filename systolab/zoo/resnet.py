@@ -98,6 +98,30 @@ class ResidualBlock(nn.Module):
         return getattr(self, f"relu{self.num_convs}")(out)
 
 
+def _add_stages(net: nn.Module, channels: int, widths: Sequence[int], blocks: Sequence[int], *,
+                bottleneck: bool, stride_in_1x1: bool = False) -> int:
+    """Add ``layer1``, ``layer2``, ... to ``net``: stage ``i`` has ``blocks[i]`` residual blocks
+    of ``widths[i]``, every stage after the first halving the resolution in its first block.
+    Returns the channels the last stage puts out."""
+    for stage, (width, count) in enumerate(zip(widths, blocks, strict=True), start=1):
+        stage_blocks: list[nn.Module] = []
+        for b in range(count):
+            stride = 2 if stage > 1 and b == 0 else 1
+            block = ResidualBlock(channels, width, stride, bottleneck=bottleneck,
+                                  stride_in_1x1=stride_in_1x1)
+            stage_blocks.append(block)
+            channels = block.out_channels
+        net.add_module(f"layer{stage}", nn.Sequential(*stage_blocks))
+    return channels
+
+
+def _init_convs(net: nn.Module) -> None:
+    """He et al., "Delving Deep into Rectifiers", ICCV 2015: the init ResNet uses."""
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+
 class ResNet(nn.Module):
     """ImageNet ResNet; ``blocks_per_stage`` picks the depth (He et al., Table 1)."""
 
@@ -126,27 +150,12 @@ class ResNet(nn.Module):
         self.relu = nn.ReLU(inplace=False)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
 
-        channels = 64
         # Stage widths 64, 128, 256, 512; stages 2-4 halve the resolution in their first block.
-        for stage, (width, num_blocks) in enumerate(
-            zip((64, 128, 256, 512), blocks_per_stage, strict=True), start=1
-        ):
-            blocks: list[nn.Module] = []
-            for b in range(num_blocks):
-                stride = 2 if stage > 1 and b == 0 else 1
-                block = ResidualBlock(
-                    channels, width, stride, bottleneck=bottleneck, stride_in_1x1=stride_in_1x1
-                )
-                blocks.append(block)
-                channels = block.out_channels
-            self.add_module(f"layer{stage}", nn.Sequential(*blocks))
-
+        channels = _add_stages(self, 64, (64, 128, 256, 512), blocks_per_stage,
+                               bottleneck=bottleneck, stride_in_1x1=stride_in_1x1)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(channels, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                # He et al., "Delving Deep into Rectifiers", ICCV 2015; the init ResNet uses.
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        _init_convs(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
@@ -190,19 +199,10 @@ class CifarResNet(nn.Module):
         self.conv1 = nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(widths[0])
         self.relu = nn.ReLU(inplace=False)
-        channels = widths[0]
-        for stage, width in enumerate(widths, start=1):
-            stage_blocks: list[nn.Module] = []
-            for b in range(blocks):
-                stride = 2 if stage > 1 and b == 0 else 1
-                stage_blocks.append(ResidualBlock(channels, width, stride, bottleneck=False))
-                channels = width
-            self.add_module(f"layer{stage}", nn.Sequential(*stage_blocks))
+        channels = _add_stages(self, widths[0], widths, [blocks] * len(widths), bottleneck=False)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(channels, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        _init_convs(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(self.bn1(self.conv1(x)))
