@@ -179,6 +179,24 @@ async def play_and_record(dut, timebase: Timebase, schedule: Schedule, monitor,
     recording.cancel()
 
 
+async def results_of_aborted_schedule(dut, idle: Mapping[str, int], schedule: Schedule, port: str,
+                                      run_cycles: int, settle_cycles: int) -> list[tuple[int, int]]:
+    """Play ``schedule``, pulse reset ``run_cycles`` into it (at a falling edge, the driver
+    stopped), wait ``settle_cycles`` and return what ``port`` put out meanwhile: a reset in
+    the middle of an operation must abort it, so the list should be empty."""
+    timebase = Timebase()
+    monitor = ValidMonitor(dut, timebase, port)
+    recording = cocotb.start_soon(monitor.run())
+    driver = cocotb.start_soon(ScheduleDriver(dut, timebase).play(schedule))
+    await ClockCycles(dut.clk, run_cycles)
+    await FallingEdge(dut.clk)
+    driver.cancel()
+    await pulse_reset(dut, idle)
+    await ClockCycles(dut.clk, settle_cycles)
+    recording.cancel()
+    return monitor.results
+
+
 class Scoreboard:
     """Compares observed items with expected ones and keeps every mismatch for the report."""
 

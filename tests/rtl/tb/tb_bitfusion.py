@@ -13,11 +13,9 @@ from dataclasses import dataclass
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ClockCycles, FallingEdge
 from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
 from harness import (
     Schedule,
-    ScheduleDriver,
     Scoreboard,
     Timebase,
     ValidMonitor,
@@ -25,8 +23,8 @@ from harness import (
     operand_range,
     pack,
     play_and_record,
-    pulse_reset,
     random_operands,
+    results_of_aborted_schedule,
     seeded_rng,
     start_clock_and_reset,
 )
@@ -157,19 +155,10 @@ async def reset_in_the_middle_of_a_dot(dut) -> None:
     """Reset between the groups of a dot product: its sum never appears; the next is exact."""
     await start_clock_and_reset(dut, IDLE)
     rng = seeded_rng(2)
-    timebase = Timebase()
-    monitor = ValidMonitor(dut, timebase, "acc")
-    mon_task = cocotb.start_soon(monitor.run())
     op = Op([-128] * 12, [-128] * 12, 8, 8, True)
     sched, _ = build_schedule([op], rng, gaps=False)
-    driver = cocotb.start_soon(ScheduleDriver(dut, timebase).play(sched))
-    await ClockCycles(dut.clk, 5)
-    await FallingEdge(dut.clk)
-    driver.cancel()
-    await pulse_reset(dut, IDLE)
-    await ClockCycles(dut.clk, 20)
-    mon_task.cancel()
+    aborted = await results_of_aborted_schedule(dut, IDLE, sched, "acc", 5, 20)
     board = Scoreboard("bitfusion reset")
-    board.expect_equal("results of the aborted dot product", len(monitor.results), 0)
+    board.expect_equal("results of the aborted dot product", len(aborted), 0)
     await run_ops(dut, [random_op(rng) for _ in range(4)], rng, gaps=False, board=board)
     board.result()

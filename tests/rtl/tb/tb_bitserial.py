@@ -14,11 +14,9 @@ from dataclasses import dataclass
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ClockCycles, FallingEdge
 from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
 from harness import (
     Schedule,
-    ScheduleDriver,
     Scoreboard,
     Timebase,
     ValidMonitor,
@@ -27,8 +25,8 @@ from harness import (
     pack,
     param,
     play_and_record,
-    pulse_reset,
     random_operands,
+    results_of_aborted_schedule,
     seeded_rng,
     start_clock_and_reset,
 )
@@ -162,19 +160,10 @@ async def reset_in_the_middle_of_an_op(dut) -> None:
     lanes = param(dut, "LANES")
     await start_clock_and_reset(dut, IDLE)
     rng = seeded_rng(2)
-    timebase = Timebase()
-    monitor = ValidMonitor(dut, timebase, "result")
-    mon_task = cocotb.start_soon(monitor.run())
     op = Op([-1] * lanes, [-1] * lanes, 8, 8, True, "both")
     sched, _ = build_schedule([op], rng, gaps=False)
-    driver = cocotb.start_soon(ScheduleDriver(dut, timebase).play(sched))
-    await ClockCycles(dut.clk, 10)
-    await FallingEdge(dut.clk)
-    driver.cancel()
-    await pulse_reset(dut, IDLE)
-    await ClockCycles(dut.clk, 80)
-    mon_task.cancel()
+    aborted = await results_of_aborted_schedule(dut, IDLE, sched, "result", 10, 80)
     board = Scoreboard("bitserial reset")
-    board.expect_equal("results of the aborted op", len(monitor.results), 0)
+    board.expect_equal("results of the aborted op", len(aborted), 0)
     await run_ops(dut, [random_op(rng, lanes) for _ in range(4)], rng, gaps=False, board=board)
     board.result()
