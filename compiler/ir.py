@@ -45,6 +45,7 @@ __all__ = [
     "Precision",
     "Sparsity",
     "TensorSpec",
+    "WeightCode",
     "conv_kind",
     "verify",
 ]
@@ -198,6 +199,45 @@ class Sparsity:
 
 
 @dataclass(frozen=True, slots=True)
+class WeightCode:
+    """How a weight-shared layer stores its weights, as Deep Compression does (Han, Mao,
+    Dally, ICLR 2016, Sections 2 to 4; :mod:`compiler.compression.huffman`): a codebook of
+    ``2^bits`` shared values and, per stored entry (a kept weight, or a filler zero of the
+    relative index), a ``bits``-wide index into it and a ``relative_bits``-wide count of the
+    zeros before it (``relative_bits`` 0: stored dense, no index).
+
+    ``entries`` is the number of stored entries per position of the dense weight tensor (the
+    density plus the fillers' share; 1.0 when stored dense); ``huffman_bits`` the size of both
+    streams Huffman-coded, per position of the dense tensor. Per-position averages let a tile
+    of the tensor be sized without the tensor.
+    """
+
+    bits: int
+    entries: float = 1.0
+    relative_bits: int = 0
+    huffman_bits: float = 0.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.bits, bool) or not isinstance(self.bits, int) or not 1 <= self.bits <= 16:
+            raise IRError(f"weight code bits must be an integer from 1 to 16, not {shown(self.bits)}")
+        if isinstance(self.relative_bits, bool) or not isinstance(self.relative_bits, int) \
+                or not 0 <= self.relative_bits <= 16:
+            raise IRError("weight code relative_bits must be an integer from 0 to 16, not "
+                          f"{shown(self.relative_bits)}")
+        if not (isinstance(self.entries, (int, float)) and 0.0 < self.entries <= 1.0 + 1e-9):
+            raise IRError(f"weight code entries must be in (0, 1] per weight, not {shown(self.entries)}")
+        if not (isinstance(self.huffman_bits, (int, float)) and math.isfinite(self.huffman_bits)
+                and self.huffman_bits >= 0):
+            raise IRError("weight code huffman_bits must be a non-negative number, not "
+                          f"{shown(self.huffman_bits)}")
+
+    @property
+    def fixed_bits(self) -> float:
+        """Both streams at fixed width (index and relative index), per dense position."""
+        return self.entries * (self.bits + self.relative_bits)
+
+
+@dataclass(frozen=True, slots=True)
 class Gemm:
     """GEMM view of a compute op: ``groups`` independent (M x K) @ (K x N) products.
 
@@ -234,6 +274,7 @@ class Op:
     has_bias: bool = False
     precision: Precision = Precision()
     sparsity: Sparsity = Sparsity()
+    weight_code: WeightCode | None = None  # weight sharing (Deep Compression)
     fused: tuple[str, ...] = ()  # vector ops absorbed into this op, e.g. ("batchnorm", "relu")
     source: str = ""
 

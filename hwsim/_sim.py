@@ -15,7 +15,7 @@ from hwsim._schedule import Key, build
 from hwsim._timeline import Cost, play
 from hwsim.config import Arch
 from hwsim.dataflow import get_dataflow
-from hwsim.isa import Compute, Run, Vector
+from hwsim.isa import Compute, Load, Run, Vector
 from hwsim.stats import TraceEvent
 from hwsim.timing import stream_cycles, tile_timing
 
@@ -66,6 +66,9 @@ class LayerSim:
                     self.cost[r, b] = (c, c, c, 0)
                 else:
                     c = self.dram.transfer_cycles(ins.bits)
+                    if isinstance(ins, Load) and ins.decode:  # the decoder holds the channel
+                        assert arch.weight_decoder is not None, "validated: decode needs one"
+                        c = max(c, arch.weight_decoder.decode_cycles(ins.decode))
                     self.cost[r, b] = (c, c, c, 0)
         self.sched = build(runs, counts, arch, mode)
 

@@ -9,7 +9,7 @@ The model (stated once, here; all component areas are placed-cell areas, no wiri
   :mod:`hwsim.pe`), built from cited components.
 - **Array**: ``rows x cols x PE``.
 - **SRAM**: ``KiB x 8192 x sram_bitcell_um2 / sram_array_efficiency`` over the input, weight
-  and output buffers.
+  and output buffers and the weight decoders' tables (:attr:`hwsim.config.Arch.sram_kib`).
 - **Vector unit**: per lane one 32-bit adder and a 32-bit register (an ALU lane).
 - **Fixed**: ``fixed_mm2`` (control, DMA, DRAM interface).
 
@@ -57,7 +57,7 @@ def asic_area(arch: Arch, table: AreaTable | None = None) -> AreaReport:
     """Area of ``arch`` in the table's technology (default: the arch's own area table)."""
     t = table if table is not None else arch.area
     pe = arch.array.pe.area_um2(t)
-    kib = sum(b.size_kib for b in arch.buffers.all())
+    kib = arch.sram_kib
     lane = t.add_32b_um2 + 32 * t.dff_um2
     return AreaReport(
         technology=t.technology,

@@ -29,6 +29,7 @@ Document format (``configs/edge_int8.yaml`` is a complete example)::
     fpga: {part: xc7z020, family: xc7, lut: 53200, ff: 106400, dsp: 220, bram_36k: 140}
     sparsity: {weight_format: bitmap, zero_skip: true, imbalance: 1.2}   # optional
     # (activation_skip: true skips zero input activations, Cnvlutin-style)
+    weight_decoder: {codebook_bits: 8, value_bits: 8, huffman: true, decoders: 4}  # optional
 
 Numbers must be finite and not booleans (``true`` is not 1). Each has limits far beyond any
 device built, so that a typo is an error instead of an infinite or absurd result; the message
@@ -49,6 +50,9 @@ field                                      accepted
 ``vector.lanes``, ``vector.ops_per_cycle`` 1 to 65,536 and 1 to 1,024
 ``fpga.lut``, ``ff``, ``dsp``, ``bram_36k``  1 to 10^8; ``family``: xc7, ice40, xcup, ecp5
 ``sparsity.imbalance``                     1 to 1,000
+``weight_decoder.codebook_bits``           1 to 16 (Deep Compression shares at most 8)
+``weight_decoder.value_bits``              1 to 32
+``weight_decoder.decoders``                1 to 4,096
 =========================================  ==========================================
 
 Where configs are found: :func:`hwsim.yamlfile.find_config_file` (an existing path, or a
@@ -93,6 +97,7 @@ __all__ = [
     "FpgaBoard",
     "SparsityConfig",
     "VectorUnitConfig",
+    "WeightDecoderConfig",
     "arch_from_dict",
     "load_arch",
     "shipped_configs",
@@ -207,6 +212,50 @@ class SparsityConfig(Checked):
 
 
 @dataclass(frozen=True, slots=True)
+class WeightDecoderConfig(Checked):
+    """A decoder between the DRAM and the weight SRAM for weights stored as Deep Compression
+    stores them (Han, Mao, Dally, ICLR 2016): per layer a codebook of shared values, per weight
+    an index into it, a relative sparse index, the two streams Huffman-coded.
+
+    Weights stay coded in DRAM, so a shared layer's weight loads move its coded size; the
+    decoder expands them on their way into the weight SRAM, which holds ordinary weights of
+    ``value_bits`` (in the ``sparsity`` section's on-chip format), and the array multiplies at
+    ``value_bits``. Its codebook holds ``2^codebook_bits`` values, the widest index it
+    decodes, as EIE's 16-entry table of 16-bit values decodes 4-bit indices (Han et al., "EIE:
+    Efficient Inference Engine on Sparse and Compressed Deep Neural Network", ISCA 2016,
+    Section III). ``huffman``: the streams in DRAM are Huffman-coded (Deep Compression's
+    Section 4; otherwise fixed-width indices). ``decoders``: stored entries decoded per cycle,
+    one codeword each, as a table-lookup decoder of a prefix code produces (Moffat, Turpin,
+    "On the Implementation of Minimum Redundancy Prefix Codes", IEEE Trans. Commun. 1997).
+    The model, with its energy and timing, is stated in :mod:`compiler.mapping.sparsity`.
+    """
+
+    CHECKS: ClassVar[dict[str, Check]] = {
+        "codebook_bits": within(POSITIVE_INT, None, 16, "Deep Compression shares weights in "
+                                "at most 8 bits; 16 is a 65,536-entry table"),
+        "value_bits": within(POSITIVE_INT, None, 32, "a decoded weight is at most a 32-bit word"),
+        "huffman": BOOLEAN,
+        "decoders": within(POSITIVE_INT, None, 4_096, "one per PE column of the largest array"),
+    }
+    codebook_bits: int = 8
+    value_bits: int = 8
+    huffman: bool = True
+    decoders: int = 1
+    where: InitVar[str] = "weight_decoder"
+
+    def decode_cycles(self, entries: int) -> int:
+        """Cycles to decode ``entries`` stored entries."""
+        return -(-entries // self.decoders)
+
+    @property
+    def table_bits(self) -> int:
+        """SRAM bits of all decoders' tables: each a codebook of ``2^codebook_bits`` values
+        and, for Huffman, a decode table of as many ``codebook_bits`` symbols."""
+        width = self.value_bits + (self.codebook_bits if self.huffman else 0)
+        return self.decoders * 2**self.codebook_bits * width
+
+
+@dataclass(frozen=True, slots=True)
 class VectorUnitConfig(Checked):
     """SIMD unit for pooling, activation, elementwise, softmax, normalization."""
 
@@ -260,6 +309,7 @@ class Arch(Checked):
         "area": nested(AreaTable, expectation="a table name"),
         "fpga": nested(FpgaBoard, optional=True),
         "sparsity": nested(SparsityConfig),
+        "weight_decoder": nested(WeightDecoderConfig, optional=True),
     }
     name: str
     description: str
@@ -271,6 +321,7 @@ class Arch(Checked):
     area: AreaTable
     fpga: FpgaBoard | None = None
     sparsity: SparsityConfig = SparsityConfig()
+    weight_decoder: WeightDecoderConfig | None = None
     where: InitVar[str] = ""
 
     @property
@@ -281,6 +332,12 @@ class Arch(Checked):
     def dram_bits_per_cycle(self) -> float:
         """DRAM bandwidth in bits per array clock cycle."""
         return self.dram.bits_per_cycle(self.array.clock_mhz)
+
+    @property
+    def sram_kib(self) -> float:
+        """On-chip SRAM in KiB: the buffers and the weight decoders' tables."""
+        tables = self.weight_decoder.table_bits / 8192 if self.weight_decoder is not None else 0
+        return sum(b.size_kib for b in self.buffers.all()) + tables
 
     @property
     def dram_latency_cycles(self) -> int:
@@ -327,7 +384,8 @@ def arch_from_dict(data: object, base: Path | None = None) -> Arch:
             tables[key] = load(doc.string(key, default) if default else doc.string(key), base)
         except ConfigError as err:
             raise ConfigError(f"{key}: {err}") from None
-    optional: dict[str, Any] = {"fpga": FpgaBoard, "sparsity": SparsityConfig}
+    optional: dict[str, Any] = {"fpga": FpgaBoard, "sparsity": SparsityConfig,
+                                "weight_decoder": WeightDecoderConfig}
     return read_record(
         Arch, doc,
         description=doc.get("description", "a string", "-"),

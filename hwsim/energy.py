@@ -13,8 +13,12 @@ cited). The model (stated once, here):
   ``sram_write_factor`` times a read.
 - **DRAM**: ``Arch.dram.pj_per_bit`` per bit moved.
 - **Vector**: ``vector_op_pj`` per vector-unit operation.
+- **Weight decoding** (an arch with a ``weight_decoder``): per stored entry decoded, one read
+  of a ``value_bits`` entry of the ``2^codebook_bits``-entry codebook and, for Huffman-coded
+  streams, one read of a ``codebook_bits`` symbol from a decode table of as many entries, each
+  priced as an SRAM of that size (a table-lookup decoder reads one entry per codeword).
 - **Static**: (``static_mw_per_mm2`` x the array's PE area + ``static_mw_per_mib_sram`` x
-  SRAM MiB) x time: a PE leaks in proportion to its area.
+  SRAM MiB, decoder tables included) x time: a PE leaks in proportion to its area.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 
 from hwsim.config import Arch
 
-__all__ = ["ActionCounts", "EnergyBreakdown", "Prices", "energy_of", "static_mw"]
+__all__ = ["ActionCounts", "EnergyBreakdown", "Prices", "decode_pj", "energy_of", "static_mw"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,7 @@ class ActionCounts:
     sram_write_bits: tuple[tuple[str, int], ...] = ()
     dram_bits: int = 0
     vector_ops: int = 0
+    decoded: int = 0  # stored weight entries the weight decoder expanded
 
     def __add__(self, other: ActionCounts) -> ActionCounts:
         return ActionCounts(
@@ -47,6 +52,7 @@ class ActionCounts:
             sram_write_bits=_merge(self.sram_write_bits, other.sram_write_bits),
             dram_bits=self.dram_bits + other.dram_bits,
             vector_ops=self.vector_ops + other.vector_ops,
+            decoded=self.decoded + other.decoded,
         )
 
     @property
@@ -70,23 +76,37 @@ class EnergyBreakdown:
     dram_pj: float = 0.0
     vector_pj: float = 0.0
     static_pj: float = 0.0
+    decode_pj: float = 0.0
 
     @property
     def total_pj(self) -> float:
-        return self.mac_pj + self.sram_pj + self.dram_pj + self.vector_pj + self.static_pj
+        return (self.mac_pj + self.sram_pj + self.dram_pj + self.vector_pj + self.static_pj
+                + self.decode_pj)
 
     def __add__(self, other: EnergyBreakdown) -> EnergyBreakdown:
         return EnergyBreakdown(
             self.mac_pj + other.mac_pj, self.sram_pj + other.sram_pj,
             self.dram_pj + other.dram_pj, self.vector_pj + other.vector_pj,
-            self.static_pj + other.static_pj,
+            self.static_pj + other.static_pj, self.decode_pj + other.decode_pj,
         )
+
+
+def decode_pj(arch: Arch) -> float:
+    """Energy to decode one stored weight entry on ``arch`` (module doc; 0 without a decoder)."""
+    dec = arch.weight_decoder
+    if dec is None:
+        return 0.0
+    t, entries = arch.energy, 2**dec.codebook_bits
+    pj = dec.value_bits * t.sram_read_pj_per_bit(entries * dec.value_bits / 8192)
+    if dec.huffman:
+        pj += dec.codebook_bits * t.sram_read_pj_per_bit(entries * dec.codebook_bits / 8192)
+    return pj
 
 
 def static_mw(arch: Arch) -> float:
     """Static power of the whole accelerator in mW (PEs plus SRAM)."""
     t = arch.energy
-    sram_mib = sum(b.size_kib for b in arch.buffers.all()) / 1024.0
+    sram_mib = arch.sram_kib / 1024.0
     pe_mm2 = arch.array.pes * arch.array.pe.area_um2(arch.area) * 1e-6
     return t.static_mw_per_mm2 * pe_mm2 + t.static_mw_per_mib_sram * sram_mib
 
@@ -103,6 +123,7 @@ class Prices:
         self._write = {b: t.sram_write_pj_per_bit(arch.buffers.get(b).size_kib)
                        for b in ("input", "weight", "output")}
         self._static_mw = static_mw(arch)
+        self._decode = decode_pj(arch)
         self._mac: dict[tuple[int, int], float] = {}
 
     def mac_pj(self, w_bits: int, a_bits: int) -> float:
@@ -124,6 +145,7 @@ class Prices:
             dram_pj=counts.dram_bits * self._arch.dram.pj_per_bit,
             vector_pj=counts.vector_ops * self._table.vector_op_pj,
             static_pj=self._static_mw * seconds * 1e9,
+            decode_pj=counts.decoded * self._decode,
         )
 
 

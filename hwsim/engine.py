@@ -153,7 +153,7 @@ def _counts(layer: Layer, arch: Arch, mode: str) -> tuple[ActionCounts, tuple[fl
     macs: dict = defaultdict(int)
     rd: dict = defaultdict(int)
     wr: dict = defaultdict(int)
-    dram = vec = tiles = array = vector = 0
+    dram = vec = tiles = array = vector = decoded = 0
     bound = 0.0
     lanes = arch.vector.ops_per_cycle_total
     for run in layer.runs:
@@ -161,7 +161,8 @@ def _counts(layer: Layer, arch: Arch, mode: str) -> tuple[ActionCounts, tuple[fl
             n = run.instances(b)
             if isinstance(ins, Load):
                 dram += n * ins.bits
-                wr[ins.buffer] += n * ins.bits
+                wr[ins.buffer] += n * ins.stored_bits
+                decoded += n * ins.decode
             elif isinstance(ins, Store):
                 dram += n * ins.bits
                 rd["output"] += n * ins.bits
@@ -185,6 +186,7 @@ def _counts(layer: Layer, arch: Arch, mode: str) -> tuple[ActionCounts, tuple[fl
     counts = ActionCounts(
         macs=tuple(sorted(macs.items())), sram_read_bits=tuple(sorted(rd.items())),
         sram_write_bits=tuple(sorted(wr.items())), dram_bits=dram, vector_ops=vec,
+        decoded=decoded,
     )
     return counts, (bound, array, vector), tiles
 

@@ -4,7 +4,9 @@ short *body* of tile instructions repeated ``count`` times.
 Instructions (operand sizes in bits, per instance):
 
 - :class:`Load` ``buffer`` (input | weight | output) ``bits`` from DRAM into SRAM, into one of
-  ``slots`` SRAM slots of its stream;
+  ``slots`` SRAM slots of its stream; a weight load that passes the arch's weight decoder
+  (:class:`hwsim.config.WeightDecoderConfig`) names the ``decode`` stored entries it expands
+  and the ``sram_bits`` it writes (``bits`` when not given);
 - :class:`Compute` one array tile ``m x k x n`` (see :mod:`hwsim.timing`) at ``w_bits/a_bits``,
   writing ``m * n`` results of ``acc_bits`` into the output buffer;
 - :class:`Vector` ``elements x ops_per_element`` operations on the vector unit;
@@ -34,6 +36,9 @@ Semantics, stated once (the engine implements exactly this):
   rate). A store's results form an *output group*: the iterations after the previous store
   instance up to the store. A group occupies one of two output slots from its
   first Compute/Vector until its store has drained it.
+- A load occupies the DRAM channel for its transfer (:mod:`hwsim.memory`) or, when it is
+  decoded, for as long as the decoder takes if that is longer: the decoder sits in the DMA's
+  path, so the channel serves the next transfer once the last entry is decoded.
 - Runs of a layer execute in order on shared units (the pipeline does not drain between runs);
   layers execute in order (the next starts when the previous is complete).
 
@@ -72,7 +77,14 @@ class Load:
     deps: tuple[int, ...] = ()
     window: tuple[int, int] | None = None
     slots: int = 2
+    decode: int = 0  # stored entries the weight decoder expands (0: not decoded)
+    sram_bits: int | None = None  # bits written into SRAM (None: ``bits``)
     op: str = field(default="load", init=False)
+
+    @property
+    def stored_bits(self) -> int:
+        """Bits the load writes into its SRAM slot."""
+        return self.bits if self.sram_bits is None else self.sram_bits
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,12 +311,22 @@ def _validate_run(run: Run, where: str, arch: Arch | None, capacity: bool = True
             if slots.setdefault(ins.buffer, ins.slots) != ins.slots:
                 raise ProgramError(f"{here}: slots must be the same for all {ins.buffer} loads "
                                    f"of a run ({slots[ins.buffer]}), not {shown(ins.slots)}")
+            _pos(here, "decode", ins.decode, zero_ok=True)
+            if ins.sram_bits is not None:
+                _pos(here, "sram_bits", ins.sram_bits)
+            if ins.decode and ins.buffer != "weight":
+                raise ProgramError(f"{here}: decode must be 0 for a load into the {ins.buffer} "
+                                   f"buffer (the decoder expands weights), not {shown(ins.decode)}")
+            if ins.decode and arch is not None and arch.weight_decoder is None:
+                raise ProgramError(f"{here}: decode must be 0 on {arch.name}, which has no "
+                                   f"weight_decoder, not {shown(ins.decode)}")
             if capacity and arch is not None \
-                    and ins.slots * ins.bits > arch.buffers.get(ins.buffer).size_bits:
+                    and ins.slots * ins.stored_bits > arch.buffers.get(ins.buffer).size_bits:
+                what = "bits" if ins.sram_bits is None else "sram_bits"
                 raise ProgramError(
-                    f"{here}: bits must fit {ins.slots} times (its slots) in the "
+                    f"{here}: {what} must fit {ins.slots} times (its slots) in the "
                     f"{arch.buffers.get(ins.buffer).size_kib} KiB {ins.buffer} buffer, "
-                    f"not {shown(ins.bits)}")
+                    f"not {shown(ins.stored_bits)}")
         elif isinstance(ins, Store):
             _pos(here, "bits", ins.bits)
             if any(isinstance(run.body[d], Load) for d in ins.deps):

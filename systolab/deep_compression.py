@@ -13,8 +13,10 @@ The pipeline of :func:`deep_compression`, top to bottom (the paper's Figure 1):
    :mod:`compiler.compression.sharing`);
 4. Huffman-code the weight indices and the relative sparse indices (Section 4;
    :mod:`compiler.compression.huffman`), which loses nothing;
-5. trace the compressed model, so that the simulator's view of it (weight bits, density) is
-   at hand: :func:`systolab.pipeline.simulate_graph` runs it on an accelerator.
+5. trace the compressed model, so that the simulator's view of it (weight bits, density,
+   and the coded weights' :class:`~compiler.ir.WeightCode`) is at hand:
+   :func:`on_hardware` runs it and the dense model on accelerators, where an arch with a
+   ``weight_decoder`` keeps the weights coded in DRAM (:mod:`compiler.mapping.sparsity`).
 
 Storage of a layer's weights at each stage, in bits (biases and batch-norm parameters stay
 32-bit and are not counted, as in the paper's Tables 2 to 5):
@@ -51,7 +53,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -60,12 +62,18 @@ import torch
 from torch import nn
 from torch.nn.utils import prune as torch_prune
 
-from compiler.compression.huffman import huffman_bits, relative_index
+from compiler.compression.huffman import code_weights
 from compiler.compression.prune import prune_unstructured
-from compiler.compression.sharing import KMEANS_ITERATIONS, SharedWeight, share_weights
+from compiler.compression.sharing import (
+    KMEANS_ITERATIONS,
+    RELATIVE_INDEX_BITS,
+    SharedWeight,
+    share_weights,
+)
 from compiler.errors import PolicyError, closest
 from compiler.frontend.pytorch import trace
 from compiler.ir import Graph
+from hwsim.config import Arch
 from hwsim.fields import shown
 from systolab.search.errors import TaskError
 
@@ -73,8 +81,8 @@ if TYPE_CHECKING:
     from systolab.search.tasks import Task
 
 __all__ = ["DEFAULT_BITS", "DEFAULT_INDEX_BITS", "FLOAT_BITS", "KINDS", "STAGES",
-           "DeepCompressionReport", "LayerStorage", "compressible_layers", "deep_compression",
-           "layer_kind", "layer_storage"]
+           "DeepCompressionReport", "HardwareCost", "LayerStorage", "compressible_layers",
+           "deep_compression", "layer_kind", "layer_storage", "on_hardware"]
 
 STAGES = ("dense", "pruned", "shared", "huffman")
 """The stages whose storage is counted, in order."""
@@ -89,12 +97,8 @@ DEFAULT_BITS = {"conv": 8, "fc": 5}
 """Shared-weight index bits: AlexNet's 8 for conv and 5 for fc layers lose no accuracy
 (Deep Compression, Section 3)."""
 
-DEFAULT_INDEX_BITS = {"conv": 8, "fc": 5}
+DEFAULT_INDEX_BITS = RELATIVE_INDEX_BITS
 """Relative sparse-index bits: 8 for conv and 5 for fc layers (Deep Compression, Section 2)."""
-
-FILLER = -1
-"""The weight-index symbol of a filler zero in the Huffman-coded stream."""
-
 
 @dataclass(frozen=True, slots=True)
 class LayerStorage:
@@ -281,20 +285,11 @@ def layer_storage(name: str, layer: nn.Module, *, keep: float, index_bits: int) 
     if not isinstance(shared, SharedWeight):
         raise PolicyError(f"layer {name!r} must have shared weights (share_weights) to be sized, "
                           f"not {type(shared).__name__ if shared is not None else 'a plain weight'}")
-    kept = shared.kept.reshape(-1).numpy()
-    codes = shared.index.reshape(-1).numpy()[kept].astype(np.int64)
-    if kept.all():  # no zeros: stored dense, positions implicit
-        stream, fillers, index_stream, coded_index, width = codes, 0, 0, 0, 0
-    else:
-        index = relative_index(kept, index_bits)
-        stream = np.full(index.stored, FILLER, dtype=np.int64)
-        stream[~index.filler] = codes
-        fillers, index_stream, width = index.fillers, index.bits, index_bits
-        coded_index = huffman_bits(index.skips)
+    coded = code_weights(shared.index.numpy(), shared.kept.numpy(), shared.bits, index_bits)
     return LayerStorage(
-        name, layer_kind(layer), keep, shared.bits, width, kept.size, int(kept.sum()), fillers,
-        index_stream, len(stream) * shared.bits, FLOAT_BITS * 2**shared.bits,
-        huffman_bits(stream), coded_index)
+        name, layer_kind(layer), keep, shared.bits, coded.index_bits, coded.weights, coded.kept,
+        coded.fillers, coded.index_stream_bits, coded.weight_code_bits,
+        FLOAT_BITS * 2**shared.bits, coded.huffman_weight_bits, coded.huffman_index_bits)
 
 
 def deep_compression(model: nn.Module, example_input: torch.Tensor, *,
@@ -366,7 +361,8 @@ def deep_compression(model: nn.Module, example_input: torch.Tensor, *,
     finetune("pruned")
     # 3. weight sharing per layer (the masks become permanent), fine-tuning the centroids
     for name, layer in compressed.items():
-        share_weights(layer, widths[name], iterations=kmeans_iterations)
+        share_weights(layer, widths[name], index_bits=index_widths[name],
+                      iterations=kmeans_iterations)
     finetune("shared")
     # 4. Huffman coding: lossless, so the error is that of sharing
     if "shared" in error:
@@ -378,3 +374,49 @@ def deep_compression(model: nn.Module, example_input: torch.Tensor, *,
     graph = trace(net, example_input)
     return DeepCompressionReport(rows, net, graph, error, untuned, finetune_steps, float(lr),
                                  prune_rounds)
+
+
+@dataclass(frozen=True, slots=True)
+class HardwareCost:
+    """One model simulated on one accelerator: latency, energy, the weights' size in DRAM
+    (as that arch stores them) and all DRAM reads, with the per-layer notes on what the
+    compression saved there."""
+
+    arch: str
+    model: str  # "dense" or "compressed"
+    cycles: int
+    energy_pj: float
+    weight_bits: int
+    dram_read_bits: int
+    notes: tuple[tuple[str, str], ...] = ()  # (layer, what its sparsity and coding saved)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "notes": dict(self.notes)}
+
+
+def on_hardware(report: DeepCompressionReport, dense: nn.Module, example_input: torch.Tensor,
+                archs: Sequence[str | Arch]) -> tuple[HardwareCost, ...]:
+    """The dense model and the compressed one of ``report`` simulated on each of ``archs``
+    (names, paths or :class:`~hwsim.config.Arch`): dense and compressed per arch, in order.
+    Float tensors are costed at the front end's default 8 bits (an int8 deployment)."""
+    from compiler.passes import compile_graph
+    from systolab.pipeline import simulate_graph
+
+    was_training = dense.training
+    dense.eval()
+    try:
+        graphs = {"dense": compile_graph(trace(dense, example_input)),
+                  "compressed": compile_graph(report.graph.copy())}
+    finally:
+        dense.train(was_training)
+    rows = []
+    for arch in archs:
+        for model, graph in graphs.items():
+            sim = simulate_graph(graph, arch, name=model, trace=False)
+            total = sim.stats.total
+            notes = tuple((p.op.name, p.sparsity.note) for p in sim.mapped.plans
+                          if p.sparsity is not None and p.sparsity.note)
+            rows.append(HardwareCost(sim.arch.name, model, total.cycles, total.energy_pj,
+                                     sum(layer.weight_bits for layer in sim.mapped.program.layers),
+                                     total.dram_read_bits, notes))
+    return tuple(rows)

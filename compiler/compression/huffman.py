@@ -43,7 +43,8 @@ import numpy as np
 from compiler.errors import PolicyError
 from hwsim.fields import shown
 
-__all__ = ["SparseIndex", "coded_bits", "huffman_bits", "huffman_code_lengths", "relative_index"]
+__all__ = ["FILLER", "CodedWeights", "SparseIndex", "code_weights", "coded_bits", "huffman_bits",
+           "huffman_code_lengths", "relative_index"]
 
 S = TypeVar("S", bound=Hashable)
 
@@ -149,3 +150,59 @@ def relative_index(nonzero: Iterable[bool] | np.ndarray, index_bits: int) -> Spa
     filler = np.ones(len(skips), dtype=bool)
     filler[last] = False
     return SparseIndex(skips, filler, index_bits, flat.size)
+
+
+FILLER = -1
+"""The weight-index symbol of a filler zero in the Huffman-coded stream."""
+
+
+@dataclass(frozen=True, slots=True)
+class CodedWeights:
+    """One weight tensor as Deep Compression stores it: its entries (kept weights and filler
+    zeros), each a ``bits``-wide codebook index and an ``index_bits``-wide relative index
+    (``index_bits`` 0: no zeros, stored dense with implicit positions), and the two streams'
+    Huffman-coded sizes."""
+
+    weights: int  # elements of the dense tensor
+    kept: int  # non-zero weights
+    fillers: int  # filler zeros of the relative index
+    bits: int  # codebook index width
+    index_bits: int  # relative-index width (0: stored dense)
+    huffman_weight_bits: int  # the codebook indices (a filler is a symbol of its own), coded
+    huffman_index_bits: int  # the relative indices, coded
+
+    @property
+    def stored(self) -> int:
+        """Entries stored: non-zero weights and filler zeros."""
+        return self.kept + self.fillers
+
+    @property
+    def weight_code_bits(self) -> int:
+        """The codebook indices at ``bits`` each."""
+        return self.stored * self.bits
+
+    @property
+    def index_stream_bits(self) -> int:
+        """The relative indices at ``index_bits`` each."""
+        return self.stored * self.index_bits
+
+
+def code_weights(codes: np.ndarray, kept: np.ndarray, bits: int, index_bits: int) -> CodedWeights:
+    """Deep Compression's storage (Sections 2 and 4) of a tensor whose kept positions
+    (``kept``, boolean, any shape, row-major) hold the codebook indices ``codes`` (same shape;
+    values at pruned positions are ignored), with a relative index of ``index_bits`` if it has
+    zeros.
+
+    >>> coded = code_weights(np.array([3, 0, 3, 1]), np.array([True, False, True, True]), 2, 3)
+    >>> coded.stored, coded.index_stream_bits, coded.huffman_weight_bits, coded.huffman_index_bits
+    (3, 9, 3, 3)
+    """
+    flat_kept = np.asarray(kept, dtype=bool).reshape(-1)
+    values = np.asarray(codes).reshape(-1)[flat_kept].astype(np.int64)
+    if flat_kept.all():  # no zeros: stored dense, positions implicit
+        return CodedWeights(flat_kept.size, flat_kept.size, 0, bits, 0, huffman_bits(values), 0)
+    index = relative_index(flat_kept, index_bits)
+    stream = np.full(index.stored, FILLER, dtype=np.int64)
+    stream[~index.filler] = values
+    return CodedWeights(flat_kept.size, int(flat_kept.sum()), index.fillers, bits, index_bits,
+                        huffman_bits(stream), huffman_bits(index.skips))

@@ -48,13 +48,18 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize, prune
 
+from compiler.compression.huffman import CodedWeights, code_weights
 from compiler.errors import PolicyError
 from hwsim.fields import shown
 
-__all__ = ["KMEANS_ITERATIONS", "SharedWeight", "kmeans_1d", "share_weights"]
+__all__ = ["KMEANS_ITERATIONS", "RELATIVE_INDEX_BITS", "SharedWeight", "kmeans_1d", "share_weights"]
 
 KMEANS_ITERATIONS = 30
 """Lloyd iterations at most; 1-D clustering of a layer settles in a few to a few dozen."""
+
+RELATIVE_INDEX_BITS = {"conv": 8, "fc": 5}
+"""Relative sparse-index bits by layer kind: 8 for conv and 5 for fully connected layers
+(Deep Compression, Section 2)."""
 
 
 def kmeans_1d(values: torch.Tensor, clusters: int, *, iterations: int = KMEANS_ITERATIONS
@@ -104,13 +109,16 @@ class SharedWeight(nn.Module):
 
     ``centroids`` is a trainable parameter; ``index`` (one per weight, int32) and ``mask``
     (1 where the weight is kept, 0 where pruned) are fixed buffers. The input of
-    :meth:`forward` (the parametrization's frozen ``original``) is not used.
+    :meth:`forward` (the parametrization's frozen ``original``) is not used. ``index_bits``
+    is the width of the relative sparse index the weights are stored with
+    (:meth:`coded`).
     """
 
     def __init__(self, bits: int, centroids: torch.Tensor, index: torch.Tensor,
-                 mask: torch.Tensor) -> None:
+                 mask: torch.Tensor, index_bits: int = RELATIVE_INDEX_BITS["conv"]) -> None:
         super().__init__()
         self.bits = _check_bits(bits)
+        self.index_bits = _check_bits(index_bits, "relative index bits")
         if centroids.shape != (2**bits,):
             raise PolicyError(f"centroids must have shape ({2**bits},) for {bits} bits, not "
                               f"{tuple(centroids.shape)}")
@@ -131,18 +139,27 @@ class SharedWeight(nn.Module):
         """Boolean tensor: the weights that are stored (not pruned)."""
         return self.mask != 0
 
+    def coded(self) -> CodedWeights:
+        """The weights as Deep Compression stores them: codebook indices with a relative index
+        of :attr:`index_bits`, both Huffman-coded (:func:`compiler.compression.huffman.code_weights`)."""
+        return code_weights(self.index.numpy(), self.kept.numpy(), self.bits, self.index_bits)
+
     def extra_repr(self) -> str:
         return f"bits={self.bits}, kept={int(self.kept.sum())}/{self.mask.numel()}"
 
 
-def _check_bits(bits: int) -> int:
+def _check_bits(bits: int, what: str = "bits") -> int:
     if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= 16:
-        raise PolicyError(f"bits must be an integer from 1 to 16 for weight sharing, not {shown(bits)}")
+        raise PolicyError(f"{what} must be an integer from 1 to 16 for weight sharing, not "
+                          f"{shown(bits)}")
     return bits
 
 
-def share_weights(layer: nn.Module, bits: int, *, iterations: int = KMEANS_ITERATIONS) -> nn.Module:
+def share_weights(layer: nn.Module, bits: int, *, index_bits: int | None = None,
+                  iterations: int = KMEANS_ITERATIONS) -> nn.Module:
     """Replace the weight of a conv or linear ``layer`` by 2^``bits`` shared values, in place.
+    ``index_bits``: the relative index the weights are stored with, by default
+    :data:`RELATIVE_INDEX_BITS` of the layer's kind.
 
     The weight's zeros count as pruned: a ``torch.nn.utils.prune`` mask is made permanent first
     (its zeros stay zeros), and a layer that already has a weight parametrization (an earlier
@@ -151,6 +168,8 @@ def share_weights(layer: nn.Module, bits: int, *, iterations: int = KMEANS_ITERA
     if not isinstance(layer, (nn.Conv2d, nn.Linear)):
         raise PolicyError(f"weight sharing applies to conv and linear layers, not {type(layer).__name__}")
     _check_bits(bits)
+    if index_bits is None:
+        index_bits = RELATIVE_INDEX_BITS["conv" if isinstance(layer, nn.Conv2d) else "fc"]
     if isinstance(getattr(layer, "weight_mask", None), torch.Tensor) and hasattr(layer, "weight_orig"):
         prune.remove(layer, "weight")
     if parametrize.is_parametrized(layer, "weight"):
@@ -162,6 +181,6 @@ def share_weights(layer: nn.Module, bits: int, *, iterations: int = KMEANS_ITERA
     full = torch.zeros(weight.shape, dtype=torch.int32)
     full[kept] = index.to(torch.int32)
     parametrize.register_parametrization(
-        layer, "weight", SharedWeight(bits, centroids.to(weight.dtype), full, kept))
+        layer, "weight", SharedWeight(bits, centroids.to(weight.dtype), full, kept, index_bits))
     layer.parametrizations.weight.original.requires_grad_(False)  # type: ignore[union-attr]
     return layer

@@ -7,6 +7,9 @@
   ``weight_fake_quant`` submodule (``torch.ao`` QAT modules) that exposes ``bits`` or
   ``quant_min``/``quant_max`` gives the weight bits. Activation fake-quant modules are ops in
   the graph; :mod:`compiler.frontend.convert` reads them.
+- Weight sharing (:class:`compiler.compression.sharing.SharedWeight`, a parametrization): its
+  ``bits`` are the weight bits, and the codebook indices, relative index and their Huffman
+  coding give the layer's :class:`~compiler.ir.WeightCode`.
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from compiler.ir import Precision, Sparsity
+from compiler.ir import Precision, Sparsity, WeightCode
 
-__all__ = ["bits_of", "read_sparsity", "read_weight_bits"]
+__all__ = ["bits_of", "read_sparsity", "read_weight_bits", "read_weight_code"]
 
 
 def bits_of(quantizer: Any) -> int | None:
@@ -97,6 +100,21 @@ def read_weight_bits(module: nn.Module) -> int | None:
                 return bits
     fake_quant = getattr(module, "weight_fake_quant", None)
     return bits_of(fake_quant) if fake_quant is not None else None
+
+
+def read_weight_code(module: nn.Module) -> WeightCode | None:
+    """How a weight-shared layer stores its weights (Deep Compression), None if not shared."""
+    from compiler.compression.sharing import SharedWeight
+
+    parametrizations = getattr(module, "parametrizations", None)
+    if parametrizations is None or "weight" not in parametrizations:
+        return None
+    for p in parametrizations["weight"]:
+        if isinstance(p, SharedWeight):
+            coded = p.coded()
+            return WeightCode(coded.bits, coded.stored / coded.weights, coded.index_bits,
+                              (coded.huffman_weight_bits + coded.huffman_index_bits) / coded.weights)
+    return None
 
 
 def precision_with(precision: Precision, *, w_bits: int | None, a_bits: int | None) -> Precision:

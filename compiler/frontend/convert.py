@@ -22,6 +22,7 @@ from compiler.frontend.annotations import (
     precision_with,
     read_sparsity,
     read_weight_bits,
+    read_weight_code,
 )
 from compiler.frontend.capture import Call, Captured, Ref
 from compiler.frontend.modules import module_call
@@ -200,6 +201,9 @@ def _layer_fields(ctx: _Ctx, call: Call, data: Ref, weight: TensorSpec, has_bias
                               "attrs": attrs or {}}
     if sparsity is not None:
         fields["sparsity"] = sparsity
+    code = read_weight_code(module) if module is not None else None
+    if code is not None:
+        fields["weight_code"] = code
     return fields
 
 

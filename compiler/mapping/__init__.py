@@ -88,15 +88,17 @@ def map_model(graph: Graph, arch: Arch, name: str = "model", mode: str = "native
         gemm = mapping = effect = None
         try:
             if op.kind in COMPUTE_OPS:
-                arch.array.pe.check_bits(op.precision.w_bits, op.precision.a_bits)
-                gemm = graph.record(op.name, Gemm)
                 effect = sparsity_effect(op, arch)
+                w_bits = effect.w_bits or op.precision.w_bits  # (decoded shared weights)
+                arch.array.pe.check_bits(w_bits, op.precision.a_bits)
+                gemm = graph.record(op.name, Gemm)
                 scalesim = mode == "scalesim"
-                mapping = map_gemm(gemm, op.precision.w_bits, op.precision.a_bits,
+                mapping = map_gemm(gemm, w_bits, op.precision.a_bits,
                                    bits[op.name], arch, _weight_word_bits(graph, op, effect, bits),
                                    _input_word_bits(graph, op, gemm, bits, scalesim), scalesim,
                                    geometry=None if scalesim else ConvGeometry.of(op),
-                                   k_scale=effect.k_scale, objective=objective)
+                                   k_scale=effect.k_scale, objective=objective,
+                                   weight_code=effect.weight_code)
             layer = op_layer(graph, op, bits, arch, mapping)
         except SystolabError as err:
             raise MappingError(f"cannot map op {op.name!r} ({op.kind.value}, from "

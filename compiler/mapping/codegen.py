@@ -123,12 +123,21 @@ def _when(window: tuple[int, int], period: int) -> dict[str, Any]:
     return {"every": 1} if window == (0, period) else {"every": period, "window": window}
 
 
+def _weight_load(mp: GemmMapping, weights: int, **when: Any) -> Load:
+    """The load of ``weights`` weights: their stored bits or, coded, their DRAM bits with
+    the entries the decoder expands and the bits it writes into SRAM."""
+    if mp.weight_dram_bits is None:
+        return Load("weight", math.ceil(weights * mp.weight_word_bits), slots=mp.weight_slots,
+                    **when)
+    return Load("weight", math.ceil(weights * mp.weight_dram_bits), slots=mp.weight_slots,
+                decode=math.ceil(weights * mp.decode_entries),
+                sram_bits=math.ceil(weights * mp.weight_word_bits), **when)
+
+
 def _weight_tiles(mp: GemmMapping, n: int) -> list[Load]:
     """The weight tile loads of one k step pattern, one per array tile size."""
     kp = mp.kplan
-    return [Load("weight", math.ceil(k * n * mp.weight_word_bits), slots=mp.weight_slots,
-                 **_when(window, kp.period))
-            for window, k in kp.parts()]
+    return [_weight_load(mp, k * n, **_when(window, kp.period)) for window, k in kp.parts()]
 
 
 def _input_tiles(mp: GemmMapping, footprint: int) -> list[Load]:
@@ -149,9 +158,7 @@ def _streamed_run(mp: GemmMapping, c: TileClass, n: int, nt: int, out_bits: int)
     if mp.order == "nkm":  # one k tile (exact): a weight tile serves every m tile
         assert len(kp.parts()) == 1 and kp.bands == 1, "nkm needs one k tile size"
         k = kp.k_t
-        loads = [Load("weight", math.ceil(k * n * mp.weight_word_bits), every=mc,
-                      slots=mp.weight_slots),
-                 *_input_tiles(mp, c.footprint)]
+        loads = [_weight_load(mp, k * n, every=mc), *_input_tiles(mp, c.footprint)]
         body: tuple[Instr, ...] = (
             *loads,
             Compute(mp.dataflow, c.size, mp.array_k(k), n, mp.w_bits, mp.a_bits,
@@ -178,12 +185,12 @@ def _resident_runs(mp: GemmMapping, c: TileClass, n: int, b: int, blocks: int, w
     kt, mc, groups = mp.kplan.steps, c.count, mp.gemm.groups
     name = f"{mp.dataflow} {mp.order} m{c.size} n{n}"
     in_bits = math.ceil(mp.kplan.units * c.footprint * mp.input_word_bits)
-    w_bits = math.ceil(mp.gemm.K * b * n * mp.weight_word_bits)
+    block_weights = mp.gemm.K * b * n
 
     def body(block: int, inputs: int, streamed: bool) -> tuple[Instr, ...]:
         """Weight block loads every ``block`` iterations (0: none), weight tiles if
         ``streamed``, input block loads every ``inputs`` (0: none)."""
-        w = ([Load("weight", w_bits, every=block, slots=mp.weight_slots)] if block else []) + \
+        w = ([_weight_load(mp, block_weights, every=block)] if block else []) + \
             (_weight_tiles(mp, n) if streamed else [])
         a = [Load("input", in_bits, every=inputs, slots=mp.input_slots)] \
             if inputs and in_bits else []
@@ -272,4 +279,4 @@ def _weight_bits(op: Op, mp: GemmMapping) -> int:
     if op.weight is None:
         return 0
     g = mp.gemm  # under zero skipping, K is compacted and the word size scaled to match
-    return math.ceil(g.K * g.N * g.groups * mp.weight_word_bits)
+    return math.ceil(g.K * g.N * g.groups * mp.dram_weight_word)

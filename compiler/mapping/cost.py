@@ -18,7 +18,8 @@ from hwsim.dataflow import get_dataflow
 from hwsim.energy import ActionCounts, Prices
 from hwsim.timing import TileTiming, tile_timing
 
-__all__ = ["ComputePart", "clear_cache", "compute_tiles", "costed", "score", "traffic", "with_slots"]
+__all__ = ["ComputePart", "clear_cache", "compute_tiles", "costed", "score", "traffic",
+           "weight_loads", "with_slots"]
 
 def _n_blocks(nt: int, n_block_tiles: int) -> int:
     return math.ceil(nt / n_block_tiles) if n_block_tiles else nt
@@ -28,7 +29,6 @@ def traffic(mp: GemmMapping, out_bits: int) -> Traffic:
     """DRAM bits of every load and store the code generator emits for ``mp`` (module doc)."""
     g = mp.gemm
     n_classes = split_dim(g.N, mp.n_t)
-    m_classes = len(mp.m_tiles)
     # one pass over the inputs: every m tile's loads, at the tile's footprint
     pass_in = sum(c.count * _input_block(mp, c.footprint) for c in mp.m_tiles) \
         if mp.order in ("mnk", "Nmnk") else \
@@ -40,31 +40,43 @@ def traffic(mp: GemmMapping, out_bits: int) -> Traffic:
     else:
         per = mp.n_block // mp.n_t
         reads_in = sum(_n_blocks(nt, per) for _, nt in n_classes)
-    if mp.order in ("nmk", "mnk"):
-        tiles_m = sum(c.count for c in mp.m_tiles)
-        weights = tiles_m * sum(nt * _weight_tiles(mp, n) for n, nt in n_classes)
-    elif mp.order == "nkm":
-        weights = m_classes * sum(nt * _weight_tiles(mp, n) for n, nt in n_classes)
-    else:  # one load per block, and per m class under groups (codegen)
-        per = mp.n_block // mp.n_t
-        weights = (m_classes if g.groups > 1 else 1) * sum(
-            (nt // per) * _weight_block(mp, per * n) + _weight_block(mp, (nt % per) * n)
-            for n, nt in n_classes)
-    return Traffic(weights * g.groups, pass_in * reads_in * g.groups,
+    return Traffic(weight_loads(mp, mp.dram_weight_word), pass_in * reads_in * g.groups,
                    g.M * g.N * out_bits * g.groups)
 
 
-def _weight_tiles(mp: GemmMapping, n: int) -> int:
-    """Bits of the weight tiles of one output tile of ``n`` columns over its reduction."""
+def weight_loads(mp: GemmMapping, per_weight: float) -> int:
+    """Sum over the weight loads the code generator emits for ``mp`` of ``per_weight`` times
+    the weights each moves, rounded up per load: their DRAM bits, SRAM bits or decoded
+    entries."""
+    g = mp.gemm
+    n_classes = split_dim(g.N, mp.n_t)
+    if mp.order in ("nmk", "mnk"):
+        tiles_m = sum(c.count for c in mp.m_tiles)
+        total = tiles_m * sum(nt * _weight_tiles(mp, n, per_weight) for n, nt in n_classes)
+    elif mp.order == "nkm":
+        total = len(mp.m_tiles) * sum(nt * _weight_tiles(mp, n, per_weight)
+                                      for n, nt in n_classes)
+    else:  # one load per block, and per m class under groups (codegen)
+        per = mp.n_block // mp.n_t
+        total = (len(mp.m_tiles) if g.groups > 1 else 1) * sum(
+            (nt // per) * _weight_block(mp, per * n, per_weight)
+            + _weight_block(mp, (nt % per) * n, per_weight)
+            for n, nt in n_classes)
+    return total * g.groups
+
+
+def _weight_tiles(mp: GemmMapping, n: int, per_weight: float) -> int:
+    """``per_weight`` x the weights of the weight tiles of one output tile of ``n`` columns
+    over its reduction, per load rounded up."""
     kp = mp.kplan
     reps = kp.steps // kp.period
-    return reps * sum((hi - lo) * math.ceil(k * n * mp.weight_word_bits)
-                      for (lo, hi), k in kp.parts())
+    return reps * sum((hi - lo) * math.ceil(k * n * per_weight) for (lo, hi), k in kp.parts())
 
 
-def _weight_block(mp: GemmMapping, n: int) -> int:
-    """Bits of one resident weight block of ``n`` columns and all of K (one transfer)."""
-    return math.ceil(mp.gemm.K * n * mp.weight_word_bits) if n else 0
+def _weight_block(mp: GemmMapping, n: int, per_weight: float) -> int:
+    """``per_weight`` x the weights of one resident weight block of ``n`` columns and all of
+    K (one transfer), rounded up."""
+    return math.ceil(mp.gemm.K * n * per_weight) if n else 0
 
 
 def _input_tiles(mp: GemmMapping, footprint: int) -> int:
@@ -134,12 +146,15 @@ def _counts(mp: GemmMapping, tr: Traffic, part: ComputePart) -> ActionCounts:
     """Exact action counts of ``mp``'s program (as :mod:`hwsim.engine` counts them): its
     compute tiles' and its loads' and stores' (DRAM reads land in SRAM, stores read it)."""
     rd, wr = dict(part.reads), dict(part.writes)
-    wr["weight"] = wr.get("weight", 0) + tr.weight
+    coded = mp.weight_dram_bits is not None
+    wr["weight"] = wr.get("weight", 0) + (weight_loads(mp, mp.weight_word_bits) if coded
+                                          else tr.weight)
     wr["input"] = wr.get("input", 0) + tr.input
     rd["output"] = rd.get("output", 0) + tr.output
     return ActionCounts(macs=(((mp.w_bits, mp.a_bits), part.macs),),
                         sram_read_bits=tuple(sorted(rd.items())),
-                        sram_write_bits=tuple(sorted(wr.items())), dram_bits=tr.total)
+                        sram_write_bits=tuple(sorted(wr.items())), dram_bits=tr.total,
+                        decoded=weight_loads(mp, mp.decode_entries) if coded else 0)
 
 
 def score(mp: GemmMapping, objective: str) -> tuple[float, ...]:
@@ -165,14 +180,19 @@ def costed(mp: GemmMapping, arch: Arch, out_bits: int,
         if parts is not None:
             parts[key] = part
     compute = part.cycles
-    dram = arch.dram_channel.transfer_cycles(tr.total)
+    channel = arch.dram_channel
+    dram = channel.transfer_cycles(tr.total)
+    counts = _counts(mp, tr, part)
+    if counts.decoded and arch.weight_decoder is not None:  # the decoder holds the channel
+        dram = max(dram, channel.transfer_cycles(tr.input + tr.output)
+                   + arch.weight_decoder.decode_cycles(counts.decoded))
     seconds = max(compute, dram) * arch.cycle_ns * 1e-9
-    energy = (prices or Prices(arch)).energy(_counts(mp, tr, part), seconds).total_pj
+    energy = (prices or Prices(arch)).energy(counts, seconds).total_pj
     # (as dataclasses.replace, without its per-call reflection: the search costs thousands)
     return GemmMapping(mp.dataflow, mp.order, mp.gemm, mp.w_bits, mp.a_bits,
                        mp.weight_word_bits, mp.input_word_bits, mp.m_t, mp.k_t, mp.n_t,
                        mp.m_tiles, mp.kplan, tr, compute, dram, energy, mp.n_block, mp.k_scale,
-                       mp.weight_slots, mp.input_slots)
+                       mp.weight_slots, mp.input_slots, mp.weight_dram_bits, mp.decode_entries)
 
 
 

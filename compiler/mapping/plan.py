@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from compiler.ir import Gemm
 from compiler.mapping.geometry import TileClass
 
-__all__ = ["ACC_BITS", "GemmMapping", "KPlan", "Traffic", "split_dim"]
+__all__ = ["ACC_BITS", "GemmMapping", "KPlan", "Traffic", "compacted_k", "dense_k_cap", "split_dim"]
 
 ACC_BITS = 32
 """Width of partial sums in the output buffer (the array's accumulators)."""
@@ -93,6 +93,28 @@ class KPlan:
         return [(window, k // self.unit) for window, k in self.parts()]
 
 
+def compacted_k(k: int, k_scale: float) -> int:
+    """``ceil(k * k_scale)``, at least 1: the reduction the array runs for ``k`` stored
+    elements of which it computes the share ``k_scale``. (Rounded off first, so that a share
+    that is an exact fraction, 14 of 25 as 0.56, is not pushed up by the float error of the
+    product.)"""
+    if k_scale >= 1.0:
+        return k
+    return max(1, math.ceil(round(k * k_scale, 9)))
+
+
+def dense_k_cap(k_cap: int, k_scale: float) -> int:
+    """The largest k tile of stored elements whose compacted reduction
+    (:func:`compacted_k`) fits ``k_cap`` array elements: zero skipping packs a reduction axis
+    of the array with the non-zeros of more than its length."""
+    if k_scale >= 1.0:
+        return k_cap
+    k = math.floor(k_cap / k_scale)
+    while compacted_k(k, k_scale) > k_cap:
+        k -= 1
+    return k
+
+
 @dataclass(frozen=True, slots=True)
 class GemmMapping:
     """How one GEMM runs: its dataflow, loop order, tiles (``m_t x k_t x n_t`` at full size;
@@ -119,6 +141,14 @@ class GemmMapping:
     k_scale: float = 1.0  # share of each reduction the array computes (zero skipping)
     weight_slots: int = 2  # SRAM slots of the weight and input load streams (module doc)
     input_slots: int = 2
+    weight_dram_bits: float | None = None  # coded weights: bits per weight in DRAM
+    decode_entries: float = 0.0  # coded weights: stored entries decoded per weight
+
+    @property
+    def dram_weight_word(self) -> float:
+        """Bits per weight that weight loads move from DRAM: the coded size when the weights
+        pass the arch's decoder, else the stored size in SRAM (``weight_word_bits``)."""
+        return self.weight_word_bits if self.weight_dram_bits is None else self.weight_dram_bits
 
     @property
     def folds(self) -> tuple[int, int, int]:
@@ -138,5 +168,5 @@ class GemmMapping:
     def array_k(self, k: int) -> int:
         """The array's reduction for a k tile of ``k`` stored elements (zero skipping
         compacts it to the non-zeros, stretched by the load imbalance)."""
-        return k if self.k_scale >= 1.0 else max(1, math.ceil(k * self.k_scale))
+        return compacted_k(k, self.k_scale)
 

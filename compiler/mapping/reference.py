@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from compiler.mapping.geometry import ConvGeometry
-from compiler.mapping.plan import ACC_BITS, GemmMapping
+from compiler.mapping.plan import ACC_BITS, GemmMapping, compacted_k
 from hwsim.dataflow import get_dataflow
 
 __all__ = ["ReferenceCounts", "reference_counts"]
@@ -34,13 +34,15 @@ __all__ = ["ReferenceCounts", "reference_counts"]
 @dataclass(frozen=True, slots=True)
 class ReferenceCounts:
     """Bits moved: DRAM reads into each buffer (``weight``, ``input``), DRAM writes of the
-    output, SRAM reads and writes per buffer; and the MACs the array runs."""
+    output, SRAM reads and writes per buffer; the MACs the array runs, and the stored weight
+    entries the weight decoder expands (coded weights)."""
 
     dram_read_bits: dict[str, int]
     dram_write_bits: int
     sram_read_bits: dict[str, int]
     sram_write_bits: dict[str, int]
     macs: int
+    decoded: int = 0
 
 
 Position = tuple[int, int, int]  # (image, output row, output column), or (0, 0, row) of a GEMM
@@ -105,7 +107,7 @@ def reference_counts(mp: GemmMapping, *, out_bits: int,
     dram: Counter[str] = Counter()
     rd: Counter[str] = Counter()
     wr: Counter[str] = Counter()
-    macs = 0
+    macs = decoded = 0
     steps = list(_k_steps(mp))
     tiles = _m_tiles(mp, geometry)
     pixels = [_pixels(t, geometry) for t in tiles]
@@ -122,13 +124,23 @@ def reference_counts(mp: GemmMapping, *, out_bits: int,
             dram[buffer] += math.ceil(bits)
             wr[buffer] += math.ceil(bits)
 
+    def load_weights(weights: int) -> None:
+        """A weight load: coded weights move their DRAM size and are decoded into SRAM."""
+        nonlocal decoded
+        if mp.weight_dram_bits is None:
+            load("weight", weights * mp.weight_word_bits)
+            return
+        dram["weight"] += math.ceil(weights * mp.weight_dram_bits)
+        wr["weight"] += math.ceil(weights * mp.weight_word_bits)
+        decoded += math.ceil(weights * mp.decode_entries)
+
     def load_inputs(tile: int, units: int) -> None:
         load("input", units * pixels[tile] * mp.input_word_bits)
 
     def compute(tile: int, k: int, n: int) -> None:
         nonlocal macs
         m = len(tiles[tile])
-        k = k if mp.k_scale >= 1.0 else max(1, math.ceil(k * mp.k_scale))
+        k = compacted_k(k, mp.k_scale)
         macs += m * k * n
         rd["input"] += m * k * mp.a_bits
         rd["weight"] += k * n * mp.w_bits
@@ -146,7 +158,7 @@ def reference_counts(mp: GemmMapping, *, out_bits: int,
         loaded = None
         for units, k in steps:
             if weights:
-                load("weight", k * n * mp.weight_word_bits)
+                load_weights(k * n)
             if inputs and units != loaded:
                 load_inputs(tile, len(units))
                 loaded = units
@@ -163,7 +175,7 @@ def reference_counts(mp: GemmMapping, *, out_bits: int,
                 elif mp.order == "nkm":  # a weight tile serves every m tile of the class
                     for _ in n_list:
                         for units, k in steps:
-                            load("weight", k * n * mp.weight_word_bits)
+                            load_weights(k * n)
                             for t in members:
                                 load_inputs(t, len(units))
                                 compute(t, k, n)
@@ -180,10 +192,10 @@ def reference_counts(mp: GemmMapping, *, out_bits: int,
                     block = n_list[first:first + per]
                     for c, members in enumerate(classes.values()):
                         if c == 0 or g.groups > 1:  # one load per block (per class: groups)
-                            load("weight", g.K * len(block) * n * mp.weight_word_bits)
+                            load_weights(g.K * len(block) * n)
                         for t in members:
                             load_inputs(t, mp.kplan.units)
                             for _ in block:
                                 reduce(t, n, weights=False, inputs=False)
     written = dram.pop("output", 0)
-    return ReferenceCounts(dict(dram), written, dict(rd), dict(wr), macs)
+    return ReferenceCounts(dict(dram), written, dict(rd), dict(wr), macs, decoded)

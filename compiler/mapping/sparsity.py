@@ -14,6 +14,16 @@
   non-zero inputs, times the weights' share when zero weights are skipped too, stretched by
   the same ``imbalance``. Activations still move densely.
 - Otherwise zeros are multiplied like any value, and the report says so.
+
+Weight sharing (Deep Compression; :class:`compiler.ir.WeightCode`) on an arch with a weight
+decoder (:class:`hwsim.config.WeightDecoderConfig`): the weights stay coded in DRAM, at the
+layer's Huffman-coded size per weight (or, without Huffman coding, its fixed-width codebook
+and relative indices), plus the layer's codebook of ``2^bits`` values of ``value_bits`` spread
+over its weights. The decoder expands each load's stored entries, ``decoders`` per cycle, into
+ordinary ``value_bits`` weights in SRAM, which the rules above then size and skip; the array
+multiplies at ``value_bits``. A load holds the DRAM channel until it is decoded
+(:mod:`hwsim.isa`), and each entry decoded costs :func:`hwsim.energy.decode_pj`. Without a
+decoder, a shared layer's weights are costed as ``bits``-wide weights, and the report says so.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from compiler.errors import MappingError
 from compiler.ir import Op
 from hwsim.config import Arch
 
@@ -29,9 +40,11 @@ __all__ = ["SparsityEffect", "sparsity_effect"]
 
 @dataclass(frozen=True, slots=True)
 class SparsityEffect:
-    weight_word_bits: float  # stored bits per weight position
+    weight_word_bits: float  # stored bits per weight position (in SRAM)
     note: str  # what the sparsity saved, for the report ("" for a dense layer)
     k_scale: float = 1.0  # share of each k tile the array computes (zero skipping)
+    w_bits: int | None = None  # the array's weight width when it differs from the layer's
+    weight_code: tuple[float, float] | None = None  # decoded: (DRAM bits, entries) per weight
 
 
 def _remaining_density(op: Op) -> float:
@@ -43,26 +56,54 @@ def _remaining_density(op: Op) -> float:
 
 
 def sparsity_effect(op: Op, arch: Arch) -> SparsityEffect:
-    weights = _weight_effect(op, arch)
+    code, decoder = op.weight_code, arch.weight_decoder
+    if code is None:
+        return _activation_effect(op, arch, _weight_effect(op, arch, op.precision.w_bits))
+    if decoder is None:
+        effect = _weight_effect(op, arch, op.precision.w_bits)
+        note = (f"shared weights ({2**code.bits} values) costed as {code.bits}-bit weights: "
+                f"{arch.name} has no weight_decoder to keep them coded")
+        return _activation_effect(op, arch, _noted(effect, note))
+    if code.bits > decoder.codebook_bits:
+        raise MappingError(f"its weights share {2**code.bits} values ({code.bits}-bit indices), "
+                           f"more than the {2**decoder.codebook_bits} of the weight decoder's "
+                           f"codebook (weight_decoder.codebook_bits: {decoder.codebook_bits}); "
+                           f"share the layer in at most {decoder.codebook_bits} bits")
+    effect = _weight_effect(op, arch, decoder.value_bits)
+    weights = op.weight.numel if op.weight is not None else 1
+    coded = code.huffman_bits if decoder.huffman else code.fixed_bits
+    dram = coded + 2**code.bits * decoder.value_bits / weights  # the codebook, spread
+    how = "Huffman-coded" if decoder.huffman else "as codebook indices"
+    note = (f"shared weights stay {how} in DRAM: {dram:.2f} bits per weight with the "
+            f"codebook, {code.entries:.2f} entries decoded per weight into "
+            f"{decoder.value_bits}-bit values")
+    return _activation_effect(op, arch, replace(_noted(effect, note), w_bits=decoder.value_bits,
+                                                weight_code=(dram, code.entries)))
+
+
+def _noted(effect: SparsityEffect, note: str) -> SparsityEffect:
+    return replace(effect, note="; ".join(n for n in (effect.note, note) if n))
+
+
+def _activation_effect(op: Op, arch: Arch, weights: SparsityEffect) -> SparsityEffect:
     acts = op.sparsity.input_density
     support = arch.sparsity
     if acts >= 1.0:
         return weights
     if not support.activation_skip:
-        note = (f"input density {acts:.2f} saves nothing: {arch.name} multiplies zero "
-                "activations")
-        return replace(weights, note="; ".join(n for n in (weights.note, note) if n))
+        return _noted(weights, f"input density {acts:.2f} saves nothing: {arch.name} "
+                               "multiplies zero activations")
     # the share of each reduction that runs: non-zero inputs (times non-zero weights where
     # those are skipped too), padded to the busiest PE group
     share = acts * (_remaining_density(op) if support.zero_skip else 1.0)
     scale = min(1.0, share * support.imbalance)
     note = (f"input density {acts:.2f}: zero activations skipped (x{scale:.2f} of each "
             f"reduction with imbalance {support.imbalance})")
-    return replace(weights, note="; ".join(n for n in (weights.note, note) if n), k_scale=scale)
+    return replace(_noted(weights, note), k_scale=scale)
 
 
-def _weight_effect(op: Op, arch: Arch) -> SparsityEffect:
-    w_bits = op.precision.w_bits
+def _weight_effect(op: Op, arch: Arch, w_bits: int) -> SparsityEffect:
+    """The weights' stored word and skipping at ``w_bits`` (the layer's, or decoded width)."""
     density = _remaining_density(op)
     if density >= 1.0:
         return SparsityEffect(float(w_bits), "")

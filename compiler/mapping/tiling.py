@@ -64,7 +64,7 @@ from compiler.ir import Gemm
 from compiler.mapping import cost, geometry
 from compiler.mapping.cost import ComputePart, costed, score, traffic, with_slots
 from compiler.mapping.geometry import ConvGeometry, TileClass, gemm_tiles
-from compiler.mapping.plan import ACC_BITS, GemmMapping, KPlan, Traffic, split_dim
+from compiler.mapping.plan import ACC_BITS, GemmMapping, KPlan, Traffic, dense_k_cap, split_dim
 from hwsim.config import Arch
 from hwsim.dataflow import Dataflow, get_dataflow
 from hwsim.energy import Prices
@@ -133,11 +133,13 @@ class _Space:
 
     def __init__(self, g: Gemm, df: Dataflow, arch: Arch, w_bits: int, a_bits: int,
                  w_word: float, a_word: float, geometry: ConvGeometry | None,
-                 k_scale: float) -> None:
+                 k_scale: float, weight_code: tuple[float, float] | None = None) -> None:
         self.g, self.df, self.arch, self.geometry, self.k_scale = g, df, arch, geometry, k_scale
+        self.code = weight_code if weight_code is not None else (None, 0.0)
         self.w_bits, self.a_bits, self.w_word, self.a_word = w_bits, a_bits, w_word, a_word
         a = arch.array
         m_cap, k_cap, n_cap = df.caps(a.rows, a.cols, a.pe.k_pack(w_bits, a_bits))
+        k_cap = dense_k_cap(k_cap, k_scale) if k_cap else 0  # (skipping packs a PE axis)
         m = min(g.M, m_cap) if m_cap else g.M
         if geometry is not None:
             m = geometry.tile_cap(m)
@@ -237,7 +239,8 @@ class _Space:
                 return None
         return GemmMapping(self.df.name, order, g, self.w_bits, self.a_bits, self.w_word,
                            self.a_word, m_t, kp.k_t, n_t, m_tiles, kp, Traffic(0, 0, 0), 0, 0,
-                           0.0, n_block=n_block if order == "Nmnk" else 0, k_scale=self.k_scale)
+                           0.0, n_block=n_block if order == "Nmnk" else 0, k_scale=self.k_scale,
+                           weight_dram_bits=self.code[0], decode_entries=self.code[1])
 
 
 def _candidates(space: _Space) -> Iterator[GemmMapping]:
@@ -305,13 +308,14 @@ def mapping_for(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch, da
                 *, m_t: int, units_per_tile: int, n_t: int, order: str = "nmk",
                 n_block: int = 0, weight_word_bits: float | None = None,
                 input_word_bits: float | None = None, geometry: ConvGeometry | None = None,
-                k_scale: float = 1.0) -> GemmMapping | None:
+                k_scale: float = 1.0,
+                weight_code: tuple[float, float] | None = None) -> GemmMapping | None:
     """The mapping with these tiles (``units_per_tile`` reduction units, module doc), order and
     weight block, costed and with its load streams' depth chosen; None if it does not fit
     the array or the buffers."""
     w_word, a_word = _words(w_bits, a_bits, weight_word_bits, input_word_bits)
     space = _Space(g, get_dataflow(dataflow), arch, w_bits, a_bits, w_word, a_word, geometry,
-                   k_scale)
+                   k_scale, weight_code)
     mp = space.build(m_t, units_per_tile, n_t, order, n_block)
     return None if mp is None else with_slots(costed(mp, arch, out_bits), arch)
 
@@ -320,7 +324,8 @@ def enumerate_mappings(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: A
                        weight_word_bits: float | None = None,
                        input_word_bits: float | None = None, *,
                        geometry: ConvGeometry | None = None,
-                       k_scale: float = 1.0) -> Iterator[GemmMapping]:
+                       k_scale: float = 1.0,
+                       weight_code: tuple[float, float] | None = None) -> Iterator[GemmMapping]:
     """Every mapping of the mapper's space (module doc), costed: each dataflow, the array's
     dimensions at its size, every length of the streamed one, every order and weight block
     that fits (for checking the mapper on small GEMMs: the space is large)."""
@@ -328,7 +333,7 @@ def enumerate_mappings(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: A
     prices = Prices(arch)
     for dataflow in arch.array.dataflows:
         space = _Space(g, get_dataflow(dataflow), arch, w_bits, a_bits, w_word, a_word,
-                       geometry, k_scale)
+                       geometry, k_scale, weight_code)
         m_cap, _, n_cap = space.caps
         streamed = space.df.streamed
         parts: dict[tuple, ComputePart] = {}
@@ -351,7 +356,8 @@ def enumerate_mappings(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: A
 def map_gemm(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch,
              weight_word_bits: float | None = None, input_word_bits: float | None = None,
              scalesim: bool = False, *, geometry: ConvGeometry | None = None,
-             k_scale: float = 1.0, objective: str = "latency") -> GemmMapping:
+             k_scale: float = 1.0, objective: str = "latency",
+             weight_code: tuple[float, float] | None = None) -> GemmMapping:
     """The best mapping of ``g`` on ``arch`` for ``objective`` (module doc).
 
     ``weight_word_bits`` is the stored size of one weight (``w_bits`` unless the arch stores
@@ -359,6 +365,9 @@ def map_gemm(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch,
     width); ``geometry`` the convolution whose inputs move as footprints; ``k_scale`` the
     share of a reduction the array computes (zero skipping). ``scalesim``: tile as SCALE-Sim
     does, the im2col GEMM with the streamed dimension whole in one fold, in ``nmk`` order.
+    ``weight_code``: weights that stay coded in DRAM and pass the arch's weight decoder, as
+    (DRAM bits per weight, stored entries decoded per weight); ``weight_word_bits`` is then
+    their decoded size in SRAM.
     """
     check_objective(objective)
     w_word, a_word = _words(w_bits, a_bits, weight_word_bits, input_word_bits)
@@ -366,7 +375,7 @@ def map_gemm(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch,
     candidates = []
     for dataflow in arch.array.dataflows:
         space = _Space(g, get_dataflow(dataflow), arch, w_bits, a_bits, w_word, a_word,
-                       None if scalesim else geometry, k_scale)
+                       None if scalesim else geometry, k_scale, weight_code)
         found = [_scalesim_folds(space)] if scalesim else _candidates(space)
         unique = {(mp.order, mp.m_t, mp.kplan, mp.n_t, mp.n_block): mp for mp in found}
         parts: dict[tuple, ComputePart] = {}

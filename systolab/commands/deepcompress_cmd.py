@@ -21,7 +21,7 @@ from systolab.search.tasks import TASKS
 from systolab.tables import wide_console
 
 if TYPE_CHECKING:
-    from systolab.deep_compression import DeepCompressionReport
+    from systolab.deep_compression import DeepCompressionReport, HardwareCost
 
 T = TypeVar("T")
 DEFAULT_STEPS = 1000  # Adam steps per fine-tuning with a task: 1.3 epochs of MNIST at batch 64
@@ -79,6 +79,10 @@ def parse_assignments(option: str, values: tuple[str, ...], kind: Callable[[str]
               help="Prune in rounds, fine-tuning after each (Han et al., NeurIPS 2015).")
 @click.option("--eval-size", type=click.IntRange(1, 10**9),
               help="Test images scored [default: the task's].")
+@click.option("--arch", "archs", multiple=True, metavar="ARCH",
+              help="Also simulate the dense and the compressed model on this accelerator "
+                   "(a shipped name or a YAML path; repeatable). One with a weight_decoder, "
+                   "e.g. deep_compression_int8, keeps the weights coded in DRAM.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Also write the report as JSON to this file.")
 @click.option("--threads", type=click.IntRange(1, MAX_PROCESSES), default=1, show_default=True,
@@ -86,19 +90,23 @@ def parse_assignments(option: str, values: tuple[str, ...], kind: Callable[[str]
 def deepcompress(model: str | None, task: str | None, keep: tuple[str, ...], bits: tuple[str, ...],
                  index_bits: tuple[str, ...], conv_bits: int, fc_bits: int, conv_index_bits: int,
                  fc_index_bits: int, finetune_steps: int | None, lr: float, prune_rounds: int,
-                 eval_size: int | None, json_path: str | None, threads: int) -> None:
+                 eval_size: int | None, archs: tuple[str, ...], json_path: str | None,
+                 threads: int) -> None:
     """Prune, share weights and Huffman-code MODEL (a zoo name or file.py:factory; default: the
     task's model), Deep Compression's three stages (Han, Mao, Dally, ICLR 2016), and print per
     layer the storage after each stage and its compression ratio, and with --task the top-1
-    error after each stage."""
+    error after each stage; with --arch, the latency, energy and DRAM traffic of the dense and
+    the compressed model on each accelerator."""
     import torch
 
-    from systolab.deep_compression import deep_compression
+    from hwsim.config import load_arch
+    from systolab.deep_compression import deep_compression, on_hardware
     from systolab.model_loader import load_model, model_label
     from systolab.search.errors import TaskError
     from systolab.search.tasks import get_task
 
     torch.set_num_threads(threads)
+    hardware = [load_arch(a) for a in archs]  # (a bad name fails before any work)
     keep_map = parse_assignments("--keep", keep, float)
     bits_map = parse_assignments("--bits", bits, int)
     index_map = parse_assignments("--index-bits", index_bits, int)
@@ -126,8 +134,12 @@ def deepcompress(model: str | None, task: str | None, keep: tuple[str, ...], bit
     # test images scored: the task's eval_size, or all of them when it has fewer
     scored = min(chosen.eval_size, len(chosen.data.y_test)) if chosen is not None else None
     _print(report, label, task, scored)
+    costs = on_hardware(report, net, example, hardware) if hardware else ()
+    if costs:
+        _print_hardware(costs)
     if json_path:
-        payload = {"model": label, "task": task, "test_images": scored, **report.as_dict()}
+        payload = {"model": label, "task": task, "test_images": scored, **report.as_dict(),
+                   "hardware": [row.as_dict() for row in costs]}
         write_text(json_path, json.dumps(payload, indent=2))
         wide_console().print(f"wrote {json_path}")
 
@@ -181,3 +193,30 @@ def _print(report: DeepCompressionReport, label: str, task: str | None,
                   "counted). bits w/i: shared-weight and relative-index bits (- stored dense); "
                   "H bits w/i: their Huffman-coded averages; traced: weight bits/density the "
                   "simulator reads", soft_wrap=True)
+
+
+def _print_hardware(costs: tuple[HardwareCost, ...]) -> None:
+    """Dense and compressed model per arch, the compressed one's gains against the dense."""
+    console = wide_console()
+    table = Table(title="on hardware (int8 activations; weights as each arch stores them)",
+                  title_justify="left", header_style="bold")
+    for header in ("arch", "model", "cycles", "energy uJ", "weights kB", "DRAM reads kB",
+                   "speed-up", "energy saved"):
+        table.add_column(header, justify="left" if header in ("arch", "model") else "right",
+                         no_wrap=True)
+    dense = {}
+    for row in costs:
+        if row.model == "dense":
+            dense[row.arch] = row
+        base = dense[row.arch]
+        compressed = row.model != "dense"
+        table.add_row(row.arch, row.model, f"{row.cycles:,}", f"{row.energy_pj / 1e6:,.2f}",
+                      _kb(row.weight_bits), _kb(row.dram_read_bits),
+                      f"{base.cycles / row.cycles:.2f}x" if compressed else "",
+                      f"{base.energy_pj / row.energy_pj:.2f}x" if compressed else "",
+                      end_section=compressed)
+    console.print(table)
+    for row in costs:
+        if row.model != "dense":
+            for layer, note in row.notes:
+                console.print(f"{row.arch} {layer}: {note}", soft_wrap=True, highlight=False)

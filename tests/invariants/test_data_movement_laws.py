@@ -33,9 +33,10 @@ from compiler.mapping.tiling import (
 )
 from hwsim.config import Arch, load_arch
 from hwsim.engine import simulate_layer
-from hwsim.isa import Layer, Program
+from hwsim.isa import Layer, Load, Program
 
-BASES = {n: load_arch(n) for n in ("edge_int8", "stripes", "bitfusion_eyeriss", "sparse_int8")}
+BASES = {n: load_arch(n) for n in ("edge_int8", "stripes", "bitfusion_eyeriss", "sparse_int8",
+                                   "deep_compression_int8")}
 LAWS = settings(max_examples=200, deadline=None)
 
 
@@ -100,9 +101,13 @@ def test_the_engine_moves_what_the_reference_counts(layer, arch, data) -> None:
     a_word = data.draw(st.sampled_from([None, 4.0, 8.0]))  # the input tensor's stored width
     k_scale = data.draw(st.sampled_from([1.0, 0.6]))  # zero skipping
     out_bits = data.draw(st.sampled_from([4, 8]))
+    # weights coded in DRAM (Deep Compression) on an arch that decodes them
+    code = data.draw(st.sampled_from([None, (bits / 3 + 0.4, 0.7), (2.3, 1.0)])) \
+        if arch.weight_decoder is not None else None
     try:
         best = map_gemm(g, bits, bits, out_bits, arch, w_word, a_word, geometry=geometry,
-                        k_scale=k_scale, objective=data.draw(st.sampled_from(OBJECTIVES)))
+                        k_scale=k_scale, objective=data.draw(st.sampled_from(OBJECTIVES)),
+                        weight_code=code)
     except MappingError:
         assume(False)
     order = data.draw(st.sampled_from(ORDERS))  # every order, on the chosen tiles
@@ -111,7 +116,7 @@ def test_the_engine_moves_what_the_reference_counts(layer, arch, data) -> None:
                      units_per_tile=best.kplan.per_tile, n_t=best.n_t, order=order,
                      n_block=best.n_t * data.draw(st.integers(1, n_tiles)),
                      weight_word_bits=w_word, input_word_bits=a_word, geometry=geometry,
-                     k_scale=k_scale) or best
+                     k_scale=k_scale, weight_code=code) or best
     _check_against_reference(mp, out_bits, arch, geometry)
 
 
@@ -122,19 +127,24 @@ def _check_against_reference(mp: GemmMapping, out_bits: int, arch: Arch,
     Program("p", (layer,)).validate(arch)  # tiles fit the array, every stream its buffer
     stats, _ = simulate_layer(layer, arch, trace=False)
     ref = reference_counts(mp, out_bits=out_bits, geometry=geometry)
-    engine_reads = dict(stats.counts.sram_write_bits)  # what loads wrote into each buffer
-    assert {b: engine_reads.get(b, 0) for b in ("weight", "input")} == \
-        {b: ref.dram_read_bits.get(b, 0) for b in ("weight", "input")}
+    engine_reads = {b: sum(ins.bits * run.instances(i) for run in layer.runs
+                           for i, ins in enumerate(run.body)
+                           if isinstance(ins, Load) and ins.buffer == b)
+                    for b in ("weight", "input")}
+    assert engine_reads == {b: ref.dram_read_bits.get(b, 0) for b in ("weight", "input")}
+    assert stats.dram_read_bits == sum(engine_reads.values())
     assert stats.dram_write_bits == ref.dram_write_bits == g.M * g.N * g.groups * out_bits
     assert dict(stats.counts.sram_read_bits) == ref.sram_read_bits
-    assert engine_reads == ref.sram_write_bits
+    assert dict(stats.counts.sram_write_bits) == ref.sram_write_bits
     assert stats.macs == ref.macs
+    assert stats.counts.decoded == ref.decoded
+    assert (ref.decoded > 0) == (mp.weight_dram_bits is not None)
     tr = traffic(mp, out_bits)
     assert (tr.weight, tr.input, tr.output) == (ref.dram_read_bits.get("weight", 0),
                                                 ref.dram_read_bits.get("input", 0),
                                                 ref.dram_write_bits)
     # never below each tensor's compulsory footprint at its stored width
-    assert tr.weight >= g.K * g.N * g.groups * mp.weight_word_bits - 1
+    assert tr.weight >= g.K * g.N * g.groups * mp.dram_weight_word - 1
     assert tr.input >= _compulsory_input(g, geometry) * mp.input_word_bits - 1
 
 

@@ -35,6 +35,23 @@ def test_a_model_without_a_task_prints_the_table_and_writes_json(
     assert f"{total['ratio']['huffman']:.1f}x" in printed
 
 
+def test_arch_adds_the_dense_and_compressed_model_on_each_accelerator(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "dc.json"
+    code = main(["deepcompress", "lenet5", "--keep", "fc1=0.08", "--arch", "sparse_int8",
+                 "--arch", "deep_compression_int8", "--json", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "on hardware" in printed and "speed-up" in printed
+    assert "fc1: density 0.08" in printed and "stay Huffman-coded in DRAM" in printed
+    rows = json.loads(out.read_text())["hardware"]
+    assert [(r["arch"], r["model"]) for r in rows] == [
+        ("sparse_int8", "dense"), ("sparse_int8", "compressed"),
+        ("deep_compression_int8", "dense"), ("deep_compression_int8", "compressed")]
+    assert rows[3]["weight_bits"] < rows[1]["weight_bits"] < rows[0]["weight_bits"]
+    assert "fc1" in rows[3]["notes"]
+
+
 def test_a_task_adds_the_error_of_every_stage(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["deepcompress", "--task", "digits", "--keep", "fc1=0.3", "--finetune-steps", "5"])
     printed = capsys.readouterr().out
@@ -73,6 +90,7 @@ def test_errors_name_the_layer(args: list[str], message: str,
     ([], "give a MODEL or a --task"),
     (["digits_cnn", "--finetune-steps", "5"], "--finetune-steps needs --task"),
     (["digits_cnn", "--conv-bits", "0"], "Invalid value for '--conv-bits'"),
+    (["digits_cnn", "--arch", "nosuch"], "config must be a YAML path or a known name, not 'nosuch'"),
 ])
 def test_usage_errors(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["deepcompress", *args]) == 2
