@@ -1,7 +1,7 @@
 """Deep Compression of LeNet-300-100 and LeNet-5 on MNIST, next to the published figures.
 
     .venv/bin/python benchmarks/bench_deep_compression.py [--steps 1000] [--rounds 5]
-        [--lr 1e-3] [--eval-size 10000] [--only lenet300|lenet5]
+        [--lr 1e-3] [--eval-size 10000] [--only lenet300|lenet5] [--arch ARCH ...]
 
 Settings are the paper's (Han, Mao, Dally, "Deep Compression", ICLR 2016, Tables 2 and 3;
 keep fractions also in Han et al., "Learning both Weights and Connections", NeurIPS 2015,
@@ -18,7 +18,9 @@ final fractions with ``--steps`` Adam steps at ``--lr`` after each, its weights 
 k-means and the centroids fine-tuned ``--steps`` steps, then Huffman-coded. Errors are on the
 first ``--eval-size`` MNIST test images (all 10,000 by default, as the paper). The pruned
 stage's storage counts the relative indices too; the paper's 12x for pruning is a parameter
-count, printed here as "kept".
+count, printed here as "kept". Last, the dense and the compressed model run on each
+``--arch`` (by default ``edge_int8``, ``sparse_int8`` and ``deep_compression_int8``, which
+keeps the weights Huffman-coded in DRAM): cycles, energy and the weights' size in DRAM.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 
 import torch
 
-from systolab.deep_compression import STAGES, DeepCompressionReport, deep_compression
+from systolab.deep_compression import STAGES, DeepCompressionReport, deep_compression, on_hardware
 from systolab.search.tasks import get_task
 
 
@@ -117,6 +119,12 @@ def run(setup: Setup, args: argparse.Namespace) -> DeepCompressionReport:
           f"{e['pruned']:.2f}% ({u.get('pruned', e['pruned']):.2f}% before fine-tuning) -> shared "
           f"{e['shared']:.2f}% ({u.get('shared', e['shared']):.2f}% before) -> Huffman "
           f"{e['huffman']:.2f}%; paper {pub.error_pct[0]:.2f}% -> {pub.error_pct[1]:.2f}%")
+    costs = on_hardware(report, net, task.example_input, args.arch)
+    for dense, small in zip(costs[::2], costs[1::2], strict=True):
+        print(f"on {dense.arch}: {dense.cycles:,} -> {small.cycles:,} cycles "
+              f"({dense.cycles / small.cycles:.2f}x), {dense.energy_pj / 1e6:.2f} -> "
+              f"{small.energy_pj / 1e6:.2f} uJ ({dense.energy_pj / small.energy_pj:.2f}x), "
+              f"weights in DRAM {dense.weight_bits / 8000:.1f} -> {small.weight_bits / 8000:.1f} kB")
     return report
 
 
@@ -128,7 +136,11 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--eval-size", type=int, default=10_000)
     parser.add_argument("--only", choices=list(SETUPS))
+    parser.add_argument("--arch", action="append", default=None,
+                        help="accelerators to run the dense and compressed model on "
+                             "(repeatable) [default: edge_int8, sparse_int8, deep_compression_int8]")
     args = parser.parse_args()
+    args.arch = args.arch or ["edge_int8", "sparse_int8", "deep_compression_int8"]
     torch.set_num_threads(1)
     print(f"Deep Compression on MNIST: {args.rounds} pruning round{'s' if args.rounds != 1 else ''}, "
           f"{args.steps} fine-tuning "
