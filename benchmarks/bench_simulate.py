@@ -55,11 +55,11 @@ def main() -> None:
             print(f"{name:10} {size:>3}x{size:<4} {t_trace:8.3f} {t_map:7.3f} {t_sim:7.3f} "
                   f"{stats.cycles:12,} {len(stats.layers):6} {tiles:10,}")
 
-    print(f"\n{'model':10} {'config':18} {'map s':>7} {'sim s':>7} {'total s':>7} {'cycles':>12}")
+    print(f"\n{'model':10} {'config':22} {'map s':>7} {'sim s':>7} {'total s':>7} {'cycles':>12}")
     for name, graph in graphs.items():
         for config in shipped_configs():
             t_map, t_sim, stats, _ = cold_run(graph, load_arch(config), name)
-            print(f"{name:10} {config:18} {t_map:7.3f} {t_sim:7.3f} {t_map + t_sim:7.3f} "
+            print(f"{name:10} {config:22} {t_map:7.3f} {t_sim:7.3f} {t_map + t_sim:7.3f} "
                   f"{stats.cycles:12,}")
 
 

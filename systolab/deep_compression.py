@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -300,7 +300,9 @@ def deep_compression(model: nn.Module, example_input: torch.Tensor, *,
                      default_index_bits: Mapping[str, int] = DEFAULT_INDEX_BITS,
                      task: Task | None = None, finetune_steps: int = 0, lr: float = 1e-3,
                      prune_rounds: int = 1,
-                     kmeans_iterations: int = KMEANS_ITERATIONS) -> DeepCompressionReport:
+                     kmeans_iterations: int = KMEANS_ITERATIONS,
+                     on_progress: Callable[[int, int, str], None] | None = None,
+                     ) -> DeepCompressionReport:
     """Prune, share and Huffman-code the conv and linear layers of a copy of ``model``.
 
     ``prune`` maps layer names to the fraction of weights kept (magnitude pruning; unnamed
@@ -310,6 +312,8 @@ def deep_compression(model: nn.Module, example_input: torch.Tensor, *,
     the error is measured after every stage, and each of the ``prune_rounds`` pruning rounds
     and the sharing are followed by ``finetune_steps`` Adam steps at ``lr`` on its training
     data. See the module doc for the stages and the storage they count.
+    ``on_progress(steps done, steps, stage)`` is called as each pruning round, the sharing
+    and the coding finish.
     """
     layers = compressible_layers(model)
     if not layers:
@@ -344,6 +348,12 @@ def deep_compression(model: nn.Module, example_input: torch.Tensor, *,
             task.finetune(net, finetune_steps, lr)
         error[stage] = measure()
 
+    steps = prune_rounds + 2
+
+    def done(step: int, stage: str) -> None:
+        if on_progress is not None:
+            on_progress(step, steps, stage)
+
     # 1. the dense model
     if task is not None:
         error["dense"] = measure()
@@ -358,12 +368,16 @@ def deep_compression(model: nn.Module, example_input: torch.Tensor, *,
                 prune_unstructured(layer, fraction ** (round_ / prune_rounds))
         if round_ < prune_rounds and task is not None:
             task.finetune(net, finetune_steps, lr)
+        if round_ < prune_rounds:
+            done(round_, f"pruning round {round_} of {prune_rounds}")
     finetune("pruned")
+    done(prune_rounds, "pruned")
     # 3. weight sharing per layer (the masks become permanent), fine-tuning the centroids
     for name, layer in compressed.items():
         share_weights(layer, widths[name], index_bits=index_widths[name],
                       iterations=kmeans_iterations)
     finetune("shared")
+    done(prune_rounds + 1, "shared")
     # 4. Huffman coding: lossless, so the error is that of sharing
     if "shared" in error:
         error["huffman"] = error["shared"]
@@ -372,6 +386,7 @@ def deep_compression(model: nn.Module, example_input: torch.Tensor, *,
     # 5. the simulator's view of the result
     net.eval()
     graph = trace(net, example_input)
+    done(steps, "Huffman-coded")
     return DeepCompressionReport(rows, net, graph, error, untuned, finetune_steps, float(lr),
                                  prune_rounds)
 

@@ -102,6 +102,7 @@ def deepcompress(model: str | None, task: str | None, keep: tuple[str, ...], bit
     from hwsim.config import load_arch
     from systolab.deep_compression import deep_compression, on_hardware
     from systolab.model_loader import load_model, model_label
+    from systolab.progress import Reporter
     from systolab.search.errors import TaskError
     from systolab.search.tasks import get_task
 
@@ -127,10 +128,13 @@ def deepcompress(model: str | None, task: str | None, keep: tuple[str, ...], bit
         net, example = chosen.pretrained(), chosen.example_input
         label = chosen.model_name
         steps = DEFAULT_STEPS if finetune_steps is None else finetune_steps
-    report = deep_compression(net, example, prune=keep_map, bits=bits_map, index_bits=index_map,
-                              default_bits={"conv": conv_bits, "fc": fc_bits},
-                              default_index_bits={"conv": conv_index_bits, "fc": fc_index_bits},
-                              task=chosen, finetune_steps=steps, lr=lr, prune_rounds=prune_rounds)
+    with Reporter(f"deepcompress {label}", unit="stages") as bar:
+        report = deep_compression(
+            net, example, prune=keep_map, bits=bits_map, index_bits=index_map,
+            default_bits={"conv": conv_bits, "fc": fc_bits},
+            default_index_bits={"conv": conv_index_bits, "fc": fc_index_bits},
+            task=chosen, finetune_steps=steps, lr=lr, prune_rounds=prune_rounds,
+            on_progress=lambda done, total, stage: bar.update(done, total, stage))
     # test images scored: the task's eval_size, or all of them when it has fewer
     scored = min(chosen.eval_size, len(chosen.data.y_test)) if chosen is not None else None
     _print(report, label, task, scored)

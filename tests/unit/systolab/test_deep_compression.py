@@ -144,3 +144,15 @@ def test_only_a_shared_layer_can_be_sized() -> None:
     with pytest.raises(PolicyError, match=r"^layer 'fc' must have shared weights \(share_weights\) to "
                                           r"be sized, not a plain weight$"):
         layer_storage("fc", nn.Linear(2, 2), keep=1.0, index_bits=5)
+
+
+def test_progress_is_reported_after_each_round_and_stage() -> None:
+    import torch
+    from torch import nn
+
+    seen: list[tuple[int, int, str]] = []
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 2))
+    deep_compression(model, torch.zeros(1, 16), prune={"1": 0.5}, bits={"1": 3, "3": 3},
+                     prune_rounds=3, on_progress=lambda *step: seen.append(step))
+    assert seen == [(1, 5, "pruning round 1 of 3"), (2, 5, "pruning round 2 of 3"),
+                    (3, 5, "pruned"), (4, 5, "shared"), (5, 5, "Huffman-coded")]
