@@ -63,7 +63,7 @@ from hwsim.resources import fpga_report_or_none
 from hwsim.stats import LayerStats, RunStats, TraceEvent
 from hwsim.timing import tile_timing
 
-__all__ = ["clear_cache", "simulate", "simulate_layer"]
+__all__ = ["clear_cache", "no_cyclic_gc", "simulate", "simulate_layer"]
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def simulate(program: Program, arch: Arch, mode: str = "native", trace: bool = T
     """
     check_mode(mode)
     program.validate(arch, capacity=mode != "scalesim")
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         return _simulate_program(program, arch, mode, trace, steady_state, on_progress)
 
 
@@ -198,11 +198,22 @@ def clear_cache() -> None:
     _PREFIX_HINTS.clear()
 
 
-class _no_cyclic_gc:
+class no_cyclic_gc:
     """Pause the cyclic garbage collector while a program is simulated. The engine builds tens
     of thousands of small tuples and lists, none in a cycle (reference counting frees them);
     each allocation burst would otherwise trigger collections that walk every object the
-    process holds (torch's included), which cost 40% of the simulation time. Nests."""
+    process holds (torch's included), which cost 40% of the simulation time. Nests.
+
+    ``freeze``: on leaving, also move everything alive into the collector's permanent
+    generation (:func:`gc.freeze`), so later collections never walk it again: for a process
+    that does nothing but map and simulate (a sweep's worker), whose per-layer caches grow
+    to most of its heap and would be walked by every collection. Only for such a process:
+    the mapper and the engine make no reference cycles (a test checks), but anything else
+    in the process that did would stay in memory.
+    """
+
+    def __init__(self, freeze: bool = False) -> None:
+        self.freeze = freeze
 
     def __enter__(self) -> None:
         self.enabled = gc.isenabled()
@@ -210,6 +221,8 @@ class _no_cyclic_gc:
 
     def __exit__(self, *exc: object) -> None:
         if self.enabled:
+            if self.freeze:
+                gc.freeze()
             gc.enable()
 
 
@@ -241,7 +254,7 @@ def _timed_runs(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: bool
 @functools.lru_cache(maxsize=4096)
 def _timed_runs_cached(runs: tuple[Run, ...], timing: _Timing, mode: str,
                        steady_state: bool, trace: bool) -> Timed:
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         return _simulate_runs(runs, timing.arch, mode, steady_state, trace)
 
 
