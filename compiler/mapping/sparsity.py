@@ -24,6 +24,8 @@ ordinary ``value_bits`` weights in SRAM, which the rules above then size and ski
 multiplies at ``value_bits``. A load holds the DRAM channel until it is decoded
 (:mod:`hwsim.isa`), and each entry decoded costs :func:`hwsim.energy.decode_pj`. Without a
 decoder, a shared layer's weights are costed as ``bits``-wide weights, and the report says so.
+A layer whose coded size is no smaller than its decoded one (a layer smaller than its
+codebook) is stored decoded: the compiler decodes it ahead of time.
 """
 
 from __future__ import annotations
@@ -73,6 +75,12 @@ def sparsity_effect(op: Op, arch: Arch) -> SparsityEffect:
     weights = op.weight.numel if op.weight is not None else 1
     coded = code.huffman_bits if decoder.huffman else code.fixed_bits
     dram = coded + 2**code.bits * decoder.value_bits / weights  # the codebook, spread
+    if dram >= effect.weight_word_bits:  # (a layer smaller than its codebook, say)
+        note = (f"shared weights stored decoded, as {decoder.value_bits}-bit values: coded they "
+                f"would take {dram:.2f} bits per weight with the codebook, not less than "
+                f"{effect.weight_word_bits:.2f}")
+        return _activation_effect(op, arch, replace(_noted(effect, note),
+                                                    w_bits=decoder.value_bits))
     how = "Huffman-coded" if decoder.huffman else "as codebook indices"
     note = (f"shared weights stay {how} in DRAM: {dram:.2f} bits per weight with the "
             f"codebook, {code.entries:.2f} entries decoded per weight into "

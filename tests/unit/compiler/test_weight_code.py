@@ -144,3 +144,19 @@ def test_on_hardware_simulates_the_dense_and_the_compressed_model_per_arch() -> 
     fc = map_model(compile_graph(report.graph.copy()), load_arch("deep_compression_int8"))
     fc_bits = next(layer.weight_bits for layer in fc.program.layers if layer.name == "fc")
     assert fc_bits == pytest.approx(huffman.huffman_bits - 24 * 2**4, abs=1)
+
+
+def test_a_layer_smaller_coded_than_decoded_is_stored_decoded() -> None:
+    """LeNet-5's conv1 has 150 weights and a 256-entry codebook: coded, the codebook alone
+    is 13.7 bits per weight, more than the 8-bit values, so the compiler stores it decoded."""
+    torch.manual_seed(0)
+    layer = nn.Conv2d(1, 6, 5)
+    share_weights(layer, 8)
+    graph = compile_graph(trace(nn.Sequential(OrderedDict(conv=layer)).eval(),
+                                torch.randn(1, 1, 12, 12)))
+    plan = map_model(graph, load_arch("deep_compression_int8")).plan("conv")
+    assert plan.mapping is not None
+    assert plan.mapping.weight_dram_bits is None and plan.mapping.w_bits == 8
+    assert plan.sparsity.note.startswith("shared weights stored decoded, as 8-bit values: coded "
+                                         "they would take ")
+    assert plan.sparsity.note.endswith("bits per weight with the codebook, not less than 8.00")
