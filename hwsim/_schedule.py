@@ -72,7 +72,9 @@ class Schedule:
     load, the instances whose operand reads free its SRAM slot; ``out``: for the first
     Compute/Vector of an output group, the stores whose drain frees its output slot;
     ``reach``: per run, how many iterations back and forward any wait reaches (so how many
-    periods of history determine the future, and how far the end of a run is felt).
+    periods of history determine the future, and how far the end of a run is felt, which
+    includes the next runs' transfers that share the channel with its last ones);
+    ``within``: the same without the next runs (what :func:`estimate_reach` estimates).
     """
 
     array: list[Key] = field(default_factory=list)
@@ -84,6 +86,7 @@ class Schedule:
     slot: dict[Key, list[Key]] = field(default_factory=dict)
     out: dict[Key, list[Key]] = field(default_factory=dict)
     reach: list[tuple[int, int]] = field(default_factory=list)
+    within: list[tuple[int, int]] = field(default_factory=list)
 
     def measure_reach(self, runs: int) -> None:
         back, fwd = [0] * runs, [0] * runs
@@ -102,6 +105,25 @@ class Schedule:
                         back[r] = i - i2
                     if i2 - i > fwd[r]:
                         fwd[r] = i2 - i
+        self.within = list(zip(back, fwd, strict=True))
+        # A later run's transfers interleaved with a run's last ones on the channel (loads
+        # prefetched into empty slots) are felt from the first of the run's transfers they
+        # precede to its end: its last windows are as much its end as those waits reach.
+        last: list[int] = [0] * runs
+        for seq in (self.array, self.vector, self.order):
+            for r, i, _ in seq:
+                if i > last[r]:
+                    last[r] = i
+        first_after = [-1] * runs
+        top = -1
+        for r, i, _ in self.order:
+            if r < top and (first_after[r] < 0 or i < first_after[r]):
+                first_after[r] = i
+            if r > top:
+                top = r
+        for r, i in enumerate(first_after):
+            if i >= 0 and last[r] - i + 1 > fwd[r]:
+                fwd[r] = last[r] - i + 1
         self.reach = list(zip(back, fwd, strict=True))
 
 

@@ -81,6 +81,7 @@ class LayerSim:
 
             timeline = play_processes(self.runs, self.sched, self.cost, self.dram)
         self.t_done, self.qwait = timeline.t_done, timeline.qwait
+        self.consumed, self.resumed = timeline.consumed, timeline.resumed
         self.primary, self.events = timeline.primary, timeline.events
         self.T = max(self.t_done.values())
         win_time: dict[tuple[int, int], int] = defaultdict(int)

@@ -31,12 +31,15 @@ class Timeline:
     """Completion time of every instance (``t_done``); cycles each transfer queued behind
     others on the channel (``qwait``); array and vector instances as ``(issue, occupancy,
     cause, key, via)`` by issue cycle, same-cycle issues in the order the units recorded them
-    (``primary``); trace slices."""
+    (``primary``); trace slices; when each array and vector instance had read its operands
+    (``consumed``) and when its unit resumed to issue it (``resumed``), where known."""
 
     t_done: dict[Key, int]
     qwait: dict[Key, int]
     primary: list[Primary]
     events: list[Event]
+    consumed: dict[Key, int] | None = None
+    resumed: dict[Key, int] | None = None
 
 
 def label(ins: Instr) -> str:
@@ -204,4 +207,4 @@ def play(runs: tuple[Run, ...], sched: Schedule, cost: dict[tuple[int, int], Cos
         primary.sort(key=lambda e: (e[0], resumed[e[3]]))
         if any(a[0] == b[0] and resumed[a[3]] == resumed[b[3]] for a, b in pairwise(primary)):
             return None
-    return Timeline(p.t_done, p.qwait, primary, p.events)
+    return Timeline(p.t_done, p.qwait, primary, p.events, p.consumed, p.resumed)

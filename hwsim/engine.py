@@ -39,7 +39,13 @@ engine is deterministic and its structure repeats every period, so the rest of t
 repeats with that shift; the remaining periods are inserted in closed form (every later event
 moves by ``k x lambda``), exactly. The work grows with the number of distinct runs (tile kinds)
 and their periods, not with the number of tiles or cycles. Per-layer results are cached on
-(runs, the arch's timing parameters, mode): see :class:`_Timing`.
+(runs, the arch's timing parameters, mode): see :class:`_Timing`. A run's end is where its
+waits reach forward or where the next runs' transfers (loads prefetched into empty slots)
+share the channel with its last ones, whichever is earlier (:meth:`hwsim._schedule.Schedule.measure_reach`).
+
+Long periods (a reduction of hundreds of k steps between an output tile's loads and its
+store) are cut short and their interior steps inserted in closed form, when the checks of
+:mod:`hwsim._interior` show that this is exact; without a trace only.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hwsim import _schedule
+from hwsim._interior import Prefix, interior_fast_forward
 from hwsim._schedule import estimate_reach, structure_key
 from hwsim._sim import LayerSim, Timed
 from hwsim.config import Arch
@@ -260,6 +267,28 @@ def _timed_runs_cached(runs: tuple[Run, ...], timing: _Timing, mode: str,
 
 def _simulate_runs(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: bool,
                    trace: bool) -> Timed:
+    if steady_state and not trace:  # long periods: their interiors in closed form
+        timed = interior_fast_forward(
+            runs, lambda cut: _prefix(cut, arch, mode, True, False),
+            lambda cut, periods: _run_prefix(cut, periods, arch, mode))
+        if timed is not None:
+            return timed
+    prefix = _prefix(runs, arch, mode, steady_state, trace)
+    return prefix.timed
+
+
+def _run_prefix(runs: tuple[Run, ...], periods: list[int], arch: Arch, mode: str) -> LayerSim:
+    """The event-by-event simulation of ``periods`` periods of each run."""
+    sim = LayerSim(runs, [s * r.period for s, r in zip(periods, runs, strict=True)], arch, mode,
+                   trace=False)
+    sim.run()
+    return sim
+
+
+def _prefix(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: bool,
+            trace: bool) -> Prefix:
+    """Simulate a prefix of each run, long enough for the periodicity check, and extrapolate
+    the rest (module doc); every iteration when not ``steady_state``."""
     periods = [r.count // r.period for r in runs]
     sim_periods = list(periods)
     if steady_state:
@@ -279,12 +308,14 @@ def _simulate_runs(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: b
         sim = LayerSim(runs, counts, arch, mode, trace=trace)
         sim.run()
         inserts: list[tuple[int, int, tuple] | None] = []
+        cyclicity: list[int] = []
         retry = False
         for ri in range(len(runs)):
             g, s = periods[ri], sim_periods[ri]
             found = sim.periodic(ri, s) if g > s else None
             if found is None or (g - s) % found[0]:
                 inserts.append(None)
+                cyclicity.append(0)
                 if g > s:  # not periodic yet: double; or align the rest to the cyclicity
                     sim_periods[ri] = min(g, 2 * s if found is None else s + (g - s) % found[0])
                     retry = True
@@ -293,6 +324,7 @@ def _simulate_runs(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: b
                 continue
             cyc, at, lam = found
             inserts.append(((g - s) // cyc, at, lam))
+            cyclicity.append(cyc)
         if not retry:
             timed = sim.extrapolate(inserts)
             if timed is not None:
@@ -300,6 +332,6 @@ def _simulate_runs(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: b
                     if len(_PREFIX_HINTS) >= 4096:
                         _PREFIX_HINTS.clear()
                     _PREFIX_HINTS[shape] = tuple(sim_periods)
-                return timed
+                return Prefix(sim, list(sim_periods), inserts, cyclicity, timed)
             log.warning("steady-state accounting did not close; simulating every iteration")
             sim_periods = list(periods)

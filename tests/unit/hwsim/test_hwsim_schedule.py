@@ -86,7 +86,8 @@ def test_reach_estimated_from_the_templates_equals_the_built_schedules(name, per
 
 def test_reach_estimate_sizes_resnet18_prefixes_as_the_probe_did():
     """On every layer of ResNet-18 (several runs each, prefetch across runs), the estimate
-    asks for the same number of periods as the schedule of the probe prefix."""
+    asks for the same number of periods as the schedule of the probe prefix, for the waits
+    within each run (the next runs' transfers at a run's end are measured, not estimated)."""
     from compiler.frontend.pytorch import trace
     from compiler.mapping import map_model
     from compiler.passes import compile_graph
@@ -95,7 +96,7 @@ def test_reach_estimate_sizes_resnet18_prefixes_as_the_probe_did():
     program = map_model(compile_graph(trace(*get_model("resnet18"))), ARCH).program
     for layer in program.layers:
         counts = [min(r.count // r.period, 3) * r.period for r in layer.runs]
-        built = build(layer.runs, counts, ARCH, "native").reach
+        built = build(layer.runs, counts, ARCH, "native").within
         estimated = estimate_reach(layer.runs, counts, ARCH, "native")
         for run, a, b in zip(layer.runs, built, estimated, strict=True):
             assert [-(-x // run.period) for x in a] == [-(-x // run.period) for x in b], \
