@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import itertools
 import logging
 import math
 from collections import defaultdict
@@ -296,8 +297,15 @@ def _prefix(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: bool,
         # windows a wait reaches back over, one to compare against, the end's reach, slack.
         reach = estimate_reach(runs, [min(g, 3) * r.period
                                       for g, r in zip(periods, runs, strict=True)], arch, mode)
-        sim_periods = [min(g, -(-back // r.period) + -(-fwd // r.period) + _SLACK)
-                       for g, r, (back, fwd) in zip(periods, runs, reach, strict=True)]
+        # (the next run's loads into empty slots share the channel with a run's last
+        # transfers, about a period and their streams' depth: its end, measured on the
+        # schedule; estimated here so that the first prefix is long enough)
+        tails = [r.period + max((ins.slots for ins in nxt.body if isinstance(ins, Load)),
+                                default=-r.period)
+                 for r, nxt in itertools.pairwise(runs)] + [0]
+        sim_periods = [min(g, -(-back // r.period) + -(-max(fwd, tail) // r.period) + _SLACK)
+                       for g, r, (back, fwd), tail in zip(periods, runs, reach, tails,
+                                                          strict=True)]
         # where the same structure last became periodic (another DRAM speed or bit width in
         # a sweep or a search): start there rather than fail and double again
         hint = _PREFIX_HINTS.get(shape := structure_key(runs, arch, mode))
