@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import pairwise
@@ -88,7 +89,9 @@ class Schedule:
     reach: list[tuple[int, int]] = field(default_factory=list)
     within: list[tuple[int, int]] = field(default_factory=list)
 
-    def measure_reach(self, runs: int) -> None:
+    def measure_reach(self, counts: Sequence[int]) -> None:
+        """:attr:`reach` and :attr:`within` of a schedule of ``counts`` iterations per run."""
+        runs = len(counts)
         back, fwd = [0] * runs, [0] * runs
         for waits in (self.deps, self.slot, self.out):  # (waiter, waited), loops inlined
             for (r, i, _), keys in waits.items():
@@ -108,12 +111,8 @@ class Schedule:
         self.within = list(zip(back, fwd, strict=True))
         # A later run's transfers interleaved with a run's last ones on the channel (loads
         # prefetched into empty slots) are felt from the first of the run's transfers they
-        # precede to its end: its last windows are as much its end as those waits reach.
-        last: list[int] = [0] * runs
-        for seq in (self.array, self.vector, self.order):
-            for r, i, _ in seq:
-                if i > last[r]:
-                    last[r] = i
+        # precede to its end (its last iteration): its last windows are as much its end as
+        # those waits reach.
         first_after = [-1] * runs
         top = -1
         for r, i, _ in self.order:
@@ -122,8 +121,8 @@ class Schedule:
             if r > top:
                 top = r
         for r, i in enumerate(first_after):
-            if i >= 0 and last[r] - i + 1 > fwd[r]:
-                fwd[r] = last[r] - i + 1
+            if i >= 0 and counts[r] - i > fwd[r]:
+                fwd[r] = counts[r] - i
         self.reach = list(zip(back, fwd, strict=True))
 
 
@@ -264,7 +263,7 @@ def _build_cached(spec: _Key) -> Schedule:
     sched.loads = [key for _, key in loads]
     sched.stores = [key for _, key in stores]
     sched.order = [key for _, key in sorted(loads + stores)]
-    sched.measure_reach(len(runs))
+    sched.measure_reach(counts)
     return sched
 
 
