@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from compiler.ir import COMPUTE_OPS, VECTOR_OPS, Graph, Op, OpKind
@@ -30,10 +31,11 @@ from compiler.mapping.geometry import TileClass
 from compiler.mapping.plan import GemmMapping, split_dim
 from compiler.mapping.vector import LAYOUT_MOVES, vector_cost
 from hwsim.config import Arch
+from hwsim.errors import ProgramError
 from hwsim.isa import Compute, Instr, Layer, Load, Run, Store, Vector
 
-__all__ = ["DEFAULT_BITS", "gemm_runs", "op_layer", "read_bits", "read_precision", "tensor_bits",
-           "vector_runs"]
+__all__ = ["DEFAULT_BITS", "GemmTile", "gemm_runs", "op_layer", "read_bits", "read_precision",
+           "streamed_tiles", "tensor_bits", "vector_runs"]
 
 
 DEFAULT_BITS = 8
@@ -105,6 +107,46 @@ def gemm_runs(mp: GemmMapping, *, out_bits: int) -> tuple[Run, ...]:
                          for r in _resident_runs(mp, c, n, b, 1, "none" if i else "first",
                                                  out_bits))
     return tuple(runs)
+
+
+@dataclass(frozen=True, slots=True)
+class GemmTile:
+    """The block of a GEMM one iteration of a run works on: rows ``m0 .. m0 + m`` of A and
+    of the output, reduction elements ``k0 .. k0 + k``, output columns ``n0 .. n0 + n``."""
+
+    m0: int
+    m: int
+    k0: int
+    k: int
+    n0: int
+    n: int
+
+
+def streamed_tiles(mp: GemmMapping) -> list[Callable[[int], GemmTile]]:
+    """Per run of :func:`gemm_runs` (in order), the GEMM block of each of its iterations, for
+    an ``nmk`` nest of a plain GEMM (one group, reduction units of one element, no bands):
+    iteration ``i`` of a rectangle of ``mc`` m tiles is n tile ``i // (mc * Kt)``, m tile
+    ``i // Kt % mc``, k step ``i % Kt``. What the accelerator's testbench moves and checks
+    (``tests/rtl``)."""
+    kp, g = mp.kplan, mp.gemm
+    if mp.order != "nmk" or g.groups != 1 or kp.unit != 1 or kp.bands != 1:
+        raise ProgramError(f"GEMM blocks are known for plain nmk nests only, not order "
+                           f"{mp.order!r} with {g.groups} groups, units of {kp.unit} and "
+                           f"{kp.bands} bands")
+    kt, k_t = kp.steps, kp.k_t
+    out: list[Callable[[int], GemmTile]] = []
+    n0 = 0
+    for n, nt in split_dim(g.N, mp.n_t):
+        m0 = 0
+        for c in mp.m_tiles:
+            def tile(i: int, m0: int = m0, n0: int = n0, n: int = n, c: TileClass = c) -> GemmTile:
+                ks = i % kt
+                return GemmTile(m0 + i // kt % c.count * c.size, c.size, ks * k_t,
+                                min(k_t, g.K - ks * k_t), n0 + i // (c.count * kt) * n, n)
+            out.append(tile)
+            m0 += c.size * c.count
+        n0 += n * nt
+    return out
 
 
 def _computes(mp: GemmMapping, m: int, n: int,

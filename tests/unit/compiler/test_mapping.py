@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -13,12 +14,14 @@ from compiler.errors import MappingError
 from compiler.frontend.pytorch import trace
 from compiler.ir import Gemm, Graph, Precision
 from compiler.mapping import map_gemm, map_model
-from compiler.mapping.codegen import gemm_runs, tensor_bits
+from compiler.mapping.codegen import gemm_runs, streamed_tiles, tensor_bits
 from compiler.mapping.tiling import GemmMapping, mapping_for
 from compiler.passes import compile_graph
 from compiler.policy import Policy, apply_policy
 from hwsim import Compute, Load, Program, Run, Store, load_arch
 from hwsim.config import Arch
+from hwsim.errors import ProgramError
+from hwsim.isa import window_of
 from hwsim.timing import tile_timing
 from systolab.zoo import get_model
 
@@ -321,3 +324,34 @@ def test_the_longest_streamed_tile_that_fits_is_a_candidate_with_a_short_edge() 
         Gemm(42, 13, 12), _bitfusion(rows=16, cols=16, input=1, weight=1, output=4),
         batch=1, channels=3, height=3, width=4, kernel=(2, 2), pad=(2, 2), out_h=6, out_w=7)
     assert (chosen.dataflow, chosen.m_t) == ("ws", 35)
+
+
+@pytest.mark.parametrize(("M", "N", "K", "m_t", "n_t", "k_t"),
+                         [(20, 10, 11, 8, 4, 4), (7, 5, 16, 7, 5, 16), (33, 9, 3, 16, 2, 2)])
+def test_streamed_tiles_cover_the_gemm_once_in_the_code_generator_s_order(M, N, K, m_t, n_t, k_t):
+    """Each compute instance's GEMM block (what the RTL accelerator's testbench moves) has the
+    instance's tile shape, and together they cover every (m, n, k) exactly once."""
+    arch = replace(load_arch("edge_int8"), array=replace(load_arch("edge_int8").array, rows=16,
+                                                         cols=16))
+    mp = mapping_for(Gemm(M, N, K), 8, 8, 8, arch, "ws", m_t=m_t, units_per_tile=k_t, n_t=n_t,
+                     order="nmk")
+    assert mp is not None
+    cover = np.zeros((M, N, K), int)
+    for run, block_of in zip(gemm_runs(mp, out_bits=8), streamed_tiles(mp), strict=True):
+        for i in range(run.count):
+            for ins in run.body:
+                lo, hi = window_of(ins)
+                if isinstance(ins, Compute) and lo <= i % ins.every < hi:
+                    b = block_of(i)
+                    assert (b.m, b.k, b.n) == (ins.m, ins.k, ins.n)
+                    cover[b.m0:b.m0 + b.m, b.n0:b.n0 + b.n, b.k0:b.k0 + b.k] += 1
+    assert (cover == 1).all()
+
+
+def test_streamed_tiles_name_what_they_do_not_know():
+    arch = load_arch("edge_int8")
+    mp = mapping_for(Gemm(64, 32, 32), 8, 8, 8, arch, "ws", m_t=64, units_per_tile=16, n_t=16,
+                     order="mnk")
+    assert mp is not None
+    with pytest.raises(ProgramError, match="nmk nests only, not order 'mnk'"):
+        streamed_tiles(mp)
