@@ -32,7 +32,9 @@ Steady state
 A run of ``count`` iterations repeats with period ``E`` iterations (``Run.period``). The engine
 simulates a bounded prefix of each long run event by event, starting with the fewest periods
 in which a check can succeed (the periods that waits reach back and forward over, plus a few)
-and doubling while the check fails. The check: over the periods that waits reach back over,
+and doubling while the check fails; a run whose end reaches over most of any prefix (a later
+run's loads prefetched ahead of most of its transfers), and any prefix that would be most of
+the layer, is simulated whole at once instead. The check: over the periods that waits reach back over,
 every instance completes exactly ``lambda`` cycles after its counterpart ``c`` periods earlier
 (cyclicity ``c`` up to 8), and the per-period time, busy and stall increments agree. The
 engine is deterministic and its structure repeats every period, so the rest of the run then
@@ -326,6 +328,12 @@ def _prefix(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: bool,
                 cyclicity.append(0)
                 if g > s:  # not periodic yet: double; or align the rest to the cyclicity
                     sim_periods[ri] = min(g, 2 * s if found is None else s + (g - s) % found[0])
+                    fwd = sim.sched.reach[ri][1]
+                    if found is None and fwd > sim.sched.within[ri][1] and 2 * fwd >= counts[ri]:
+                        # a later run's transfers, prefetched far ahead, precede most of its
+                        # own: its end reaches over most of any prefix (the reach grows with
+                        # it), so only the whole run can show it
+                        sim_periods[ri] = g
                     retry = True
                     log.debug("run %d: %d periods were not enough; simulating %d", ri, s,
                               sim_periods[ri])
@@ -333,6 +341,10 @@ def _prefix(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: bool,
             cyc, at, lam = found
             inserts.append(((g - s) // cyc, at, lam))
             cyclicity.append(cyc)
+        if retry and 2 * sum(p * r.period for p, r in zip(sim_periods, runs, strict=True)) \
+                >= sum(r.count for r in runs):
+            sim_periods = list(periods)  # (the next prefix is most of the layer: all of it)
+            continue
         if not retry:
             timed = sim.extrapolate(inserts)
             if timed is not None:
