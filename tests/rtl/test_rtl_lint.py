@@ -12,7 +12,10 @@ pytestmark = pytest.mark.rtl
 
 EXTRA = [("ws_array", {"ROWS": 1, "COLS": 1}), ("os_array", {"ROWS": 1, "COLS": 1}),
          ("ws_array", {"ROWS": 16, "COLS": 16, "A_W": 16, "W_W": 16}),
-         ("xnor_unit", {"LANES": 1})]
+         ("xnor_unit", {"LANES": 1}),
+         ("accel", {"ROWS": 1, "COLS": 1}), ("accel", {"ROWS": 2, "COLS": 2}),
+         ("accel", {"ROWS": 3, "COLS": 5}), ("accel", {"ROWS": 16, "COLS": 16}),
+         ("accel", {"ROWS": 4, "COLS": 4, "BROKEN": 1})]
 
 
 @pytest.mark.parametrize("case", rtl_sim.SUITE_CASES + EXTRA,

@@ -1,0 +1,249 @@
+// A small decoupled access/execute accelerator: one DMA unit on one DRAM channel, double-
+// buffered (multi-slot) input and weight SRAMs, a weight-stationary array (ws_array) and an
+// output buffer that accumulates partial sums, driven by two in-order queues whose waits are
+// counters. It executes the programs hwsim.encoding.encode_layer emits for a layer, with the
+// timing hwsim.encoding.replay computes, cycle for cycle.
+//
+// Submodules: accel_dma (DMA queue, channel, SRAM writes, store reads), accel_tiles (tile
+// queue, issue, progress counters, stall accounting), accel_core (SRAMs, array driver,
+// output buffer), accel_delay (skew registers).
+//
+// Use:
+//   1. With `busy` low, write the program: per cycle one entry, prog_we = 1, prog_sel = 0
+//      for the DMA queue (prog_d_*) or 1 for the tile queue (prog_t_*), at prog_addr.
+//      Buffers: 0 input, 1 weight, 2 output. A DMA entry's DRAM descriptor is an element
+//      address, a row stride in elements, rows and columns (input: m x k, weight: k x n,
+//      store: m x n); `after` as in hwsim.encoding.DmaEntry. A tile entry: m, k, n, its
+//      slots, accumulate, after_data, after_drain as in hwsim.encoding.TileEntry; its costs
+//      come from m, R and C (docs/timing.md, WS): occ = max(m, R), read = R + m, out = 2R,
+//      first = 2R + m + C - 2.
+//   2. Set n_dma and n_tiles and pulse `start` for one cycle. The cycle after the edge that
+//      samples `start` is cycle 0 of the layer: `busy` is high and `cycle` counts from 0.
+//   3. The layer has ended in the first cycle in which every DMA entry is done and every
+//      tile is complete; `cycles` holds that cycle's index, `done` rises with the next edge
+//      and `busy` falls. Stall counters are valid then.
+//
+// DRAM port (the channel is serialized by the DMA; the memory is always ready):
+//   * dram_req in the start cycle of a transfer, with dram_we (store), dram_buf, the
+//     descriptor, dram_beats (it holds the channel beats cycles) and dram_tag (entry index);
+//   * load rows come back on dram_rvalid/rtag/rrow/rdata, one SRAM row (rrow) per cycle; the
+//     DMA writes each into its slot; the load is done after its last row (rows - 1);
+//   * a store's row r is on dram_wvalid/wtag/wrow/wdata in cycle start + 1 + r; the memory
+//     acknowledges the whole store with dram_bvalid/btag, and it is done after that.
+// The test bench's memory (tests/rtl/tb/tb_accel.py) presents load row r in cycle start + L +
+// ceil((r+1) * beats / rows) - 1 and the store acknowledgement in cycle start + beats + L - 1,
+// so every transfer is done from cycle end + L, as hwsim.encoding.replay has it.
+//
+// Monitor outputs: ev_dma_start (+idx) in a transfer's start cycle; ev_dma_done (+idx) in the
+// first cycle it is done; ev_tile_issue (+idx) in a tile's issue cycle, with ev_tile_read_at,
+// the cycle it releases its operand slots (the loads into them wait for it); ev_tile_done
+// (+idx) in the first cycle the tile is complete.
+//
+// BROKEN = 1 breaks the DMA's in-order service (accel_dma); for the test suite only.
+`default_nettype none
+
+module accel #(
+    parameter integer ROWS      = 4,
+    parameter integer COLS      = 4,
+    parameter integer A_W       = 8,
+    parameter integer W_W       = 8,
+    parameter integer ACC_W     = 32,
+    parameter integer IN_SLOTS  = 16,
+    parameter integer W_SLOTS   = 16,
+    parameter integer OUT_SLOTS = 8,
+    parameter integer DEPTH     = 16,   // rows of an input or output slot: the largest m
+    parameter integer DQ_DEPTH  = 256,  // DMA queue entries
+    parameter integer TQ_DEPTH  = 128,  // tile queue entries
+    parameter integer TS_W      = 24,   // cycle counters and timestamps
+    parameter integer ADDR_W    = 24,   // DRAM element addresses
+    parameter integer DIM_W     = 16,   // rows, columns, m, k, n
+    parameter integer BEATS_W   = 16,
+    parameter integer SLOT_W    = 4,
+    parameter integer BROKEN    = 0,
+    parameter integer QA_W      = (DQ_DEPTH > 1) ? $clog2(DQ_DEPTH) : 1,
+    parameter integer TA_W      = (TQ_DEPTH > 1) ? $clog2(TQ_DEPTH) : 1,
+    parameter integer PA_W      = (QA_W > TA_W) ? QA_W : TA_W,
+    parameter integer RD_W      = (ROWS * A_W > COLS * W_W) ? ROWS * A_W : COLS * W_W
+) (
+    input  wire               clk,
+    input  wire               rst,
+    // program port
+    input  wire               prog_we,
+    input  wire               prog_sel,
+    input  wire [PA_W-1:0]    prog_addr,
+    input  wire               prog_d_store,
+    input  wire [1:0]         prog_d_buf,
+    input  wire [SLOT_W-1:0]  prog_d_slot,
+    input  wire [ADDR_W-1:0]  prog_d_addr,
+    input  wire [ADDR_W-1:0]  prog_d_stride,
+    input  wire [DIM_W-1:0]   prog_d_rows,
+    input  wire [DIM_W-1:0]   prog_d_cols,
+    input  wire [BEATS_W-1:0] prog_d_beats,
+    input  wire [TA_W:0]      prog_d_after,
+    input  wire [DIM_W-1:0]   prog_t_m,
+    input  wire [DIM_W-1:0]   prog_t_k,
+    input  wire [DIM_W-1:0]   prog_t_n,
+    input  wire [SLOT_W-1:0]  prog_t_in_slot,
+    input  wire [SLOT_W-1:0]  prog_t_w_slot,
+    input  wire [SLOT_W-1:0]  prog_t_out_slot,
+    input  wire               prog_t_acc,
+    input  wire [QA_W:0]      prog_t_after_data,
+    input  wire [QA_W:0]      prog_t_after_drain,
+    input  wire [QA_W:0]      n_dma,
+    input  wire [TA_W:0]      n_tiles,
+    // run control
+    input  wire               start,
+    output reg                busy,
+    output reg                done,
+    output reg  [TS_W-1:0]    cycle,
+    output reg  [TS_W-1:0]    cycles,
+    // DRAM channel
+    output wire               dram_req,
+    output wire               dram_we,
+    output wire [1:0]         dram_buf,
+    output wire [QA_W-1:0]    dram_tag,
+    output wire [ADDR_W-1:0]  dram_addr,
+    output wire [ADDR_W-1:0]  dram_stride,
+    output wire [DIM_W-1:0]   dram_rows,
+    output wire [DIM_W-1:0]   dram_cols,
+    output wire [BEATS_W-1:0] dram_beats,
+    input  wire               dram_rvalid,
+    input  wire [QA_W-1:0]    dram_rtag,
+    input  wire [DIM_W-1:0]   dram_rrow,
+    input  wire [RD_W-1:0]    dram_rdata,
+    output wire               dram_wvalid,
+    output wire [QA_W-1:0]    dram_wtag,
+    output wire [DIM_W-1:0]   dram_wrow,
+    output wire [COLS*ACC_W-1:0] dram_wdata,
+    input  wire               dram_bvalid,
+    input  wire [QA_W-1:0]    dram_btag,
+    // monitor events
+    output wire               ev_dma_start,
+    output wire [QA_W-1:0]    ev_dma_start_idx,
+    output wire               ev_dma_done,
+    output wire [QA_W-1:0]    ev_dma_done_idx,
+    output wire               ev_tile_issue,
+    output wire [TA_W-1:0]    ev_tile_issue_idx,
+    output wire [TS_W-1:0]    ev_tile_read_at,
+    output wire               ev_tile_done,
+    output wire [TA_W-1:0]    ev_tile_done_idx,
+    // accounting (docs/timing.md, "Stalls"), valid once `done`
+    output wire [TS_W-1:0]    busy_cycles,
+    output wire [TS_W-1:0]    st_input_load,
+    output wire [TS_W-1:0]    st_weight_load,
+    output wire [TS_W-1:0]    st_dram_bw,
+    output wire [TS_W-1:0]    st_store,
+    output wire [TS_W-1:0]    st_dependency,
+    output reg  [TS_W-1:0]    st_drain
+);
+    wire go = start && !busy;
+
+    wire               tl_ready;
+    wire [TA_W-1:0]    tl_idx;
+    wire [TS_W-1:0]    tl_read_ts, tl_done_ts;
+    wire [QA_W:0]      dma_done_cnt;
+    wire               dma_all_done, tiles_all_done;
+    wire [QA_W-1:0]    lk_data_idx, lk_drain_idx;
+    wire [TS_W-1:0]    lk_data_done_ts, lk_data_qwait, lk_drain_end;
+    wire               lk_data_weight, lk_drain_planned;
+    wire               sram_we, sram_buf;
+    wire [SLOT_W-1:0]  sram_slot, ob_rd_slot;
+    wire [DIM_W-1:0]   sram_row;
+    wire               issue, bank, acc;
+    wire [SLOT_W-1:0]  in_slot, w_slot, out_slot;
+    wire [DIM_W-1:0]   m, k, n;
+    wire [TS_W-1:0]    arr_free;
+
+    accel_dma #(
+        .DQ_DEPTH(DQ_DEPTH), .QA_W(QA_W), .TA_W(TA_W), .TS_W(TS_W), .ADDR_W(ADDR_W),
+        .DIM_W(DIM_W), .BEATS_W(BEATS_W), .SLOT_W(SLOT_W), .BROKEN(BROKEN)
+    ) u_dma (
+        .clk(clk), .rst(rst),
+        .prog_we(prog_we && !prog_sel), .prog_addr(prog_addr[QA_W-1:0]),
+        .prog_store(prog_d_store), .prog_buf(prog_d_buf), .prog_slot(prog_d_slot),
+        .prog_daddr(prog_d_addr), .prog_stride(prog_d_stride), .prog_rows(prog_d_rows),
+        .prog_cols(prog_d_cols), .prog_beats(prog_d_beats), .prog_after(prog_d_after),
+        .n_dma(n_dma), .go(go), .run(busy), .now(cycle),
+        .tl_idx(tl_idx), .tl_ready(tl_ready), .tl_read_ts(tl_read_ts),
+        .tl_done_ts(tl_done_ts),
+        .dram_req(dram_req), .dram_we(dram_we), .dram_buf(dram_buf), .dram_tag(dram_tag),
+        .dram_addr(dram_addr), .dram_stride(dram_stride), .dram_rows(dram_rows),
+        .dram_cols(dram_cols), .dram_beats(dram_beats),
+        .dram_rvalid(dram_rvalid), .dram_rtag(dram_rtag), .dram_rrow(dram_rrow),
+        .dram_wvalid(dram_wvalid), .dram_wtag(dram_wtag), .dram_wrow(dram_wrow),
+        .dram_bvalid(dram_bvalid), .dram_btag(dram_btag),
+        .sram_we(sram_we), .sram_buf(sram_buf), .sram_slot(sram_slot), .sram_row(sram_row),
+        .ob_rd_slot(ob_rd_slot),
+        .done_cnt(dma_done_cnt), .all_done(dma_all_done),
+        .lk_data_idx(lk_data_idx), .lk_data_done_ts(lk_data_done_ts),
+        .lk_data_qwait(lk_data_qwait), .lk_data_weight(lk_data_weight),
+        .lk_drain_idx(lk_drain_idx), .lk_drain_planned(lk_drain_planned),
+        .lk_drain_end(lk_drain_end),
+        .ev_start(ev_dma_start), .ev_start_idx(ev_dma_start_idx),
+        .ev_done(ev_dma_done), .ev_done_idx(ev_dma_done_idx)
+    );
+
+    accel_tiles #(
+        .ROWS(ROWS), .COLS(COLS), .TQ_DEPTH(TQ_DEPTH), .TA_W(TA_W), .QA_W(QA_W),
+        .TS_W(TS_W), .DIM_W(DIM_W), .SLOT_W(SLOT_W)
+    ) u_tiles (
+        .clk(clk), .rst(rst),
+        .prog_we(prog_we && prog_sel), .prog_addr(prog_addr[TA_W-1:0]),
+        .prog_m(prog_t_m), .prog_k(prog_t_k), .prog_n(prog_t_n),
+        .prog_in_slot(prog_t_in_slot), .prog_w_slot(prog_t_w_slot),
+        .prog_out_slot(prog_t_out_slot), .prog_acc(prog_t_acc),
+        .prog_after_data(prog_t_after_data), .prog_after_drain(prog_t_after_drain),
+        .n_tiles(n_tiles), .go(go), .run(busy), .now(cycle),
+        .dma_done_cnt(dma_done_cnt),
+        .lk_data_idx(lk_data_idx), .lk_data_done_ts(lk_data_done_ts),
+        .lk_data_qwait(lk_data_qwait), .lk_data_weight(lk_data_weight),
+        .lk_drain_idx(lk_drain_idx), .lk_drain_planned(lk_drain_planned),
+        .lk_drain_end(lk_drain_end),
+        .tl_idx(tl_idx), .tl_ready(tl_ready), .tl_read_ts(tl_read_ts),
+        .tl_done_ts(tl_done_ts), .all_done(tiles_all_done),
+        .issue(issue), .bank(bank), .in_slot(in_slot), .w_slot(w_slot),
+        .out_slot(out_slot), .acc(acc), .m(m), .k(k), .n(n), .issue_idx(ev_tile_issue_idx),
+        .issue_read_at(ev_tile_read_at),
+        .ev_done(ev_tile_done), .ev_done_idx(ev_tile_done_idx),
+        .arr_free(arr_free), .busy_cycles(busy_cycles),
+        .st_input_load(st_input_load), .st_weight_load(st_weight_load),
+        .st_dram_bw(st_dram_bw), .st_store(st_store), .st_dependency(st_dependency)
+    );
+    assign ev_tile_issue = issue;
+
+    accel_core #(
+        .ROWS(ROWS), .COLS(COLS), .A_W(A_W), .W_W(W_W), .ACC_W(ACC_W),
+        .IN_SLOTS(IN_SLOTS), .W_SLOTS(W_SLOTS), .OUT_SLOTS(OUT_SLOTS), .DEPTH(DEPTH),
+        .SLOT_W(SLOT_W), .DIM_W(DIM_W), .RD_W(RD_W)
+    ) u_core (
+        .clk(clk), .rst(rst),
+        .sram_we(sram_we), .sram_buf(sram_buf), .sram_slot(sram_slot), .sram_row(sram_row),
+        .sram_data(dram_rdata),
+        .ob_rd_slot(ob_rd_slot), .ob_rd_row(dram_wrow), .ob_rd_data(dram_wdata),
+        .issue(issue), .bank(bank), .in_slot(in_slot), .w_slot(w_slot), .out_slot(out_slot),
+        .acc(acc), .m(m), .k(k), .n(n)
+    );
+
+    // ---- the layer's cycle count ------------------------------------------------------
+    always @(posedge clk) begin
+        if (rst) begin
+            busy <= 1'b0;
+            done <= 1'b0;
+        end else if (go) begin
+            busy  <= 1'b1;
+            done  <= 1'b0;
+            cycle <= {TS_W{1'b0}};
+        end else if (busy) begin
+            if (dma_all_done && tiles_all_done) begin
+                busy     <= 1'b0;
+                done     <= 1'b1;
+                cycles   <= cycle;
+                st_drain <= cycle - arr_free;
+            end else begin
+                cycle <= cycle + 1'b1;
+            end
+        end
+    end
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,258 @@
+// The accelerator's datapath: input and weight SRAM slots (written by the DMA), the
+// weight-stationary array with its driver, and the output buffer (read by the DMA's stores).
+//
+// Timing (docs/timing.md, WS; issue = the cycle `issue` is high):
+//   * weights: SRAM row s of the weight slot is read in cycle issue + (R-1-s) and enters
+//     column j in cycle issue + j + (R-1-s), tagged with row s and bank `bank` (the tile's
+//     parity); rows s >= k and columns j >= n carry zero weights, so a small tile never sees
+//     stale weights of an earlier tile in its bank;
+//   * activations: SRAM row mm of the input slot is read in cycle issue + R + mm and element i
+//     enters array row i in cycle issue + R + mm + i (zero for i >= k);
+//   * outputs: result (mm, j) leaves column j in cycle issue + 2R + mm + j; a write descriptor
+//     that travels with it (delayed R cycles, then one per column) adds it to output-slot row
+//     mm of column j's memory (or overwrites it when the tile does not accumulate); columns
+//     j >= n are not written.
+// The weight stage is busy R cycles after an issue and hands the tile to the activation stage,
+// busy m cycles; the tile controller issues at most every max(m, R) cycles, so neither stage
+// is ever asked to hold two tiles.
+//
+// SRAMs are register arrays with asynchronous reads; a read in cycle c sees every write of
+// earlier cycles.
+`default_nettype none
+
+module accel_core #(
+    parameter integer ROWS      = 4,
+    parameter integer COLS      = 4,
+    parameter integer A_W       = 8,
+    parameter integer W_W       = 8,
+    parameter integer ACC_W     = 32,
+    parameter integer IN_SLOTS  = 4,
+    parameter integer W_SLOTS   = 4,
+    parameter integer OUT_SLOTS = 4,
+    parameter integer DEPTH     = 16,   // rows of an input or output slot (largest m)
+    parameter integer SLOT_W    = 4,
+    parameter integer DIM_W     = 16,
+    parameter integer RD_W      = 32    // DRAM read data: one SRAM row
+) (
+    input  wire                    clk,
+    input  wire                    rst,
+    // SRAM write port (DMA loads): buffer 0 = input, 1 = weight
+    input  wire                    sram_we,
+    input  wire                    sram_buf,
+    input  wire [SLOT_W-1:0]       sram_slot,
+    input  wire [DIM_W-1:0]        sram_row,
+    input  wire [RD_W-1:0]         sram_data,
+    // output buffer read port (DMA stores)
+    input  wire [SLOT_W-1:0]       ob_rd_slot,
+    input  wire [DIM_W-1:0]        ob_rd_row,
+    output wire [COLS*ACC_W-1:0]   ob_rd_data,
+    // tile issue (tile controller)
+    input  wire                    issue,
+    input  wire                    bank,
+    input  wire [SLOT_W-1:0]       in_slot,
+    input  wire [SLOT_W-1:0]       w_slot,
+    input  wire [SLOT_W-1:0]       out_slot,
+    input  wire                    acc,
+    input  wire [DIM_W-1:0]        m,
+    input  wire [DIM_W-1:0]        k,
+    input  wire [DIM_W-1:0]        n
+);
+    localparam integer ROW_W = (ROWS > 1) ? $clog2(ROWS) : 1;
+    localparam integer IN_WORDS = IN_SLOTS * DEPTH;
+    localparam integer W_WORDS = W_SLOTS * ROWS;
+    localparam integer OUT_WORDS = OUT_SLOTS * DEPTH;
+    localparam integer IA_W = (IN_WORDS > 1) ? $clog2(IN_WORDS) : 1;
+    localparam integer WA_W = (W_WORDS > 1) ? $clog2(W_WORDS) : 1;
+    localparam integer OA_W = (OUT_WORDS > 1) ? $clog2(OUT_WORDS) : 1;
+    // a write descriptor: valid, output slot, row, accumulate, columns used
+    localparam integer DESC_W = 1 + SLOT_W + DIM_W + 1 + DIM_W;
+    localparam integer LAST_QI = ROWS - 1;
+    localparam [DIM_W-1:0] LAST_Q = LAST_QI[DIM_W-1:0];
+
+    // slot * words_per_slot + row, as a flat address
+    function [31:0] flat;
+        input [SLOT_W-1:0] slot;
+        input integer      words;
+        input [DIM_W-1:0]  row;
+        begin
+            flat = {{(32-SLOT_W){1'b0}}, slot} * words + {{(32-DIM_W){1'b0}}, row};
+        end
+    endfunction
+
+    // ---- SRAM slots ---------------------------------------------------------------------
+    reg [ROWS*A_W-1:0] in_mem [0:IN_WORDS-1];
+    reg [COLS*W_W-1:0] w_mem  [0:W_WORDS-1];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] in_wr_flat = flat(sram_slot, DEPTH, sram_row);
+    wire [31:0] w_wr_flat  = flat(sram_slot, ROWS, sram_row);
+    /* verilator lint_on UNUSEDSIGNAL */
+
+    always @(posedge clk) begin
+        if (sram_we && !sram_buf) in_mem[in_wr_flat[IA_W-1:0]] <= sram_data[ROWS*A_W-1:0];
+        if (sram_we && sram_buf)  w_mem[w_wr_flat[WA_W-1:0]]   <= sram_data[COLS*W_W-1:0];
+    end
+
+    // ---- weight stage: cycles issue .. issue + R - 1 ------------------------------------
+    // In the issue cycle it works from the issue inputs (q = 0), later from its registers.
+    reg               wp_active;
+    reg [DIM_W-1:0]   wp_q;
+    reg               wp_bank;
+    reg [SLOT_W-1:0]  wp_w_slot, wp_in_slot, wp_out_slot;
+    reg               wp_acc;
+    reg [DIM_W-1:0]   wp_m, wp_k, wp_n;
+
+    wire              cw_active  = issue || wp_active;
+    wire [DIM_W-1:0]  cw_q       = issue ? {DIM_W{1'b0}} : wp_q;
+    wire              cw_bank    = issue ? bank : wp_bank;
+    wire [SLOT_W-1:0] cw_w_slot  = issue ? w_slot : wp_w_slot;
+    wire [SLOT_W-1:0] cw_in_slot = issue ? in_slot : wp_in_slot;
+    wire [SLOT_W-1:0] cw_out_slot = issue ? out_slot : wp_out_slot;
+    wire              cw_acc     = issue ? acc : wp_acc;
+    wire [DIM_W-1:0]  cw_m       = issue ? m : wp_m;
+    wire [DIM_W-1:0]  cw_k       = issue ? k : wp_k;
+    wire [DIM_W-1:0]  cw_n       = issue ? n : wp_n;
+    wire              cw_last    = cw_active && cw_q == LAST_Q;
+
+    // ---- activation stage: cycles issue + R .. issue + R + m - 1 ------------------------
+    reg               ap_active;
+    reg [DIM_W-1:0]   ap_mm;
+    reg               ap_bank;
+    reg [SLOT_W-1:0]  ap_in_slot, ap_out_slot;
+    reg               ap_acc;
+    reg [DIM_W-1:0]   ap_m, ap_k, ap_n;
+
+    wire ap_last = ap_active && ap_mm == ap_m - 1'b1;
+
+    always @(posedge clk) begin
+        if (rst) begin
+            wp_active <= 1'b0;
+            ap_active <= 1'b0;
+        end else begin
+            wp_active <= cw_active && !cw_last;
+            if (issue) begin
+                wp_q        <= {{(DIM_W-1){1'b0}}, 1'b1};
+                wp_bank     <= bank;
+                wp_w_slot   <= w_slot;
+                wp_in_slot  <= in_slot;
+                wp_out_slot <= out_slot;
+                wp_acc      <= acc;
+                wp_m        <= m;
+                wp_k        <= k;
+                wp_n        <= n;
+            end else if (wp_active) begin
+                wp_q <= wp_q + 1'b1;
+            end
+            if (cw_last) begin
+                ap_active   <= 1'b1;
+                ap_mm       <= {DIM_W{1'b0}};
+                ap_bank     <= cw_bank;
+                ap_in_slot  <= cw_in_slot;
+                ap_out_slot <= cw_out_slot;
+                ap_acc      <= cw_acc;
+                ap_m        <= cw_m;
+                ap_k        <= cw_k;
+                ap_n        <= cw_n;
+            end else if (ap_last) begin
+                ap_active <= 1'b0;
+            end else if (ap_active) begin
+                ap_mm <= ap_mm + 1'b1;
+            end
+        end
+    end
+
+    // ---- array and its skewed inputs --------------------------------------------------
+    wire [DIM_W-1:0] w_s = LAST_Q - cw_q;  // the weight row read in this cycle
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] w_rd_flat  = flat(cw_w_slot, ROWS, w_s);
+    wire [31:0] in_rd_flat = flat(ap_in_slot, DEPTH, ap_mm);
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [COLS*W_W-1:0]  w_row_data  = w_mem[w_rd_flat[WA_W-1:0]];
+    wire [ROWS*A_W-1:0]  in_row_data = in_mem[in_rd_flat[IA_W-1:0]];
+
+    wire [ROWS*A_W-1:0]   a_in;
+    wire [ROWS-1:0]       a_valid;
+    wire [ROWS-1:0]       a_bank;
+    wire [COLS*W_W-1:0]   w_in;
+    wire [COLS*ROW_W-1:0] w_row;
+    wire [COLS-1:0]       w_bank;
+    wire [COLS-1:0]       w_valid;
+    wire [COLS*ACC_W-1:0] arr_out;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [COLS-1:0]       arr_out_valid;  // the write descriptors say which outputs are valid
+    /* verilator lint_on UNUSEDSIGNAL */
+
+    genvar i, j;
+    generate
+        for (i = 0; i < ROWS; i = i + 1) begin : g_arow
+            localparam [DIM_W-1:0] ROW_I = i;
+            wire use_i = ap_active && ROW_I < ap_k;
+            wire [A_W-1:0] a_val = use_i ? in_row_data[i*A_W +: A_W] : {A_W{1'b0}};
+            accel_delay #(.W(A_W + 2), .D(i)) u_skew (
+                .clk(clk), .rst(rst),
+                .din({a_val, ap_active, ap_bank}),
+                .dout({a_in[i*A_W +: A_W], a_valid[i], a_bank[i]})
+            );
+        end
+        for (j = 0; j < COLS; j = j + 1) begin : g_wcol
+            localparam [DIM_W-1:0] COL_J = j;
+            wire use_j = cw_active && w_s < cw_k && COL_J < cw_n;
+            wire [W_W-1:0] w_val = use_j ? w_row_data[j*W_W +: W_W] : {W_W{1'b0}};
+            accel_delay #(.W(W_W + ROW_W + 2), .D(j)) u_skew (
+                .clk(clk), .rst(rst),
+                .din({w_val, w_s[ROW_W-1:0], cw_bank, cw_active}),
+                .dout({w_in[j*W_W +: W_W], w_row[j*ROW_W +: ROW_W], w_bank[j], w_valid[j]})
+            );
+        end
+    endgenerate
+
+    ws_array #(
+        .ROWS(ROWS), .COLS(COLS), .A_W(A_W), .W_W(W_W), .ACC_W(ACC_W)
+    ) u_array (
+        .clk(clk), .rst(rst),
+        .a_in(a_in), .a_valid(a_valid), .a_bank(a_bank),
+        .w_in(w_in), .w_row(w_row), .w_bank(w_bank), .w_valid(w_valid),
+        .out(arr_out), .out_valid(arr_out_valid)
+    );
+
+    // ---- output buffer: one memory per column, written with the column's skew ----------
+    wire [DESC_W-1:0] desc_issue = {ap_active, ap_out_slot, ap_mm, ap_acc, ap_n};
+    wire [DESC_W-1:0] desc_col0;
+    accel_delay #(.W(DESC_W), .D(ROWS)) u_desc (
+        .clk(clk), .rst(rst), .din(desc_issue), .dout(desc_col0)
+    );
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] ob_rd_flat = flat(ob_rd_slot, DEPTH, ob_rd_row);
+    /* verilator lint_on UNUSEDSIGNAL */
+
+    generate
+        for (j = 0; j < COLS; j = j + 1) begin : g_ocol
+            localparam [DIM_W-1:0] COL_J = j;
+            wire [DESC_W-1:0] desc;
+            if (j == 0) begin : g_first
+                assign desc = desc_col0;
+            end else begin : g_next
+                accel_delay #(.W(DESC_W), .D(1)) u_step (
+                    .clk(clk), .rst(rst), .din(g_ocol[j-1].desc), .dout(desc)
+                );
+            end
+            wire              d_valid = desc[DESC_W-1];
+            wire [SLOT_W-1:0] d_slot  = desc[DESC_W-2 -: SLOT_W];
+            wire [DIM_W-1:0]  d_row   = desc[DIM_W+DIM_W : DIM_W+1];
+            wire              d_acc   = desc[DIM_W];
+            wire [DIM_W-1:0]  d_n     = desc[DIM_W-1:0];
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [31:0] wr_flat = flat(d_slot, DEPTH, d_row);
+            /* verilator lint_on UNUSEDSIGNAL */
+            wire [OA_W-1:0] wr_addr = wr_flat[OA_W-1:0];
+            reg [ACC_W-1:0] mem [0:OUT_WORDS-1];
+            wire [ACC_W-1:0] result = arr_out[j*ACC_W +: ACC_W];
+            always @(posedge clk) begin
+                if (d_valid && COL_J < d_n)
+                    mem[wr_addr] <= d_acc ? mem[wr_addr] + result : result;
+            end
+            assign ob_rd_data[j*ACC_W +: ACC_W] = mem[ob_rd_flat[OA_W-1:0]];
+        end
+    endgenerate
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,262 @@
+"""The reference side of the accelerator's testbench (tb_accel.py): a GEMM layer case becomes
+the program hwsim's code generator emits for it (``hwsim.encoding.encode_layer``), with the
+DRAM descriptor of every transfer, random int8 operands, the expected output ``A @ W``, the
+times ``hwsim.encoding.replay`` predicts and the engine's view of the same layer.
+
+The accelerator is held to :func:`hwsim.encoding.replay` cycle for cycle; its stall counters
+to :func:`replay_stalls`, the engine's stall accounting (docs/timing.md, "Stalls") applied to
+those times, and to ``hwsim.engine.simulate_layer``, whose times equal replay's (a law,
+tests/invariants/test_hwsim_encoding_laws.py; the testbench checks it again per layer).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from compiler.ir import Gemm
+from compiler.mapping.codegen import GemmTile, gemm_runs, streamed_tiles
+from compiler.mapping.tiling import GemmMapping, enumerate_mappings, mapping_for
+from hwsim import load_arch
+from hwsim.config import Arch
+from hwsim.encoding import Encoded, Times, encode_layer, engine_times, replay
+from hwsim.engine import simulate_layer
+from hwsim.isa import Layer
+
+BUFFER_CODE = {"input": 0, "weight": 1, "output": 2}
+OUT_BITS = 8  # the layer's output width in DRAM: what the stores' beats are costed at
+
+
+class Unfit(ValueError):
+    """The case does not fit this accelerator build or the testbench's DRAM model."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one accelerator build holds, read back from the DUT."""
+
+    rows: int
+    cols: int
+    depth: int
+    dq_depth: int
+    tq_depth: int
+    slots: dict[str, int]
+
+
+@dataclass(frozen=True)
+class LayerCase:
+    """A GEMM layer (O[M, N] = A[M, K] @ W[K, N]) on a channel of ``bpc`` bits per cycle
+    with a latency of ``latency`` cycles. ``tiles`` = (m_t, k_t, n_t) picks the mapping;
+    None: the ``pick``-th WS nmk mapping of ``enumerate_mappings`` without k bands."""
+
+    name: str
+    M: int
+    N: int
+    K: int
+    bpc: int
+    latency: int
+    tiles: tuple[int, int, int] | None = None
+    pick: int = 0
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """A 2-D DRAM transfer: ``rows`` rows of ``cols`` elements from element ``addr``, rows
+    ``stride`` elements apart."""
+
+    addr: int
+    stride: int
+    rows: int
+    cols: int
+
+
+@dataclass(frozen=True)
+class Program:
+    case: LayerCase
+    arch: Arch
+    mapping: GemmMapping
+    layer: Layer
+    enc: Encoded
+    desc: tuple[Descriptor, ...]  # per DMA entry
+    A: np.ndarray
+    W: np.ndarray
+    dram: np.ndarray              # A then W, flat, as the DRAM model serves them
+    out_base: int                 # O's first element address
+    expected: Times               # replay(enc)
+    engine: Times                 # engine_times(layer, arch)
+    busy: int                     # replay_stalls(enc, expected)
+    stalls: tuple[tuple[str, int], ...]
+    engine_busy: int              # simulate_layer(layer, arch, steady_state=False)
+    engine_stalls: tuple[tuple[str, int], ...]
+    engine_cycles: int
+
+    @property
+    def reference_output(self) -> np.ndarray:
+        return self.A @ self.W
+
+
+def arch_for(rows: int, cols: int, bpc: int, latency: int) -> Arch:
+    """edge_int8 with an R x C array and a channel of exactly ``bpc`` bits and ``latency``
+    cycles per array cycle."""
+    base = load_arch("edge_int8")
+    mhz = base.array.clock_mhz
+    arch = replace(base, array=replace(base.array, rows=rows, cols=cols),
+                   dram=replace(base.dram, bw_gbps=bpc * mhz / 8000.0,
+                                latency_ns=latency * 1000.0 / mhz))
+    ch = arch.dram_channel
+    assert (ch.bits_per_cycle, ch.latency_cycles) == (bpc, latency), ch
+    return arch
+
+
+def ws_mappings(g: Gemm, arch: Arch) -> list[GemmMapping]:
+    """The WS nmk mappings without k bands (those ``streamed_tiles`` knows the blocks of),
+    sorted by tile shape so that a pick is the same in every process."""
+    mps = [mp for mp in enumerate_mappings(g, 8, 8, OUT_BITS, arch)
+           if mp.dataflow == "ws" and mp.order == "nmk" and mp.kplan.bands == 1]
+    return sorted(mps, key=lambda mp: (mp.m_t, mp.kplan.per_tile, mp.n_t, repr(mp)))
+
+
+def choose_mapping(case: LayerCase, arch: Arch) -> GemmMapping:
+    g = Gemm(case.M, case.N, case.K)
+    if case.tiles is not None:
+        m_t, k_t, n_t = case.tiles
+        mp = mapping_for(g, 8, 8, OUT_BITS, arch, "ws", m_t=m_t, units_per_tile=k_t, n_t=n_t,
+                         order="nmk")
+        if mp is None:
+            raise Unfit(f"{case.name}: tiles {case.tiles} do not fit the array")
+        return mp
+    mps = ws_mappings(g, arch)
+    if not mps:
+        raise Unfit(f"{case.name}: no WS nmk mapping without k bands")
+    return mps[case.pick % len(mps)]
+
+
+def _descriptor(entry_buffer: str, gt: GemmTile, M: int, N: int, K: int) -> Descriptor:
+    a_base, w_base, o_base = 0, M * K, M * K + K * N
+    if entry_buffer == "input":
+        return Descriptor(a_base + gt.m0 * K + gt.k0, K, gt.m, gt.k)
+    if entry_buffer == "weight":
+        return Descriptor(w_base + gt.k0 * N + gt.n0, N, gt.k, gt.n)
+    return Descriptor(o_base + gt.m0 * N + gt.n0, N, gt.m, gt.n)
+
+
+def replay_stalls(enc: Encoded, t: Times) -> tuple[int, tuple[tuple[str, int], ...]]:
+    """Busy cycles and stalls by cause of the array under ``t`` (docs/timing.md, "Stalls"):
+    a gap before an issue goes to what decided the issue cycle (the data wait, of which the
+    load's queueing on the channel is ``dram_bw``; the drain wait, ``store``; else
+    ``dependency``); after the last issue, ``drain``."""
+    qwait: dict[int, int] = {}
+    last_load_end = 0
+    for j, d in enumerate(enc.dma):
+        start, end, _ = t.dma[j]
+        if not d.store:
+            cond = t.tiles[d.after - 1][2] if d.after else 0
+            qwait[j] = start - max(last_load_end, cond)
+            last_load_end = end
+    stalls: dict[str, int] = defaultdict(int)
+    free = busy = 0
+    for i, e in enumerate(enc.tiles):
+        issue = t.tiles[i][0]
+        occ, _, _, out = enc.tile_costs[i]
+        gap = issue - free
+        if gap > 0:
+            data = t.dma[e.after_data - 1][2] if e.after_data else 0
+            drain = t.dma[e.after_drain - 1][1] - out if e.after_drain else 0
+            if e.after_data and data > free and data >= drain:
+                q = min(gap, qwait[e.after_data - 1])
+                stalls["dram_bw"] += q
+                stalls[f"{enc.dma[e.after_data - 1].buffer}_load"] += gap - q
+            elif e.after_drain and drain > free:
+                stalls["store"] += gap
+            else:
+                stalls["dependency"] += gap
+        busy += occ
+        free = issue + occ
+    stalls["drain"] += t.cycles - free
+    return busy, tuple(sorted((c, n) for c, n in stalls.items() if n))
+
+
+def build_program(case: LayerCase, lim: Limits, rng: np.random.Generator) -> Program:
+    """The program, data and expectations of ``case`` on an accelerator with ``lim``;
+    raises :class:`Unfit` if it does not fit the build or the DRAM model's rules."""
+    R, C = lim.rows, lim.cols
+    arch = arch_for(R, C, case.bpc, case.latency)
+    mp = choose_mapping(case, arch)
+    layer = Layer(case.name, gemm_runs(mp, out_bits=OUT_BITS))
+    enc = encode_layer(layer, arch)
+    blocks = streamed_tiles(mp)
+    if enc.latency < 1:
+        raise Unfit(f"{case.name}: the DRAM model needs a latency of 1 cycle or more")
+    if len(enc.dma) > lim.dq_depth or len(enc.tiles) > lim.tq_depth:
+        raise Unfit(f"{case.name}: {len(enc.dma)} transfers and {len(enc.tiles)} tiles "
+                    f"exceed the queues ({lim.dq_depth}, {lim.tq_depth})")
+    for buf, n in enc.slots.items():
+        if n > lim.slots[buf]:
+            raise Unfit(f"{case.name}: {n} {buf} slots needed, {lim.slots[buf]} built")
+    desc = []
+    for d in enc.dma:
+        r, i, _ = d.key
+        gt = blocks[r](i)
+        dd = _descriptor(d.buffer, gt, case.M, case.N, case.K)
+        bits = dd.rows * dd.cols * (OUT_BITS if d.store else 8)
+        assert bits == d.bits, f"{case.name}: DMA entry {d.key} moves {d.bits} bits, block {gt}"
+        if dd.rows > d.beats:
+            raise Unfit(f"{case.name}: DMA entry {d.key} writes {dd.rows} SRAM rows in "
+                        f"{d.beats} beats (one row per cycle)")
+        if dd.rows > (lim.depth if d.buffer != "weight" else R):
+            raise Unfit(f"{case.name}: DMA entry {d.key} has {dd.rows} rows, slots hold "
+                        f"{lim.depth}")
+        desc.append(dd)
+    for i, e in enumerate(enc.tiles):
+        assert e.dataflow == "ws", e
+        costs = (max(e.m, R), 2 * R + e.m + C - 2, R + e.m, 2 * R)
+        assert enc.tile_costs[i] == costs, f"tile {e.key}: costs {enc.tile_costs[i]} != {costs}"
+        if e.m > lim.depth:
+            raise Unfit(f"{case.name}: tile {e.key} has m = {e.m} > slot depth {lim.depth}")
+    A = rng.integers(-128, 128, size=(case.M, case.K))
+    W = rng.integers(-128, 128, size=(case.K, case.N))
+    expected = replay(enc)
+    busy, stalls = replay_stalls(enc, expected)
+    stats = simulate_layer(layer, arch, steady_state=False)[0]
+    return Program(case, arch, mp, layer, enc, tuple(desc), A, W,
+                   np.concatenate([A.ravel(), W.ravel()]), case.M * case.K + case.K * case.N,
+                   expected, engine_times(layer, arch), busy, stalls, stats.busy_cycles,
+                   tuple(stats.stall_cycles), stats.cycles)
+
+
+def directed_cases(R: int, C: int) -> list[LayerCase]:
+    """Small linear layers shaped after real ones, shrunk to an R x C array, with edge tiles
+    in m, k and n; DRAM latency shorter and longer than a tile; bandwidth- and nearly
+    compute-bound; stores backing up; deep load streams (slots > 2)."""
+    def _case(name: str, M: int, N: int, K: int, bpc: int, latency: int,
+              m_t: int) -> LayerCase:  # tiles as large as the array and the layer allow
+        return LayerCase(name, M, N, K, bpc, latency, (m_t, min(R, K), min(C, N)))
+
+    k_edge = R + 2 if R > 2 else R + 1   # one full k tile and an edge one
+    n_edge = C + 2 if C > 2 else C + 1
+    return [
+        # LeNet-300-100 fc3 (100 -> 10), K shrunk, batch 6: edges in m, k and n
+        _case("lenet_fc3", 6, 10, k_edge, 8, 4, 4),
+        # a 1x1 convolution over a 4x4 map (M = H * W), latency longer than a tile
+        _case("conv1x1_4x4", 16, n_edge, 2 * R, 8 * (n_edge - C), 40, 8),
+        # one k step per output tile on a slow channel: the stores back up
+        _case("stores_back_up", 12, C, R, 8, 6, 2),
+        # long activation streams on a channel as fast as the SRAM write port takes
+        _case("nearly_compute_bound", 32, C, 2 * R, 8 * min(R, C), 2, 16),
+        # a slow channel under everything
+        _case("bandwidth_bound", 8, 2 * C, 2 * R, 4, 10, 4),
+        # high latency: the mapper deepens the load streams
+        _case("deep_streams", 8, C, 2 * R, 16, 30, 4),
+    ]
+
+
+def random_case(rng: np.random.Generator, R: int, C: int, index: int) -> LayerCase:
+    """A random GEMM, mapping and channel (speed and latency) for an R x C array."""
+    M = int(rng.integers(1, 21))
+    N = int(rng.integers(1, 2 * C + 2))
+    K = int(rng.integers(1, 2 * R + 2))
+    bpc = int(rng.choice([2, 4, 8, 16, 32]))
+    latency = int(rng.choice([1, 3, 8, 20, 50]))
+    return LayerCase(f"random_{index}", M, N, K, bpc, latency, None, int(rng.integers(0, 64)))
