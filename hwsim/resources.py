@@ -42,7 +42,10 @@ log = logging.getLogger(__name__)
 
 KERNELS = tuple(dict.fromkeys([df.fpga_kernel for df in DATAFLOWS.values()]
                               + [k.fpga_kernel for k in PE_KINDS.values() if k.fpga_kernel]))
-"""The synthesized kernels a table may hold: the dataflows' bit-parallel PEs, the kinds' units."""
+"""The synthesized kernels the resource model reads: the dataflows' bit-parallel PEs, the
+kinds' units."""
+SYSTEMS = ("accel",)
+"""Whole designs a table may also hold, for comparison with the model (``rtl/accel.v``)."""
 _FIELDS = ("lut", "ff", "dsp", "carry", "bram")
 # the parameters that give a sized kind's width_bits: an int PE's operand width, an xnor
 # unit's lane count
@@ -125,9 +128,9 @@ def pe_resource_table_from_dict(data: object) -> PeResourceTable:
     version = str(doc.get("yosys_version", "a version string", None) or "")
     if not version:
         raise ConfigError("yosys_version is required (a version string)")
-    kernels = doc.section("kernels", KERNELS)
+    kernels = doc.section("kernels", KERNELS + SYSTEMS)
     entries = []
-    for kernel in KERNELS:
+    for kernel in KERNELS + SYSTEMS:
         if not kernels.has(kernel):
             continue
         for item in kernels.sections(kernel, ("params", *FPGA_FAMILIES)):

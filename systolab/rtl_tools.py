@@ -4,7 +4,8 @@
 per-PE kernel of ``rtl/`` for Xilinx 7-series (``synth_xilinx -family xc7``) and iCE40
 (``synth_ice40 -dsp``) and counts LUT, FF, DSP, carry and BRAM cells. :func:`write_table`
 stores the result as ``configs/fpga/pe_resources.yaml``, the one source of per-PE costs that
-hwsim's FPGA resource model reads (an array costs about rows x cols PEs).
+hwsim's FPGA resource model reads (an array costs about rows x cols PEs). The table also holds
+the whole accelerator (``rtl/accel.v``) at one size, for comparison.
 
 >>> spec = SYNTH_SPECS[0]
 >>> spec.kernel, spec.top, [p.label for p in spec.points][:2]
@@ -101,10 +102,14 @@ class SynthPoint:
 
 @dataclass(frozen=True, slots=True)
 class SynthSpec:
+    """A kernel, its top module and sources, its parameter sets and the families it is
+    synthesized for (``None``: every family)."""
+
     kernel: str
     top: str
     sources: tuple[str, ...]
     points: tuple[SynthPoint, ...]
+    families: tuple[str, ...] | None = None
 
 
 # Per-PE (per-unit) kernels and parameter sets. The PEs' accumulators leave room for a
@@ -124,6 +129,13 @@ SYNTH_SPECS: tuple[SynthSpec, ...] = (
         SynthPoint({"max_bits": 8, "acc_bits": acc}, {"ACC_W": acc}) for acc in (24, 32))),
     SynthSpec("xnor_unit", "xnor_unit", ("xnor_unit.v",), tuple(
         SynthPoint({"lanes": n, "max_bits": 8}, {"LANES": n}) for n in (16, 32, 64))),
+    # The whole accelerator at one size, to set against the per-PE estimate (its PEs, queues,
+    # DMA and buffers): xc7 only, whose LUT RAM holds the queues and slots it reads
+    # asynchronously (iCE40 has none: they become flip-flops, 74k LUTs in 200 s of Yosys).
+    SynthSpec("accel", "accel", ("ws_pe.v", "ws_array.v", "accel_delay.v", "accel_core.v",
+                                 "accel_dma.v", "accel_tiles.v", "accel.v"),
+              (SynthPoint({"rows": 4, "cols": 4, "operand_bits": 8},
+                          {"ROWS": 4, "COLS": 4, "A_W": 8, "W_W": 8}),), ("xc7",)),
 )
 
 
@@ -196,7 +208,8 @@ def synthesize(
     """Synthesize every (kernel, parameter set, family), ``jobs`` Yosys processes at a time;
     ``on_progress(done, total, what finished last)`` after each."""
     rtl_dir = repo_root() / "rtl"
-    tasks = [(s, p, f) for s in specs for p in s.points for f in families]
+    tasks = [(s, p, f) for s in specs for p in s.points for f in families
+             if s.families is None or f in s.families]
     done = itertools.count(1)
     lock = threading.Lock()
 
@@ -211,7 +224,8 @@ def synthesize(
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         counts = list(pool.map(work, tasks))
     by_key = {(s.kernel, p.label, f): r for (s, p, f), r in zip(tasks, counts, strict=True)}
-    return [SynthResult(s.kernel, p, {f: by_key[(s.kernel, p.label, f)] for f in families})
+    return [SynthResult(s.kernel, p, {f: by_key[(s.kernel, p.label, f)] for f in families
+                                      if (s.kernel, p.label, f) in by_key})
             for s in specs for p in s.points]
 
 
@@ -235,6 +249,8 @@ def write_table(results: list[SynthResult], path: Path, version: str) -> None:
         "# params: ws_pe/os_pe `bits` = operand width (A_W = W_W/B_W), `acc_bits` = ACC_W;\n"
         "# bitserial_unit and xnor_unit `lanes` = LANES (operands up to max_bits);\n"
         "# bitfusion_unit `acc_bits`.\n"
+        "# accel: the whole accelerator (rtl/accel.v, default queue and slot depths) at rows x\n"
+        "# cols, xc7 only; not read by the resource model, which counts PEs and buffers.\n"
     )
     body = yaml.safe_dump({"yosys_version": version, "kernels": kernels}, sort_keys=False)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -60,3 +60,20 @@ def test_table_format_is_validated(tmp_path):
 def test_arch_without_board():
     with pytest.raises(ConfigError, match=r"fpga must be set in arch 'edge_int8'"):
         fpga_resources(load_arch("edge_int8"), pe_resource_table_from_dict(FIXTURE))
+
+
+def test_the_shipped_table_holds_the_whole_accelerator_beside_its_pes():
+    """rtl/accel.v, synthesized whole at 4x4 (xc7), costs more than the per-PE model's 16 PEs:
+    the queues, DMA, skew registers and buffers come on top. The model does not read it."""
+    table = load_pe_resources()
+    (accel,) = [e for e in table.entries if e.kernel == "accel"]
+    assert dict(accel.params) == {"rows": 4, "cols": 4, "operand_bits": 8}
+    whole = dict(accel.families)["xc7"]
+    _, pe = table.lookup("ws_pe", "xc7", 8)
+    pes = pe.scaled(16)
+    assert whole.dsp >= pes.dsp and whole.lut > pes.lut and whole.ff > pes.ff
+
+
+def test_an_unknown_kernel_is_named():
+    with pytest.raises(ConfigError, match="systolic_thing"):
+        pe_resource_table_from_dict({**FIXTURE, "kernels": {"systolic_thing": []}})
