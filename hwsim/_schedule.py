@@ -75,9 +75,11 @@ class Schedule:
     ``reach``: per run, how many iterations back and forward any wait reaches (so how many
     periods of history determine the future, and how far the end of a run is felt, which
     includes the next runs' transfers that share the channel with its last ones);
-    ``within``: the same without the next runs (what :func:`estimate_reach` estimates).
+    ``within``: the same without the next runs (what :func:`estimate_reach` estimates). Both
+    are measured when first asked for (a run simulated whole needs neither).
     """
 
+    counts: tuple[int, ...] = ()
     array: list[Key] = field(default_factory=list)
     vector: list[Key] = field(default_factory=list)
     loads: list[Key] = field(default_factory=list)
@@ -86,8 +88,22 @@ class Schedule:
     deps: dict[Key, list[Key]] = field(default_factory=dict)
     slot: dict[Key, list[Key]] = field(default_factory=dict)
     out: dict[Key, list[Key]] = field(default_factory=dict)
-    reach: list[tuple[int, int]] = field(default_factory=list)
-    within: list[tuple[int, int]] = field(default_factory=list)
+    _reach: list[tuple[int, int]] | None = None
+    _within: list[tuple[int, int]] | None = None
+
+    @property
+    def reach(self) -> list[tuple[int, int]]:
+        if self._reach is None:
+            self.measure_reach(self.counts)
+        assert self._reach is not None
+        return self._reach
+
+    @property
+    def within(self) -> list[tuple[int, int]]:
+        if self._within is None:
+            self.measure_reach(self.counts)
+        assert self._within is not None
+        return self._within
 
     def measure_reach(self, counts: Sequence[int]) -> None:
         """:attr:`reach` and :attr:`within` of a schedule of ``counts`` iterations per run."""
@@ -108,7 +124,7 @@ class Schedule:
                         back[r] = i - i2
                     if i2 - i > fwd[r]:
                         fwd[r] = i2 - i
-        self.within = list(zip(back, fwd, strict=True))
+        self._within = list(zip(back, fwd, strict=True))
         # A later run's transfers interleaved with a run's last ones on the channel (loads
         # prefetched into empty slots) are felt from the first of the run's transfers they
         # precede to its end (its last iteration): its last windows are as much its end as
@@ -123,7 +139,7 @@ class Schedule:
         for r, i in enumerate(first_after):
             if i >= 0 and counts[r] - i > fwd[r]:
                 fwd[r] = counts[r] - i
-        self.reach = list(zip(back, fwd, strict=True))
+        self._reach = list(zip(back, fwd, strict=True))
 
 
 def _structure(ins: Instr) -> tuple[object, ...]:
@@ -234,7 +250,7 @@ def _estimate_cached(spec: _Key) -> tuple[tuple[int, int], ...]:
 @functools.lru_cache(maxsize=128)
 def _build_cached(spec: _Key) -> Schedule:
     runs, arch, counts, mode = spec.runs, spec.arch, spec.counts, spec.mode
-    sched = Schedule()
+    sched = Schedule(tuple(counts))
     noms = [[nominal(arch, ins, mode) for ins in run.body] for run in runs]
     # Positions are exact rationals; scaled by a common denominator they sort as integers.
     scale = math.lcm(*(f.denominator for nom in noms for pair in nom for f in pair))
@@ -263,7 +279,6 @@ def _build_cached(spec: _Key) -> Schedule:
     sched.loads = [key for _, key in loads]
     sched.stores = [key for _, key in stores]
     sched.order = [key for _, key in sorted(loads + stores)]
-    sched.measure_reach(counts)
     return sched
 
 

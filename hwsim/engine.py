@@ -43,7 +43,8 @@ moves by ``k x lambda``), exactly. The work grows with the number of distinct ru
 and their periods, not with the number of tiles or cycles. Per-layer results are cached on
 (runs, the arch's timing parameters, mode): see :class:`_Timing`. A run's end is where its
 waits reach forward or where the next runs' transfers (loads prefetched into empty slots)
-share the channel with its last ones, whichever is earlier (:meth:`hwsim._schedule.Schedule.measure_reach`).
+share the channel with its last ones, whichever is earlier
+(:meth:`hwsim._schedule.Schedule.measure_reach`, measured only where a check needs it).
 
 Long periods (a reduction of hundreds of k steps between an output tile's loads and its
 store) are cut short and their interior steps inserted in closed form, when the checks of
