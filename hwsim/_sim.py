@@ -74,7 +74,9 @@ class LayerSim:
 
     # -- running and accounting ------------------------------------------------------------
 
-    def run(self) -> None:
+    def run(self, windows: bool = True) -> None:
+        """Simulate and keep the books per window, which :meth:`periodic` reads; without
+        ``windows`` (every run simulated whole), one window per run."""
         timeline = play(self.runs, self.sched, self.cost, self.dram, record=self.trace)
         if timeline is None:  # rare, and simpy takes a while to import
             from hwsim._processes import play_processes
@@ -86,8 +88,8 @@ class LayerSim:
         self.T = max(self.t_done.values())
         win_time: dict[tuple[int, int], int] = defaultdict(int)
         by_window: dict[tuple[int, int], list[Key]] = defaultdict(list)
-        periods = self.periods
-        for key, t in self.t_done.items():  # one pass per instance: kept to plain lookups
+        periods = self.periods if windows else [n + 1 for n in self.counts]
+        for key, t in self.t_done.items() if windows else ():  # kept to plain lookups
             w = (key[0], key[1] // periods[key[0]])
             if t > win_time[w]:
                 win_time[w] = t

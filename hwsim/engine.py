@@ -317,7 +317,7 @@ def _prefix(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: bool,
     while True:
         counts = [s * r.period for s, r in zip(sim_periods, runs, strict=True)]
         sim = LayerSim(runs, counts, arch, mode, trace=trace)
-        sim.run()
+        sim.run(windows=sim_periods != periods)  # (the books per window serve the check)
         inserts: list[tuple[int, int, tuple] | None] = []
         cyclicity: list[int] = []
         retry = False
