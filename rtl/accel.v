@@ -1,12 +1,17 @@
 // A small decoupled access/execute accelerator: one DMA unit on one DRAM channel, double-
-// buffered (multi-slot) input and weight SRAMs, a weight-stationary array (ws_array) and an
-// output buffer that accumulates partial sums, driven by two in-order queues whose waits are
-// counters. It executes the programs hwsim.encoding.encode_layer emits for a layer, with the
-// timing hwsim.encoding.replay computes, cycle for cycle.
+// buffered (multi-slot) input and weight SRAMs, a systolic array and an output buffer that
+// accumulates partial sums, driven by two in-order queues whose waits are counters. It
+// executes the programs hwsim.encoding.encode_layer emits for a layer, with the timing
+// hwsim.encoding.replay computes, cycle for cycle.
+//
+// DATAFLOW picks the array: 0 = weight stationary (ws_array, accel_core_ws), 1 = output
+// stationary (os_array, accel_core_os). Everything around the datapath (DMA, queues, waits,
+// stall counters) is the same for both; only the tile costs (accel_tiles) and the datapath
+// differ.
 //
 // Submodules: accel_dma (DMA queue, channel, SRAM writes, store reads), accel_tiles (tile
-// queue, issue, progress counters, stall accounting), accel_core (SRAMs, array driver,
-// output buffer), accel_delay (skew registers).
+// queue, issue, progress counters, stall accounting), accel_core_ws or accel_core_os (SRAMs,
+// array driver, output path), accel_outbuf (output buffer), accel_delay (skew registers).
 //
 // Use:
 //   1. With `busy` low, write the program: per cycle one entry, prog_we = 1, prog_sel = 0
@@ -15,8 +20,13 @@
 //      address, a row stride in elements, rows and columns (input: m x k, weight: k x n,
 //      store: m x n); `after` as in hwsim.encoding.DmaEntry. A tile entry: m, k, n, its
 //      slots, accumulate, after_data, after_drain as in hwsim.encoding.TileEntry; its costs
-//      come from m, R and C (docs/timing.md, WS): occ = max(m, R), read = R + m, out = 2R,
-//      first = 2R + m + C - 2.
+//      come from m, k, R and C (docs/timing.md): WS occ = max(m, R), read = R + m,
+//      out = 2R, first = 2R + m + C - 2; OS occ = max(k, R, C), read = k, out = k + C - 1,
+//      first = k + R + C - 2 (accel_tiles).
+//      Slot shapes: WS input slots hold DEPTH rows (m <= DEPTH) of R elements (k <= R),
+//      weight slots R rows of C; OS input slots R rows (m <= R) of KDEPTH elements
+//      (k <= KDEPTH), weight slots KDEPTH rows of C; output slots DEPTH rows of C (m <= DEPTH).
+//      An OS program also keeps accel_core_os's contract on consecutive tiles.
 //   2. Set n_dma and n_tiles and pulse `start` for one cycle. The cycle after the edge that
 //      samples `start` is cycle 0 of the layer: `busy` is high and `cycle` counts from 0.
 //   3. The layer has ended in the first cycle in which every DMA entry is done and every
@@ -51,7 +61,9 @@ module accel #(
     parameter integer IN_SLOTS  = 16,
     parameter integer W_SLOTS   = 16,
     parameter integer OUT_SLOTS = 8,
-    parameter integer DEPTH     = 16,   // rows of an input or output slot: the largest m
+    parameter integer DEPTH     = 16,   // rows of an input (WS) or output slot: the largest m
+    parameter integer DATAFLOW  = 0,    // 0: weight stationary, 1: output stationary
+    parameter integer KDEPTH    = 16,   // OS: the longest k (input row, weight slot rows)
     parameter integer DQ_DEPTH  = 256,  // DMA queue entries
     parameter integer TQ_DEPTH  = 128,  // tile queue entries
     parameter integer TS_W      = 24,   // cycle counters and timestamps
@@ -63,7 +75,9 @@ module accel #(
     parameter integer QA_W      = (DQ_DEPTH > 1) ? $clog2(DQ_DEPTH) : 1,
     parameter integer TA_W      = (TQ_DEPTH > 1) ? $clog2(TQ_DEPTH) : 1,
     parameter integer PA_W      = (QA_W > TA_W) ? QA_W : TA_W,
-    parameter integer RD_W      = (ROWS * A_W > COLS * W_W) ? ROWS * A_W : COLS * W_W
+    // an input slot row: WS R elements, OS KDEPTH; the DRAM read port carries one SRAM row
+    parameter integer IN_ROW_W  = (DATAFLOW != 0) ? KDEPTH * A_W : ROWS * A_W,
+    parameter integer RD_W      = (IN_ROW_W > COLS * W_W) ? IN_ROW_W : COLS * W_W
 ) (
     input  wire               clk,
     input  wire               rst,
@@ -184,7 +198,7 @@ module accel #(
     );
 
     accel_tiles #(
-        .ROWS(ROWS), .COLS(COLS), .TQ_DEPTH(TQ_DEPTH), .TA_W(TA_W), .QA_W(QA_W),
+        .ROWS(ROWS), .COLS(COLS), .DATAFLOW(DATAFLOW), .TQ_DEPTH(TQ_DEPTH), .TA_W(TA_W), .QA_W(QA_W),
         .TS_W(TS_W), .DIM_W(DIM_W), .SLOT_W(SLOT_W)
     ) u_tiles (
         .clk(clk), .rst(rst),
@@ -211,18 +225,35 @@ module accel #(
     );
     assign ev_tile_issue = issue;
 
-    accel_core #(
-        .ROWS(ROWS), .COLS(COLS), .A_W(A_W), .W_W(W_W), .ACC_W(ACC_W),
-        .IN_SLOTS(IN_SLOTS), .W_SLOTS(W_SLOTS), .OUT_SLOTS(OUT_SLOTS), .DEPTH(DEPTH),
-        .SLOT_W(SLOT_W), .DIM_W(DIM_W), .RD_W(RD_W)
-    ) u_core (
-        .clk(clk), .rst(rst),
-        .sram_we(sram_we), .sram_buf(sram_buf), .sram_slot(sram_slot), .sram_row(sram_row),
-        .sram_data(dram_rdata),
-        .ob_rd_slot(ob_rd_slot), .ob_rd_row(dram_wrow), .ob_rd_data(dram_wdata),
-        .issue(issue), .bank(bank), .in_slot(in_slot), .w_slot(w_slot), .out_slot(out_slot),
-        .acc(acc), .m(m), .k(k), .n(n)
-    );
+    generate
+        if (DATAFLOW != 0) begin : g_os
+            accel_core_os #(
+                .ROWS(ROWS), .COLS(COLS), .A_W(A_W), .W_W(W_W), .ACC_W(ACC_W),
+                .IN_SLOTS(IN_SLOTS), .W_SLOTS(W_SLOTS), .OUT_SLOTS(OUT_SLOTS), .DEPTH(DEPTH),
+                .KDEPTH(KDEPTH), .SLOT_W(SLOT_W), .DIM_W(DIM_W), .RD_W(RD_W)
+            ) u_core (
+                .clk(clk), .rst(rst),
+                .sram_we(sram_we), .sram_buf(sram_buf), .sram_slot(sram_slot),
+                .sram_row(sram_row), .sram_data(dram_rdata),
+                .ob_rd_slot(ob_rd_slot), .ob_rd_row(dram_wrow), .ob_rd_data(dram_wdata),
+                .issue(issue), .bank(bank), .in_slot(in_slot), .w_slot(w_slot),
+                .out_slot(out_slot), .acc(acc), .m(m), .k(k), .n(n)
+            );
+        end else begin : g_ws
+            accel_core_ws #(
+                .ROWS(ROWS), .COLS(COLS), .A_W(A_W), .W_W(W_W), .ACC_W(ACC_W),
+                .IN_SLOTS(IN_SLOTS), .W_SLOTS(W_SLOTS), .OUT_SLOTS(OUT_SLOTS), .DEPTH(DEPTH),
+                .SLOT_W(SLOT_W), .DIM_W(DIM_W), .RD_W(RD_W)
+            ) u_core (
+                .clk(clk), .rst(rst),
+                .sram_we(sram_we), .sram_buf(sram_buf), .sram_slot(sram_slot),
+                .sram_row(sram_row), .sram_data(dram_rdata),
+                .ob_rd_slot(ob_rd_slot), .ob_rd_row(dram_wrow), .ob_rd_data(dram_wdata),
+                .issue(issue), .bank(bank), .in_slot(in_slot), .w_slot(w_slot),
+                .out_slot(out_slot), .acc(acc), .m(m), .k(k), .n(n)
+            );
+        end
+    endgenerate
 
     // ---- the layer's cycle count ------------------------------------------------------
     always @(posedge clk) begin

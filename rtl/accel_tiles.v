@@ -1,15 +1,21 @@
 // The accelerator's tile controller: the tile queue, issue into the array, the progress
 // counters the DMA waits on, and the array's busy and stall accounting.
 //
-// Tile t (a WS tile m x k x n on an R x C array) may issue in cycle c when
-//   * the array is free: c >= issue(t-1) + occ(t-1), occ = max(m, R) (0 for the first tile);
+// A tile's costs on an R x C array (docs/timing.md; hwsim.dataflow.Dataflow first, period,
+// spans), from its streamed dimension s (WS: m, OS: k):
+//     WS (DATAFLOW = 0): occ = max(m, R),    read = R + m, out = 2R,
+//                        first = 2R + m + C - 2;
+//     OS (DATAFLOW = 1): occ = max(k, R, C), read = k,     out = k + C - 1,
+//                        first = k + R + C - 2.
+// Tile t may issue in cycle c when
+//   * the array is free: c >= issue(t-1) + occ(t-1) (0 for the first tile);
 //   * its data are in SRAM: the DMA has completed `after_data` entries;
 //   * if after_drain > 0, DMA entry after_drain - 1 (the store draining its output slot) is
-//     planned and ends by the first result write: end <= c + out, out = 2R.
+//     planned and ends by the first result write: end <= c + out.
 // At issue it fixes the cycle it releases its operand slots, max(issue + read, the latest
-// drain end any tile has waited for) with read = R + m, and the cycle it is complete,
-// issue + first (first = 2R + m + C - 2, the cycle its last result is valid); the DMA's
-// planner reads both (tl_idx), already in the issue cycle.
+// drain end any tile has waited for), and the cycle it is complete, issue + first (the
+// cycle its last result is valid); the DMA's planner reads both (tl_idx), already in the
+// issue cycle.
 //
 // Accounting (docs/timing.md, "Stalls"): busy = the sum of occ. When a tile issues after a
 // gap (c > free), the whole gap goes to what decided c: the data wait if the done cycle of
@@ -21,6 +27,7 @@
 module accel_tiles #(
     parameter integer ROWS     = 4,
     parameter integer COLS     = 4,
+    parameter integer DATAFLOW = 0,     // 0: weight stationary, 1: output stationary
     parameter integer TQ_DEPTH = 128,
     parameter integer TA_W     = 7,
     parameter integer QA_W     = 8,
@@ -86,11 +93,17 @@ module accel_tiles #(
     output reg  [TS_W-1:0]    st_store,
     output reg  [TS_W-1:0]    st_dependency
 );
-    localparam integer OUT_I    = 2 * ROWS;             // first result write
-    localparam integer FIRST0_I = 2 * ROWS + COLS - 2;  // first = FIRST0 + m
-    localparam [TS_W-1:0] R_TS   = ROWS[TS_W-1:0];
-    localparam [TS_W-1:0] OUT_TS = OUT_I[TS_W-1:0];
-    localparam [TS_W-1:0] FIRST0 = FIRST0_I[TS_W-1:0];
+    localparam OS = (DATAFLOW != 0);                    // 1 bit
+    localparam integer PRE_I    = OS ? 0 : ROWS;        // cycles loading the stationary tile
+    localparam integer MIN_OCC  = OS ? ((ROWS > COLS) ? ROWS : COLS) : ROWS;
+    localparam integer FIRST0_I = PRE_I + ROWS + COLS - 2;  // first = FIRST0 + s
+    localparam [TS_W-1:0] PRE     = PRE_I[TS_W-1:0];
+    localparam [TS_W-1:0] MIN_OCC_TS = MIN_OCC[TS_W-1:0];
+    localparam [TS_W-1:0] FIRST0  = FIRST0_I[TS_W-1:0];
+    localparam integer OUT_WS_I = 2 * ROWS;             // WS: out
+    localparam integer C_LESS_I = COLS - 1;             // OS: out = k + C - 1
+    localparam [TS_W-1:0] OUT_WS  = OUT_WS_I[TS_W-1:0];
+    localparam [TS_W-1:0] C_LESS1 = C_LESS_I[TS_W-1:0];
 
     reg [DIM_W-1:0]  tq_m         [0:TQ_DEPTH-1];
     reg [DIM_W-1:0]  tq_k         [0:TQ_DEPTH-1];
@@ -135,28 +148,31 @@ module accel_tiles #(
     assign lk_data_idx  = data_idx[QA_W-1:0];
     assign lk_drain_idx = drain_idx[QA_W-1:0];
 
-    wire [TS_W-1:0] occ = (ext(m) > R_TS) ? ext(m) : R_TS;
+    // the streamed dimension and the costs it gives (header)
+    wire [TS_W-1:0] strm = OS ? ext(k) : ext(m);
+    wire [TS_W-1:0] occ = (strm > MIN_OCC_TS) ? strm : MIN_OCC_TS;
+    wire [TS_W-1:0] out_at = OS ? strm + C_LESS1 : OUT_WS;  // out
     wire free_ok  = now >= arr_free;
     wire data_ok  = dma_done_cnt >= after_data;
-    wire drain_ok = after_drain == 0 || (lk_drain_planned && lk_drain_end <= now + OUT_TS);
+    wire drain_ok = after_drain == 0 || (lk_drain_planned && lk_drain_end <= now + out_at);
     wire [TS_W-1:0] drained_now = (after_drain != 0 && lk_drain_end > drained) ? lk_drain_end
                                                                                : drained;
-    wire [TS_W-1:0] read_by_span = now + R_TS + ext(m);
+    wire [TS_W-1:0] read_by_span = now + PRE + strm;
     assign issue_read_at = (drained_now > read_by_span) ? drained_now : read_by_span;
     assign issue = run && head < n_tiles && free_ok && data_ok && drain_ok;
 
     // ---- what decided the issue cycle -------------------------------------------------
     wire [TS_W-1:0] gap = now - arr_free;
     wire [TS_W-1:0] data_ts = (after_data == 0) ? {TS_W{1'b0}} : lk_data_done_ts;
-    wire [TS_W-1:0] drain_ts = (after_drain != 0 && lk_drain_end > OUT_TS)
-                             ? lk_drain_end - OUT_TS : {TS_W{1'b0}};
+    wire [TS_W-1:0] drain_ts = (after_drain != 0 && lk_drain_end > out_at)
+                             ? lk_drain_end - out_at : {TS_W{1'b0}};
     wire by_data  = after_data != 0 && data_ts > arr_free && data_ts >= drain_ts;
     wire by_drain = !by_data && after_drain != 0 && drain_ts > arr_free;
     wire [TS_W-1:0] queued = (lk_data_qwait < gap) ? lk_data_qwait : gap;
 
     // ---- progress counters ------------------------------------------------------------
     wire [TA_W-1:0] dp = tiles_done[TA_W-1:0];
-    wire [TS_W-1:0] done_at = now + FIRST0 + ext(m);
+    wire [TS_W-1:0] done_at = now + FIRST0 + strm;
     wire tl_now = issue && tl_idx == h;
     assign tl_ready   = {1'b0, tl_idx} < head || tl_now;
     assign tl_read_ts = tl_now ? issue_read_at : tq_read_ts[tl_idx];
@@ -207,8 +223,9 @@ module accel_tiles #(
                     end
                 end
             end
-            // completion cycles rise strictly with the tile index (issue + 2R + m + C - 2,
-            // issues at least max(m, R) apart): one counter step per cycle
+            // completion cycles rise strictly with the tile index (WS: issue + 2R + m + C - 2,
+            // issues at least max(m, R) apart; OS: issue + k + R + C - 2, issues at least k
+            // apart): one counter step per cycle
             ev_done     <= tiles_done < head && tq_done_ts[dp] == now + 1'b1;
             ev_done_idx <= dp;
             if (tiles_done < head && tq_done_ts[dp] == now + 1'b1)

@@ -132,8 +132,9 @@ SYNTH_SPECS: tuple[SynthSpec, ...] = (
     # The whole accelerator at one size, to set against the per-PE estimate (its PEs, queues,
     # DMA and buffers): xc7 only, whose LUT RAM holds the queues and slots it reads
     # asynchronously (iCE40 has none: they become flip-flops, 74k LUTs in 200 s of Yosys).
-    SynthSpec("accel", "accel", ("ws_pe.v", "ws_array.v", "accel_delay.v", "accel_core.v",
-                                 "accel_dma.v", "accel_tiles.v", "accel.v"),
+    SynthSpec("accel", "accel", ("ws_pe.v", "ws_array.v", "os_pe.v", "os_array.v",
+                                 "accel_delay.v", "accel_outbuf.v", "accel_core_ws.v",
+                                 "accel_core_os.v", "accel_dma.v", "accel_tiles.v", "accel.v"),
               (SynthPoint({"rows": 4, "cols": 4, "operand_bits": 8},
                           {"ROWS": 4, "COLS": 4, "A_W": 8, "W_W": 8}),), ("xc7",)),
 )

@@ -48,9 +48,12 @@ KERNELS: dict[str, Kernel] = {
     "bitserial_unit": Kernel("bitserial_unit", ("bitserial_unit.v",), "tb_bitserial"),
     "bitfusion_unit": Kernel("bitfusion_unit", ("bitbrick.v", "bitfusion_unit.v"), "tb_bitfusion"),
     "xnor_unit": Kernel("xnor_unit", ("xnor_unit.v",), "tb_xnor"),
-    # the whole accelerator: its cases live in test_rtl_accel.py, not in SUITE_CASES
-    "accel": Kernel("accel", ("ws_pe.v", "ws_array.v", "accel_delay.v", "accel_core.v",
-                              "accel_dma.v", "accel_tiles.v", "accel.v"), "tb_accel"),
+    # the whole accelerator (either dataflow): its cases live in test_rtl_accel.py, not in
+    # SUITE_CASES
+    "accel": Kernel("accel", ("ws_pe.v", "ws_array.v", "os_pe.v", "os_array.v",
+                              "accel_delay.v", "accel_outbuf.v", "accel_core_ws.v",
+                              "accel_core_os.v", "accel_dma.v", "accel_tiles.v", "accel.v"),
+                    "tb_accel"),
 }
 
 

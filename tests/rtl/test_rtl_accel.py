@@ -7,8 +7,14 @@ bandwidth- and nearly compute-bound, stores backing up, deep load streams) and
 ``random_layers`` (seeded random shapes, mappings and channels). Each layer checks every
 output value, every transfer's start, end and done cycle, every tile's issue, completion and
 operand release cycle, the cycle count, and the busy and stall counters against the engine's
-accounting. The layer choice comes from the DUT's parameters and the seed, so a build serves
-all of its layers. The cases are kept out of ``rtl_sim.SUITE_CASES``.
+accounting. The layer choice comes from the DUT's parameters (array, dataflow, slot depths)
+and the seed, so a build serves all of its layers. The cases are kept out of
+``rtl_sim.SUITE_CASES``.
+
+DATAFLOW=1 builds run output-stationary programs (tiles m <= R, n <= C, the reduction k
+streamed), the others weight-stationary ones. OS layers whose replayed times break
+rtl/accel_core_os.v's contract on consecutive tiles (a short k edge tile right after a long
+one) are redrawn: os_array cannot meet hwsim's times for them (accel_core_os.v's header).
 """
 
 from __future__ import annotations
@@ -18,13 +24,19 @@ import rtl_sim
 
 pytestmark = pytest.mark.rtl
 
-# (parameters, simulators): 8x8 and 16x16 on Verilator only, to keep the suite short
+# (parameters, simulators): 8x8 and 16x16 on Verilator only, to keep the suite short;
+# DATAFLOW 1 builds the output-stationary datapath (its KDEPTH, 16, covers the directed
+# cases' reductions up to 8x8)
 CASES: list[tuple[dict[str, int], tuple[str, ...]]] = [
     ({"ROWS": 2, "COLS": 2}, ("icarus", "verilator")),
     ({"ROWS": 4, "COLS": 4}, ("icarus", "verilator")),
     ({"ROWS": 3, "COLS": 5}, ("icarus", "verilator")),
     ({"ROWS": 8, "COLS": 8}, ("verilator",)),
     ({"ROWS": 16, "COLS": 16}, ("verilator",)),
+    ({"ROWS": 2, "COLS": 2, "DATAFLOW": 1}, ("icarus", "verilator")),
+    ({"ROWS": 4, "COLS": 4, "DATAFLOW": 1}, ("icarus", "verilator")),
+    ({"ROWS": 3, "COLS": 5, "DATAFLOW": 1}, ("icarus", "verilator")),
+    ({"ROWS": 8, "COLS": 8, "DATAFLOW": 1}, ("verilator",)),
 ]
 
 
@@ -49,3 +61,18 @@ def test_broken_dma_arbitration_is_caught(simulator: str) -> None:
     assert {"directed_layers", "random_layers"} <= caught, (
         f"the broken DMA slipped through: only {sorted(caught)} failed ({result.log_hint})"
     )
+
+
+def test_os_contract_flags_a_short_k_tile_after_a_long_one() -> None:
+    """hwsim lets an OS tile issue max(k, R, C) cycles after the previous one whatever its
+    own k; after a k = 8 tile, a k = 1 edge tile's results would meet the previous tile's on
+    os_array's port (4x4: its row 0 in cycle 74 + 1 + 3 = 78, the previous tile's row 1 in
+    66 + 8 + 3 + 1 = 78). The testbench must not hand such a layer to the RTL."""
+    import numpy as np
+    from accel_program import LayerCase, Limits, Unfit, build_program
+
+    lim = Limits(4, 4, "os", 16, 16, 256, 128, {"input": 16, "weight": 16, "output": 8})
+    case = LayerCase("short_k_edge", 4, 4, 9, 8, 2, (4, 8, 4))
+    with pytest.raises(Unfit, match=r"tile 1 \(k 1, issue 74\) after tile 0 \(m 4, k 8, "
+                                    r"issue 66\)"):
+        build_program(case, lim, np.random.default_rng(0))

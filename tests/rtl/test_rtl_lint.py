@@ -15,7 +15,12 @@ EXTRA = [("ws_array", {"ROWS": 1, "COLS": 1}), ("os_array", {"ROWS": 1, "COLS": 
          ("xnor_unit", {"LANES": 1}),
          ("accel", {"ROWS": 1, "COLS": 1}), ("accel", {"ROWS": 2, "COLS": 2}),
          ("accel", {"ROWS": 3, "COLS": 5}), ("accel", {"ROWS": 16, "COLS": 16}),
-         ("accel", {"ROWS": 4, "COLS": 4, "BROKEN": 1})]
+         ("accel", {"ROWS": 4, "COLS": 4, "BROKEN": 1}),
+         ("accel", {"ROWS": 1, "COLS": 1, "DATAFLOW": 1}),
+         ("accel", {"ROWS": 2, "COLS": 2, "DATAFLOW": 1, "KDEPTH": 1}),
+         ("accel", {"ROWS": 3, "COLS": 5, "DATAFLOW": 1}),
+         ("accel", {"ROWS": 8, "COLS": 8, "DATAFLOW": 1}),
+         ("accel", {"ROWS": 16, "COLS": 16, "DATAFLOW": 1, "KDEPTH": 32})]
 
 
 @pytest.mark.parametrize("case", rtl_sim.SUITE_CASES + EXTRA,

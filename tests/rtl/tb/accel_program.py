@@ -7,6 +7,10 @@ The accelerator is held to :func:`hwsim.encoding.replay` cycle for cycle; its st
 to :func:`replay_stalls`, the engine's stall accounting (docs/timing.md, "Stalls") applied to
 those times, and to ``hwsim.engine.simulate_layer``, whose times equal replay's (a law,
 tests/invariants/test_hwsim_encoding_laws.py; the testbench checks it again per layer).
+
+Layers use the build's dataflow (WS or OS, :class:`Limits`); a layer the build cannot hold
+raises :class:`Unfit`, and so does an OS layer whose replayed times break
+rtl/accel_core_os.v's contract (:func:`os_contract_breaks`).
 """
 
 from __future__ import annotations
@@ -33,23 +37,39 @@ class Unfit(ValueError):
     """The case does not fit this accelerator build or the testbench's DRAM model."""
 
 
+DATAFLOWS = ("ws", "os")  # by the accelerator's DATAFLOW parameter
+
+
 @dataclass(frozen=True)
 class Limits:
-    """What one accelerator build holds, read back from the DUT."""
+    """What one accelerator build holds, read back from the DUT: its array, dataflow, slot
+    depths (``depth``: rows of a WS input slot and of an output slot; ``kdepth``: the longest
+    OS reduction tile), queue depths and slots per buffer."""
 
     rows: int
     cols: int
+    dataflow: str
     depth: int
+    kdepth: int
     dq_depth: int
     tq_depth: int
     slots: dict[str, int]
+
+    def slot_shape(self, buffer: str) -> tuple[int, int]:
+        """(rows, elements per row) of a slot of ``buffer`` (rtl/accel.v, slot shapes)."""
+        R, C = self.rows, self.cols
+        shapes = {"ws": {"input": (self.depth, R), "weight": (R, C), "output": (self.depth, C)},
+                  "os": {"input": (R, self.kdepth), "weight": (self.kdepth, C),
+                         "output": (self.depth, C)}}
+        return shapes[self.dataflow][buffer]
 
 
 @dataclass(frozen=True)
 class LayerCase:
     """A GEMM layer (O[M, N] = A[M, K] @ W[K, N]) on a channel of ``bpc`` bits per cycle
     with a latency of ``latency`` cycles. ``tiles`` = (m_t, k_t, n_t) picks the mapping;
-    None: the ``pick``-th WS nmk mapping of ``enumerate_mappings`` without k bands."""
+    None: the ``pick``-th nmk mapping of ``enumerate_mappings`` without k bands (in the
+    build's dataflow)."""
 
     name: str
     M: int
@@ -110,27 +130,48 @@ def arch_for(rows: int, cols: int, bpc: int, latency: int) -> Arch:
     return arch
 
 
-def ws_mappings(g: Gemm, arch: Arch) -> list[GemmMapping]:
-    """The WS nmk mappings without k bands (those ``streamed_tiles`` knows the blocks of),
-    sorted by tile shape so that a pick is the same in every process."""
+def nmk_mappings(g: Gemm, arch: Arch, dataflow: str) -> list[GemmMapping]:
+    """The nmk mappings of ``dataflow`` without k bands (those ``streamed_tiles`` knows the
+    blocks of), sorted by tile shape so that a pick is the same in every process."""
     mps = [mp for mp in enumerate_mappings(g, 8, 8, OUT_BITS, arch)
-           if mp.dataflow == "ws" and mp.order == "nmk" and mp.kplan.bands == 1]
+           if mp.dataflow == dataflow and mp.order == "nmk" and mp.kplan.bands == 1]
     return sorted(mps, key=lambda mp: (mp.m_t, mp.kplan.per_tile, mp.n_t, repr(mp)))
 
 
-def choose_mapping(case: LayerCase, arch: Arch) -> GemmMapping:
+def choose_mapping(case: LayerCase, arch: Arch, dataflow: str) -> GemmMapping:
     g = Gemm(case.M, case.N, case.K)
     if case.tiles is not None:
         m_t, k_t, n_t = case.tiles
-        mp = mapping_for(g, 8, 8, OUT_BITS, arch, "ws", m_t=m_t, units_per_tile=k_t, n_t=n_t,
-                         order="nmk")
+        mp = mapping_for(g, 8, 8, OUT_BITS, arch, dataflow, m_t=m_t, units_per_tile=k_t,
+                         n_t=n_t, order="nmk")
         if mp is None:
             raise Unfit(f"{case.name}: tiles {case.tiles} do not fit the array")
         return mp
-    mps = ws_mappings(g, arch)
+    mps = nmk_mappings(g, arch, dataflow)
     if not mps:
-        raise Unfit(f"{case.name}: no WS nmk mapping without k bands")
+        raise Unfit(f"{case.name}: no {dataflow.upper()} nmk mapping without k bands")
     return mps[case.pick % len(mps)]
+
+
+def tile_costs(dataflow: str, R: int, C: int, m: int, k: int) -> tuple[int, int, int, int]:
+    """(occ, first, read, out) of an m x k tile as rtl/accel_tiles.v computes them."""
+    if dataflow == "ws":
+        return max(m, R), 2 * R + m + C - 2, R + m, 2 * R
+    return max(k, R, C), k + R + C - 2, k, k + C - 1
+
+
+def os_contract_breaks(enc: Encoded, t: Times, C: int) -> list[str]:
+    """Consecutive OS tiles that break rtl/accel_core_os.v's contract under the times ``t``:
+    tile t + 1 needs issue' + k' >= issue + k + max(m, C) (os_array keeps one finished
+    result per PE, and a tile's rows leave the output stage before the next tile's)."""
+    breaks = []
+    for i in range(1, len(enc.tiles)):
+        a, b = enc.tiles[i - 1], enc.tiles[i]
+        ia, ib = t.tiles[i - 1][0], t.tiles[i][0]
+        if ib + b.k < ia + a.k + max(a.m, C):
+            breaks.append(f"tile {i} (k {b.k}, issue {ib}) after tile {i - 1} (m {a.m}, "
+                          f"k {a.k}, issue {ia})")
+    return breaks
 
 
 def _descriptor(entry_buffer: str, gt: GemmTile, M: int, N: int, K: int) -> Descriptor:
@@ -183,7 +224,7 @@ def build_program(case: LayerCase, lim: Limits, rng: np.random.Generator) -> Pro
     raises :class:`Unfit` if it does not fit the build or the DRAM model's rules."""
     R, C = lim.rows, lim.cols
     arch = arch_for(R, C, case.bpc, case.latency)
-    mp = choose_mapping(case, arch)
+    mp = choose_mapping(case, arch, lim.dataflow)
     layer = Layer(case.name, gemm_runs(mp, out_bits=OUT_BITS))
     enc = encode_layer(layer, arch)
     blocks = streamed_tiles(mp)
@@ -205,19 +246,27 @@ def build_program(case: LayerCase, lim: Limits, rng: np.random.Generator) -> Pro
         if dd.rows > d.beats:
             raise Unfit(f"{case.name}: DMA entry {d.key} writes {dd.rows} SRAM rows in "
                         f"{d.beats} beats (one row per cycle)")
-        if dd.rows > (lim.depth if d.buffer != "weight" else R):
-            raise Unfit(f"{case.name}: DMA entry {d.key} has {dd.rows} rows, slots hold "
-                        f"{lim.depth}")
+        rows, cols = lim.slot_shape(d.buffer)
+        if dd.rows > rows or dd.cols > cols:
+            raise Unfit(f"{case.name}: DMA entry {d.key} moves {dd.rows} x {dd.cols}, "
+                        f"{d.buffer} slots hold {rows} x {cols}")
         desc.append(dd)
     for i, e in enumerate(enc.tiles):
-        assert e.dataflow == "ws", e
-        costs = (max(e.m, R), 2 * R + e.m + C - 2, R + e.m, 2 * R)
+        assert e.dataflow == lim.dataflow, e
+        costs = tile_costs(e.dataflow, R, C, e.m, e.k)
         assert enc.tile_costs[i] == costs, f"tile {e.key}: costs {enc.tile_costs[i]} != {costs}"
         if e.m > lim.depth:
             raise Unfit(f"{case.name}: tile {e.key} has m = {e.m} > slot depth {lim.depth}")
+        if e.dataflow == "os" and e.k > lim.kdepth:
+            raise Unfit(f"{case.name}: tile {e.key} has k = {e.k} > KDEPTH {lim.kdepth}")
+    expected = replay(enc)
+    if lim.dataflow == "os":
+        breaks = os_contract_breaks(enc, expected, C)
+        if breaks:
+            raise Unfit(f"{case.name}: replay's times break the OS datapath's contract: "
+                        f"{breaks[0]}")
     A = rng.integers(-128, 128, size=(case.M, case.K))
     W = rng.integers(-128, 128, size=(case.K, case.N))
-    expected = replay(enc)
     busy, stalls = replay_stalls(enc, expected)
     stats = simulate_layer(layer, arch, steady_state=False)[0]
     return Program(case, arch, mp, layer, enc, tuple(desc), A, W,
@@ -226,10 +275,13 @@ def build_program(case: LayerCase, lim: Limits, rng: np.random.Generator) -> Pro
                    tuple(stats.stall_cycles), stats.cycles)
 
 
-def directed_cases(R: int, C: int) -> list[LayerCase]:
+def directed_cases(R: int, C: int, dataflow: str = "ws") -> list[LayerCase]:
     """Small linear layers shaped after real ones, shrunk to an R x C array, with edge tiles
     in m, k and n; DRAM latency shorter and longer than a tile; bandwidth- and nearly
     compute-bound; stores backing up; deep load streams (slots > 2)."""
+    if dataflow == "os":
+        return _os_directed_cases(R, C)
+
     def _case(name: str, M: int, N: int, K: int, bpc: int, latency: int,
               m_t: int) -> LayerCase:  # tiles as large as the array and the layer allow
         return LayerCase(name, M, N, K, bpc, latency, (m_t, min(R, K), min(C, N)))
@@ -252,11 +304,43 @@ def directed_cases(R: int, C: int) -> list[LayerCase]:
     ]
 
 
-def random_case(rng: np.random.Generator, R: int, C: int, index: int) -> LayerCase:
+def _os_directed_cases(R: int, C: int) -> list[LayerCase]:
+    """The OS counterparts: tiles m <= R, n <= C, the reduction k streamed, up to 2 max(R, C)
+    long (the builds' KDEPTH covers it up to 8 x 8). A k edge tile is at least max(R, C)
+    long, which rtl/accel_core_os.v's contract on consecutive tiles needs."""
+    S = max(R, C)
+
+    def _case(name: str, M: int, N: int, K: int, bpc: int, latency: int,
+              k_t: int) -> LayerCase:  # m and n tiles as large as the array and the layer allow
+        return LayerCase(name, M, N, K, bpc, latency, (min(R, M), k_t, min(C, N)))
+
+    return [
+        # LeNet-300-100 fc3 shrunk: edges in m and n, a k edge tile (2S, then S)
+        _case("lenet_fc3_os", R + 1, C + 1, 3 * S, 8, 4, 2 * S),
+        # one k tile longer than R and C, latency longer than a tile
+        _case("long_k_os", 2 * R, C, S + 3, 16, 40, S + 3),
+        # short reductions on a slow channel: the stores back up
+        _case("stores_back_up_os", 3 * R, C, max(1, S // 2), 8, 6, max(1, S // 2)),
+        # long reductions on the fastest channel the weight SRAM takes (a C-wide row per cycle)
+        _case("nearly_compute_bound_os", 4 * R, C, 2 * S, 8 * C, 2, 2 * S),
+        # a slow channel under everything; two k steps accumulate in the output slot
+        _case("bandwidth_bound_os", 2 * R, 2 * C, 2 * S, 4, 10, S),
+        # high latency: the mapper deepens the load streams
+        _case("deep_streams_os", 2 * R, C, 2 * S, 16, 24, S),
+    ]
+
+
+def random_case(rng: np.random.Generator, R: int, C: int, index: int,
+                dataflow: str = "ws") -> LayerCase:
     """A random GEMM, mapping and channel (speed and latency) for an R x C array."""
-    M = int(rng.integers(1, 21))
-    N = int(rng.integers(1, 2 * C + 2))
-    K = int(rng.integers(1, 2 * R + 2))
+    if dataflow == "os":  # m on the rows, so fewer rows; k streamed, so longer reductions
+        M = int(rng.integers(1, 2 * R + 3))
+        N = int(rng.integers(1, 2 * C + 2))
+        K = int(rng.integers(1, 3 * max(R, C) + 2))
+    else:
+        M = int(rng.integers(1, 21))
+        N = int(rng.integers(1, 2 * C + 2))
+        K = int(rng.integers(1, 2 * R + 2))
     bpc = int(rng.choice([2, 4, 8, 16, 32]))
     latency = int(rng.choice([1, 3, 8, 20, 50]))
     return LayerCase(f"random_{index}", M, N, K, bpc, latency, None, int(rng.integers(0, 64)))

@@ -24,6 +24,7 @@ import cocotb
 import numpy as np
 from accel_program import (
     BUFFER_CODE,
+    DATAFLOWS,
     Limits,
     Program,
     Unfit,
@@ -60,8 +61,9 @@ class AccelParams:
     def of(cls, dut) -> AccelParams:
         slots = {"input": param(dut, "IN_SLOTS"), "weight": param(dut, "W_SLOTS"),
                  "output": param(dut, "OUT_SLOTS")}
-        lim = Limits(param(dut, "ROWS"), param(dut, "COLS"), param(dut, "DEPTH"),
-                     param(dut, "DQ_DEPTH"), param(dut, "TQ_DEPTH"), slots)
+        lim = Limits(param(dut, "ROWS"), param(dut, "COLS"), DATAFLOWS[param(dut, "DATAFLOW")],
+                     param(dut, "DEPTH"), param(dut, "KDEPTH"), param(dut, "DQ_DEPTH"),
+                     param(dut, "TQ_DEPTH"), slots)
         return cls(lim.rows, lim.cols, param(dut, "A_W"), param(dut, "W_W"),
                    param(dut, "ACC_W"), lim)
 
@@ -259,7 +261,7 @@ async def run_layer(dut, p: AccelParams, prog: Program) -> None:
     mon = DramAndMonitor(dut, p, prog, timebase)
     await mon.run(limit=prog.expected.cycles + 4 * (p.rows + p.cols) + 100)
     board = Scoreboard(f"layer {prog.case.name} ({prog.case.M}x{prog.case.N}x{prog.case.K}, "
-                       f"bpc {prog.case.bpc}, L {prog.case.latency})")
+                       f"{p.limits.dataflow}, bpc {prog.case.bpc}, L {prog.case.latency})")
     check_layer(board, prog, mon, dut)
     mp = prog.mapping
     log.info("%s: tiles (m_t, k_t, n_t) = (%d, %d, %d), %d transfers, %d tiles, %d cycles, "
@@ -275,7 +277,7 @@ def random_programs(p: AccelParams, rng: np.random.Generator, count: int) -> lis
     while len(progs) < count:
         draws += 1
         assert draws < 50 * count, "random layers keep missing the build's limits"
-        case = random_case(rng, p.rows, p.cols, len(progs))
+        case = random_case(rng, p.rows, p.cols, len(progs), p.limits.dataflow)
         try:
             progs.append(build_program(case, p.limits, rng))
         except Unfit:
@@ -290,13 +292,14 @@ async def directed_layers(dut) -> None:
     p = AccelParams.of(dut)
     await start_clock_and_reset(dut, IDLE)
     rng = seeded_rng()
-    for case in directed_cases(p.rows, p.cols):
+    for case in directed_cases(p.rows, p.cols, p.limits.dataflow):
         await run_layer(dut, p, build_program(case, p.limits, rng))
 
 
 @cocotb.test()
 async def random_layers(dut) -> None:
-    """Seeded random GEMM shapes, WS nmk mappings and DRAM speeds and latencies."""
+    """Seeded random GEMM shapes, nmk mappings (in the build's dataflow) and DRAM speeds
+    and latencies."""
     p = AccelParams.of(dut)
     await start_clock_and_reset(dut, IDLE)
     rng = seeded_rng(1)

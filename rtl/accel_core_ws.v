@@ -1,5 +1,7 @@
-// The accelerator's datapath: input and weight SRAM slots (written by the DMA), the
-// weight-stationary array with its driver, and the output buffer (read by the DMA's stores).
+// The accelerator's weight-stationary datapath (DATAFLOW = 0): input and weight SRAM slots
+// (written by the DMA), the weight-stationary array with its driver, and the output buffer
+// (accel_outbuf, read by the DMA's stores). accel_core_os is the output-stationary one; both
+// have the same ports.
 //
 // Timing (docs/timing.md, WS; issue = the cycle `issue` is high):
 //   * weights: SRAM row s of the weight slot is read in cycle issue + (R-1-s) and enters
@@ -20,7 +22,7 @@
 // earlier cycles.
 `default_nettype none
 
-module accel_core #(
+module accel_core_ws #(
     parameter integer ROWS      = 4,
     parameter integer COLS      = 4,
     parameter integer A_W       = 8,
@@ -60,10 +62,8 @@ module accel_core #(
     localparam integer ROW_W = (ROWS > 1) ? $clog2(ROWS) : 1;
     localparam integer IN_WORDS = IN_SLOTS * DEPTH;
     localparam integer W_WORDS = W_SLOTS * ROWS;
-    localparam integer OUT_WORDS = OUT_SLOTS * DEPTH;
     localparam integer IA_W = (IN_WORDS > 1) ? $clog2(IN_WORDS) : 1;
     localparam integer WA_W = (W_WORDS > 1) ? $clog2(W_WORDS) : 1;
-    localparam integer OA_W = (OUT_WORDS > 1) ? $clog2(OUT_WORDS) : 1;
     // a write descriptor: valid, output slot, row, accumulate, columns used
     localparam integer DESC_W = 1 + SLOT_W + DIM_W + 1 + DIM_W;
     localparam integer LAST_QI = ROWS - 1;
@@ -214,15 +214,16 @@ module accel_core #(
         .out(arr_out), .out_valid(arr_out_valid)
     );
 
-    // ---- output buffer: one memory per column, written with the column's skew ----------
+    // ---- output buffer: column j written with the column's skew --------------------------
     wire [DESC_W-1:0] desc_issue = {ap_active, ap_out_slot, ap_mm, ap_acc, ap_n};
     wire [DESC_W-1:0] desc_col0;
     accel_delay #(.W(DESC_W), .D(ROWS)) u_desc (
         .clk(clk), .rst(rst), .din(desc_issue), .dout(desc_col0)
     );
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [31:0] ob_rd_flat = flat(ob_rd_slot, DEPTH, ob_rd_row);
-    /* verilator lint_on UNUSEDSIGNAL */
+    wire [COLS-1:0]        ob_wr_en;
+    wire [COLS*SLOT_W-1:0] ob_wr_slot;
+    wire [COLS*DIM_W-1:0]  ob_wr_row;
+    wire [COLS-1:0]        ob_wr_acc;
 
     generate
         for (j = 0; j < COLS; j = j + 1) begin : g_ocol
@@ -235,24 +236,23 @@ module accel_core #(
                     .clk(clk), .rst(rst), .din(g_ocol[j-1].desc), .dout(desc)
                 );
             end
-            wire              d_valid = desc[DESC_W-1];
-            wire [SLOT_W-1:0] d_slot  = desc[DESC_W-2 -: SLOT_W];
-            wire [DIM_W-1:0]  d_row   = desc[DIM_W+DIM_W : DIM_W+1];
-            wire              d_acc   = desc[DIM_W];
-            wire [DIM_W-1:0]  d_n     = desc[DIM_W-1:0];
-            /* verilator lint_off UNUSEDSIGNAL */
-            wire [31:0] wr_flat = flat(d_slot, DEPTH, d_row);
-            /* verilator lint_on UNUSEDSIGNAL */
-            wire [OA_W-1:0] wr_addr = wr_flat[OA_W-1:0];
-            reg [ACC_W-1:0] mem [0:OUT_WORDS-1];
-            wire [ACC_W-1:0] result = arr_out[j*ACC_W +: ACC_W];
-            always @(posedge clk) begin
-                if (d_valid && COL_J < d_n)
-                    mem[wr_addr] <= d_acc ? mem[wr_addr] + result : result;
-            end
-            assign ob_rd_data[j*ACC_W +: ACC_W] = mem[ob_rd_flat[OA_W-1:0]];
+            wire [DIM_W-1:0] d_n = desc[DIM_W-1:0];
+            assign ob_wr_en[j] = desc[DESC_W-1] && COL_J < d_n;
+            assign ob_wr_slot[j*SLOT_W +: SLOT_W] = desc[DESC_W-2 -: SLOT_W];
+            assign ob_wr_row[j*DIM_W +: DIM_W] = desc[DIM_W+DIM_W : DIM_W+1];
+            assign ob_wr_acc[j] = desc[DIM_W];
         end
     endgenerate
+
+    accel_outbuf #(
+        .COLS(COLS), .ACC_W(ACC_W), .OUT_SLOTS(OUT_SLOTS), .DEPTH(DEPTH), .SLOT_W(SLOT_W),
+        .DIM_W(DIM_W)
+    ) u_outbuf (
+        .clk(clk),
+        .wr_en(ob_wr_en), .wr_slot(ob_wr_slot), .wr_row(ob_wr_row), .wr_acc(ob_wr_acc),
+        .wr_data(arr_out),
+        .rd_slot(ob_rd_slot), .rd_row(ob_rd_row), .rd_data(ob_rd_data)
+    );
 endmodule
 
 `default_nettype wire
