@@ -86,12 +86,12 @@ class _Processes:
             self._finish(key, arrival)
 
     def _unit(self, keys: list[Key], track: str) -> Generator[simpy.Event, Any, None]:
-        free = 0
+        free = port = 0
         for key in keys:
             r, _, b = key
             body = self.runs[r].body
-            occ, first, read, out_start = self.cost[r, b]
-            ready, cause, via = free, "dependency", None
+            occ, first, read, out_start, spacing = self.cost[r, b]
+            ready, cause, via = max(free, port - out_start), "dependency", None
             deps = self.sched.deps[key]
             if deps:
                 yield simpy.AllOf(self.env, [self.done[k] for k in deps])
@@ -110,6 +110,7 @@ class _Processes:
                     ready, cause, via = need, "store", None
             x = max(ready, self.now - first)
             free = x + occ
+            port = x + out_start + spacing if spacing else 0
             self.primary.append((x, occ, cause, key, via))
             self.events.append((track, label(body[b]), x, occ, key))
             self._finish(key, x + first)

@@ -49,7 +49,8 @@ class LayerSim:
         self.dram = arch.dram_channel
         lanes = arch.vector.ops_per_cycle_total
         # (occupancy, latency of the results, cycles until the operands are read from SRAM,
-        #  cycles until the first result is written to the output buffer)
+        #  cycles until the first result is written to the output buffer, cycles from it to
+        #  the next tile's first result write at least)
         self.cost: dict[tuple[int, int], Cost] = {}
         for r, run in enumerate(runs):
             for b, ins in enumerate(run.body):
@@ -58,18 +59,19 @@ class LayerSim:
                                     ins.a_bits, mode)
                     s = stream_cycles(arch.array, ins.dataflow, ins.m, ins.k, ins.n,
                                       ins.w_bits, ins.a_bits)
-                    spans = get_dataflow(ins.dataflow).spans(arch.array.rows, arch.array.cols,
-                                                             s, mode)
-                    self.cost[r, b] = (t.period, t.first, *spans)
+                    df = get_dataflow(ins.dataflow)
+                    R, C = arch.array.rows, arch.array.cols
+                    self.cost[r, b] = (t.period, t.first, *df.spans(R, C, s, mode),
+                                       df.result_spacing(R, C, mode))
                 elif isinstance(ins, Vector):
                     c = math.ceil(ins.ops / lanes)
-                    self.cost[r, b] = (c, c, c, 0)
+                    self.cost[r, b] = (c, c, c, 0, 0)
                 else:
                     c = self.dram.transfer_cycles(ins.bits)
                     if isinstance(ins, Load) and ins.decode:  # the decoder holds the channel
                         assert arch.weight_decoder is not None, "validated: decode needs one"
                         c = max(c, arch.weight_decoder.decode_cycles(ins.decode))
-                    self.cost[r, b] = (c, c, c, 0)
+                    self.cost[r, b] = (c, c, c, 0, 0)
         self.sched = build(runs, counts, arch, mode)
 
     # -- running and accounting ------------------------------------------------------------

@@ -23,7 +23,8 @@ from hwsim.memory import DramChannel
 
 Primary = tuple[int, int, str, Key, "Key | None"]  # (issue, occupancy, stall cause, key, via)
 Event = tuple[str, str, int, int, Key]  # (track, label, start, duration, key)
-Cost = tuple[int, int, int, int]  # (occupancy, result latency, operand read, first result)
+# (occupancy, result latency, operand read, first result, spacing of first results)
+Cost = tuple[int, int, int, int, int]
 
 
 @dataclass(slots=True)
@@ -79,8 +80,9 @@ class _Play:
         self.events: list[Event] = []
         self.ends: list[int] = []  # end of the j-th transfer of the channel order
         self.now_load = self.now_store = 0
-        # per unit: (instances, track, [next position, process time, free from])
-        self.units = [(keys, track, [0, 0, 0]) for keys, track in
+        # per unit: (instances, track, [next position, process time, free from, the next
+        # first result write no earlier than])
+        self.units = [(keys, track, [0, 0, 0, 0]) for keys, track in
                       ((sched.array, "array"), (sched.vector, "vector unit")) if keys]
         self.primary: list[Primary] = []
         self.resumed: dict[Key, int] = {}  # the cycle its unit resumed to record it
@@ -130,11 +132,13 @@ class _Play:
         t_done, drained, consumed = self.t_done, self.drained, self.consumed
         primary, resumed, load_cause = self.primary, self.resumed, self.load_cause
         i0 = i = state[0]
-        now_u, free = state[1], state[2]
+        now_u, free, port = state[1], state[2], state[3]
         while i < len(keys):
             key = keys[i]
-            occ, first, read, out_start = cost[key[0], key[2]]
+            occ, first, read, out_start, spacing = cost[key[0], key[2]]
             now, ready, cause, via = now_u, free, "dependency", None
+            if port - out_start > ready:  # the previous results are still leaving the array
+                ready = port - out_start
             deps = deps_of[key]
             if deps:
                 latest, t_latest, known = deps[0], -1, True
@@ -174,6 +178,7 @@ class _Play:
                     ready, cause, via = need, "store", None
             x = ready if ready > now - first else now - first
             free = x + occ
+            port = x + out_start + spacing if spacing else 0
             primary.append((x, occ, cause, key, via))
             resumed[key] = now
             if self.record:
@@ -182,7 +187,7 @@ class _Play:
             consumed[key] = now if now > x + read else x + read
             now_u = now
             i += 1
-        state[0], state[1], state[2] = i, now_u, free
+        state[0], state[1], state[2], state[3] = i, now_u, free, port
         return i > i0
 
 

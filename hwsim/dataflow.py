@@ -144,6 +144,17 @@ class Dataflow:
             return self.first(R, C, s)
         return max(s, R, C) if self.holds_outputs else max(s, R)
 
+    def result_spacing(self, R: int, C: int, mode: str) -> int:
+        """Cycles from a tile's first result write to the next tile's, at least (0: none
+        beyond the issue period). An output-stationary array holds one finished result per
+        PE and presents them a row per cycle: the next tile's results may leave the array
+        only ``max(R, C)`` cycles after this tile's first row, so a tile with a shorter
+        reduction than the one before it (an edge k tile) issues later than the period
+        says. Back-to-back identical tiles are unaffected (``period >= max(R, C)``)."""
+        if mode == "scalesim" or not self.holds_outputs:
+            return 0
+        return max(R, C)
+
     def spans(self, R: int, C: int, s: int, mode: str) -> tuple[int, int]:
         """(cycles after issue until a tile has read its operands from SRAM, which frees their
         slots; cycles after issue until it writes its first result, which needs its output

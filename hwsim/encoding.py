@@ -95,14 +95,15 @@ class TileEntry:
 class Encoded:
     """A layer's two queues and what executing them needs: physical slots per buffer
     (``input``, ``weight``, ``output``), the channel's latency in cycles, and per tile its
-    (occupancy, result latency, operand read span, first result write) in cycles."""
+    (occupancy, result latency, operand read span, first result write, spacing of first
+    result writes) in cycles."""
 
     name: str
     dma: tuple[DmaEntry, ...]
     tiles: tuple[TileEntry, ...]
     slots: dict[str, int]
     latency: int
-    tile_costs: tuple[tuple[int, int, int, int], ...]
+    tile_costs: tuple[tuple[int, int, int, int, int], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,9 +242,11 @@ def replay(enc: Encoded) -> Times:
     - a DMA entry starts when the channel is free (the entry before it has ended) and its
       wait holds, holds the channel ``beats`` cycles, and its data are in SRAM (a store's in
       DRAM) ``latency`` cycles after it ends;
-    - a tile issues when the array is free (the previous tile's occupancy has passed), its
-      data are in SRAM, and the store that drains its output slot ends by the tile's first
-      result write (``out`` cycles after issue); it is complete ``first`` cycles after issue;
+    - a tile issues when the array is free (the previous tile's occupancy has passed, and
+      its first result write comes ``spacing`` after the previous tile's: an OS array's
+      results leave it a row per cycle), its data are in SRAM, and the store that drains
+      its output slot ends by the tile's first result write (``out`` cycles after issue);
+      it is complete ``first`` cycles after issue;
     - a tile releases its operands' slots ``read`` cycles after issue (its last operand
       read), but not before the end of the latest drain a tile has waited for.
 
@@ -256,7 +259,7 @@ def replay(enc: Encoded) -> Times:
     dma_t: list[tuple[int, int, int]] = []
     planned: list[int] = []  # when each DMA entry's times are known
     tile_t: list[tuple[int, int, int]] = []
-    free = channel = drained = 0
+    free = channel = drained = port = 0
     j = t = 0
     while j < len(enc.dma) or t < len(enc.tiles):
         moved = False
@@ -277,8 +280,8 @@ def replay(enc: Encoded) -> Times:
             e = enc.tiles[t]
             if e.after_data > len(dma_t) or e.after_drain > len(dma_t):
                 break
-            occ, first, read, out = enc.tile_costs[t]
-            issue = free
+            occ, first, read, out, spacing = enc.tile_costs[t]
+            issue = max(free, port - out)
             if e.after_data:
                 issue = max(issue, dma_t[e.after_data - 1][2])
             if e.after_drain:
@@ -287,6 +290,7 @@ def replay(enc: Encoded) -> Times:
                 drained = max(drained, end)
                 assert planned[e.after_drain - 1] <= issue, "a drain's end is known in time"
             free = issue + occ
+            port = issue + out + spacing if spacing else 0
             tile_t.append((issue, issue + first, max(issue + read, drained)))
             t, moved = t + 1, True
         if not moved:

@@ -13,8 +13,10 @@ Model
 - The **array** and the **vector unit** execute their instructions in program order. A compute
   tile occupies the array for its issue period and its results are complete ``first`` cycles
   after issue (:class:`hwsim.timing.TileTiming`), so back-to-back identical tiles take exactly
-  the closed form of :mod:`hwsim.timing`. A vector op takes ``ceil(ops / (lanes x
-  ops_per_cycle))`` cycles.
+  the closed form of :mod:`hwsim.timing`; on an output-stationary array a tile's first
+  results also come ``max(R, C)`` after the previous tile's
+  (:meth:`hwsim.dataflow.Dataflow.result_spacing`), which delays a shorter reduction after a
+  longer one. A vector op takes ``ceil(ops / (lanes x ops_per_cycle))`` cycles.
 - The **DRAM channel** moves one transfer at a time, ``ceil(bits / bits_per_cycle)`` cycles
   each; a load's data arrives ``dram_latency_cycles`` after its transfer. The channel serves
   transfers in one fixed order: a load is placed where its SRAM slot becomes free

@@ -102,6 +102,10 @@ module accel_tiles #(
     localparam [TS_W-1:0] FIRST0  = FIRST0_I[TS_W-1:0];
     localparam integer OUT_WS_I = 2 * ROWS;             // WS: out
     localparam integer C_LESS_I = COLS - 1;             // OS: out = k + C - 1
+    // OS: a tile's first result write comes max(R, C) after the previous tile's at least
+    // (os_array holds one finished result per PE; hwsim.dataflow.Dataflow.result_spacing)
+    localparam integer SPACING_I = OS ? ((ROWS > COLS) ? ROWS : COLS) : 0;
+    localparam [TS_W-1:0] SPACING = SPACING_I[TS_W-1:0];
     localparam [TS_W-1:0] OUT_WS  = OUT_WS_I[TS_W-1:0];
     localparam [TS_W-1:0] C_LESS1 = C_LESS_I[TS_W-1:0];
 
@@ -120,6 +124,7 @@ module accel_tiles #(
     reg [TA_W:0]     head;        // tiles issued
     reg [TA_W:0]     tiles_done;
     reg [TS_W-1:0]   drained;  // the latest drain end a tile has waited for
+    reg [TS_W-1:0]   port_at;  // the next first result write no earlier than (OS)
 
     function [TS_W-1:0] ext;
         input [DIM_W-1:0] v;
@@ -152,7 +157,9 @@ module accel_tiles #(
     wire [TS_W-1:0] strm = OS ? ext(k) : ext(m);
     wire [TS_W-1:0] occ = (strm > MIN_OCC_TS) ? strm : MIN_OCC_TS;
     wire [TS_W-1:0] out_at = OS ? strm + C_LESS1 : OUT_WS;  // out
-    wire free_ok  = now >= arr_free;
+    wire [TS_W-1:0] port_need = (port_at > out_at) ? port_at - out_at : {TS_W{1'b0}};
+    wire [TS_W-1:0] base = (port_need > arr_free) ? port_need : arr_free;
+    wire free_ok  = now >= base;
     wire data_ok  = dma_done_cnt >= after_data;
     wire drain_ok = after_drain == 0 || (lk_drain_planned && lk_drain_end <= now + out_at);
     wire [TS_W-1:0] drained_now = (after_drain != 0 && lk_drain_end > drained) ? lk_drain_end
@@ -166,8 +173,8 @@ module accel_tiles #(
     wire [TS_W-1:0] data_ts = (after_data == 0) ? {TS_W{1'b0}} : lk_data_done_ts;
     wire [TS_W-1:0] drain_ts = (after_drain != 0 && lk_drain_end > out_at)
                              ? lk_drain_end - out_at : {TS_W{1'b0}};
-    wire by_data  = after_data != 0 && data_ts > arr_free && data_ts >= drain_ts;
-    wire by_drain = !by_data && after_drain != 0 && drain_ts > arr_free;
+    wire by_data  = after_data != 0 && data_ts > base && data_ts >= drain_ts;
+    wire by_drain = !by_data && after_drain != 0 && drain_ts > base;
     wire [TS_W-1:0] queued = (lk_data_qwait < gap) ? lk_data_qwait : gap;
 
     // ---- progress counters ------------------------------------------------------------
@@ -196,6 +203,7 @@ module accel_tiles #(
             tiles_done     <= {(TA_W+1){1'b0}};
             drained        <= {TS_W{1'b0}};
             arr_free       <= {TS_W{1'b0}};
+            port_at        <= {TS_W{1'b0}};
             busy_cycles    <= {TS_W{1'b0}};
             st_input_load  <= {TS_W{1'b0}};
             st_weight_load <= {TS_W{1'b0}};
@@ -210,6 +218,7 @@ module accel_tiles #(
                 drained        <= drained_now;
                 head           <= head + 1'b1;
                 arr_free       <= now + occ;
+                port_at        <= (SPACING_I != 0) ? now + out_at + SPACING : {TS_W{1'b0}};
                 busy_cycles    <= busy_cycles + occ;
                 if (gap != 0) begin
                     if (by_data) begin

@@ -9,8 +9,9 @@ those times, and to ``hwsim.engine.simulate_layer``, whose times equal replay's 
 tests/invariants/test_hwsim_encoding_laws.py; the testbench checks it again per layer).
 
 Layers use the build's dataflow (WS or OS, :class:`Limits`); a layer the build cannot hold
-raises :class:`Unfit`, and so does an OS layer whose replayed times break
-rtl/accel_core_os.v's contract (:func:`os_contract_breaks`).
+raises :class:`Unfit`. Replay's times always keep rtl/accel_core_os.v's contract
+(:func:`os_contract_breaks`): the engine spaces an OS tile's results from the previous
+tile's (``hwsim.dataflow.Dataflow.result_spacing``).
 """
 
 from __future__ import annotations
@@ -153,11 +154,13 @@ def choose_mapping(case: LayerCase, arch: Arch, dataflow: str) -> GemmMapping:
     return mps[case.pick % len(mps)]
 
 
-def tile_costs(dataflow: str, R: int, C: int, m: int, k: int) -> tuple[int, int, int, int]:
-    """(occ, first, read, out) of an m x k tile as rtl/accel_tiles.v computes them."""
+def tile_costs(dataflow: str, R: int, C: int, m: int, k: int,
+               ) -> tuple[int, int, int, int, int]:
+    """(occ, first, read, out, spacing of first result writes) of an m x k tile as
+    rtl/accel_tiles.v computes them."""
     if dataflow == "ws":
-        return max(m, R), 2 * R + m + C - 2, R + m, 2 * R
-    return max(k, R, C), k + R + C - 2, k, k + C - 1
+        return max(m, R), 2 * R + m + C - 2, R + m, 2 * R, 0
+    return max(k, R, C), k + R + C - 2, k, k + C - 1, max(R, C)
 
 
 def os_contract_breaks(enc: Encoded, t: Times, C: int) -> list[str]:
@@ -186,8 +189,9 @@ def _descriptor(entry_buffer: str, gt: GemmTile, M: int, N: int, K: int) -> Desc
 def replay_stalls(enc: Encoded, t: Times) -> tuple[int, tuple[tuple[str, int], ...]]:
     """Busy cycles and stalls by cause of the array under ``t`` (docs/timing.md, "Stalls"):
     a gap before an issue goes to what decided the issue cycle (the data wait, of which the
-    load's queueing on the channel is ``dram_bw``; the drain wait, ``store``; else
-    ``dependency``); after the last issue, ``drain``."""
+    load's queueing on the channel is ``dram_bw``; the drain wait, ``store``; else, the
+    previous OS tile's results leaving the array included, ``dependency``); after the last
+    issue, ``drain``."""
     qwait: dict[int, int] = {}
     last_load_end = 0
     for j, d in enumerate(enc.dma):
@@ -197,24 +201,26 @@ def replay_stalls(enc: Encoded, t: Times) -> tuple[int, tuple[tuple[str, int], .
             qwait[j] = start - max(last_load_end, cond)
             last_load_end = end
     stalls: dict[str, int] = defaultdict(int)
-    free = busy = 0
+    free = busy = port = 0
     for i, e in enumerate(enc.tiles):
         issue = t.tiles[i][0]
-        occ, _, _, out = enc.tile_costs[i]
+        occ, _, _, out, spacing = enc.tile_costs[i]
         gap = issue - free
+        base = max(free, port - out)  # (an OS tile's results wait for the previous ones)
         if gap > 0:
             data = t.dma[e.after_data - 1][2] if e.after_data else 0
             drain = t.dma[e.after_drain - 1][1] - out if e.after_drain else 0
-            if e.after_data and data > free and data >= drain:
+            if e.after_data and data > base and data >= drain:
                 q = min(gap, qwait[e.after_data - 1])
                 stalls["dram_bw"] += q
                 stalls[f"{enc.dma[e.after_data - 1].buffer}_load"] += gap - q
-            elif e.after_drain and drain > free:
+            elif e.after_drain and drain > base:
                 stalls["store"] += gap
             else:
                 stalls["dependency"] += gap
         busy += occ
         free = issue + occ
+        port = issue + out + spacing if spacing else 0
     stalls["drain"] += t.cycles - free
     return busy, tuple(sorted((c, n) for c, n in stalls.items() if n))
 
@@ -262,9 +268,7 @@ def build_program(case: LayerCase, lim: Limits, rng: np.random.Generator) -> Pro
     expected = replay(enc)
     if lim.dataflow == "os":
         breaks = os_contract_breaks(enc, expected, C)
-        if breaks:
-            raise Unfit(f"{case.name}: replay's times break the OS datapath's contract: "
-                        f"{breaks[0]}")
+        assert not breaks, f"{case.name}: replay breaks the OS datapath's contract: {breaks[0]}"
     A = rng.integers(-128, 128, size=(case.M, case.K))
     W = rng.integers(-128, 128, size=(case.K, case.N))
     busy, stalls = replay_stalls(enc, expected)
@@ -306,8 +310,8 @@ def directed_cases(R: int, C: int, dataflow: str = "ws") -> list[LayerCase]:
 
 def _os_directed_cases(R: int, C: int) -> list[LayerCase]:
     """The OS counterparts: tiles m <= R, n <= C, the reduction k streamed, up to 2 max(R, C)
-    long (the builds' KDEPTH covers it up to 8 x 8). A k edge tile is at least max(R, C)
-    long, which rtl/accel_core_os.v's contract on consecutive tiles needs."""
+    long (the builds' KDEPTH covers it up to 8 x 8), and a 1-long k edge tile right after a
+    long one (the engine spaces its results from the long tile's, as os_array needs)."""
     S = max(R, C)
 
     def _case(name: str, M: int, N: int, K: int, bpc: int, latency: int,
@@ -327,6 +331,8 @@ def _os_directed_cases(R: int, C: int) -> list[LayerCase]:
         _case("bandwidth_bound_os", 2 * R, 2 * C, 2 * S, 4, 10, S),
         # high latency: the mapper deepens the load streams
         _case("deep_streams_os", 2 * R, C, 2 * S, 16, 24, S),
+        # a k edge of 1 after 2S: its results wait for the long tile's to leave the array
+        _case("short_k_edge_os", R, C, 2 * S + 1, 8, 2, 2 * S),
     ]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import itertools
 import json
 import math
 import subprocess
@@ -217,3 +218,23 @@ def test_bounds_name_what_limits_a_layer() -> None:
     assert dw_stats.array_bound_cycles == 64 * 512
     assert dw_stats.compute_bound_cycles == 64 * 512 * 9 / 256
     assert stats.total.to_dict()["bound"] in {"compute", "array", "memory", "vector"}
+
+
+def test_an_os_tile_with_a_shorter_reduction_waits_for_the_previous_results():
+    """On an output-stationary 16x16 array a k = 8 edge tile after a k = 64 tile issues
+    64 + max(R, C) - 8 = 72 cycles after it (its results leave the array max(R, C) after the
+    long tile's, one result register per PE), not max(k, R, C) = 64; the next long tile
+    follows it by its own period, 16. The gap is charged to `dependency`. (Found by the
+    accelerator's RTL, rtl/accel_core_os.v.)"""
+    from hwsim.encoding import engine_times
+
+    arch = small_arch(latency_ns=0, bw_gbps=1000.0)
+    body = (Load("weight", 8), Load("input", 8),
+            Compute("os", 16, 64, 16, deps=(0, 1), every=2, window=(0, 1)),
+            Compute("os", 16, 8, 16, deps=(0, 1), every=2, window=(1, 2)),
+            Store(8, every=2, deps=(2, 3)))
+    layer = Layer("l", (Run(body, 6),))
+    issues = [x for x, _, _ in engine_times(layer, arch).tiles]
+    assert [b - a for a, b in itertools.pairwise(issues)] == [72, 16, 72, 16, 72]
+    stats = simulate(Program("p", (layer,)), arch)
+    assert dict(stats.layers[0].stall_cycles).get("dependency", 0) >= 3 * (72 - 64)
