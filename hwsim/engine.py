@@ -35,13 +35,13 @@ A run of ``count`` iterations repeats with period ``E`` iterations (``Run.period
 simulates a bounded prefix of each long run event by event, starting with the fewest periods
 in which a check can succeed (the periods that waits reach back and forward over, plus a few)
 and doubling while the check fails; a run whose end reaches over most of any prefix (a later
-run's loads prefetched ahead of most of its transfers), and any prefix that would be most of
-the layer, is simulated whole at once instead. The check: over the periods that waits reach back over,
-every instance completes exactly ``lambda`` cycles after its counterpart ``c`` periods earlier
-(cyclicity ``c`` up to 8), and the per-period time, busy and stall increments agree. The
-engine is deterministic and its structure repeats every period, so the rest of the run then
-repeats with that shift; the remaining periods are inserted in closed form (every later event
-moves by ``k x lambda``), exactly. The work grows with the number of distinct runs (tile kinds)
+run's loads prefetched ahead of most of its transfers) is simulated whole at once instead.
+The check: over the periods that waits reach back over, every instance completes exactly
+``lambda`` cycles after its counterpart ``c`` periods earlier (cyclicity ``c`` up to 8), and
+the per-period time, busy and stall increments agree. The engine is deterministic and its
+structure repeats every period, so the rest of the run then repeats with that shift; the
+remaining periods are inserted in closed form (every later event moves by ``k x lambda``),
+exactly. The work grows with the number of distinct runs (tile kinds)
 and their periods, not with the number of tiles or cycles. Per-layer results are cached on
 (runs, the arch's timing parameters, mode): see :class:`_Timing`. A run's end is where its
 waits reach forward or where the next runs' transfers (loads prefetched into empty slots)
@@ -344,10 +344,6 @@ def _prefix(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: bool,
             cyc, at, lam = found
             inserts.append(((g - s) // cyc, at, lam))
             cyclicity.append(cyc)
-        if retry and 2 * sum(p * r.period for p, r in zip(sim_periods, runs, strict=True)) \
-                >= sum(r.count for r in runs):
-            sim_periods = list(periods)  # (the next prefix is most of the layer: all of it)
-            continue
         if not retry:
             timed = sim.extrapolate(inserts)
             if timed is not None:
