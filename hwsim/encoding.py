@@ -35,6 +35,7 @@ instructions, loads into the output buffer (partial sums from DRAM), decoded wei
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -46,7 +47,7 @@ from hwsim.isa import Compute, Layer, Load, Store
 from hwsim.timing import check_mode
 
 __all__ = ["DmaEntry", "Encoded", "TileEntry", "Times", "encode_layer", "engine_times",
-           "replay"]
+           "iter_mismatches", "replay"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,12 +185,10 @@ def _check_encodable(name: str, r: int, b: int, ins: object) -> None:
 def _load_slots(layer: Layer, sched: Schedule) -> tuple[dict[Key, int], dict[str, int]]:
     """Physical slot of every load instance: the j-th instance of a stream writes the
     stream's slot ``j mod slots``; every stream of every run has slots of its own."""
+    streams = [load_streams(run.body, run.period) for run in layer.runs]
     by_stream: dict[tuple[int, tuple[int, ...]], list[Key]] = {}
-    for r, run in enumerate(layer.runs):
-        streams = load_streams(run.body, run.period)
-        for key in sched.loads:
-            if key[0] == r:
-                by_stream.setdefault((r, streams[key[2]]), []).append(key)
+    for key in sched.loads:
+        by_stream.setdefault((key[0], streams[key[0]][key[2]]), []).append(key)
     slot_of: dict[Key, int] = {}
     used = {"input": 0, "weight": 0}
     for (r, members), keys in by_stream.items():
@@ -215,25 +214,13 @@ def _output_slots(layer: Layer, sched: Schedule,
     group_start: set[tuple[int, int]] = set()
     for key in sched.array:
         r, i, _ = key
-        group = _count_below(stores_before.get(r, []), i)
+        group = bisect_left(stores_before.get(r, []), i)
         out_of[key] = 2 * r + group % 2
         accumulate[key] = (r, group) in group_start
         group_start.add((r, group))
     for r, i, b in sched.stores:
-        out_of[r, i, b] = 2 * r + _count_below(stores_before[r], i) % 2
+        out_of[r, i, b] = 2 * r + bisect_left(stores_before[r], i) % 2
     return out_of, accumulate, 2 * len(layer.runs)
-
-
-def _count_below(sorted_values: list[int], x: int) -> int:
-    """How many of ``sorted_values`` are below ``x``."""
-    lo, hi = 0, len(sorted_values)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if sorted_values[mid] < x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
 
 
 def replay(enc: Encoded) -> Times:
