@@ -27,7 +27,10 @@ engine (:func:`engine_times`), which is what the RTL is held to.
 Slots are physical: each load stream of a run gets ``slots`` SRAM slots of its buffer, and
 each run two output slots, none shared with another run (the engine lets a run's first loads
 and first output groups go ahead of the previous run's reads and drains, which only separate
-slots allow). :attr:`Encoded.slots` says how many each buffer needs.
+slots allow). :attr:`Encoded.slots` says how many each buffer needs. An operand a run
+does not load (``mnk`` and ``Nmnk`` nests keep inputs or a weight block resident across
+runs) is read from the slot of its buffer's latest load in an earlier run
+(:attr:`TileEntry.resident`).
 
 Not encodable yet (a :class:`hwsim.errors.ProgramError` names the instruction): vector
 instructions, loads into the output buffer (partial sums from DRAM), decoded weight loads.
@@ -71,11 +74,17 @@ class DmaEntry:
 @dataclass(frozen=True, slots=True)
 class TileEntry:
     """One array tile, in program order: ``m x k x n`` reading ``input_slot`` and
-    ``weight_slot`` (-1: an operand its run does not load, resident from an earlier run, as
-    in ``mnk`` and ``Nmnk`` nests), writing ``out_slot`` (adding to it when ``accumulate``:
-    not the first tile of its output group). It issues once the first ``after_data`` DMA entries have
-    their data in SRAM, and writes its first result once the first ``after_drain`` DMA
-    entries have left the channel (0: no wait)."""
+    ``weight_slot``, writing ``out_slot`` (adding to it when ``accumulate``: not the first
+    tile of its output group). It issues once the first ``after_data`` DMA entries have their
+    data in SRAM, and writes its first result once the first ``after_drain`` DMA entries
+    have left the channel (0: no wait).
+
+    An operand the tile's run does not load is *resident*: ``resident`` names it
+    (``"input"``, ``"weight"`` or ``""``), and its slot is that of the latest load of its
+    buffer in an earlier run (an ``mnk`` nest's inputs, loaded with an m tile's first n
+    tile and read by the others; an ``Nmnk`` weight block, loaded with a class's first m
+    tile). The tile does not wait for it: the earlier run's tiles, which precede it on the
+    array, did."""
 
     key: Key
     dataflow: str
@@ -90,6 +99,7 @@ class TileEntry:
     accumulate: bool
     after_data: int
     after_drain: int
+    resident: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +156,7 @@ def encode_layer(layer: Layer, arch: Arch, mode: str = "native") -> Encoded:
         dma.append(DmaEntry(key, isinstance(ins, Store), buffer, slot, ins.bits,
                             sim.cost[r, b][0], after))
 
+    latest = _latest_loads(layer, sched)
     tiles = []
     for key in sched.array:
         r, _, b = key
@@ -158,11 +169,19 @@ def encode_layer(layer: Layer, arch: Arch, mode: str = "native") -> Encoded:
                 raise ProgramError(f"layer {layer.name!r}: run {r} instruction {b} waits for "
                                    f"a {dep.op}; the accelerator's tiles wait for loads only")
             operand[dep.buffer] = slot_of[d]
+        resident = [buf for buf in ("input", "weight") if buf not in operand]
+        for buf in resident:
+            source = next((latest[q, buf] for q in range(r - 1, -1, -1)
+                           if (q, buf) in latest), None)
+            if source is None:
+                raise ProgramError(f"layer {layer.name!r}: run {r} instruction {b} reads "
+                                   f"{buf} data that no run before it loads")
+            operand[buf] = slot_of[source]
         after_data = 1 + max((dma_index[d] for d in sched.deps[key]), default=-1)
         after_drain = 1 + max((dma_index[s] for s in sched.out.get(key, ())), default=-1)
         tiles.append(TileEntry(key, ins.dataflow, ins.m, ins.k, ins.n, ins.w_bits, ins.a_bits,
-                               operand.get("input", -1), operand.get("weight", -1),
-                               out_of[key], accumulate[key], after_data, after_drain))
+                               operand["input"], operand["weight"], out_of[key],
+                               accumulate[key], after_data, after_drain, "".join(resident)))
     costs = tuple(sim.cost[key[0], key[2]] for key in sched.array)
     return Encoded(layer.name, tuple(dma), tuple(tiles),
                    {**slots, "output": out_slots}, arch.dram_channel.latency_cycles, costs)
@@ -199,6 +218,19 @@ def _load_slots(layer: Layer, sched: Schedule) -> tuple[dict[Key, int], dict[str
             slot_of[key] = base + j % depth
         used[first.buffer] = base + depth
     return slot_of, used
+
+
+def _latest_loads(layer: Layer, sched: Schedule) -> dict[tuple[int, str], Key]:
+    """Per (run, buffer), the run's last load instance into that buffer (in program order)."""
+    latest: dict[tuple[int, str], Key] = {}
+    for key in sched.loads:
+        r, i, b = key
+        ins = layer.runs[r].body[b]
+        assert isinstance(ins, Load)
+        known = latest.get((r, ins.buffer))
+        if known is None or (i, b) > known[1:]:
+            latest[r, ins.buffer] = key
+    return latest
 
 
 def _output_slots(layer: Layer, sched: Schedule,

@@ -49,7 +49,8 @@ def test_replay_is_the_engine_instance_for_instance(case):
 
 def slot_conflicts(enc: Encoded, times: Times) -> list[str]:
     """Every overwrite of a slot while it is in use: a load into a tile's operand slot after
-    the load the tile reads and before the tile has read it; a tile writing an output slot
+    the load the tile reads (resident operands included) and before the tile has read it; a
+    tile writing an output slot
     before the store of the group that used it last has drained it."""
     out = []
     loads: dict[tuple[str, int], list[int]] = {}  # slot -> DMA entries writing it, in order
@@ -59,9 +60,11 @@ def slot_conflicts(enc: Encoded, times: Times) -> list[str]:
     for t, e in enumerate(enc.tiles):
         issue, _, read = times.tiles[t]
         for buffer, slot in (("input", e.input_slot), ("weight", e.weight_slot)):
-            if slot < 0:  # resident from an earlier run (mnk, Nmnk): not a slot of this run
-                continue
-            writers = [j for j in loads.get((buffer, slot), []) if j < e.after_data]
+            # the load the tile waits for; a resident operand's, the last one started by
+            # its issue (which data those are, the RTL bench checks value by value)
+            writers = [j for j in loads.get((buffer, slot), [])
+                       if (times.dma[j][0] <= issue if buffer in e.resident
+                           else j < e.after_data)]
             if not writers:
                 out.append(f"tile {t} reads {buffer} slot {slot}, which nothing loaded")
                 continue

@@ -68,6 +68,33 @@ def test_runs_get_slots_of_their_own():
     assert [e.out_slot for e in enc.tiles] == [0, 1, 2, 3]
 
 
+def test_resident_operands_read_the_slot_an_earlier_run_loaded():
+    """An mnk nest's m tile as gemm_runs emits it with few m tiles: its first n tile loads
+    the m tile's inputs (every k step at once) and the others read them resident; an Nmnk
+    class's first m tile loads the weight block the next class reads."""
+    first = (Load("weight", 64), Load("input", 128, every=2),
+             Compute("ws", 4, 4, 4, deps=(0, 1)), Store(64, every=2, deps=(2,)))
+    other = (Load("weight", 64), Compute("ws", 4, 4, 4, deps=(0,)),
+             Store(64, every=2, deps=(1,)))
+    block = (Load("input", 64), Compute("ws", 4, 4, 4, deps=(0,)), Store(64, deps=(1,)))
+    layer = Layer("mnk", (Run(first, 2), Run(other, 4), Run(block, 2)))
+    enc = encode_layer(layer, ARCH)
+    inputs = [d for d in enc.dma if d.buffer == "input"]
+    weights = [d for d in enc.dma if d.buffer == "weight"]
+    assert [e.resident for e in enc.tiles] == ["", ""] + ["input"] * 4 + ["weight"] * 2
+    first_input = next(d for d in inputs if d.key[0] == 0)
+    assert {e.input_slot for e in enc.tiles[:6]} == {first_input.slot}
+    last_weight = max((d for d in weights if d.key[0] == 1), key=lambda d: d.key[1])
+    assert {e.weight_slot for e in enc.tiles[6:]} == {last_weight.slot}
+    assert replay(enc) == engine_times(layer, ARCH)
+
+
+def test_a_resident_operand_nothing_loaded_is_refused():
+    body = (Load("input", 64), Compute("ws", 4, 4, 4, deps=(0,)), Store(64, deps=(1,)))
+    with pytest.raises(ProgramError, match="weight data that no run before it loads"):
+        encode_layer(Layer("odd", (Run(body, 2),)), ARCH)
+
+
 @pytest.mark.parametrize(("ins", "words"), [
     (Vector("relu", 64), "vector unit"),
     (Load("output", 64), "partial sums"),
