@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from compiler.ir import COMPUTE_OPS, VECTOR_OPS, Graph, Op, OpKind
-from compiler.mapping.geometry import TileClass
+from compiler.mapping.geometry import ConvGeometry, TileClass
 from compiler.mapping.plan import GemmMapping, split_dim
 from compiler.mapping.vector import LAYOUT_MOVES, vector_cost
 from hwsim.config import Arch
@@ -122,27 +122,49 @@ class GemmTile:
     n: int
 
 
-def streamed_tiles(mp: GemmMapping) -> list[Callable[[int], GemmTile]]:
+def streamed_tiles(mp: GemmMapping,
+                   geometry: ConvGeometry | None = None) -> list[Callable[[int], GemmTile]]:
     """Per run of :func:`gemm_runs` (in order), the GEMM block of each of its iterations, for
-    an ``nmk`` nest of a plain GEMM (one group, reduction units of one element, no bands):
-    iteration ``i`` of a rectangle of ``mc`` m tiles is n tile ``i // (mc * Kt)``, m tile
-    ``i // Kt % mc``, k step ``i % Kt``. What the accelerator's testbench moves and checks
-    (``tests/rtl``)."""
+    an ``nmk`` nest of one group: iteration ``i`` of a rectangle of ``mc`` m tiles is n tile
+    ``i // (mc * Kt)``, m tile ``i // Kt % mc``, k step ``i % Kt``. What the accelerator's
+    testbench moves and checks (``tests/rtl``).
+
+    A convolution (``geometry``, the one its mapping was made for) has its m tiles where
+    :meth:`ConvGeometry.tile_starts` puts them, and K elements in PyTorch's
+    ``weight.reshape(N, -1)`` order (channel, kernel row, kernel column): k step ``s`` is
+    band ``s % bands`` of SRAM k tile ``s // bands`` (:class:`~compiler.mapping.plan.KPlan`).
+    """
     kp, g = mp.kplan, mp.gemm
-    if mp.order != "nmk" or g.groups != 1 or kp.unit != 1 or kp.bands != 1:
-        raise ProgramError(f"GEMM blocks are known for plain nmk nests only, not order "
-                           f"{mp.order!r} with {g.groups} groups, units of {kp.unit} and "
-                           f"{kp.bands} bands")
-    kt, k_t = kp.steps, kp.k_t
+    if mp.order != "nmk" or g.groups != 1 or (geometry is None and kp.unit != 1):
+        raise ProgramError(f"GEMM blocks are known for nmk nests of one group (a convolution "
+                           f"with its geometry) only, not order {mp.order!r} with {g.groups} "
+                           f"groups and units of {kp.unit}"
+                           f"{'' if geometry is not None else ' without a geometry'}")
+    kt = kp.steps
+    sram_k = kp.per_tile * kp.unit  # K elements of an SRAM k tile
+    band = kp.band if kp.bands > 1 else sram_k
+
+    def k_range(ks: int) -> tuple[int, int]:
+        k0 = ks // kp.bands * sram_k + ks % kp.bands * band
+        return k0, min(band, sram_k - ks % kp.bands * band, g.K - k0)
+
+    starts = geometry.tile_starts(mp.m_t) if geometry is not None else None
+    if geometry is not None and tuple(geometry.tiles(mp.m_t)) != mp.m_tiles:
+        raise ProgramError(f"the mapping's m tiles {mp.m_tiles} are not those of the "
+                           f"geometry {geometry}")
     out: list[Callable[[int], GemmTile]] = []
     n0 = 0
     for n, nt in split_dim(g.N, mp.n_t):
         m0 = 0
-        for c in mp.m_tiles:
-            def tile(i: int, m0: int = m0, n0: int = n0, n: int = n, c: TileClass = c) -> GemmTile:
-                ks = i % kt
-                return GemmTile(m0 + i // kt % c.count * c.size, c.size, ks * k_t,
-                                min(k_t, g.K - ks * k_t), n0 + i // (c.count * kt) * n, n)
+        for ci, c in enumerate(mp.m_tiles):
+            firsts = starts[ci] if starts is not None else \
+                tuple(m0 + j * c.size for j in range(c.count))
+
+            def tile(i: int, firsts: tuple[int, ...] = firsts, n0: int = n0, n: int = n,
+                     c: TileClass = c) -> GemmTile:
+                k0, k = k_range(i % kt)
+                return GemmTile(firsts[i // kt % c.count], c.size, k0, k,
+                                n0 + i // (c.count * kt) * n, n)
             out.append(tile)
             m0 += c.size * c.count
         n0 += n * nt

@@ -27,6 +27,7 @@ tile's input is ``channels x footprint`` pixels.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,6 +108,21 @@ class ConvGeometry:
         footprint (the module doc): whole rows when a row fits, row segments otherwise."""
         return list(_tiles(self, m_cap))
 
+    def tile_starts(self, m_cap: int) -> list[tuple[int, ...]]:
+        """Per class of :meth:`tiles` (same order), the first output position (GEMM row, in
+        raster order: image, output row, output column) of each of its tiles, in raster order.
+        A tile covers the positions ``m0 .. m0 + size - 1``; the program's iterations over a
+        class visit its tiles in this order (the engine does not fix it: they cost alike).
+
+        >>> g = ConvGeometry(1, 3, 8, 8, (3, 3), (1, 1), (1, 1), (1, 1), 8, 8)
+        >>> g.tile_starts(16)  # the edge tiles (rows 0-1, 6-7), then the interior ones
+        [(0, 48), (16, 32)]
+        """
+        starts: dict[tuple[int, int], list[int]] = {}
+        for m0, size, footprint in _raster_tiles(self, m_cap):
+            starts.setdefault((size, footprint), []).append(m0)
+        return [tuple(starts[(c.size, c.footprint)]) for c in self.tiles(m_cap)]
+
     def windows(self, axis: int, size: int) -> dict[tuple[int, int], int]:
         """{(outputs, input span): count} of the windows of ``size`` consecutive outputs
         along ``axis`` (0 rows, 1 columns) that cover it."""
@@ -137,6 +153,27 @@ def _tiles(g: ConvGeometry, m_cap: int) -> tuple[TileClass, ...]:
     for key, count in pieces:
         counts[key] = counts.get(key, 0) + count * g.batch
     return tuple(TileClass(size, count, fp) for (size, fp), count in counts.items())
+
+
+def _raster_tiles(g: ConvGeometry, m_cap: int) -> Iterator[tuple[int, int, int]]:
+    """(first position, size, footprint) of every tile of :func:`_tiles`, in raster order."""
+    plane = g.out_h * g.out_w
+    if g.out_w <= m_cap:  # r whole rows
+        r = min(g.out_h, m_cap // g.out_w)
+        cols = g.span(1, 0, g.out_w)
+        for b in range(g.batch):
+            for first in range(0, g.out_h, r):
+                stop = min(first + r, g.out_h)
+                yield (b * plane + first * g.out_w, (stop - first) * g.out_w,
+                       g.span(0, first, stop) * cols)
+        return
+    for b in range(g.batch):  # segments of one row
+        for oh in range(g.out_h):
+            rows = g.span(0, oh, oh + 1)
+            for first in range(0, g.out_w, m_cap):
+                stop = min(first + m_cap, g.out_w)
+                yield (b * plane + oh * g.out_w + first, stop - first,
+                       rows * g.span(1, first, stop))
 
 
 def clear_cache() -> None:

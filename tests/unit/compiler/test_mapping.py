@@ -15,6 +15,7 @@ from compiler.frontend.pytorch import trace
 from compiler.ir import Gemm, Graph, Precision
 from compiler.mapping import map_gemm, map_model
 from compiler.mapping.codegen import gemm_runs, streamed_tiles, tensor_bits
+from compiler.mapping.geometry import ConvGeometry
 from compiler.mapping.tiling import GemmMapping, mapping_for
 from compiler.passes import compile_graph
 from compiler.policy import Policy, apply_policy
@@ -353,5 +354,80 @@ def test_streamed_tiles_name_what_they_do_not_know():
     mp = mapping_for(Gemm(64, 32, 32), 8, 8, 8, arch, "ws", m_t=64, units_per_tile=16, n_t=16,
                      order="mnk")
     assert mp is not None
-    with pytest.raises(ProgramError, match="nmk nests only, not order 'mnk'"):
+    with pytest.raises(ProgramError, match=r"nmk nests of one group .* only, not order 'mnk'"):
         streamed_tiles(mp)
+    conv = mapping_for(Gemm(64, 8, 27), 8, 8, 8, arch, "ws", m_t=16, units_per_tile=3, n_t=8,
+                       order="nmk", geometry=_GEOMETRIES[0])
+    assert conv is not None
+    with pytest.raises(ProgramError, match="units of 9 without a geometry"):
+        streamed_tiles(conv)
+
+
+def _geometry(batch: int, channels: int, hw: int, kernel: int, stride: int, pad: int,
+              dilation: int = 1) -> ConvGeometry:
+    out = (hw + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
+    return ConvGeometry(batch, channels, hw, hw, (kernel, kernel), (stride, stride),
+                        (pad, pad), (dilation, dilation), out, out)
+
+
+# ResNet-18's 3x3 block conv and stem, its 1x1 stride-2 shortcut, a 5x5 valid conv, a dilated one
+_GEOMETRIES = [_geometry(1, 3, 8, 3, 1, 1), _geometry(2, 3, 9, 7, 2, 3), _geometry(2, 4, 7, 1, 2, 0),
+               _geometry(1, 2, 9, 5, 1, 0), _geometry(1, 2, 9, 3, 2, 2, 2)]
+
+
+@pytest.mark.parametrize("geometry", _GEOMETRIES, ids=lambda g: f"k{g.kernel[0]}s{g.stride[0]}")
+@pytest.mark.parametrize("m_cap", [1, 3, 4, 8, 16, 40])
+def test_tile_starts_are_the_tiles_classes_and_cover_every_output_once(
+        geometry: ConvGeometry, m_cap: int) -> None:
+    """Law: the tiles ``tile_starts`` places make the classes of ``tiles`` (size, count and
+    each tile's footprint, recounted from the positions it covers), and together cover every
+    output position exactly once."""
+    g = geometry
+    cover = np.zeros(g.batch * g.out_h * g.out_w, int)
+    plane = g.out_h * g.out_w
+    for c, starts in zip(g.tiles(m_cap), g.tile_starts(m_cap), strict=True):
+        assert len(starts) == c.count
+        for m0 in starts:
+            cover[m0:m0 + c.size] += 1
+            pixels = set()
+            for p in range(m0, m0 + c.size):
+                assert p // plane == m0 // plane, "a tile stays within one image"
+                oh, ow = divmod(p % plane, g.out_w)
+                pixels |= {(oh * g.stride[0] - g.pad[0] + i * g.dilation[0],
+                            ow * g.stride[1] - g.pad[1] + j * g.dilation[1])
+                           for i in range(g.kernel[0]) for j in range(g.kernel[1])}
+            assert len({(y, x) for y, x in pixels
+                        if 0 <= y < g.height and 0 <= x < g.width}) == c.footprint
+    assert (cover == 1).all()
+
+
+@pytest.mark.parametrize(("geometry", "dataflow", "m_t", "per_tile", "n_t"),
+                         [(_GEOMETRIES[0], "ws", 16, 3, 4), (_GEOMETRIES[1], "ws", 16, 1, 4),
+                          (_GEOMETRIES[1], "os", 4, 3, 4), (_GEOMETRIES[2], "ws", 8, 4, 3),
+                          (_GEOMETRIES[3], "os", 4, 2, 2)])
+def test_streamed_tiles_of_a_convolution_cover_its_gemm_once(geometry, dataflow, m_t, per_tile,
+                                                              n_t):
+    """A convolution's nmk nest, WS bands included (4 x 4 array: a 3x3 or 7x7 channel is longer
+    than the reduction axis): each compute instance's block has its shape, the blocks cover
+    the GEMM view (M positions x N x channels * taps) once, and a band never crosses its
+    SRAM k tile."""
+    g = geometry
+    arch = replace(load_arch("edge_int8"), array=replace(load_arch("edge_int8").array, rows=4,
+                                                         cols=4))
+    M, N, K = g.batch * g.out_h * g.out_w, 6, g.channels * g.taps
+    mp = mapping_for(Gemm(M, N, K), 8, 8, 8, arch, dataflow, m_t=m_t, units_per_tile=per_tile,
+                     n_t=n_t, order="nmk", geometry=g)
+    assert mp is not None
+    assert (mp.kplan.bands > 1) == (dataflow == "ws" and g.taps > 1)  # OS streams k: no bands
+    sram_k = mp.kplan.per_tile * g.taps
+    cover = np.zeros((M, N, K), int)
+    for run, block_of in zip(gemm_runs(mp, out_bits=8), streamed_tiles(mp, g), strict=True):
+        for i in range(run.count):
+            for ins in run.body:
+                lo, hi = window_of(ins)
+                if isinstance(ins, Compute) and lo <= i % ins.every < hi:
+                    b = block_of(i)
+                    assert (b.m, b.k, b.n) == (ins.m, ins.k, ins.n)
+                    assert b.k0 // sram_k == (b.k0 + b.k - 1) // sram_k
+                    cover[b.m0:b.m0 + b.m, b.n0:b.n0 + b.n, b.k0:b.k0 + b.k] += 1
+    assert (cover == 1).all()
