@@ -11,22 +11,42 @@
 //
 // Submodules: accel_dma (DMA queue, channel, SRAM writes, store reads), accel_tiles (tile
 // queue, issue, progress counters, stall accounting), accel_core_ws or accel_core_os (SRAMs,
-// array driver, output path), accel_outbuf (output buffer), accel_delay (skew registers).
+// array driver with its im2col address generator, output path), accel_inbuf (input SRAM,
+// one read port per array row), accel_kstep and accel_pstep (the address generator's
+// steps), accel_outbuf (output buffer), accel_delay (skew registers).
 //
 // Use:
 //   1. With `busy` low, write the program: per cycle one entry, prog_we = 1, prog_sel = 0
 //      for the DMA queue (prog_d_*) or 1 for the tile queue (prog_t_*), at prog_addr.
 //      Buffers: 0 input, 1 weight, 2 output. A DMA entry's DRAM descriptor is an element
-//      address, a row stride in elements, rows and columns (input: m x k, weight: k x n,
-//      store: m x n); `after` as in hwsim.encoding.DmaEntry. A tile entry: m, k, n, its
-//      slots, accumulate, after_data, after_drain as in hwsim.encoding.TileEntry; its costs
-//      come from m, k, R and C (docs/timing.md): WS occ = max(m, R), read = R + m,
-//      out = 2R, first = 2R + m + C - 2; OS occ = max(k, R, C), read = k, out = k + C - 1,
+//      address, a row stride in elements, rows (SRAM rows) and columns, and a plane of
+//      `wrap` rows with planes `pstride` elements apart: row r starts at element
+//      addr + (r / wrap) * pstride + (r % wrap) * stride (a GEMM block: wrap = rows; input
+//      m x k, weight k x n, store m x n). A convolution's input load moves its tile's
+//      footprint (NHWC map): fh planes (input rows) of wrap = fw pixels, one SRAM row per
+//      pixel holding the load's channels; a 1x1 convolution with a stride gathers one pixel
+//      per output (stride and pstride skip the others). `after` as in
+//      hwsim.encoding.DmaEntry. A tile entry: m, k, n, its slots, accumulate, after_data,
+//      after_drain as in hwsim.encoding.TileEntry, and its im2col walk (GEO_W-bit two's
+//      complement; accel_core_ws.v, accel_pstep.v, accel_kstep.v): its first output's
+//      column ow0 and window origin relative to the footprint (bh0, bw0; base0 =
+//      bh0 * fw + bw0), the footprint's fh x fw pixels, rstep = sh * fw - (out_w - 1) * sw
+//      (the address step to the next output row), its first K element in the input slot
+//      (channel kc0, kernel row kh0, column kw0; koff0 = kh0 * fw + kw0). A GEMM tile (and a
+//      gathered 1x1 one): fh = 1, fw = m, the rest 0. Its costs come from m, k, R and C
+//      (docs/timing.md), convolution or not: WS occ = max(m, R), read = R + m, out = 2R,
+//      first = 2R + m + C - 2; OS occ = max(k, R, C), read = k, out = k + C - 1,
 //      first = k + R + C - 2 (accel_tiles).
-//      Slot shapes: WS input slots hold DEPTH rows (m <= DEPTH) of R elements (k <= R),
-//      weight slots R rows of C; OS input slots R rows (m <= R) of KDEPTH elements
-//      (k <= KDEPTH), weight slots KDEPTH rows of C; output slots DEPTH rows of C (m <= DEPTH).
-//      An OS program also keeps accel_core_os's contract on consecutive tiles.
+//      Slot shapes: input slots hold IN_DEPTH rows (a load's rows: m for a GEMM, the
+//      footprint for a convolution) of R (WS, k <= R) or KDEPTH (OS, k <= KDEPTH) elements;
+//      WS weight slots R rows of C, OS ones KDEPTH rows of C; output slots DEPTH rows of C
+//      (m <= DEPTH; OS m <= R). An OS program also keeps accel_core_os's contract on
+//      consecutive tiles.
+//      The layer's im2col constants come on cv_* (sampled with `start`): kernel KH x KW,
+//      stride sh, sw, outputs per row out_w, wrap_w = (out_w - 1) * sw; a GEMM (or gathered
+//      1x1) layer: 1, 1, 1, 1, 0, 0. Convolutions supported: one group, dilation 1, kernel
+//      >= stride (footprint rows and columns are intervals), and 1x1 with a stride and no
+//      padding (gathered).
 //   2. Set n_dma and n_tiles and pulse `start` for one cycle. The cycle after the edge that
 //      samples `start` is cycle 0 of the layer: `busy` is high and `cycle` counts from 0.
 //   3. The layer has ended in the first cycle in which every DMA entry is done and every
@@ -35,7 +55,8 @@
 //
 // DRAM port (the channel is serialized by the DMA; the memory is always ready):
 //   * dram_req in the start cycle of a transfer, with dram_we (store), dram_buf, the
-//     descriptor, dram_beats (it holds the channel beats cycles) and dram_tag (entry index);
+//     descriptor (dram_addr, dram_stride, dram_wrap, dram_pstride, dram_rows, dram_cols),
+//     dram_beats (it holds the channel beats cycles) and dram_tag (entry index);
 //   * load rows come back on dram_rvalid/rtag/rrow/rdata, one SRAM row (rrow) per cycle; the
 //     DMA writes each into its slot; the load is done after its last row (rows - 1);
 //   * a store's row r is on dram_wvalid/wtag/wrow/wdata in cycle start + 1 + r; the memory
@@ -64,6 +85,7 @@ module accel #(
     parameter integer DEPTH     = 16,   // rows of an input (WS) or output slot: the largest m
     parameter integer DATAFLOW  = 0,    // 0: weight stationary, 1: output stationary
     parameter integer KDEPTH    = 16,   // OS: the longest k (input row, weight slot rows)
+    parameter integer IN_DEPTH  = 64,   // rows of an input slot: the largest load (footprint)
     parameter integer DQ_DEPTH  = 256,  // DMA queue entries
     parameter integer TQ_DEPTH  = 128,  // tile queue entries
     parameter integer TS_W      = 24,   // cycle counters and timestamps
@@ -71,6 +93,7 @@ module accel #(
     parameter integer DIM_W     = 16,   // rows, columns, m, k, n
     parameter integer BEATS_W   = 16,
     parameter integer SLOT_W    = 4,
+    parameter integer GEO_W     = 12,   // im2col coordinates (two's complement)
     parameter integer BROKEN    = 0,
     parameter integer QA_W      = (DQ_DEPTH > 1) ? $clog2(DQ_DEPTH) : 1,
     parameter integer TA_W      = (TQ_DEPTH > 1) ? $clog2(TQ_DEPTH) : 1,
@@ -90,6 +113,8 @@ module accel #(
     input  wire [SLOT_W-1:0]  prog_d_slot,
     input  wire [ADDR_W-1:0]  prog_d_addr,
     input  wire [ADDR_W-1:0]  prog_d_stride,
+    input  wire [DIM_W-1:0]   prog_d_wrap,
+    input  wire [ADDR_W-1:0]  prog_d_pstride,
     input  wire [DIM_W-1:0]   prog_d_rows,
     input  wire [DIM_W-1:0]   prog_d_cols,
     input  wire [BEATS_W-1:0] prog_d_beats,
@@ -103,8 +128,26 @@ module accel #(
     input  wire               prog_t_acc,
     input  wire [QA_W:0]      prog_t_after_data,
     input  wire [QA_W:0]      prog_t_after_drain,
+    input  wire [GEO_W-1:0]   prog_t_ow0,
+    input  wire [GEO_W-1:0]   prog_t_bh0,
+    input  wire [GEO_W-1:0]   prog_t_bw0,
+    input  wire [GEO_W-1:0]   prog_t_base0,
+    input  wire [GEO_W-1:0]   prog_t_fh,
+    input  wire [GEO_W-1:0]   prog_t_fw,
+    input  wire [GEO_W-1:0]   prog_t_rstep,
+    input  wire [GEO_W-1:0]   prog_t_kc0,
+    input  wire [GEO_W-1:0]   prog_t_kh0,
+    input  wire [GEO_W-1:0]   prog_t_kw0,
+    input  wire [GEO_W-1:0]   prog_t_koff0,
     input  wire [QA_W:0]      n_dma,
     input  wire [TA_W:0]      n_tiles,
+    // the layer's im2col constants, sampled with `start`
+    input  wire [GEO_W-1:0]   cv_kh,
+    input  wire [GEO_W-1:0]   cv_kw,
+    input  wire [GEO_W-1:0]   cv_sh,
+    input  wire [GEO_W-1:0]   cv_sw,
+    input  wire [GEO_W-1:0]   cv_out_w,
+    input  wire [GEO_W-1:0]   cv_wrap_w,
     // run control
     input  wire               start,
     output reg                busy,
@@ -118,6 +161,8 @@ module accel #(
     output wire [QA_W-1:0]    dram_tag,
     output wire [ADDR_W-1:0]  dram_addr,
     output wire [ADDR_W-1:0]  dram_stride,
+    output wire [DIM_W-1:0]   dram_wrap,
+    output wire [ADDR_W-1:0]  dram_pstride,
     output wire [DIM_W-1:0]   dram_rows,
     output wire [DIM_W-1:0]   dram_cols,
     output wire [BEATS_W-1:0] dram_beats,
@@ -167,6 +212,13 @@ module accel #(
     wire [SLOT_W-1:0]  in_slot, w_slot, out_slot;
     wire [DIM_W-1:0]   m, k, n;
     wire [TS_W-1:0]    arr_free;
+    localparam integer GEO_BITS = 11 * GEO_W;
+    wire [GEO_BITS-1:0] geo;
+    reg  [6*GEO_W-1:0]  layer;   // the im2col constants of the running layer
+
+    always @(posedge clk) begin
+        if (go) layer <= {cv_kh, cv_kw, cv_sh, cv_sw, cv_out_w, cv_wrap_w};
+    end
 
     accel_dma #(
         .DQ_DEPTH(DQ_DEPTH), .QA_W(QA_W), .TA_W(TA_W), .TS_W(TS_W), .ADDR_W(ADDR_W),
@@ -175,13 +227,15 @@ module accel #(
         .clk(clk), .rst(rst),
         .prog_we(prog_we && !prog_sel), .prog_addr(prog_addr[QA_W-1:0]),
         .prog_store(prog_d_store), .prog_buf(prog_d_buf), .prog_slot(prog_d_slot),
-        .prog_daddr(prog_d_addr), .prog_stride(prog_d_stride), .prog_rows(prog_d_rows),
+        .prog_daddr(prog_d_addr), .prog_stride(prog_d_stride), .prog_wrap(prog_d_wrap),
+        .prog_pstride(prog_d_pstride), .prog_rows(prog_d_rows),
         .prog_cols(prog_d_cols), .prog_beats(prog_d_beats), .prog_after(prog_d_after),
         .n_dma(n_dma), .go(go), .run(busy), .now(cycle),
         .tl_idx(tl_idx), .tl_ready(tl_ready), .tl_read_ts(tl_read_ts),
         .tl_done_ts(tl_done_ts),
         .dram_req(dram_req), .dram_we(dram_we), .dram_buf(dram_buf), .dram_tag(dram_tag),
-        .dram_addr(dram_addr), .dram_stride(dram_stride), .dram_rows(dram_rows),
+        .dram_addr(dram_addr), .dram_stride(dram_stride), .dram_wrap(dram_wrap),
+        .dram_pstride(dram_pstride), .dram_rows(dram_rows),
         .dram_cols(dram_cols), .dram_beats(dram_beats),
         .dram_rvalid(dram_rvalid), .dram_rtag(dram_rtag), .dram_rrow(dram_rrow),
         .dram_wvalid(dram_wvalid), .dram_wtag(dram_wtag), .dram_wrow(dram_wrow),
@@ -199,7 +253,7 @@ module accel #(
 
     accel_tiles #(
         .ROWS(ROWS), .COLS(COLS), .DATAFLOW(DATAFLOW), .TQ_DEPTH(TQ_DEPTH), .TA_W(TA_W), .QA_W(QA_W),
-        .TS_W(TS_W), .DIM_W(DIM_W), .SLOT_W(SLOT_W)
+        .TS_W(TS_W), .DIM_W(DIM_W), .SLOT_W(SLOT_W), .GEO_BITS(GEO_BITS)
     ) u_tiles (
         .clk(clk), .rst(rst),
         .prog_we(prog_we && prog_sel), .prog_addr(prog_addr[TA_W-1:0]),
@@ -207,6 +261,8 @@ module accel #(
         .prog_in_slot(prog_t_in_slot), .prog_w_slot(prog_t_w_slot),
         .prog_out_slot(prog_t_out_slot), .prog_acc(prog_t_acc),
         .prog_after_data(prog_t_after_data), .prog_after_drain(prog_t_after_drain),
+        .prog_geo({prog_t_ow0, prog_t_bh0, prog_t_bw0, prog_t_base0, prog_t_fh, prog_t_fw,
+                   prog_t_rstep, prog_t_kc0, prog_t_kh0, prog_t_kw0, prog_t_koff0}),
         .n_tiles(n_tiles), .go(go), .run(busy), .now(cycle),
         .dma_done_cnt(dma_done_cnt),
         .lk_data_idx(lk_data_idx), .lk_data_done_ts(lk_data_done_ts),
@@ -216,7 +272,8 @@ module accel #(
         .tl_idx(tl_idx), .tl_ready(tl_ready), .tl_read_ts(tl_read_ts),
         .tl_done_ts(tl_done_ts), .all_done(tiles_all_done),
         .issue(issue), .bank(bank), .in_slot(in_slot), .w_slot(w_slot),
-        .out_slot(out_slot), .acc(acc), .m(m), .k(k), .n(n), .issue_idx(ev_tile_issue_idx),
+        .out_slot(out_slot), .acc(acc), .m(m), .k(k), .n(n), .geo(geo),
+        .issue_idx(ev_tile_issue_idx),
         .issue_read_at(ev_tile_read_at),
         .ev_done(ev_tile_done), .ev_done_idx(ev_tile_done_idx),
         .arr_free(arr_free), .busy_cycles(busy_cycles),
@@ -230,27 +287,28 @@ module accel #(
             accel_core_os #(
                 .ROWS(ROWS), .COLS(COLS), .A_W(A_W), .W_W(W_W), .ACC_W(ACC_W),
                 .IN_SLOTS(IN_SLOTS), .W_SLOTS(W_SLOTS), .OUT_SLOTS(OUT_SLOTS), .DEPTH(DEPTH),
-                .KDEPTH(KDEPTH), .SLOT_W(SLOT_W), .DIM_W(DIM_W), .RD_W(RD_W)
+                .KDEPTH(KDEPTH), .IN_DEPTH(IN_DEPTH), .SLOT_W(SLOT_W), .DIM_W(DIM_W),
+                .GEO_W(GEO_W), .RD_W(RD_W)
             ) u_core (
                 .clk(clk), .rst(rst),
                 .sram_we(sram_we), .sram_buf(sram_buf), .sram_slot(sram_slot),
                 .sram_row(sram_row), .sram_data(dram_rdata),
                 .ob_rd_slot(ob_rd_slot), .ob_rd_row(dram_wrow), .ob_rd_data(dram_wdata),
                 .issue(issue), .bank(bank), .in_slot(in_slot), .w_slot(w_slot),
-                .out_slot(out_slot), .acc(acc), .m(m), .k(k), .n(n)
+                .out_slot(out_slot), .acc(acc), .m(m), .k(k), .n(n), .geo(geo), .layer(layer)
             );
         end else begin : g_ws
             accel_core_ws #(
                 .ROWS(ROWS), .COLS(COLS), .A_W(A_W), .W_W(W_W), .ACC_W(ACC_W),
                 .IN_SLOTS(IN_SLOTS), .W_SLOTS(W_SLOTS), .OUT_SLOTS(OUT_SLOTS), .DEPTH(DEPTH),
-                .SLOT_W(SLOT_W), .DIM_W(DIM_W), .RD_W(RD_W)
+                .IN_DEPTH(IN_DEPTH), .SLOT_W(SLOT_W), .DIM_W(DIM_W), .GEO_W(GEO_W), .RD_W(RD_W)
             ) u_core (
                 .clk(clk), .rst(rst),
                 .sram_we(sram_we), .sram_buf(sram_buf), .sram_slot(sram_slot),
                 .sram_row(sram_row), .sram_data(dram_rdata),
                 .ob_rd_slot(ob_rd_slot), .ob_rd_row(dram_wrow), .ob_rd_data(dram_wdata),
                 .issue(issue), .bank(bank), .in_slot(in_slot), .w_slot(w_slot),
-                .out_slot(out_slot), .acc(acc), .m(m), .k(k), .n(n)
+                .out_slot(out_slot), .acc(acc), .m(m), .k(k), .n(n), .geo(geo), .layer(layer)
             );
         end
     endgenerate

@@ -4,14 +4,24 @@
 //
 // An OS tile m x k x n (m <= R, n <= C, the reduction k streamed, k <= KDEPTH) reads an
 // m x k tile of A from its input slot and a k x n tile of W from its weight slot.
-//   * SRAMs: the input SRAM has one bank per array row; DMA row i of an input load (A's row
-//     i, k elements) goes into bank i at the slot's address, so one read per bank gives a
-//     column of A. A weight slot holds KDEPTH rows of C elements (W's row kk at row kk).
+//   * SRAMs: an input slot (accel_inbuf) holds IN_DEPTH rows of KDEPTH elements: a GEMM's
+//     A tile one row per GEMM row, a convolution's footprint one row per pixel; it has one
+//     read port per array row, so one cycle reads a column of the m x k tile. A weight slot
+//     holds KDEPTH rows of C elements (W's row kk at row kk).
 //   * Stream stage, cycles issue .. issue + k - 1 (docs/timing.md, OS): in cycle issue + kk
-//     it reads column kk of A (element kk of every bank) and row kk of W; A[i][kk] enters
-//     array row i in cycle issue + kk + i, W[kk][j] column j in cycle issue + kk + j (skew
-//     registers). Every row is valid, with `last` at kk = k - 1; rows i >= m carry zero
-//     activations and columns j >= n zero weights, so their results are zero and unused.
+//     it reads column kk of A (read port i: output position i, K element kk) and row kk of
+//     W; A[i][kk] enters array row i in cycle issue + kk + i, W[kk][j] column j in cycle
+//     issue + kk + j (skew registers). Every row is valid, with `last` at kk = k - 1; rows
+//     i >= m carry zero activations and columns j >= n zero weights, so their results are
+//     zero and unused.
+//   * The im2col address generator (docs/timing.md, "As a machine executes it"): the stream
+//     stage walks the tile's K elements (accel_kstep, from the tile's first: channel kc0,
+//     kernel row kh0, column kw0, footprint offset koff0), one per cycle; row i's output
+//     position (its window origin bh_i, bw_i and address base_i) follows from the tile's
+//     first (ow0, bh0, bw0, base0) by i steps of accel_pstep, a chain evaluated in the issue
+//     cycle and held. Port i reads pixel (bh_i + kh, bw_i + kw) at base_i + koff, element
+//     kc (zero in the padding). A GEMM tile is the same walk with a 1 x 1 kernel and no row
+//     wrap: row i reads element kk of slot row i.
 //   * Output stage: row i of results is on the array's port in cycle issue + k + C - 1 + i;
 //     a write descriptor leaves the stream stage in its last cycle, is delayed C cycles and
 //     starts the output stage, which writes rows 0 .. m - 1 of the output slot (columns
@@ -44,8 +54,10 @@ module accel_core_os #(
     parameter integer OUT_SLOTS = 4,
     parameter integer DEPTH     = 16,   // rows of an output slot (largest m)
     parameter integer KDEPTH    = 16,   // elements of an input slot row, rows of a weight slot
+    parameter integer IN_DEPTH  = 64,   // rows of an input slot (largest footprint)
     parameter integer SLOT_W    = 4,
     parameter integer DIM_W     = 16,
+    parameter integer GEO_W     = 12,   // im2col coordinates (two's complement)
     parameter integer RD_W      = 128   // DRAM read data: one SRAM row
 ) (
     input  wire                    clk,
@@ -71,19 +83,18 @@ module accel_core_os #(
     input  wire                    acc,
     input  wire [DIM_W-1:0]        m,
     input  wire [DIM_W-1:0]        k,
-    input  wire [DIM_W-1:0]        n
+    input  wire [DIM_W-1:0]        n,
+    // the tile's im2col walk (accel.v, tile entry) and the layer's (sampled at start)
+    input  wire [11*GEO_W-1:0]     geo,
+    input  wire [6*GEO_W-1:0]      layer
 );
-    localparam integer IN_ROW_W = KDEPTH * A_W;
     localparam integer W_WORDS = W_SLOTS * KDEPTH;
-    localparam integer IS_W = (IN_SLOTS > 1) ? $clog2(IN_SLOTS) : 1;
     localparam integer WA_W = (W_WORDS > 1) ? $clog2(W_WORDS) : 1;
-    localparam integer KD_W = (KDEPTH > 1) ? $clog2(KDEPTH) : 1;
     // a write descriptor: valid, output slot, accumulate, rows used, columns used
     localparam integer DESC_W = 1 + SLOT_W + 1 + DIM_W + DIM_W;
 
     // ---- SRAM slots ---------------------------------------------------------------------
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [31:0] in_wr_flat = {{(32-SLOT_W){1'b0}}, sram_slot};
     wire [31:0] w_wr_flat  = {{(32-SLOT_W){1'b0}}, sram_slot} * KDEPTH
                            + {{(32-DIM_W){1'b0}}, sram_row};
     /* verilator lint_on UNUSEDSIGNAL */
@@ -99,6 +110,8 @@ module accel_core_os #(
     reg [SLOT_W-1:0]  sp_in_slot, sp_w_slot, sp_out_slot;
     reg               sp_acc;
     reg [DIM_W-1:0]   sp_m, sp_k, sp_n;
+    reg [GEO_W-1:0]   sp_fh, sp_fw;                     // the tile's footprint
+    reg [GEO_W-1:0]   sp_kc, sp_kh, sp_kw, sp_koff;     // the K walk: element kk
 
     wire              cs_active   = issue || sp_active;
     wire [DIM_W-1:0]  cs_kk       = issue ? {DIM_W{1'b0}} : sp_kk;
@@ -110,6 +123,54 @@ module accel_core_os #(
     wire [DIM_W-1:0]  cs_k        = issue ? k : sp_k;
     wire [DIM_W-1:0]  cs_n        = issue ? n : sp_n;
     wire              cs_last     = cs_active && cs_kk == cs_k - 1'b1;
+
+    // ---- the im2col walk (header) ------------------------------------------------------
+    /* verilator lint_off UNUSEDSIGNAL */  // R = 1 never steps; the last row's next column
+    wire [GEO_W-1:0] l_kh, l_kw, l_sh, l_sw, l_out_w, l_wrap_w;
+    wire [GEO_W-1:0] g_ow0, g_bh0, g_bw0, g_base0, g_fh, g_fw, g_rstep;
+    wire [ROWS*GEO_W-1:0] ch_ow, ch_bh, ch_bw, ch_base;   // the chain (issue cycle)
+    /* verilator lint_on UNUSEDSIGNAL */
+    assign {l_kh, l_kw, l_sh, l_sw, l_out_w, l_wrap_w} = layer;
+    wire [GEO_W-1:0] g_kc0, g_kh0, g_kw0, g_koff0;
+    assign {g_ow0, g_bh0, g_bw0, g_base0, g_fh, g_fw, g_rstep, g_kc0, g_kh0, g_kw0, g_koff0}
+        = geo;
+    wire [GEO_W-1:0] cs_fh   = issue ? g_fh : sp_fh;
+    wire [GEO_W-1:0] cs_fw   = issue ? g_fw : sp_fw;
+    wire [GEO_W-1:0] cs_kc   = issue ? g_kc0 : sp_kc;
+    wire [GEO_W-1:0] cs_kh   = issue ? g_kh0 : sp_kh;
+    wire [GEO_W-1:0] cs_kw   = issue ? g_kw0 : sp_kw;
+    wire [GEO_W-1:0] cs_koff = issue ? g_koff0 : sp_koff;
+    wire [GEO_W-1:0] nx_kc, nx_kh, nx_kw, nx_koff;
+    accel_kstep #(.GEO_W(GEO_W)) u_kstep (
+        .kh_n(l_kh), .kw_n(l_kw), .fw(cs_fw),
+        .c(cs_kc), .kh(cs_kh), .kw(cs_kw), .koff(cs_koff),
+        .c_nx(nx_kc), .kh_nx(nx_kh), .kw_nx(nx_kw), .koff_nx(nx_koff)
+    );
+    // row i's output position: the issuing tile's first, stepped i times; held for the tile
+    reg  [ROWS*GEO_W-1:0] sp_bh, sp_bw, sp_base;
+    wire [ROWS*GEO_W-1:0] cs_bh   = issue ? ch_bh : sp_bh;
+    wire [ROWS*GEO_W-1:0] cs_bw   = issue ? ch_bw : sp_bw;
+    wire [ROWS*GEO_W-1:0] cs_base = issue ? ch_base : sp_base;
+    genvar r;
+    generate
+        for (r = 0; r < ROWS; r = r + 1) begin : g_pos  // per-row wires: no false loop
+            wire [GEO_W-1:0] ow, bh, bw, base;
+            if (r == 0) begin : g_first
+                assign {ow, bh, bw, base} = {g_ow0, g_bh0, g_bw0, g_base0};
+            end else begin : g_next
+                accel_pstep #(.GEO_W(GEO_W)) u_pstep (
+                    .out_w(l_out_w), .sh(l_sh), .sw(l_sw), .wrap_w(l_wrap_w), .rstep(g_rstep),
+                    .ow(g_pos[r-1].ow), .bh(g_pos[r-1].bh), .bw(g_pos[r-1].bw),
+                    .base(g_pos[r-1].base),
+                    .ow_nx(ow), .bh_nx(bh), .bw_nx(bw), .base_nx(base)
+                );
+            end
+            assign ch_ow[r*GEO_W +: GEO_W]   = ow;
+            assign ch_bh[r*GEO_W +: GEO_W]   = bh;
+            assign ch_bw[r*GEO_W +: GEO_W]   = bw;
+            assign ch_base[r*GEO_W +: GEO_W] = base;
+        end
+    endgenerate
 
     always @(posedge clk) begin
         if (rst) begin
@@ -125,19 +186,26 @@ module accel_core_os #(
                 sp_m        <= m;
                 sp_k        <= k;
                 sp_n        <= n;
+                sp_fh       <= g_fh;
+                sp_fw       <= g_fw;
+                sp_bh       <= ch_bh;
+                sp_bw       <= ch_bw;
+                sp_base     <= ch_base;
             end else if (sp_active) begin
                 sp_kk <= sp_kk + 1'b1;
             end
+            sp_kc   <= nx_kc;
+            sp_kh   <= nx_kh;
+            sp_kw   <= nx_kw;
+            sp_koff <= nx_koff;
         end
     end
 
     // ---- array and its skewed inputs --------------------------------------------------
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [31:0] in_rd_flat = {{(32-SLOT_W){1'b0}}, cs_in_slot};
     wire [31:0] w_rd_flat  = {{(32-SLOT_W){1'b0}}, cs_w_slot} * KDEPTH
                            + {{(32-DIM_W){1'b0}}, cs_kk};
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [KD_W-1:0]     kk = cs_kk[KD_W-1:0];
     wire [COLS*W_W-1:0] w_row_data = w_mem[w_rd_flat[WA_W-1:0]];
 
     wire [ROWS*A_W-1:0]   a_in;
@@ -150,19 +218,30 @@ module accel_core_os #(
     wire [ROWS-1:0]       arr_out_row;
     /* verilator lint_on UNUSEDSIGNAL */
 
+    // input SRAM: port i reads output position i's K element kk
+    wire [ROWS-1:0]       rd_en;
+    wire [ROWS*GEO_W-1:0] rd_rh, rd_rw, rd_addr, rd_elem;
+    wire [ROWS*A_W-1:0]   in_vals;
+    accel_inbuf #(
+        .A_W(A_W), .IN_SLOTS(IN_SLOTS), .IN_DEPTH(IN_DEPTH), .IN_ROW(KDEPTH), .PORTS(ROWS),
+        .SLOT_W(SLOT_W), .DIM_W(DIM_W), .GEO_W(GEO_W), .RD_W(RD_W)
+    ) u_inbuf (
+        .clk(clk),
+        .we(sram_we && !sram_buf), .wr_slot(sram_slot), .wr_row(sram_row), .wr_data(sram_data),
+        .rd_slot(cs_in_slot), .fh(cs_fh), .fw(cs_fw), .en(rd_en), .rh(rd_rh), .rw(rd_rw),
+        .addr(rd_addr), .elem(rd_elem), .data(in_vals)
+    );
+
     genvar i, j;
     generate
         for (i = 0; i < ROWS; i = i + 1) begin : g_arow
             localparam [DIM_W-1:0] ROW_I = i;
-            // bank i: row i of every input slot
-            reg [IN_ROW_W-1:0] mem [0:IN_SLOTS-1];
-            always @(posedge clk) begin
-                if (sram_we && !sram_buf && sram_row == ROW_I)
-                    mem[in_wr_flat[IS_W-1:0]] <= sram_data[IN_ROW_W-1:0];
-            end
-            wire [IN_ROW_W-1:0] word = mem[in_rd_flat[IS_W-1:0]];
-            wire use_i = cs_active && ROW_I < cs_m;
-            wire [A_W-1:0] a_val = use_i ? word[kk*A_W +: A_W] : {A_W{1'b0}};
+            assign rd_en[i] = cs_active && ROW_I < cs_m;
+            assign rd_rh[i*GEO_W +: GEO_W]   = cs_bh[i*GEO_W +: GEO_W] + cs_kh;
+            assign rd_rw[i*GEO_W +: GEO_W]   = cs_bw[i*GEO_W +: GEO_W] + cs_kw;
+            assign rd_addr[i*GEO_W +: GEO_W] = cs_base[i*GEO_W +: GEO_W] + cs_koff;
+            assign rd_elem[i*GEO_W +: GEO_W] = cs_kc;
+            wire [A_W-1:0] a_val = in_vals[i*A_W +: A_W];
             accel_delay #(.W(A_W + 2), .D(i)) u_skew (
                 .clk(clk), .rst(rst),
                 .din({a_val, cs_active, cs_last}),

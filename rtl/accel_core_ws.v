@@ -8,12 +8,27 @@
 //     column j in cycle issue + j + (R-1-s), tagged with row s and bank `bank` (the tile's
 //     parity); rows s >= k and columns j >= n carry zero weights, so a small tile never sees
 //     stale weights of an earlier tile in its bank;
-//   * activations: SRAM row mm of the input slot is read in cycle issue + R + mm and element i
-//     enters array row i in cycle issue + R + mm + i (zero for i >= k);
+//   * activations: the activation for output position mm (the tile's mm-th, in raster order)
+//     and array row i (the tile's i-th K element) is read in cycle issue + R + mm through
+//     read port i of the input SRAM (accel_inbuf) and enters array row i in cycle
+//     issue + R + mm + i (zero for i >= k and for padding);
 //   * outputs: result (mm, j) leaves column j in cycle issue + 2R + mm + j; a write descriptor
 //     that travels with it (delayed R cycles, then one per column) adds it to output-slot row
 //     mm of column j's memory (or overwrites it when the tile does not accumulate); columns
 //     j >= n are not written.
+// The im2col address generator (docs/timing.md, "As a machine executes it"): a conv tile
+// reads its input slot's footprint (accel_inbuf) as the m x k GEMM tile it is, in the same
+// cycles as a GEMM tile. While the weight stage loads the tile's weights it walks the K
+// elements (accel_kstep, from the tile's first: channel kc0, kernel row kh0, column kw0,
+// footprint offset koff0), one per cycle, into array row q's registers (kernel row, column,
+// channel, offset) in cycle issue + q. They come in two banks by tile parity: a tile's walk
+// overlaps the previous tile's activation stage, and the tile after it issues no earlier
+// than issue + max(m, R) + R, after this tile's last read. The activation stage walks the
+// output positions (accel_pstep,
+// from the tile's first: column ow0, window origin bh0, bw0, base0); row i reads pixel
+// (bh + kh_i, bw + kw_i) at address base + koff_i, element kc_i. A GEMM tile is the same walk
+// with a 1 x 1 kernel and no row wrap: row i reads element i of slot row mm.
+//
 // The weight stage is busy R cycles after an issue and hands the tile to the activation stage,
 // busy m cycles; the tile controller issues at most every max(m, R) cycles, so neither stage
 // is ever asked to hold two tiles.
@@ -31,9 +46,11 @@ module accel_core_ws #(
     parameter integer IN_SLOTS  = 4,
     parameter integer W_SLOTS   = 4,
     parameter integer OUT_SLOTS = 4,
-    parameter integer DEPTH     = 16,   // rows of an input or output slot (largest m)
+    parameter integer DEPTH     = 16,   // rows of an output slot (largest m)
+    parameter integer IN_DEPTH  = 64,   // rows of an input slot (largest footprint)
     parameter integer SLOT_W    = 4,
     parameter integer DIM_W     = 16,
+    parameter integer GEO_W     = 12,   // im2col coordinates (two's complement)
     parameter integer RD_W      = 32    // DRAM read data: one SRAM row
 ) (
     input  wire                    clk,
@@ -57,12 +74,14 @@ module accel_core_ws #(
     input  wire                    acc,
     input  wire [DIM_W-1:0]        m,
     input  wire [DIM_W-1:0]        k,
-    input  wire [DIM_W-1:0]        n
+    input  wire [DIM_W-1:0]        n,
+    // the tile's im2col walk (accel.v, tile entry) and the layer's (sampled at start)
+    input  wire [11*GEO_W-1:0]     geo,
+    input  wire [6*GEO_W-1:0]      layer
 );
     localparam integer ROW_W = (ROWS > 1) ? $clog2(ROWS) : 1;
-    localparam integer IN_WORDS = IN_SLOTS * DEPTH;
+    localparam integer KR_W = $clog2(2 * ROWS);   // the K walk's registers: two banks
     localparam integer W_WORDS = W_SLOTS * ROWS;
-    localparam integer IA_W = (IN_WORDS > 1) ? $clog2(IN_WORDS) : 1;
     localparam integer WA_W = (W_WORDS > 1) ? $clog2(W_WORDS) : 1;
     // a write descriptor: valid, output slot, row, accumulate, columns used
     localparam integer DESC_W = 1 + SLOT_W + DIM_W + 1 + DIM_W;
@@ -80,17 +99,18 @@ module accel_core_ws #(
     endfunction
 
     // ---- SRAM slots ---------------------------------------------------------------------
-    reg [ROWS*A_W-1:0] in_mem [0:IN_WORDS-1];
     reg [COLS*W_W-1:0] w_mem  [0:W_WORDS-1];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [31:0] in_wr_flat = flat(sram_slot, DEPTH, sram_row);
     wire [31:0] w_wr_flat  = flat(sram_slot, ROWS, sram_row);
     /* verilator lint_on UNUSEDSIGNAL */
 
     always @(posedge clk) begin
-        if (sram_we && !sram_buf) in_mem[in_wr_flat[IA_W-1:0]] <= sram_data[ROWS*A_W-1:0];
         if (sram_we && sram_buf)  w_mem[w_wr_flat[WA_W-1:0]]   <= sram_data[COLS*W_W-1:0];
     end
+
+    // ---- the layer's im2col constants and the issuing tile's walk (accel.v) -------------
+    wire [GEO_W-1:0] l_kh, l_kw, l_sh, l_sw, l_out_w, l_wrap_w;
+    assign {l_kh, l_kw, l_sh, l_sw, l_out_w, l_wrap_w} = layer;
 
     // ---- weight stage: cycles issue .. issue + R - 1 ------------------------------------
     // In the issue cycle it works from the issue inputs (q = 0), later from its registers.
@@ -100,6 +120,8 @@ module accel_core_ws #(
     reg [SLOT_W-1:0]  wp_w_slot, wp_in_slot, wp_out_slot;
     reg               wp_acc;
     reg [DIM_W-1:0]   wp_m, wp_k, wp_n;
+    reg [11*GEO_W-1:0] wp_geo;
+    reg [GEO_W-1:0]   wp_kc, wp_kh, wp_kw, wp_koff;   // the K walk: row q's element
 
     wire              cw_active  = issue || wp_active;
     wire [DIM_W-1:0]  cw_q       = issue ? {DIM_W{1'b0}} : wp_q;
@@ -112,6 +134,37 @@ module accel_core_ws #(
     wire [DIM_W-1:0]  cw_k       = issue ? k : wp_k;
     wire [DIM_W-1:0]  cw_n       = issue ? n : wp_n;
     wire              cw_last    = cw_active && cw_q == LAST_Q;
+    wire [11*GEO_W-1:0] cw_geo   = issue ? geo : wp_geo;
+    wire [GEO_W-1:0]  g_ow0, g_bh0, g_bw0, g_base0, g_fh, g_fw, g_rstep;
+    wire [GEO_W-1:0]  g_kc0, g_kh0, g_kw0, g_koff0;
+    assign {g_ow0, g_bh0, g_bw0, g_base0, g_fh, g_fw, g_rstep, g_kc0, g_kh0, g_kw0, g_koff0}
+        = cw_geo;
+    wire [GEO_W-1:0]  cw_kc   = issue ? g_kc0 : wp_kc;
+    wire [GEO_W-1:0]  cw_kh   = issue ? g_kh0 : wp_kh;
+    wire [GEO_W-1:0]  cw_kw   = issue ? g_kw0 : wp_kw;
+    wire [GEO_W-1:0]  cw_koff = issue ? g_koff0 : wp_koff;
+    wire [GEO_W-1:0]  nx_kc, nx_kh, nx_kw, nx_koff;
+    accel_kstep #(.GEO_W(GEO_W)) u_kstep (
+        .kh_n(l_kh), .kw_n(l_kw), .fw(g_fw),
+        .c(cw_kc), .kh(cw_kh), .kw(cw_kw), .koff(cw_koff),
+        .c_nx(nx_kc), .kh_nx(nx_kh), .kw_nx(nx_kw), .koff_nx(nx_koff)
+    );
+    // per array row q: its K element, written in cycle issue + q into the tile's bank
+    reg [GEO_W-1:0]   kr_c [0:2*ROWS-1];
+    reg [GEO_W-1:0]   kr_h [0:2*ROWS-1];
+    reg [GEO_W-1:0]   kr_w [0:2*ROWS-1];
+    reg [GEO_W-1:0]   kr_off [0:2*ROWS-1];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0]       kr_wr = {{31{1'b0}}, cw_bank} * ROWS + {{(32-DIM_W){1'b0}}, cw_q};
+    /* verilator lint_on UNUSEDSIGNAL */
+    always @(posedge clk) begin
+        if (cw_active) begin
+            kr_c[kr_wr[KR_W-1:0]]   <= cw_kc;
+            kr_h[kr_wr[KR_W-1:0]]   <= cw_kh;
+            kr_w[kr_wr[KR_W-1:0]]   <= cw_kw;
+            kr_off[kr_wr[KR_W-1:0]] <= cw_koff;
+        end
+    end
 
     // ---- activation stage: cycles issue + R .. issue + R + m - 1 ------------------------
     reg               ap_active;
@@ -120,6 +173,14 @@ module accel_core_ws #(
     reg [SLOT_W-1:0]  ap_in_slot, ap_out_slot;
     reg               ap_acc;
     reg [DIM_W-1:0]   ap_m, ap_k, ap_n;
+    reg [GEO_W-1:0]   ap_fh, ap_fw, ap_rstep;           // the tile's footprint
+    reg [GEO_W-1:0]   ap_ow, ap_bh, ap_bw, ap_base;     // position mm's window
+    wire [GEO_W-1:0]  nx_ow, nx_bh, nx_bw, nx_base;
+    accel_pstep #(.GEO_W(GEO_W)) u_pstep (
+        .out_w(l_out_w), .sh(l_sh), .sw(l_sw), .wrap_w(l_wrap_w), .rstep(ap_rstep),
+        .ow(ap_ow), .bh(ap_bh), .bw(ap_bw), .base(ap_base),
+        .ow_nx(nx_ow), .bh_nx(nx_bh), .bw_nx(nx_bw), .base_nx(nx_base)
+    );
 
     wire ap_last = ap_active && ap_mm == ap_m - 1'b1;
 
@@ -139,9 +200,14 @@ module accel_core_ws #(
                 wp_m        <= m;
                 wp_k        <= k;
                 wp_n        <= n;
+                wp_geo      <= geo;
             end else if (wp_active) begin
                 wp_q <= wp_q + 1'b1;
             end
+            wp_kc   <= nx_kc;
+            wp_kh   <= nx_kh;
+            wp_kw   <= nx_kw;
+            wp_koff <= nx_koff;
             if (cw_last) begin
                 ap_active   <= 1'b1;
                 ap_mm       <= {DIM_W{1'b0}};
@@ -152,10 +218,21 @@ module accel_core_ws #(
                 ap_m        <= cw_m;
                 ap_k        <= cw_k;
                 ap_n        <= cw_n;
+                ap_fh       <= g_fh;
+                ap_fw       <= g_fw;
+                ap_rstep    <= g_rstep;
+                ap_ow       <= g_ow0;
+                ap_bh       <= g_bh0;
+                ap_bw       <= g_bw0;
+                ap_base     <= g_base0;
             end else if (ap_last) begin
                 ap_active <= 1'b0;
             end else if (ap_active) begin
-                ap_mm <= ap_mm + 1'b1;
+                ap_mm   <= ap_mm + 1'b1;
+                ap_ow   <= nx_ow;
+                ap_bh   <= nx_bh;
+                ap_bw   <= nx_bw;
+                ap_base <= nx_base;
             end
         end
     end
@@ -164,10 +241,22 @@ module accel_core_ws #(
     wire [DIM_W-1:0] w_s = LAST_Q - cw_q;  // the weight row read in this cycle
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] w_rd_flat  = flat(cw_w_slot, ROWS, w_s);
-    wire [31:0] in_rd_flat = flat(ap_in_slot, DEPTH, ap_mm);
     /* verilator lint_on UNUSEDSIGNAL */
     wire [COLS*W_W-1:0]  w_row_data  = w_mem[w_rd_flat[WA_W-1:0]];
-    wire [ROWS*A_W-1:0]  in_row_data = in_mem[in_rd_flat[IA_W-1:0]];
+
+    // input SRAM: port i reads array row i's K element at position mm
+    wire [ROWS-1:0]       rd_en;
+    wire [ROWS*GEO_W-1:0] rd_rh, rd_rw, rd_addr, rd_elem;
+    wire [ROWS*A_W-1:0]   in_vals;
+    accel_inbuf #(
+        .A_W(A_W), .IN_SLOTS(IN_SLOTS), .IN_DEPTH(IN_DEPTH), .IN_ROW(ROWS), .PORTS(ROWS),
+        .SLOT_W(SLOT_W), .DIM_W(DIM_W), .GEO_W(GEO_W), .RD_W(RD_W)
+    ) u_inbuf (
+        .clk(clk),
+        .we(sram_we && !sram_buf), .wr_slot(sram_slot), .wr_row(sram_row), .wr_data(sram_data),
+        .rd_slot(ap_in_slot), .fh(ap_fh), .fw(ap_fw), .en(rd_en), .rh(rd_rh), .rw(rd_rw),
+        .addr(rd_addr), .elem(rd_elem), .data(in_vals)
+    );
 
     wire [ROWS*A_W-1:0]   a_in;
     wire [ROWS-1:0]       a_valid;
@@ -185,8 +274,15 @@ module accel_core_ws #(
     generate
         for (i = 0; i < ROWS; i = i + 1) begin : g_arow
             localparam [DIM_W-1:0] ROW_I = i;
-            wire use_i = ap_active && ROW_I < ap_k;
-            wire [A_W-1:0] a_val = use_i ? in_row_data[i*A_W +: A_W] : {A_W{1'b0}};
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [31:0] kr_rd = {{31{1'b0}}, ap_bank} * ROWS + i;
+            /* verilator lint_on UNUSEDSIGNAL */
+            assign rd_en[i] = ap_active && ROW_I < ap_k;
+            assign rd_rh[i*GEO_W +: GEO_W]   = ap_bh + kr_h[kr_rd[KR_W-1:0]];
+            assign rd_rw[i*GEO_W +: GEO_W]   = ap_bw + kr_w[kr_rd[KR_W-1:0]];
+            assign rd_addr[i*GEO_W +: GEO_W] = ap_base + kr_off[kr_rd[KR_W-1:0]];
+            assign rd_elem[i*GEO_W +: GEO_W] = kr_c[kr_rd[KR_W-1:0]];
+            wire [A_W-1:0] a_val = in_vals[i*A_W +: A_W];
             accel_delay #(.W(A_W + 2), .D(i)) u_skew (
                 .clk(clk), .rst(rst),
                 .din({a_val, ap_active, ap_bank}),

@@ -46,6 +46,8 @@ module accel_dma #(
     input  wire [SLOT_W-1:0]  prog_slot,
     input  wire [ADDR_W-1:0]  prog_daddr,
     input  wire [ADDR_W-1:0]  prog_stride,
+    input  wire [DIM_W-1:0]   prog_wrap,
+    input  wire [ADDR_W-1:0]  prog_pstride,
     input  wire [DIM_W-1:0]   prog_rows,
     input  wire [DIM_W-1:0]   prog_cols,
     input  wire [BEATS_W-1:0] prog_beats,
@@ -68,6 +70,8 @@ module accel_dma #(
     output wire [QA_W-1:0]    dram_tag,
     output wire [ADDR_W-1:0]  dram_addr,
     output wire [ADDR_W-1:0]  dram_stride,
+    output wire [DIM_W-1:0]   dram_wrap,
+    output wire [ADDR_W-1:0]  dram_pstride,
     output wire [DIM_W-1:0]   dram_rows,
     output wire [DIM_W-1:0]   dram_cols,
     output wire [BEATS_W-1:0] dram_beats,
@@ -108,6 +112,8 @@ module accel_dma #(
     reg [ADDR_W-1:0]  dq_daddr  [0:DQ_DEPTH-1];
     reg [ADDR_W-1:0]  dq_stride [0:DQ_DEPTH-1];
     reg [DIM_W-1:0]   dq_rows   [0:DQ_DEPTH-1];
+    reg [DIM_W-1:0]   dq_wrap   [0:DQ_DEPTH-1];
+    reg [ADDR_W-1:0]  dq_pstride [0:DQ_DEPTH-1];
     reg [DIM_W-1:0]   dq_cols   [0:DQ_DEPTH-1];
     reg [BEATS_W-1:0] dq_beats  [0:DQ_DEPTH-1];
     reg [TA_W:0]      dq_after  [0:DQ_DEPTH-1];
@@ -153,6 +159,8 @@ module accel_dma #(
     assign dram_addr   = dq_daddr[h];
     assign dram_stride = dq_stride[h];
     assign dram_rows   = dq_rows[h];
+    assign dram_wrap   = dq_wrap[h];
+    assign dram_pstride = dq_pstride[h];
     assign dram_cols   = dq_cols[h];
     assign dram_beats  = dq_beats[h];
     assign ev_start     = fire;
@@ -187,6 +195,8 @@ module accel_dma #(
             dq_daddr[prog_addr]  <= prog_daddr;
             dq_stride[prog_addr] <= prog_stride;
             dq_rows[prog_addr]   <= prog_rows;
+            dq_wrap[prog_addr]   <= prog_wrap;
+            dq_pstride[prog_addr] <= prog_pstride;
             dq_cols[prog_addr]   <= prog_cols;
             dq_beats[prog_addr]  <= prog_beats;
             dq_after[prog_addr]  <= prog_after;

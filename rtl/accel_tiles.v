@@ -1,5 +1,6 @@
 // The accelerator's tile controller: the tile queue, issue into the array, the progress
-// counters the DMA waits on, and the array's busy and stall accounting.
+// counters the DMA waits on, and the array's busy and stall accounting. It carries each
+// tile's im2col walk (`geo`, rtl/accel.v's tile entry) to the datapath untouched.
 //
 // A tile's costs on an R x C array (docs/timing.md; hwsim.dataflow.Dataflow first, period,
 // spans), from its streamed dimension s (WS: m, OS: k):
@@ -33,7 +34,8 @@ module accel_tiles #(
     parameter integer QA_W     = 8,
     parameter integer TS_W     = 24,
     parameter integer DIM_W    = 16,
-    parameter integer SLOT_W   = 4
+    parameter integer SLOT_W   = 4,
+    parameter integer GEO_BITS = 132    // a tile's im2col walk, carried to the datapath
 ) (
     input  wire               clk,
     input  wire               rst,
@@ -49,6 +51,7 @@ module accel_tiles #(
     input  wire               prog_acc,
     input  wire [QA_W:0]      prog_after_data,
     input  wire [QA_W:0]      prog_after_drain,
+    input  wire [GEO_BITS-1:0] prog_geo,
     input  wire [TA_W:0]      n_tiles,
     // run control
     input  wire               go,
@@ -79,6 +82,7 @@ module accel_tiles #(
     output wire [DIM_W-1:0]   m,
     output wire [DIM_W-1:0]   k,
     output wire [DIM_W-1:0]   n,
+    output wire [GEO_BITS-1:0] geo,
     output wire [TA_W-1:0]    issue_idx,
     output wire [TS_W-1:0]    issue_read_at,  // the issuing tile's operand release cycle
     // monitor event: tile complete from this cycle
@@ -118,6 +122,7 @@ module accel_tiles #(
     reg              tq_acc       [0:TQ_DEPTH-1];
     reg [QA_W:0]     tq_after_data  [0:TQ_DEPTH-1];
     reg [QA_W:0]     tq_after_drain [0:TQ_DEPTH-1];
+    reg [GEO_BITS-1:0] tq_geo     [0:TQ_DEPTH-1];
     reg [TS_W-1:0]   tq_read_ts   [0:TQ_DEPTH-1];
     reg [TS_W-1:0]   tq_done_ts   [0:TQ_DEPTH-1];
 
@@ -143,6 +148,7 @@ module accel_tiles #(
     assign w_slot   = tq_w_slot[h];
     assign out_slot = tq_out_slot[h];
     assign acc      = tq_acc[h];
+    assign geo      = tq_geo[h];
     assign bank     = h[0];
     wire [QA_W:0] after_data  = tq_after_data[h];
     wire [QA_W:0] after_drain = tq_after_drain[h];
@@ -197,6 +203,7 @@ module accel_tiles #(
             tq_acc[prog_addr]         <= prog_acc;
             tq_after_data[prog_addr]  <= prog_after_data;
             tq_after_drain[prog_addr] <= prog_after_drain;
+            tq_geo[prog_addr]         <= prog_geo;
         end
         if (rst || go) begin
             head           <= {(TA_W+1){1'b0}};

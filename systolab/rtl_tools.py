@@ -114,6 +114,11 @@ class SynthSpec:
 
 # Per-PE (per-unit) kernels and parameter sets. The PEs' accumulators leave room for a
 # 16-deep reduction (WS column: 2*bits + 4) or 256 OS accumulation steps (2*bits + 8).
+ACCEL_SOURCES = ("ws_pe.v", "ws_array.v", "os_pe.v", "os_array.v", "accel_delay.v",
+                 "accel_outbuf.v", "accel_core_ws.v", "accel_core_os.v", "accel_inbuf.v",
+                 "accel_kstep.v", "accel_pstep.v", "accel_dma.v", "accel_tiles.v", "accel.v")
+"""The accelerator's Verilog files in rtl/, in compile order (synthesis and the RTL tests)."""
+
 SYNTH_SPECS: tuple[SynthSpec, ...] = (
     SynthSpec("ws_pe", "ws_pe", ("ws_pe.v",), tuple(
         SynthPoint({"bits": b, "acc_bits": 2 * b + 4},
@@ -132,9 +137,7 @@ SYNTH_SPECS: tuple[SynthSpec, ...] = (
     # The whole accelerator at one size, to set against the per-PE estimate (its PEs, queues,
     # DMA and buffers): xc7 only, whose LUT RAM holds the queues and slots it reads
     # asynchronously (iCE40 has none: they become flip-flops, 74k LUTs in 200 s of Yosys).
-    SynthSpec("accel", "accel", ("ws_pe.v", "ws_array.v", "os_pe.v", "os_array.v",
-                                 "accel_delay.v", "accel_outbuf.v", "accel_core_ws.v",
-                                 "accel_core_os.v", "accel_dma.v", "accel_tiles.v", "accel.v"),
+    SynthSpec("accel", "accel", ACCEL_SOURCES,
               (SynthPoint({"rows": 4, "cols": 4, "operand_bits": 8},
                           {"ROWS": 4, "COLS": 4, "A_W": 8, "W_W": 8}),), ("xc7",)),
 )

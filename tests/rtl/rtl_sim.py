@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from systolab.rtl_tools import ACCEL_SOURCES
+
 REPO = Path(__file__).resolve().parents[2]
 RTL_DIR = REPO / "rtl"
 TB_DIR = Path(__file__).resolve().parent / "tb"
@@ -50,10 +52,7 @@ KERNELS: dict[str, Kernel] = {
     "xnor_unit": Kernel("xnor_unit", ("xnor_unit.v",), "tb_xnor"),
     # the whole accelerator (either dataflow): its cases live in test_rtl_accel.py, not in
     # SUITE_CASES
-    "accel": Kernel("accel", ("ws_pe.v", "ws_array.v", "os_pe.v", "os_array.v",
-                              "accel_delay.v", "accel_outbuf.v", "accel_core_ws.v",
-                              "accel_core_os.v", "accel_dma.v", "accel_tiles.v", "accel.v"),
-                    "tb_accel"),
+    "accel": Kernel("accel", ACCEL_SOURCES, "tb_accel"),
 }
 
 

@@ -1,15 +1,22 @@
-"""The accelerator (rtl/accel.v) executes whole GEMM layers as hwsim's code generator emits
-them, with real data, cycle for cycle as ``hwsim.encoding.replay`` times them.
+"""The accelerator (rtl/accel.v) executes whole GEMM and convolution layers as hwsim's code
+generator emits them, with real data, cycle for cycle as ``hwsim.encoding.replay`` times them.
 
-Each build runs two cocotb tests (tests/rtl/tb/tb_accel.py): ``directed_layers`` (layers
-shaped after real ones: edge tiles in m, k and n, DRAM latency shorter and longer than a tile,
-bandwidth- and nearly compute-bound, stores backing up, deep load streams) and
-``random_layers`` (seeded random shapes, mappings and channels). Each layer checks every
-output value, every transfer's start, end and done cycle, every tile's issue, completion and
-operand release cycle, the cycle count, and the busy and stall counters against the engine's
+Each build runs four cocotb tests (tests/rtl/tb/tb_accel.py): ``directed_layers`` (GEMM
+layers shaped after real ones: edge tiles in m, k and n, DRAM latency shorter and longer than
+a tile, bandwidth- and nearly compute-bound, stores backing up, deep load streams),
+``directed_convs`` (convolutions shaped after zoo layers and shrunk: ResNet-18's 3x3 block
+conv, its 3x3 stride-2 downsampling conv, its 1x1 stride-2 shortcut and its 7x7 stride-2
+stem, LeNet-5's 5x5 valid conv; WS k tiles cut into bands where a channel's taps outrun the
+array), ``random_convs`` and ``random_layers`` (seeded random shapes, mappings and channels;
+``SYSTOLAB_ACCEL_RANDOM_CONVS`` and ``SYSTOLAB_ACCEL_RANDOM_LAYERS`` set how many). Each
+layer checks every output value (a convolution's against the convolution computed directly),
+every transfer's start, end and done cycle, every tile's issue, completion and operand
+release cycle, the cycle count, and the busy and stall counters against the engine's
 accounting. The layer choice comes from the DUT's parameters (array, dataflow, slot depths)
 and the seed, so a build serves all of its layers. The cases are kept out of
-``rtl_sim.SUITE_CASES``.
+``rtl_sim.SUITE_CASES``. A convolution's input loads move its tiles' footprints; the core's
+im2col address generator reads them (rtl/accel.v's header); Python-only tests below check
+the program's walk fields and the geometries the generator refuses.
 
 DATAFLOW=1 builds run output-stationary programs (tiles m <= R, n <= C, the reduction k
 streamed), the others weight-stationary ones. OS layers whose replayed times break
@@ -25,18 +32,20 @@ import rtl_sim
 pytestmark = pytest.mark.rtl
 
 # (parameters, simulators): 8x8 and 16x16 on Verilator only, to keep the suite short;
-# DATAFLOW 1 builds the output-stationary datapath (its KDEPTH, 16, covers the directed
-# cases' reductions up to 8x8)
+# DATAFLOW 1 builds the output-stationary datapath: KDEPTH 64 holds a 7x7 input channel (the
+# stem's k tile), and 16 output slots the runs of a convolution cut into row segments (two
+# slots per run: edge segments of a padded map form classes of their own)
+OS = {"DATAFLOW": 1, "KDEPTH": 64, "OUT_SLOTS": 16}
 CASES: list[tuple[dict[str, int], tuple[str, ...]]] = [
     ({"ROWS": 2, "COLS": 2}, ("icarus", "verilator")),
     ({"ROWS": 4, "COLS": 4}, ("icarus", "verilator")),
     ({"ROWS": 3, "COLS": 5}, ("icarus", "verilator")),
     ({"ROWS": 8, "COLS": 8}, ("verilator",)),
     ({"ROWS": 16, "COLS": 16}, ("verilator",)),
-    ({"ROWS": 2, "COLS": 2, "DATAFLOW": 1}, ("icarus", "verilator")),
-    ({"ROWS": 4, "COLS": 4, "DATAFLOW": 1}, ("icarus", "verilator")),
-    ({"ROWS": 3, "COLS": 5, "DATAFLOW": 1}, ("icarus", "verilator")),
-    ({"ROWS": 8, "COLS": 8, "DATAFLOW": 1}, ("verilator",)),
+    ({"ROWS": 2, "COLS": 2, **OS}, ("icarus", "verilator")),
+    ({"ROWS": 4, "COLS": 4, **OS}, ("icarus", "verilator")),
+    ({"ROWS": 3, "COLS": 5, **OS}, ("icarus", "verilator")),
+    ({"ROWS": 8, "COLS": 8, **OS}, ("verilator",)),
 ]
 
 
@@ -78,3 +87,64 @@ def test_a_short_k_os_tile_waits_for_the_long_one_s_results() -> None:
     (i0, _, _), (i1, _, _) = prog.expected.tiles[:2]
     assert (i0, i1) == (66, 77)
     assert prog.engine == prog.expected
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"groups": 2}, "groups must be 1, not 2"),
+    ({"dilation": 2}, "dilation must be 1, not 2"),
+    ({"kernel": 2, "stride": 3}, "a 2x2 kernel with stride 3 .* not supported"),
+    ({"kernel": 1, "stride": 2, "pad": 1}, "a 1x1 kernel with stride 2 .* not supported"),
+])
+def test_convolutions_the_address_generator_cannot_walk_are_named(change, message) -> None:
+    from accel_conv import ConvCase
+    from accel_program import Unfit
+
+    fields = {"name": "conv", "batch": 1, "cin": 2, "height": 8, "width": 8, "cout": 2,
+              "kernel": 3, "stride": 1, "pad": 1, "bpc": 8, "latency": 4, **change}
+    with pytest.raises(Unfit, match=message):
+        ConvCase(**fields)
+
+
+def test_a_conv_layer_s_program_moves_footprints_and_walks_im2col() -> None:
+    """ResNet-18's 3x3 stride-1 pad-1 conv on a 4x4 WS build (bands of 4 K elements): each
+    input load moves its tile's footprint, and the im2col that the tiles' walks read from
+    their slots (the RTL's accel_kstep and accel_pstep, replayed in Python) times the
+    weights they load sums to the convolution: the program's fields mean what the RTL
+    reads, checked without a simulator."""
+    import numpy as np
+    from accel_conv import ConvCase
+    from accel_program import Limits, build_program
+
+    from compiler.mapping.codegen import streamed_tiles
+
+    lim = Limits(4, 4, "ws", 16, 16, 256, 128, {"input": 16, "weight": 16, "output": 8})
+    case = ConvCase("block", 1, 4, 6, 6, 5, 3, 1, 1, 8, 3)
+    prog = build_program(case, lim, np.random.default_rng(0))
+    assert prog.mapping.kplan.bands > 1
+    blocks = streamed_tiles(prog.mapping, case.geometry)
+    W = prog.dram[prog.out_base - case.K * case.N:prog.out_base].reshape(case.K, case.N)
+    loads = {j: np.stack([prog.dram[dd.row_addr(i):dd.row_addr(i) + dd.cols]
+                          for i in range(dd.rows)])
+             for j, (d, dd) in enumerate(zip(prog.enc.dma, prog.desc, strict=True))
+             if d.buffer == "input"}
+    r = prog.regs
+    got = np.zeros((case.M, case.N), np.int64)
+    for e, g in zip(prog.enc.tiles, prog.geo, strict=True):
+        slot = loads[max(j for j in loads if j < e.after_data
+                         and prog.enc.dma[j].slot == e.input_slot)]
+        kr = [(g.kc0, g.kh0, g.kw0, g.koff0)]
+        while len(kr) < e.k:  # accel_kstep
+            c, kh, kw, off = kr[-1]
+            kr.append((c, kh, kw + 1, off + 1) if kw + 1 < r.kw else
+                      (c, kh + 1, 0, off + g.fw - r.kw + 1) if kh + 1 < r.kh else
+                      (c + 1, 0, 0, 0))
+        pos = [(g.ow0, g.bh0, g.bw0, g.base0)]
+        while len(pos) < e.m:  # accel_pstep
+            ow, bh, bw, base = pos[-1]
+            pos.append((0, bh + r.sh, bw - r.wrap_w, base + g.rstep) if ow + 1 == r.out_w
+                       else (ow + 1, bh, bw + r.sw, base + r.sw))
+        a = np.array([[slot[base + off][c] if 0 <= bh + kh < g.fh and 0 <= bw + kw < g.fw
+                       else 0 for c, kh, kw, off in kr] for _, bh, bw, base in pos])
+        b = blocks[e.key[0]](e.key[1])
+        got[b.m0:b.m0 + b.m, b.n0:b.n0 + b.n] += a @ W[b.k0:b.k0 + b.k, b.n0:b.n0 + b.n]
+    assert (got == prog.reference).all()

@@ -1,7 +1,11 @@
-"""The reference side of the accelerator's testbench (tb_accel.py): a GEMM layer case becomes
-the program hwsim's code generator emits for it (``hwsim.encoding.encode_layer``), with the
-DRAM descriptor of every transfer, random int8 operands, the expected output ``A @ W``, the
-times ``hwsim.encoding.replay`` predicts and the engine's view of the same layer.
+"""The reference side of the accelerator's testbench (tb_accel.py): a layer case becomes the
+program hwsim's code generator emits for it (``hwsim.encoding.encode_layer``), with the DRAM
+descriptor of every transfer, the im2col walk of every tile (:class:`TileGeo`, the layer's
+:class:`LayerRegs`), random int8 operands, the expected output, the times
+``hwsim.encoding.replay`` predicts and the engine's view of the same layer. A GEMM layer is a
+:class:`LayerCase` (expected output ``A @ W``); a convolution an ``accel_conv.ConvCase``;
+:func:`build_program` asks both the same questions (mappings to try, descriptors, walks,
+data).
 
 The accelerator is held to :func:`hwsim.encoding.replay` cycle for cycle; its stall counters
 to :func:`replay_stalls`, the engine's stall accounting (docs/timing.md, "Stalls") applied to
@@ -17,7 +21,7 @@ tile's (``hwsim.dataflow.Dataflow.result_spacing``).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, replace
 
 import numpy as np
 
@@ -44,8 +48,10 @@ DATAFLOWS = ("ws", "os")  # by the accelerator's DATAFLOW parameter
 @dataclass(frozen=True)
 class Limits:
     """What one accelerator build holds, read back from the DUT: its array, dataflow, slot
-    depths (``depth``: rows of a WS input slot and of an output slot; ``kdepth``: the longest
-    OS reduction tile), queue depths and slots per buffer."""
+    depths (``depth``: the largest m, rows of an output slot; ``kdepth``: the longest OS
+    reduction tile; ``in_depth``: rows of an input slot, the largest load, a convolution's
+    footprint), queue depths, slots per buffer and the width of the im2col walk's fields
+    (``geo_w`` bits)."""
 
     rows: int
     cols: int
@@ -55,14 +61,75 @@ class Limits:
     dq_depth: int
     tq_depth: int
     slots: dict[str, int]
+    in_depth: int = 64
+    geo_w: int = 12
 
     def slot_shape(self, buffer: str) -> tuple[int, int]:
         """(rows, elements per row) of a slot of ``buffer`` (rtl/accel.v, slot shapes)."""
         R, C = self.rows, self.cols
-        shapes = {"ws": {"input": (self.depth, R), "weight": (R, C), "output": (self.depth, C)},
-                  "os": {"input": (R, self.kdepth), "weight": (self.kdepth, C),
+        shapes = {"ws": {"input": (self.in_depth, R), "weight": (R, C),
+                         "output": (self.depth, C)},
+                  "os": {"input": (self.in_depth, self.kdepth), "weight": (self.kdepth, C),
                          "output": (self.depth, C)}}
         return shapes[self.dataflow][buffer]
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """A DRAM transfer of ``rows`` rows (SRAM rows) of ``cols`` elements from element
+    ``addr``: row r at ``addr + (r // wrap) * pstride + (r % wrap) * stride`` (a GEMM block:
+    one plane, ``wrap = rows``; a convolution's footprint: ``wrap`` pixels of an input row
+    ``stride`` apart, its input rows ``pstride`` apart)."""
+
+    addr: int
+    stride: int
+    rows: int
+    cols: int
+    wrap: int = 0  # 0: rows (one plane)
+    pstride: int = 0
+
+    def row_addr(self, r: int) -> int:
+        plane, row = divmod(r, self.wrap or self.rows)
+        return self.addr + plane * self.pstride + row * self.stride
+
+
+@dataclass(frozen=True)
+class TileGeo:
+    """A tile entry's im2col walk (rtl/accel.v, tile entry): its first output's column
+    ``ow0`` and window origin relative to its input footprint (``bh0``, ``bw0``, address
+    ``base0 = bh0 * fw + bw0``), the footprint's ``fh x fw`` pixels, the address step at an
+    output row's end (``rstep``), and its first K element in the input slot (channel ``kc0``,
+    kernel row ``kh0`` and column ``kw0``, ``koff0 = kh0 * fw + kw0``)."""
+
+    ow0: int
+    bh0: int
+    bw0: int
+    base0: int
+    fh: int
+    fw: int
+    rstep: int
+    kc0: int
+    kh0: int
+    kw0: int
+    koff0: int
+
+    @classmethod
+    def gemm(cls, m: int) -> TileGeo:
+        """A GEMM tile: slot rows 0 .. m - 1 are its positions, element i its K element i."""
+        return cls(0, 0, 0, 0, 1, m, 0, 0, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class LayerRegs:
+    """The layer's im2col constants (rtl/accel.v, cv_*): kernel, stride, outputs per row
+    (0: no row wrap) and ``wrap_w = (out_w - 1) * sw``."""
+
+    kh: int = 1
+    kw: int = 1
+    sh: int = 1
+    sw: int = 1
+    out_w: int = 0
+    wrap_w: int = 0
 
 
 @dataclass(frozen=True)
@@ -81,16 +148,29 @@ class LayerCase:
     tiles: tuple[int, int, int] | None = None
     pick: int = 0
 
+    # -- what build_program asks of a case (accel_conv.ConvCase answers the same) --------
+    geometry = None
+    regs = LayerRegs()
 
-@dataclass(frozen=True)
-class Descriptor:
-    """A 2-D DRAM transfer: ``rows`` rows of ``cols`` elements from element ``addr``, rows
-    ``stride`` elements apart."""
+    @property
+    def gemm(self) -> Gemm:
+        return Gemm(self.M, self.N, self.K)
 
-    addr: int
-    stride: int
-    rows: int
-    cols: int
+    def mappings(self, arch: Arch, dataflow: str) -> list[GemmMapping]:
+        """The mappings to try, in order: the one :func:`choose_mapping` picks."""
+        return [choose_mapping(self, arch, dataflow)]
+
+    def descriptor(self, buffer: str, gt: GemmTile, mp: GemmMapping) -> Descriptor:
+        return _descriptor(buffer, gt, self.M, self.N, self.K)
+
+    def tile_geo(self, gt: GemmTile, mp: GemmMapping) -> TileGeo:
+        return TileGeo.gemm(gt.m)
+
+    def data(self, rng: np.random.Generator) -> tuple[np.ndarray, int, np.ndarray]:
+        """(DRAM image: A then W, flat; O's address; the reference output A @ W)."""
+        A = rng.integers(-128, 128, size=(self.M, self.K))
+        W = rng.integers(-128, 128, size=(self.K, self.N))
+        return np.concatenate([A.ravel(), W.ravel()]), A.size + W.size, A @ W
 
 
 @dataclass(frozen=True)
@@ -101,9 +181,10 @@ class Program:
     layer: Layer
     enc: Encoded
     desc: tuple[Descriptor, ...]  # per DMA entry
-    A: np.ndarray
-    W: np.ndarray
-    dram: np.ndarray              # A then W, flat, as the DRAM model serves them
+    geo: tuple[TileGeo, ...]      # per tile entry
+    regs: LayerRegs
+    reference: np.ndarray         # the layer's output, M x N
+    dram: np.ndarray              # the operands, flat, as the DRAM model serves them
     out_base: int                 # O's first element address
     expected: Times               # replay(enc)
     engine: Times                 # engine_times(layer, arch)
@@ -112,10 +193,6 @@ class Program:
     engine_busy: int              # simulate_layer(layer, arch, steady_state=False)
     engine_stalls: tuple[tuple[str, int], ...]
     engine_cycles: int
-
-    @property
-    def reference_output(self) -> np.ndarray:
-        return self.A @ self.W
 
 
 def arch_for(rows: int, cols: int, bpc: int, latency: int) -> Arch:
@@ -226,14 +303,30 @@ def replay_stalls(enc: Encoded, t: Times) -> tuple[int, tuple[tuple[str, int], .
 
 
 def build_program(case: LayerCase, lim: Limits, rng: np.random.Generator) -> Program:
-    """The program, data and expectations of ``case`` on an accelerator with ``lim``;
-    raises :class:`Unfit` if it does not fit the build or the DRAM model's rules."""
+    """The program, data and expectations of ``case`` (a :class:`LayerCase` or an
+    ``accel_conv.ConvCase``) on an accelerator with ``lim``: the first of its mappings that
+    fits; raises :class:`Unfit` (the first mapping's reason) if none fits the build or the
+    DRAM model's rules."""
+    arch = arch_for(lim.rows, lim.cols, case.bpc, case.latency)
+    mps = case.mappings(arch, lim.dataflow)
+    if not mps:
+        raise Unfit(f"{case.name}: no {lim.dataflow.upper()} nmk mapping")
+    first: Unfit | None = None
+    for mp in mps:
+        try:
+            return _build(case, lim, arch, mp, rng)
+        except Unfit as e:
+            first = first or e
+    assert first is not None
+    raise first
+
+
+def _build(case: LayerCase, lim: Limits, arch: Arch, mp: GemmMapping,
+           rng: np.random.Generator) -> Program:
     R, C = lim.rows, lim.cols
-    arch = arch_for(R, C, case.bpc, case.latency)
-    mp = choose_mapping(case, arch, lim.dataflow)
     layer = Layer(case.name, gemm_runs(mp, out_bits=OUT_BITS))
     enc = encode_layer(layer, arch)
-    blocks = streamed_tiles(mp)
+    blocks = streamed_tiles(mp, case.geometry)
     if enc.latency < 1:
         raise Unfit(f"{case.name}: the DRAM model needs a latency of 1 cycle or more")
     if len(enc.dma) > lim.dq_depth or len(enc.tiles) > lim.tq_depth:
@@ -246,7 +339,7 @@ def build_program(case: LayerCase, lim: Limits, rng: np.random.Generator) -> Pro
     for d in enc.dma:
         r, i, _ = d.key
         gt = blocks[r](i)
-        dd = _descriptor(d.buffer, gt, case.M, case.N, case.K)
+        dd = case.descriptor(d.buffer, gt, mp)
         bits = dd.rows * dd.cols * (OUT_BITS if d.store else 8)
         assert bits == d.bits, f"{case.name}: DMA entry {d.key} moves {d.bits} bits, block {gt}"
         if dd.rows > d.beats:
@@ -257,6 +350,7 @@ def build_program(case: LayerCase, lim: Limits, rng: np.random.Generator) -> Pro
             raise Unfit(f"{case.name}: DMA entry {d.key} moves {dd.rows} x {dd.cols}, "
                         f"{d.buffer} slots hold {rows} x {cols}")
         desc.append(dd)
+    geo = []
     for i, e in enumerate(enc.tiles):
         assert e.dataflow == lim.dataflow, e
         costs = tile_costs(e.dataflow, R, C, e.m, e.k)
@@ -265,18 +359,21 @@ def build_program(case: LayerCase, lim: Limits, rng: np.random.Generator) -> Pro
             raise Unfit(f"{case.name}: tile {e.key} has m = {e.m} > slot depth {lim.depth}")
         if e.dataflow == "os" and e.k > lim.kdepth:
             raise Unfit(f"{case.name}: tile {e.key} has k = {e.k} > KDEPTH {lim.kdepth}")
+        r, t, _ = e.key
+        geo.append(case.tile_geo(blocks[r](t), mp))
+    half = 1 << (lim.geo_w - 1)
+    if not all(-half <= v < half for g in geo for v in astuple(g)):
+        raise Unfit(f"{case.name}: an im2col field exceeds GEO_W = {lim.geo_w} bits")
     expected = replay(enc)
     if lim.dataflow == "os":
         breaks = os_contract_breaks(enc, expected, C)
         assert not breaks, f"{case.name}: replay breaks the OS datapath's contract: {breaks[0]}"
-    A = rng.integers(-128, 128, size=(case.M, case.K))
-    W = rng.integers(-128, 128, size=(case.K, case.N))
+    dram, out_base, reference = case.data(rng)
     busy, stalls = replay_stalls(enc, expected)
     stats = simulate_layer(layer, arch, steady_state=False)[0]
-    return Program(case, arch, mp, layer, enc, tuple(desc), A, W,
-                   np.concatenate([A.ravel(), W.ravel()]), case.M * case.K + case.K * case.N,
-                   expected, engine_times(layer, arch), busy, stalls, stats.busy_cycles,
-                   tuple(stats.stall_cycles), stats.cycles)
+    return Program(case, arch, mp, layer, enc, tuple(desc), tuple(geo), case.regs, reference,
+                   dram, out_base, expected, engine_times(layer, arch), busy, stalls,
+                   stats.busy_cycles, tuple(stats.stall_cycles), stats.cycles)
 
 
 def directed_cases(R: int, C: int, dataflow: str = "ws") -> list[LayerCase]:

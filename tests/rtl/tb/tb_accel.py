@@ -3,8 +3,10 @@ generator emits them, executed with real data and checked cycle for cycle.
 
 Pieces (as in cocotb's matrix_multiplier example), wired once per layer by :func:`run_layer`:
 
-- reference model (accel_program.py): the encoded program, its DRAM descriptors, random int8
-  operands, ``A @ W``, the times of ``hwsim.encoding.replay`` and the engine's stalls;
+- reference model (accel_program.py, accel_conv.py): the encoded program, its DRAM
+  descriptors and im2col walks, random int8 operands, the layer's output (``A @ W``, or the
+  convolution computed directly), the times of ``hwsim.encoding.replay`` and the engine's
+  stalls;
 - driver (:func:`load_program`): writes both queues through the program port and pulses
   ``start``; the falling edge after the start edge is cycle 0 of the layer;
 - DRAM model and monitor (:class:`DramAndMonitor`): serves the channel (load row r in cycle
@@ -22,9 +24,11 @@ from dataclasses import dataclass, field
 
 import cocotb
 import numpy as np
+from accel_conv import directed_conv_cases, random_conv_case
 from accel_program import (
     BUFFER_CODE,
     DATAFLOWS,
+    Descriptor,
     Limits,
     Program,
     Unfit,
@@ -35,12 +39,16 @@ from accel_program import (
 from cocotb.triggers import FallingEdge
 from harness import Scoreboard, Timebase, lane, log, param, seeded_rng, start_clock_and_reset
 
+GEO_PORTS = {f: f"prog_t_{f}" for f in ("ow0", "bh0", "bw0", "base0", "fh", "fw", "rstep",
+                                         "kc0", "kh0", "kw0", "koff0")}  # TileGeo's fields
+REG_PORTS = {f: f"cv_{f}" for f in ("kh", "kw", "sh", "sw", "out_w", "wrap_w")}  # LayerRegs'
 PROG_PORTS = ("prog_we", "prog_sel", "prog_addr", "prog_d_store", "prog_d_buf", "prog_d_slot",
-              "prog_d_addr", "prog_d_stride", "prog_d_rows", "prog_d_cols", "prog_d_beats",
-              "prog_d_after", "prog_t_m", "prog_t_k", "prog_t_n", "prog_t_in_slot",
-              "prog_t_w_slot", "prog_t_out_slot", "prog_t_acc", "prog_t_after_data",
-              "prog_t_after_drain")
-IDLE = {**dict.fromkeys(PROG_PORTS, 0), "n_dma": 0, "n_tiles": 0, "start": 0,
+              "prog_d_addr", "prog_d_stride", "prog_d_wrap", "prog_d_pstride", "prog_d_rows",
+              "prog_d_cols", "prog_d_beats", "prog_d_after", "prog_t_m", "prog_t_k", "prog_t_n",
+              "prog_t_in_slot", "prog_t_w_slot", "prog_t_out_slot", "prog_t_acc",
+              "prog_t_after_data", "prog_t_after_drain", *GEO_PORTS.values())
+IDLE = {**dict.fromkeys(PROG_PORTS, 0), **dict.fromkeys(REG_PORTS.values(), 0),
+        "n_dma": 0, "n_tiles": 0, "start": 0,
         "dram_rvalid": 0, "dram_rtag": 0, "dram_rrow": 0, "dram_rdata": 0,
         "dram_bvalid": 0, "dram_btag": 0}
 STALL_PORTS = {"input_load": "st_input_load", "weight_load": "st_weight_load",
@@ -63,7 +71,8 @@ class AccelParams:
                  "output": param(dut, "OUT_SLOTS")}
         lim = Limits(param(dut, "ROWS"), param(dut, "COLS"), DATAFLOWS[param(dut, "DATAFLOW")],
                      param(dut, "DEPTH"), param(dut, "KDEPTH"), param(dut, "DQ_DEPTH"),
-                     param(dut, "TQ_DEPTH"), slots)
+                     param(dut, "TQ_DEPTH"), slots, param(dut, "IN_DEPTH"),
+                     param(dut, "GEO_W"))
         return cls(lim.rows, lim.cols, param(dut, "A_W"), param(dut, "W_W"),
                    param(dut, "ACC_W"), lim)
 
@@ -78,7 +87,7 @@ def pack(values, width: int) -> int:
 
 # ---- driver ------------------------------------------------------------------------------
 
-async def load_program(dut, prog: Program, timebase: Timebase) -> None:
+async def load_program(dut, p: AccelParams, prog: Program, timebase: Timebase) -> None:
     """Write both queues, one entry per cycle, then pulse ``start``; returns at the falling
     edge of cycle 0, which it marks on ``timebase``."""
     for j, (d, dd) in enumerate(zip(prog.enc.dma, prog.desc, strict=True)):
@@ -86,12 +95,16 @@ async def load_program(dut, prog: Program, timebase: Timebase) -> None:
         for port, v in (("prog_we", 1), ("prog_sel", 0), ("prog_addr", j),
                         ("prog_d_store", int(d.store)), ("prog_d_buf", BUFFER_CODE[d.buffer]),
                         ("prog_d_slot", d.slot), ("prog_d_addr", dd.addr),
-                        ("prog_d_stride", dd.stride), ("prog_d_rows", dd.rows),
+                        ("prog_d_stride", dd.stride), ("prog_d_wrap", dd.wrap or dd.rows),
+                        ("prog_d_pstride", dd.pstride), ("prog_d_rows", dd.rows),
                         ("prog_d_cols", dd.cols), ("prog_d_beats", d.beats),
                         ("prog_d_after", d.after)):
             getattr(dut, port).value = v
-    for t, e in enumerate(prog.enc.tiles):
+    mask = (1 << p.limits.geo_w) - 1  # two's complement fields
+    for t, (e, geo) in enumerate(zip(prog.enc.tiles, prog.geo, strict=True)):
         await FallingEdge(dut.clk)
+        for name, port in GEO_PORTS.items():
+            getattr(dut, port).value = getattr(geo, name) & mask
         for port, v in (("prog_we", 1), ("prog_sel", 1), ("prog_addr", t),
                         ("prog_t_m", e.m), ("prog_t_k", e.k), ("prog_t_n", e.n),
                         ("prog_t_in_slot", e.input_slot), ("prog_t_w_slot", e.weight_slot),
@@ -103,6 +116,8 @@ async def load_program(dut, prog: Program, timebase: Timebase) -> None:
     dut.prog_we.value = 0
     dut.n_dma.value = len(prog.enc.dma)
     dut.n_tiles.value = len(prog.enc.tiles)
+    for name, port in REG_PORTS.items():
+        getattr(dut, port).value = getattr(prog.regs, name)
     dut.start.value = 1
     await FallingEdge(dut.clk)
     dut.start.value = 0
@@ -149,6 +164,7 @@ class DramAndMonitor:
         tag, we, beats = int(d.dram_tag.value), int(d.dram_we.value), int(d.dram_beats.value)
         addr, stride = int(d.dram_addr.value), int(d.dram_stride.value)
         rows, cols = int(d.dram_rows.value), int(d.dram_cols.value)
+        wrap, pstride = int(d.dram_wrap.value), int(d.dram_pstride.value)
         self.requests[tag] = (c, beats, bool(we), addr, stride, cols)
         if we:
             self._respond(c + beats + self.L - 1, ("b", tag, 0, 0))
@@ -156,8 +172,13 @@ class DramAndMonitor:
         width = self.p.a_w if int(d.dram_buf.value) == 0 else self.p.w_w
         if not 1 <= rows <= beats:
             self.seen.protocol.append(f"load {tag}: {rows} rows in {beats} beats")
+        if not 1 <= wrap <= rows or rows % wrap:
+            self.seen.protocol.append(f"load {tag}: {rows} rows in planes of {wrap}")
+            wrap = rows
+        desc = Descriptor(addr, stride, rows, cols, wrap, pstride)
         for r in range(rows):
-            elems = self.prog.dram[addr + r * stride: addr + r * stride + cols]
+            at = desc.row_addr(r)
+            elems = self.prog.dram[at: at + cols]
             self._respond(c + self.L + -(-(r + 1) * beats // rows) - 1,
                           ("r", tag, r, pack(elems, width)))
 
@@ -225,7 +246,7 @@ def check_layer(board: Scoreboard, prog: Program, mon: DramAndMonitor, dut) -> N
     board.expect_equal("layer finished", mon.finished_at is not None, True)
     board.expect_equal("events reported twice", seen.repeated[:3], [])
     board.expect_equal("DRAM protocol", seen.protocol[:3], [])
-    want = prog.reference_output.ravel()
+    want = prog.reference.ravel()
     bad = np.flatnonzero(mon.out != want)
     N = prog.case.N
     board.expect_equal("wrong output values (first: (row, col), got, want)",
@@ -257,7 +278,7 @@ def check_layer(board: Scoreboard, prog: Program, mon: DramAndMonitor, dut) -> N
 
 async def run_layer(dut, p: AccelParams, prog: Program) -> None:
     timebase = Timebase()
-    await load_program(dut, prog, timebase)
+    await load_program(dut, p, prog, timebase)
     mon = DramAndMonitor(dut, p, prog, timebase)
     await mon.run(limit=prog.expected.cycles + 4 * (p.rows + p.cols) + 100)
     board = Scoreboard(f"layer {prog.case.name} ({prog.case.M}x{prog.case.N}x{prog.case.K}, "
@@ -294,6 +315,39 @@ async def directed_layers(dut) -> None:
     rng = seeded_rng()
     for case in directed_cases(p.rows, p.cols, p.limits.dataflow):
         await run_layer(dut, p, build_program(case, p.limits, rng))
+
+
+@cocotb.test()
+async def directed_convs(dut) -> None:
+    """Convolutions shaped after zoo layers (module accel_conv.directed_conv_cases), each on
+    the first of its nmk mappings that fits the build: the same checks as a GEMM layer."""
+    p = AccelParams.of(dut)
+    await start_clock_and_reset(dut, IDLE)
+    rng = seeded_rng(2)
+    for case in directed_conv_cases(p.rows, p.cols):
+        await run_layer(dut, p, build_program(case, p.limits, rng))
+
+
+@cocotb.test()
+async def random_convs(dut) -> None:
+    """Seeded random convolutions (kernel, stride, padding, map, channels), mappings and DRAM
+    speeds and latencies."""
+    p = AccelParams.of(dut)
+    await start_clock_and_reset(dut, IDLE)
+    rng = seeded_rng(3)
+    log.info("random convolutions from numpy seed %d", cocotb.RANDOM_SEED + 3)
+    count = int(os.environ.get("SYSTOLAB_ACCEL_RANDOM_CONVS", "6"))
+    progs: list[Program] = []
+    draws = 0
+    while len(progs) < count:
+        draws += 1
+        assert draws < 50 * count, "random convolutions keep missing the build's limits"
+        try:
+            progs.append(build_program(random_conv_case(rng, len(progs)), p.limits, rng))
+        except Unfit:
+            continue
+    for prog in progs:
+        await run_layer(dut, p, prog)
 
 
 @cocotb.test()
