@@ -34,8 +34,8 @@ from hwsim.config import Arch
 from hwsim.errors import ProgramError
 from hwsim.isa import Compute, Instr, Layer, Load, Run, Store, Vector
 
-__all__ = ["DEFAULT_BITS", "GemmTile", "gemm_runs", "op_layer", "read_bits", "read_precision",
-           "streamed_tiles", "tensor_bits", "vector_runs"]
+__all__ = ["DEFAULT_BITS", "GemmTile", "RunBlocks", "gemm_blocks", "gemm_runs", "op_layer",
+           "read_bits", "read_precision", "tensor_bits", "vector_runs"]
 
 
 DEFAULT_BITS = 8
@@ -86,33 +86,67 @@ def gemm_runs(mp: GemmMapping, *, out_bits: int) -> tuple[Run, ...]:
     groups, such nests are emitted in shorter runs instead (the data moved is the same): an
     ``Nmnk`` class's first m tile, which loads the weight block, apart from the others; and
     with few m tiles, each m tile's first n tile (which loads its inputs) apart from the
-    rest.
+    rest. :func:`gemm_blocks` says which blocks of the GEMM each run's iterations work on.
     """
-    runs: list[Run] = []
+    return tuple(run for run, _ in _nest(mp, out_bits))
+
+
+@dataclass(frozen=True, slots=True)
+class _Visit:
+    """Which tiles a run of :func:`_nest` visits. Iteration ``i`` computes m tile
+    ``j0 + (i // j_div) % j_mod`` of m class ``cls``, n tile ``t0 + (i // t_div) % t_mod``
+    from column ``n0`` (``n`` columns each), k step ``(i // s_div) % Kt``. ``all_k``: its
+    input loads move an m tile's whole reduction (resident inputs); ``block``: the n tiles
+    of its resident weight block (0: weight tiles stream)."""
+
+    cls: int
+    j0: int
+    j_div: int
+    j_mod: int
+    n: int
+    n0: int
+    t0: int
+    t_div: int
+    t_mod: int
+    s_div: int = 1
+    all_k: bool = False
+    block: int = 0
+
+
+def _nest(mp: GemmMapping, out_bits: int) -> list[tuple[Run, _Visit]]:
+    """The runs of :func:`gemm_runs` (its doc), each with the tiles it visits."""
+    out: list[tuple[Run, _Visit]] = []
+    n0 = 0
     for n, nt in split_dim(mp.gemm.N, mp.n_t):
         if mp.order in ("nmk", "nkm"):
-            runs += (_streamed_run(mp, c, n, nt, out_bits) for c in mp.m_tiles)
-            continue
-        if mp.order == "mnk":
-            runs += (r for c in mp.m_tiles for r in _resident_runs(mp, c, n, nt, 1, "tiles",
-                                                                   out_bits))
-            continue
-        for b, blocks in split_dim(nt, mp.n_block // mp.n_t):
-            if mp.gemm.groups > 1:  # the group loop is outermost: a block per m class
-                runs += (r for c in mp.m_tiles
-                         for r in _resident_runs(mp, c, n, b, blocks, "block", out_bits))
-                continue
-            for _ in range(blocks):  # the block's first m tile loads it for every class
-                runs += (r for i, c in enumerate(mp.m_tiles)
-                         for r in _resident_runs(mp, c, n, b, 1, "none" if i else "first",
-                                                 out_bits))
-    return tuple(runs)
+            out += (_streamed_run(mp, ci, c, n, n0, nt, out_bits)
+                    for ci, c in enumerate(mp.m_tiles))
+        elif mp.order == "mnk":
+            out += (rv for ci, c in enumerate(mp.m_tiles)
+                    for rv in _resident_runs(mp, ci, c, n, n0, nt, 1, "tiles", out_bits))
+        else:
+            b0 = n0
+            for b, blocks in split_dim(nt, mp.n_block // mp.n_t):
+                if mp.gemm.groups > 1:  # the group loop is outermost: a block per m class
+                    out += (rv for ci, c in enumerate(mp.m_tiles)
+                            for rv in _resident_runs(mp, ci, c, n, b0, b, blocks, "block",
+                                                     out_bits))
+                    b0 += blocks * b * n
+                    continue
+                for _ in range(blocks):  # the block's first m tile loads it for every class
+                    out += (rv for ci, c in enumerate(mp.m_tiles)
+                            for rv in _resident_runs(mp, ci, c, n, b0, b, 1,
+                                                     "none" if ci else "first", out_bits))
+                    b0 += b * n
+        n0 += n * nt
+    return out
 
 
 @dataclass(frozen=True, slots=True)
 class GemmTile:
-    """The block of a GEMM one iteration of a run works on: rows ``m0 .. m0 + m`` of A and
-    of the output, reduction elements ``k0 .. k0 + k``, output columns ``n0 .. n0 + n``."""
+    """A block of a GEMM: rows ``m0 .. m0 + m`` of A and of the output, reduction elements
+    ``k0 .. k0 + k``, output columns ``n0 .. n0 + n`` (an operand's block leaves the
+    dimension it does not have at 0)."""
 
     m0: int
     m: int
@@ -122,53 +156,73 @@ class GemmTile:
     n: int
 
 
-def streamed_tiles(mp: GemmMapping,
-                   geometry: ConvGeometry | None = None) -> list[Callable[[int], GemmTile]]:
-    """Per run of :func:`gemm_runs` (in order), the GEMM block of each of its iterations, for
-    an ``nmk`` nest of one group: iteration ``i`` of a rectangle of ``mc`` m tiles is n tile
-    ``i // (mc * Kt)``, m tile ``i // Kt % mc``, k step ``i % Kt``. What the accelerator's
-    testbench moves and checks (``tests/rtl``).
+@dataclass(frozen=True, slots=True)
+class RunBlocks:
+    """What the iterations of one run of :func:`gemm_runs` work on (:func:`gemm_blocks`)."""
 
-    A convolution (``geometry``, the one its mapping was made for) has its m tiles where
-    :meth:`ConvGeometry.tile_starts` puts them, and K elements in PyTorch's
-    ``weight.reshape(N, -1)`` order (channel, kernel row, kernel column): k step ``s`` is
-    band ``s % bands`` of SRAM k tile ``s // bands`` (:class:`~compiler.mapping.plan.KPlan`).
+    mp: GemmMapping
+    visit: _Visit
+    firsts: tuple[int, ...]  # the first GEMM row of each m tile of the run's class
+
+    @property
+    def tile_class(self) -> TileClass:
+        """The class of m tiles the run computes (their size and input footprint)."""
+        return self.mp.m_tiles[self.visit.cls]
+
+    def _where(self, i: int) -> tuple[int, int, int]:
+        """(first row of the m tile, first column of the n tile, k step) of iteration i."""
+        v = self.visit
+        return (self.firsts[v.j0 + i // v.j_div % v.j_mod],
+                v.n0 + (v.t0 + i // v.t_div % v.t_mod) * v.n,
+                i // v.s_div % self.mp.kplan.steps)
+
+    def tile(self, i: int) -> GemmTile:
+        """The array tile the run's compute at iteration ``i`` computes."""
+        m0, n0, step = self._where(i)
+        k0, k = self.mp.kplan.k_range(step, self.mp.gemm.K)
+        return GemmTile(m0, self.tile_class.size, k0, k, n0, self.visit.n)
+
+    def load(self, i: int, buffer: str) -> GemmTile:
+        """The block the run's load of ``buffer`` (``input`` or ``weight``) at iteration ``i``
+        moves: a streamed load its tile's operand (an input load its whole SRAM k tile, all
+        of its bands), a resident one the whole block (an m tile's inputs over all of K; a
+        weight block's K rows of its ``block`` n tiles)."""
+        m0, n0, step = self._where(i)
+        K, v = self.mp.gemm.K, self.visit
+        if buffer == "input":
+            k0, k = (0, K) if v.all_k else self.mp.kplan.sram_range(step, K)
+            return GemmTile(m0, self.tile_class.size, k0, k, 0, 0)
+        if v.block:
+            return GemmTile(0, 0, 0, K, v.n0, v.block * v.n)
+        k0, k = self.mp.kplan.k_range(step, K)
+        return GemmTile(0, 0, k0, k, n0, v.n)
+
+
+def gemm_blocks(mp: GemmMapping, geometry: ConvGeometry | None = None) -> list[RunBlocks]:
+    """Per run of :func:`gemm_runs` (in order), which blocks of the GEMM its iterations
+    compute and its loads move (:class:`RunBlocks`): what the accelerator's testbench moves
+    and checks (``tests/rtl``). K elements are in PyTorch's ``weight.reshape(N, -1)`` order
+    (channel, kernel row, kernel column); k step ``s`` is band ``s % bands`` of SRAM k tile
+    ``s // bands`` (:class:`~compiler.mapping.plan.KPlan`). The m tiles of a class are those
+    of its rows in order, a convolution's (``geometry``, the one its mapping was made for)
+    where :meth:`ConvGeometry.tile_starts` puts them.
     """
-    kp, g = mp.kplan, mp.gemm
-    if mp.order != "nmk" or g.groups != 1 or (geometry is None and kp.unit != 1):
-        raise ProgramError(f"GEMM blocks are known for nmk nests of one group (a convolution "
-                           f"with its geometry) only, not order {mp.order!r} with {g.groups} "
-                           f"groups and units of {kp.unit}"
+    g, kp = mp.gemm, mp.kplan
+    if g.groups != 1 or (geometry is None and kp.unit != 1):
+        raise ProgramError(f"GEMM blocks are known for nests of one group (a convolution with "
+                           f"its geometry), not {g.groups} groups with units of {kp.unit}"
                            f"{'' if geometry is not None else ' without a geometry'}")
-    kt = kp.steps
-    sram_k = kp.per_tile * kp.unit  # K elements of an SRAM k tile
-    band = kp.band if kp.bands > 1 else sram_k
-
-    def k_range(ks: int) -> tuple[int, int]:
-        k0 = ks // kp.bands * sram_k + ks % kp.bands * band
-        return k0, min(band, sram_k - ks % kp.bands * band, g.K - k0)
-
-    starts = geometry.tile_starts(mp.m_t) if geometry is not None else None
-    if geometry is not None and tuple(geometry.tiles(mp.m_t)) != mp.m_tiles:
-        raise ProgramError(f"the mapping's m tiles {mp.m_tiles} are not those of the "
-                           f"geometry {geometry}")
-    out: list[Callable[[int], GemmTile]] = []
-    n0 = 0
-    for n, nt in split_dim(g.N, mp.n_t):
-        m0 = 0
-        for ci, c in enumerate(mp.m_tiles):
-            firsts = starts[ci] if starts is not None else \
-                tuple(m0 + j * c.size for j in range(c.count))
-
-            def tile(i: int, firsts: tuple[int, ...] = firsts, n0: int = n0, n: int = n,
-                     c: TileClass = c) -> GemmTile:
-                k0, k = k_range(i % kt)
-                return GemmTile(firsts[i // kt % c.count], c.size, k0, k,
-                                n0 + i // (c.count * kt) * n, n)
-            out.append(tile)
+    if geometry is not None:
+        if tuple(geometry.tiles(mp.m_t)) != mp.m_tiles:
+            raise ProgramError(f"the mapping's m tiles {mp.m_tiles} are not those of the "
+                               f"geometry {geometry}")
+        firsts = [tuple(t) for t in geometry.tile_starts(mp.m_t)]
+    else:
+        firsts, m0 = [], 0
+        for c in mp.m_tiles:
+            firsts.append(tuple(range(m0, m0 + c.size * c.count, c.size)))
             m0 += c.size * c.count
-        n0 += n * nt
-    return out
+    return [RunBlocks(mp, v, firsts[v.cls]) for _, v in _nest(mp, 8)]
 
 
 def _computes(mp: GemmMapping, m: int, n: int,
@@ -215,9 +269,12 @@ def _input_tiles(mp: GemmMapping, footprint: int) -> list[Load]:
             for window, units in kp.input_loads()]
 
 
-def _streamed_run(mp: GemmMapping, c: TileClass, n: int, nt: int, out_bits: int) -> Run:
-    """``nmk`` or ``nkm`` over one rectangle: ``nt`` n tiles by the ``c.count`` m tiles."""
+def _streamed_run(mp: GemmMapping, ci: int, c: TileClass, n: int, n0: int, nt: int,
+                  out_bits: int) -> tuple[Run, _Visit]:
+    """``nmk`` or ``nkm`` over one rectangle: ``nt`` n tiles (from column ``n0``) by the
+    ``c.count`` m tiles of class ``ci``."""
     kp, kt, mc = mp.kplan, mp.kplan.steps, c.count
+    count = mp.gemm.groups * nt * mc * kt
     name = f"{mp.dataflow} {mp.order} m{c.size} n{n}"
     if mp.order == "nkm":  # one k tile (exact): a weight tile serves every m tile
         assert len(kp.parts()) == 1 and kp.bands == 1, "nkm needs one k tile size"
@@ -229,20 +286,21 @@ def _streamed_run(mp: GemmMapping, c: TileClass, n: int, nt: int, out_bits: int)
                     deps=tuple(range(len(loads)))),
             Store(c.size * n * out_bits, every=kt * mc, window=((kt - 1) * mc, kt * mc),
                   deps=(len(loads),)))
-        return Run(body, count=mp.gemm.groups * nt * kt * mc, name=name)
+        return Run(body, count=count, name=name), _Visit(ci, 0, 1, mc, n, n0, 0, mc * kt,
+                                                         count, s_div=mc)
     weights, inputs = _weight_tiles(mp, n), _input_tiles(mp, c.footprint)
     nw, na = len(weights), len(inputs)
     comps = _computes(mp, c.size, n, lambda i: (i, *([nw + (i if na > 1 else 0)] if na else [])))
     store = Store(c.size * n * out_bits, every=kt,
                   deps=tuple(range(nw + na, nw + na + len(comps))))
-    return Run((*weights, *inputs, *comps, store), count=mp.gemm.groups * nt * mc * kt,
-               name=name)
+    return (Run((*weights, *inputs, *comps, store), count=count, name=name),
+            _Visit(ci, 0, kt, mc, n, n0, 0, mc * kt, count))
 
 
-def _resident_runs(mp: GemmMapping, c: TileClass, n: int, b: int, blocks: int, weights: str,
-                   out_bits: int) -> list[Run]:
-    """``mnk`` or ``Nmnk`` over one m class and ``blocks`` blocks of ``b`` n tiles of width
-    ``n``: each m tile's inputs (all of K) load once per block. ``weights``: ``"tiles"``
+def _resident_runs(mp: GemmMapping, ci: int, c: TileClass, n: int, n0: int, b: int,
+                   blocks: int, weights: str, out_bits: int) -> list[tuple[Run, _Visit]]:
+    """``mnk`` or ``Nmnk`` over m class ``ci`` and ``blocks`` blocks of ``b`` n tiles of width
+    ``n`` from column ``n0``: each m tile's inputs (all of K) load once per block. ``weights``: ``"tiles"``
     (streamed, ``mnk``), ``"block"`` (the block's weights, all of K, load once per block
     and m class), ``"first"`` (the class's first m tile loads the one block for the
     classes after it), ``"none"`` (the block is resident)."""
@@ -266,25 +324,36 @@ def _resident_runs(mp: GemmMapping, c: TileClass, n: int, b: int, blocks: int, w
         return (*w, *a, *comps, store)
 
     streamed = weights == "tiles"
+    held = 0 if streamed else b  # the n tiles of the resident weight block
+
+    def visit(j0: int, j_div: int, j_mod: int, t0: int, t_div: int, t_mod: int) -> _Visit:
+        return _Visit(ci, j0, j_div, j_mod, n, n0, t0, t_div, t_mod, all_k=True, block=held)
+
     if weights == "block":  # one periodic run
         period = mc * b * kt
-        return [Run(body(period, b * kt, False), count=groups * blocks * period, name=name)]
+        return [(Run(body(period, b * kt, False), count=groups * blocks * period, name=name),
+                 visit(0, b * kt, mc, 0, kt, b))]
     if groups > 1 or (streamed and mc * blocks >= _SPLIT_BELOW):
-        return [Run(body(0, b * kt, streamed), count=groups * blocks * mc * b * kt, name=name)]
+        return [(Run(body(0, b * kt, streamed), count=groups * blocks * mc * b * kt, name=name),
+                 visit(0, b * kt, mc, 0, kt, b))]
     runs = []
     if mc * blocks < _SPLIT_BELOW:  # one m tile at a time: first n tile, then the others
         for _ in range(blocks):
             for j in range(mc):
                 load_w = kt if weights == "first" and j == 0 else 0
-                runs.append(Run(body(load_w, kt, streamed), count=kt, name=f"{name} first n"))
+                runs.append((Run(body(load_w, kt, streamed), count=kt, name=f"{name} first n"),
+                             visit(j, 1, 1, 0, 1, 1)))
                 if b > 1:
-                    runs.append(Run(body(0, 0, streamed), count=(b - 1) * kt,
-                                    name=f"{name} other n"))
+                    runs.append((Run(body(0, 0, streamed), count=(b - 1) * kt,
+                                     name=f"{name} other n"), visit(j, 1, 1, 1, kt, b - 1)))
         return runs
+    first = 0
     if weights == "first":  # the m tile that loads the weight block, then the others
-        runs.append(Run(body(b * kt, b * kt, False), count=b * kt, name=f"{name} first m"))
-        mc -= 1
-    runs.append(Run(body(0, b * kt, False), count=mc * b * kt, name=name))
+        runs.append((Run(body(b * kt, b * kt, False), count=b * kt, name=f"{name} first m"),
+                     visit(0, b * kt, 1, 0, kt, b)))
+        first, mc = 1, mc - 1
+    runs.append((Run(body(0, b * kt, False), count=mc * b * kt, name=name),
+                 visit(first, b * kt, mc, 0, kt, b)))
     return runs
 
 

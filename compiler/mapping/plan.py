@@ -85,6 +85,22 @@ class KPlan:
         out = [((0, full), self.per_tile * self.unit)] if full else []
         return [*out, ((full, full + 1), edge * self.unit)] if edge else out
 
+    def sram_range(self, step: int, K: int) -> tuple[int, int]:
+        """(first K element, K elements) of the SRAM k tile k step ``step`` reads (of a
+        reduction of ``K`` elements)."""
+        sram_k = self.per_tile * self.unit
+        k0 = step // self.bands * sram_k
+        return k0, min(sram_k, K - k0)
+
+    def k_range(self, step: int, K: int) -> tuple[int, int]:
+        """(first K element, K elements) of k step ``step``'s array tile: band
+        ``step % bands`` of its SRAM k tile."""
+        k0, k = self.sram_range(step, K)
+        if self.bands == 1:
+            return k0, k
+        off = step % self.bands * self.band
+        return k0 + off, min(self.band, k - off)
+
     def input_loads(self) -> list[tuple[tuple[int, int], int]]:
         """(window of k phases within :attr:`period`, units) of each input load: one per
         SRAM k tile (the first of its bands)."""

@@ -115,13 +115,13 @@ def test_a_conv_layer_s_program_moves_footprints_and_walks_im2col() -> None:
     from accel_conv import ConvCase
     from accel_program import Limits, build_program
 
-    from compiler.mapping.codegen import streamed_tiles
+    from compiler.mapping.codegen import gemm_blocks
 
     lim = Limits(4, 4, "ws", 16, 16, 256, 128, {"input": 16, "weight": 16, "output": 8})
     case = ConvCase("block", 1, 4, 6, 6, 5, 3, 1, 1, 8, 3)
     prog = build_program(case, lim, np.random.default_rng(0))
     assert prog.mapping.kplan.bands > 1
-    blocks = streamed_tiles(prog.mapping, case.geometry)
+    blocks = gemm_blocks(prog.mapping, case.geometry)
     W = prog.dram[prog.out_base - case.K * case.N:prog.out_base].reshape(case.K, case.N)
     loads = {j: np.stack([prog.dram[dd.row_addr(i):dd.row_addr(i) + dd.cols]
                           for i in range(dd.rows)])
@@ -145,6 +145,6 @@ def test_a_conv_layer_s_program_moves_footprints_and_walks_im2col() -> None:
                        else (ow + 1, bh, bw + r.sw, base + r.sw))
         a = np.array([[slot[base + off][c] if 0 <= bh + kh < g.fh and 0 <= bw + kw < g.fw
                        else 0 for c, kh, kw, off in kr] for _, bh, bw, base in pos])
-        b = blocks[e.key[0]](e.key[1])
+        b = blocks[e.key[0]].tile(e.key[1])
         got[b.m0:b.m0 + b.m, b.n0:b.n0 + b.n] += a @ W[b.k0:b.k0 + b.k, b.n0:b.n0 + b.n]
     assert (got == prog.reference).all()

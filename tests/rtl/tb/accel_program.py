@@ -26,7 +26,7 @@ from dataclasses import astuple, dataclass, replace
 import numpy as np
 
 from compiler.ir import Gemm
-from compiler.mapping.codegen import GemmTile, gemm_runs, streamed_tiles
+from compiler.mapping.codegen import GemmTile, gemm_blocks, gemm_runs
 from compiler.mapping.tiling import GemmMapping, enumerate_mappings, mapping_for
 from hwsim import load_arch
 from hwsim.config import Arch
@@ -209,8 +209,8 @@ def arch_for(rows: int, cols: int, bpc: int, latency: int) -> Arch:
 
 
 def nmk_mappings(g: Gemm, arch: Arch, dataflow: str) -> list[GemmMapping]:
-    """The nmk mappings of ``dataflow`` without k bands (those ``streamed_tiles`` knows the
-    blocks of), sorted by tile shape so that a pick is the same in every process."""
+    """The nmk mappings of ``dataflow`` without k bands, sorted by tile shape so that a pick
+    is the same in every process."""
     mps = [mp for mp in enumerate_mappings(g, 8, 8, OUT_BITS, arch)
            if mp.dataflow == dataflow and mp.order == "nmk" and mp.kplan.bands == 1]
     return sorted(mps, key=lambda mp: (mp.m_t, mp.kplan.per_tile, mp.n_t, repr(mp)))
@@ -326,7 +326,7 @@ def _build(case: LayerCase, lim: Limits, arch: Arch, mp: GemmMapping,
     R, C = lim.rows, lim.cols
     layer = Layer(case.name, gemm_runs(mp, out_bits=OUT_BITS))
     enc = encode_layer(layer, arch)
-    blocks = streamed_tiles(mp, case.geometry)
+    blocks = gemm_blocks(mp, case.geometry)
     if enc.latency < 1:
         raise Unfit(f"{case.name}: the DRAM model needs a latency of 1 cycle or more")
     if len(enc.dma) > lim.dq_depth or len(enc.tiles) > lim.tq_depth:
@@ -338,7 +338,7 @@ def _build(case: LayerCase, lim: Limits, arch: Arch, mp: GemmMapping,
     desc = []
     for d in enc.dma:
         r, i, _ = d.key
-        gt = blocks[r](i)
+        gt = blocks[r].tile(i)
         dd = case.descriptor(d.buffer, gt, mp)
         bits = dd.rows * dd.cols * (OUT_BITS if d.store else 8)
         assert bits == d.bits, f"{case.name}: DMA entry {d.key} moves {d.bits} bits, block {gt}"
@@ -360,7 +360,7 @@ def _build(case: LayerCase, lim: Limits, arch: Arch, mp: GemmMapping,
         if e.dataflow == "os" and e.k > lim.kdepth:
             raise Unfit(f"{case.name}: tile {e.key} has k = {e.k} > KDEPTH {lim.kdepth}")
         r, t, _ = e.key
-        geo.append(case.tile_geo(blocks[r](t), mp))
+        geo.append(case.tile_geo(blocks[r].tile(t), mp))
     half = 1 << (lim.geo_w - 1)
     if not all(-half <= v < half for g in geo for v in astuple(g)):
         raise Unfit(f"{case.name}: an im2col field exceeds GEO_W = {lim.geo_w} bits")

@@ -14,9 +14,9 @@ from compiler.errors import MappingError
 from compiler.frontend.pytorch import trace
 from compiler.ir import Gemm, Graph, Precision
 from compiler.mapping import map_gemm, map_model
-from compiler.mapping.codegen import gemm_runs, streamed_tiles, tensor_bits
+from compiler.mapping.codegen import GemmTile, gemm_blocks, gemm_runs, tensor_bits
 from compiler.mapping.geometry import ConvGeometry
-from compiler.mapping.tiling import GemmMapping, mapping_for
+from compiler.mapping.tiling import GemmMapping, enumerate_mappings, mapping_for
 from compiler.passes import compile_graph
 from compiler.policy import Policy, apply_policy
 from hwsim import Compute, Load, Program, Run, Store, load_arch
@@ -327,40 +327,76 @@ def test_the_longest_streamed_tile_that_fits_is_a_candidate_with_a_short_edge() 
     assert (chosen.dataflow, chosen.m_t) == ("ws", 35)
 
 
-@pytest.mark.parametrize(("M", "N", "K", "m_t", "n_t", "k_t"),
-                         [(20, 10, 11, 8, 4, 4), (7, 5, 16, 7, 5, 16), (33, 9, 3, 16, 2, 2)])
-def test_streamed_tiles_cover_the_gemm_once_in_the_code_generator_s_order(M, N, K, m_t, n_t, k_t):
-    """Each compute instance's GEMM block (what the RTL accelerator's testbench moves) has the
-    instance's tile shape, and together they cover every (m, n, k) exactly once."""
-    arch = replace(load_arch("edge_int8"), array=replace(load_arch("edge_int8").array, rows=16,
-                                                         cols=16))
-    mp = mapping_for(Gemm(M, N, K), 8, 8, 8, arch, "ws", m_t=m_t, units_per_tile=k_t, n_t=n_t,
-                     order="nmk")
-    assert mp is not None
-    cover = np.zeros((M, N, K), int)
-    for run, block_of in zip(gemm_runs(mp, out_bits=8), streamed_tiles(mp), strict=True):
+def _check_blocks(mp, geometry=None) -> None:
+    """Law of gemm_blocks over one mapping: each compute instance's block has its tile's
+    shape; the blocks cover the GEMM exactly once; each load moves its block (its bits); and
+    a tile's operands lie within the block of the load it reads: the latest instance of the
+    load it waits for, or for a resident operand (its run loads none) the latest load of
+    that buffer in an earlier run."""
+    g, kp = mp.gemm, mp.kplan
+    cover = np.zeros((g.M, g.N, g.K), int)
+    latest: dict[str, GemmTile] = {}  # per buffer, the last block an earlier run loaded
+    for run, blocks in zip(gemm_runs(mp, out_bits=8), gemm_blocks(mp, geometry), strict=True):
+        loaded: dict[str, GemmTile] = {}
         for i in range(run.count):
             for ins in run.body:
                 lo, hi = window_of(ins)
-                if isinstance(ins, Compute) and lo <= i % ins.every < hi:
-                    b = block_of(i)
-                    assert (b.m, b.k, b.n) == (ins.m, ins.k, ins.n)
-                    cover[b.m0:b.m0 + b.m, b.n0:b.n0 + b.n, b.k0:b.k0 + b.k] += 1
+                if not lo <= i % ins.every < hi:
+                    continue
+                if isinstance(ins, Load):
+                    blk = blocks.load(i, ins.buffer)
+                    if ins.buffer == "weight":
+                        assert ins.bits == blk.k * blk.n * 8, (run.name, i, blk)
+                    else:
+                        footprint = blocks.tile_class.footprint
+                        assert ins.bits == blk.k // kp.unit * footprint * 8, (run.name, i, blk)
+                    loaded[ins.buffer] = blk
+                elif isinstance(ins, Compute):
+                    t = blocks.tile(i)
+                    assert (t.m, t.k, t.n) == (ins.m, ins.k, ins.n), (run.name, i)
+                    assert t.k0 // (kp.per_tile * kp.unit) == \
+                        (t.k0 + t.k - 1) // (kp.per_tile * kp.unit), "a band stays in its k tile"
+                    cover[t.m0:t.m0 + t.m, t.n0:t.n0 + t.n, t.k0:t.k0 + t.k] += 1
+                    deps = {run.body[d].buffer for d in ins.deps}
+                    for buffer in ("input", "weight"):
+                        src = loaded[buffer] if buffer in deps else latest[buffer]
+                        assert src.k0 <= t.k0 and t.k0 + t.k <= src.k0 + src.k, (buffer, t, src)
+                        if buffer == "input":
+                            assert src.m0 <= t.m0 and t.m0 + t.m <= src.m0 + src.m, (t, src)
+                        else:
+                            assert src.n0 <= t.n0 and t.n0 + t.n <= src.n0 + src.n, (t, src)
+        latest.update(loaded)
     assert (cover == 1).all()
 
 
-def test_streamed_tiles_name_what_they_do_not_know():
+@pytest.mark.parametrize(("M", "N", "K"), [(20, 10, 11), (7, 5, 16), (33, 9, 3), (40, 13, 9)])
+@pytest.mark.parametrize("dataflow", ["ws", "os"])
+def test_gemm_blocks_cover_the_gemm_once_and_lie_in_their_loads(M, N, K, dataflow):
+    """Every mapping of the mapper's space on a 4 x 4 array, all four orders (mnk and Nmnk
+    split into first-n / other-n and first-m runs, resident operands): the law of
+    ``_check_blocks``."""
+    arch = replace(load_arch("edge_int8"), array=replace(load_arch("edge_int8").array, rows=4,
+                                                         cols=4))
+    orders = set()
+    for mp in enumerate_mappings(Gemm(M, N, K), 8, 8, 8, arch):
+        if mp.dataflow == dataflow:
+            _check_blocks(mp)
+            orders.add(mp.order)
+    assert orders >= {"nmk", "mnk", "Nmnk"}
+
+
+def test_gemm_blocks_name_what_they_do_not_know():
     arch = load_arch("edge_int8")
-    mp = mapping_for(Gemm(64, 32, 32), 8, 8, 8, arch, "ws", m_t=64, units_per_tile=16, n_t=16,
-                     order="mnk")
-    assert mp is not None
-    with pytest.raises(ProgramError, match=r"nmk nests of one group .* only, not order 'mnk'"):
-        streamed_tiles(mp)
+    grouped = mapping_for(Gemm(64, 8, 32, groups=2), 8, 8, 8, arch, "ws", m_t=64,
+                          units_per_tile=16, n_t=8, order="nmk")
+    assert grouped is not None
+    with pytest.raises(ProgramError, match=r"nests of one group .*, not 2 groups"):
+        gemm_blocks(grouped)
     conv = mapping_for(Gemm(64, 8, 27), 8, 8, 8, arch, "ws", m_t=16, units_per_tile=3, n_t=8,
                        order="nmk", geometry=_GEOMETRIES[0])
     assert conv is not None
     with pytest.raises(ProgramError, match="units of 9 without a geometry"):
-        streamed_tiles(conv)
+        gemm_blocks(conv)
 
 
 def _geometry(batch: int, channels: int, hw: int, kernel: int, stride: int, pad: int,
@@ -401,33 +437,24 @@ def test_tile_starts_are_the_tiles_classes_and_cover_every_output_once(
     assert (cover == 1).all()
 
 
-@pytest.mark.parametrize(("geometry", "dataflow", "m_t", "per_tile", "n_t"),
-                         [(_GEOMETRIES[0], "ws", 16, 3, 4), (_GEOMETRIES[1], "ws", 16, 1, 4),
-                          (_GEOMETRIES[1], "os", 4, 3, 4), (_GEOMETRIES[2], "ws", 8, 4, 3),
-                          (_GEOMETRIES[3], "os", 4, 2, 2)])
-def test_streamed_tiles_of_a_convolution_cover_its_gemm_once(geometry, dataflow, m_t, per_tile,
-                                                              n_t):
-    """A convolution's nmk nest, WS bands included (4 x 4 array: a 3x3 or 7x7 channel is longer
-    than the reduction axis): each compute instance's block has its shape, the blocks cover
-    the GEMM view (M positions x N x channels * taps) once, and a band never crosses its
-    SRAM k tile."""
+@pytest.mark.parametrize(("geometry", "dataflow", "m_t", "per_tile", "n_t", "order"),
+                         [(_GEOMETRIES[0], "ws", 16, 3, 4, "nmk"),
+                          (_GEOMETRIES[1], "ws", 16, 1, 4, "nmk"),
+                          (_GEOMETRIES[1], "os", 4, 3, 4, "nmk"),
+                          (_GEOMETRIES[2], "ws", 8, 4, 3, "nmk"),
+                          (_GEOMETRIES[3], "os", 4, 2, 2, "nmk"),
+                          (_GEOMETRIES[0], "ws", 16, 3, 4, "mnk"),
+                          (_GEOMETRIES[3], "os", 4, 2, 2, "mnk")])
+def test_gemm_blocks_of_a_convolution_cover_its_gemm_once(geometry, dataflow, m_t, per_tile,
+                                                           n_t, order):
+    """A convolution's nest, WS bands included (4 x 4 array: a 3x3 or 7x7 channel is longer
+    than the reduction axis): the law of ``_check_blocks``, with footprints."""
     g = geometry
     arch = replace(load_arch("edge_int8"), array=replace(load_arch("edge_int8").array, rows=4,
                                                          cols=4))
     M, N, K = g.batch * g.out_h * g.out_w, 6, g.channels * g.taps
     mp = mapping_for(Gemm(M, N, K), 8, 8, 8, arch, dataflow, m_t=m_t, units_per_tile=per_tile,
-                     n_t=n_t, order="nmk", geometry=g)
+                     n_t=n_t, order=order, geometry=g)
     assert mp is not None
     assert (mp.kplan.bands > 1) == (dataflow == "ws" and g.taps > 1)  # OS streams k: no bands
-    sram_k = mp.kplan.per_tile * g.taps
-    cover = np.zeros((M, N, K), int)
-    for run, block_of in zip(gemm_runs(mp, out_bits=8), streamed_tiles(mp, g), strict=True):
-        for i in range(run.count):
-            for ins in run.body:
-                lo, hi = window_of(ins)
-                if isinstance(ins, Compute) and lo <= i % ins.every < hi:
-                    b = block_of(i)
-                    assert (b.m, b.k, b.n) == (ins.m, ins.k, ins.n)
-                    assert b.k0 // sram_k == (b.k0 + b.k - 1) // sram_k
-                    cover[b.m0:b.m0 + b.m, b.n0:b.n0 + b.n, b.k0:b.k0 + b.k] += 1
-    assert (cover == 1).all()
+    _check_blocks(mp, g)
