@@ -30,7 +30,8 @@ and first output groups go ahead of the previous run's reads and drains, which o
 slots allow). :attr:`Encoded.slots` says how many each buffer needs. An operand a run
 does not load (``mnk`` and ``Nmnk`` nests keep inputs or a weight block resident across
 runs) is read from the slot of its buffer's latest load in an earlier run
-(:attr:`TileEntry.resident`).
+(:attr:`TileEntry.resident`). An ``nkm`` nest's output group keeps a partial sum per m tile
+in regions of its slot (:attr:`TileEntry.out_region`).
 
 Not encodable yet (a :class:`hwsim.errors.ProgramError` names the instruction): vector
 instructions, loads into the output buffer (partial sums from DRAM), decoded weight loads.
@@ -46,7 +47,7 @@ from hwsim._schedule import Key, Schedule, load_streams
 from hwsim._sim import LayerSim
 from hwsim.config import Arch
 from hwsim.errors import ProgramError
-from hwsim.isa import Compute, Layer, Load, Store
+from hwsim.isa import Compute, Layer, Load, Store, window_of
 from hwsim.timing import check_mode
 
 __all__ = ["DmaEntry", "Encoded", "TileEntry", "Times", "encode_layer", "engine_times",
@@ -60,7 +61,8 @@ class DmaEntry:
     ``buffer``: ``input`` or ``weight`` for a load, ``output`` for a store; ``slot``: its
     physical slot in that buffer; ``beats``: cycles it holds the channel; ``after``: a load
     starts once the first ``after`` tiles have read their operands (its slot is free), a
-    store once the first ``after`` tiles are complete (its results are in the slot)."""
+    store once the first ``after`` tiles are complete (its results are in the slot); a
+    store drains ``region`` of its slot (:class:`TileEntry`)."""
 
     key: Key
     store: bool
@@ -69,6 +71,7 @@ class DmaEntry:
     bits: int
     beats: int
     after: int
+    region: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +87,10 @@ class TileEntry:
     buffer in an earlier run (an ``mnk`` nest's inputs, loaded with an m tile's first n
     tile and read by the others; an ``Nmnk`` weight block, loaded with a class's first m
     tile). The tile does not wait for it: the earlier run's tiles, which precede it on the
-    array, did."""
+    array, did.
+
+    ``out_region``: the partial sum of its output group it adds to, when the group holds
+    several (an ``nkm`` nest keeps one per m tile across the k steps; 0 otherwise)."""
 
     key: Key
     dataflow: str
@@ -100,6 +106,7 @@ class TileEntry:
     after_data: int
     after_drain: int
     resident: str = ""
+    out_region: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +159,9 @@ def encode_layer(layer: Layer, arch: Arch, mode: str = "native") -> Encoded:
         else:
             assert isinstance(ins, Store), "checked: the channel carries loads and stores"
             after = 1 + max((tile_index[k] for k in sched.deps[key]), default=-1)
-            buffer, slot = "output", out_of[key]
+            buffer, (slot, region) = "output", out_of[key]
         dma.append(DmaEntry(key, isinstance(ins, Store), buffer, slot, ins.bits,
-                            sim.cost[r, b][0], after))
+                            sim.cost[r, b][0], after, region if isinstance(ins, Store) else 0))
 
     latest = _latest_loads(layer, sched)
     tiles = []
@@ -180,8 +187,9 @@ def encode_layer(layer: Layer, arch: Arch, mode: str = "native") -> Encoded:
         after_data = 1 + max((dma_index[d] for d in sched.deps[key]), default=-1)
         after_drain = 1 + max((dma_index[s] for s in sched.out.get(key, ())), default=-1)
         tiles.append(TileEntry(key, ins.dataflow, ins.m, ins.k, ins.n, ins.w_bits, ins.a_bits,
-                               operand["input"], operand["weight"], out_of[key],
-                               accumulate[key], after_data, after_drain, "".join(resident)))
+                               operand["input"], operand["weight"], out_of[key][0],
+                               accumulate[key], after_data, after_drain, "".join(resident),
+                               out_of[key][1]))
     costs = tuple(sim.cost[key[0], key[2]] for key in sched.array)
     return Encoded(layer.name, tuple(dma), tuple(tiles),
                    {**slots, "output": out_slots}, arch.dram_channel.latency_cycles, costs)
@@ -234,24 +242,44 @@ def _latest_loads(layer: Layer, sched: Schedule) -> dict[tuple[int, str], Key]:
 
 
 def _output_slots(layer: Layer, sched: Schedule,
-                  ) -> tuple[dict[Key, int], dict[Key, bool], int]:
-    """Output slot of every tile and store, and whether a tile adds to its slot: a run's
-    output groups (the iterations up to and including a store instance) alternate between
-    the run's two slots."""
-    out_of: dict[Key, int] = {}
+                  ) -> tuple[dict[Key, tuple[int, int]], dict[Key, bool], int]:
+    """Output slot and region of every tile and store, and whether a tile adds to its
+    region: a run's output groups alternate between the run's two slots. A group is the
+    iterations up to and including a store instance; where the run's store executes ``w > 1``
+    times per period (its window: an ``nkm`` nest's stores, one per m tile after the last k
+    step), it is the period, holding ``w`` partial sums: iteration ``i`` adds to region
+    ``i % every % w`` (the m tile, the fastest loop of nkm), the store at window position
+    ``q`` drains region ``q``."""
+    out_of: dict[Key, tuple[int, int]] = {}
     accumulate: dict[Key, bool] = {}
     stores_before: dict[int, list[int]] = {}  # per run, iterations of its store instances
     for r, i, _ in sched.stores:
         stores_before.setdefault(r, []).append(i)
-    group_start: set[tuple[int, int]] = set()
+    windows = {}  # per run with regions: (every, lo, w) of its store
+    for r, run in enumerate(layer.runs):
+        store = next((ins for ins in run.body if isinstance(ins, Store)), None)
+        if store is not None and (w := window_of(store)[1] - window_of(store)[0]) > 1:
+            windows[r] = (store.every, window_of(store)[0], w)
+
+    def group_of(r: int, i: int) -> tuple[int, int]:
+        if r in windows:
+            every, _, w = windows[r]
+            return i // every, i % every % w
+        return bisect_left(stores_before.get(r, []), i), 0
+
+    started: set[tuple[int, int, int]] = set()
     for key in sched.array:
         r, i, _ = key
-        group = bisect_left(stores_before.get(r, []), i)
-        out_of[key] = 2 * r + group % 2
-        accumulate[key] = (r, group) in group_start
-        group_start.add((r, group))
+        group, region = group_of(r, i)
+        out_of[key] = (2 * r + group % 2, region)
+        accumulate[key] = (r, group, region) in started
+        started.add((r, group, region))
     for r, i, b in sched.stores:
-        out_of[r, i, b] = 2 * r + bisect_left(stores_before[r], i) % 2
+        if r in windows:
+            every, lo, _ = windows[r]
+            out_of[r, i, b] = (2 * r + i // every % 2, i % every - lo)
+        else:
+            out_of[r, i, b] = (2 * r + bisect_left(stores_before[r], i) % 2, 0)
     return out_of, accumulate, 2 * len(layer.runs)
 
 

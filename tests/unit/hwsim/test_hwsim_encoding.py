@@ -89,6 +89,19 @@ def test_resident_operands_read_the_slot_an_earlier_run_loaded():
     assert replay(enc) == engine_times(layer, ARCH)
 
 
+def test_an_nkm_group_keeps_a_partial_sum_per_m_tile():
+    """nkm as gemm_runs emits it: a weight tile serves the 3 m tiles of each of 2 k steps,
+    then each m tile's store. The group is the period, with a region per m tile."""
+    body = (Load("weight", 64, every=3), Load("input", 64), Compute("ws", 4, 4, 4, deps=(0, 1)),
+            Store(64, every=6, window=(3, 6), deps=(2,)))
+    enc = encode_layer(Layer("nkm", (Run(body, count=12),)), ARCH)
+    assert [e.out_region for e in enc.tiles] == [0, 1, 2] * 4
+    assert [e.out_slot for e in enc.tiles] == [0] * 6 + [1] * 6
+    assert [e.accumulate for e in enc.tiles] == ([False] * 3 + [True] * 3) * 2
+    assert [(d.slot, d.region) for d in enc.dma if d.store] == \
+        [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
+
+
 def test_a_resident_operand_nothing_loaded_is_refused():
     body = (Load("input", 64), Compute("ws", 4, 4, 4, deps=(0,)), Store(64, deps=(1,)))
     with pytest.raises(ProgramError, match="weight data that no run before it loads"):
