@@ -24,14 +24,15 @@ finish after an earlier one; the channel serves in order):
 :func:`replay` evaluates those rules; the tests hold it equal, instance for instance, to the
 engine (:func:`engine_times`), which is what the RTL is held to.
 
-Slots are physical: each load stream of a run gets ``slots`` SRAM slots of its buffer, and
+Slots are per stream: each load stream of a run gets ``slots`` SRAM slots of its buffer, and
 each run two output slots, none shared with another run (the engine lets a run's first loads
 and first output groups go ahead of the previous run's reads and drains, which only separate
-slots allow). :attr:`Encoded.slots` says how many each buffer needs. An operand a run
-does not load (``mnk`` and ``Nmnk`` nests keep inputs or a weight block resident across
-runs) is read from the slot of its buffer's latest load in an earlier run
-(:attr:`TileEntry.resident`). An ``nkm`` nest's output group keeps a partial sum per m tile
-in regions of its slot (:attr:`TileEntry.out_region`).
+slots allow). :attr:`Encoded.slots` says how many each buffer needs; the accelerator lays
+each over as many of its SRAM slots as the largest load into it fills (a resident block
+spans several). An operand a run does not load (``mnk`` and ``Nmnk`` nests keep inputs or a
+weight block resident across runs) is read from the slot of its buffer's latest load in an
+earlier run (:attr:`TileEntry.resident`). An ``nkm`` nest's output group keeps a partial sum
+per m tile in regions of its slot (:attr:`TileEntry.out_region`).
 
 Not encodable yet (a :class:`hwsim.errors.ProgramError` names the instruction): vector
 instructions, loads into the output buffer (partial sums from DRAM), decoded weight loads.

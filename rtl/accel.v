@@ -21,13 +21,15 @@
 //      Buffers: 0 input, 1 weight, 2 output. A DMA entry's DRAM descriptor is an element
 //      address, a row stride in elements, rows (SRAM rows) and columns, and a plane of
 //      `wrap` rows with planes `pstride` elements apart: row r starts at element
-//      addr + (r / wrap) * pstride + (r % wrap) * stride (a GEMM block: wrap = rows; input
-//      m x k, weight k x n, store m x n). A convolution's input load moves its tile's
-//      footprint (NHWC map): fh planes (input rows) of wrap = fw pixels, one SRAM row per
-//      pixel holding the load's channels; a 1x1 convolution with a stride gathers one pixel
-//      per output (stride and pstride skip the others). `after` as in
+//      addr + (r / wrap) * pstride + (r % wrap) * stride (a GEMM tile: wrap = rows; input
+//      m x k, weight k x n, store m x n; a resident block of several tiles' operands, an
+//      mnk or Nmnk nest's: the slot layout below). A convolution's input load moves its
+//      tile's footprint (NHWC map): fh planes (input rows) of wrap = fw pixels, one SRAM row
+//      per pixel holding the load's channels; a 1x1 convolution with a stride gathers one
+//      pixel per output (stride and pstride skip the others). `after` as in
 //      hwsim.encoding.DmaEntry. A tile entry: m, k, n, its slots, accumulate, after_data,
-//      after_drain as in hwsim.encoding.TileEntry, and its im2col walk (GEO_W-bit two's
+//      after_drain as in hwsim.encoding.TileEntry, its first input and weight rows in its
+//      slots (in_off, w_off: 0 but for a block's tiles), and its im2col walk (GEO_W-bit two's
 //      complement; accel_core_ws.v, accel_pstep.v, accel_kstep.v): its first output's
 //      column ow0 and window origin relative to the footprint (bh0, bw0; base0 =
 //      bh0 * fw + bw0), the footprint's fh x fw pixels, rstep = sh * fw - (out_w - 1) * sw
@@ -42,6 +44,20 @@
 //      WS weight slots R rows of C, OS ones KDEPTH rows of C; output slots DEPTH rows of C
 //      (m <= DEPTH; OS m <= R). An OS program also keeps accel_core_os's contract on
 //      consecutive tiles.
+//      Slot layout: the DMA writes a load's row r at flat row slot * (rows of a slot) + r of
+//      its buffer, so a load of more rows than a slot holds runs on into the following
+//      slots (the program gives it that many: the test bench maps each of the encoding's
+//      slots onto as many consecutive ones as its largest load needs). A tile reads an
+//      operand from flat row slot * (rows of a slot) + off on. Resident blocks (k_t: a full
+//      array k tile, R on WS):
+//        * an input block (m rows x all of K) is k-chunk-major: row j * m + mm holds GEMM
+//          row mm's elements j * k_t .. (j+1) * k_t - 1 (DRAM: wrap = m, pstride = k_t,
+//          stride = K; the last chunk's columns past K are never read); the tile of k step
+//          j reads it at in_off = j * m;
+//        * a weight block (all of K x b n tiles of n columns) is n-tile-major: row t * K + kk
+//          holds K row kk of n tile t (DRAM: wrap = K, pstride = n, stride = N); the tile of
+//          n tile t and k step j reads it at w_off = t * K + j * k_t.
+//      A streamed load (one tile's operand, a convolution's footprint) is read at offset 0.
 //      The layer's im2col constants come on cv_* (sampled with `start`): kernel KH x KW,
 //      stride sh, sw, outputs per row out_w, wrap_w = (out_w - 1) * sw; a GEMM (or gathered
 //      1x1) layer: 1, 1, 1, 1, 0, 0. Convolutions supported: one group, dilation 1, kernel
@@ -125,6 +141,8 @@ module accel #(
     input  wire [SLOT_W-1:0]  prog_t_in_slot,
     input  wire [SLOT_W-1:0]  prog_t_w_slot,
     input  wire [SLOT_W-1:0]  prog_t_out_slot,
+    input  wire [DIM_W-1:0]   prog_t_in_off,
+    input  wire [DIM_W-1:0]   prog_t_w_off,
     input  wire               prog_t_acc,
     input  wire [QA_W:0]      prog_t_after_data,
     input  wire [QA_W:0]      prog_t_after_drain,
@@ -210,6 +228,7 @@ module accel #(
     wire [DIM_W-1:0]   sram_row;
     wire               issue, bank, acc;
     wire [SLOT_W-1:0]  in_slot, w_slot, out_slot;
+    wire [DIM_W-1:0]   in_off, w_off;
     wire [DIM_W-1:0]   m, k, n;
     wire [TS_W-1:0]    arr_free;
     localparam integer GEO_BITS = 11 * GEO_W;
@@ -259,7 +278,8 @@ module accel #(
         .prog_we(prog_we && prog_sel), .prog_addr(prog_addr[TA_W-1:0]),
         .prog_m(prog_t_m), .prog_k(prog_t_k), .prog_n(prog_t_n),
         .prog_in_slot(prog_t_in_slot), .prog_w_slot(prog_t_w_slot),
-        .prog_out_slot(prog_t_out_slot), .prog_acc(prog_t_acc),
+        .prog_out_slot(prog_t_out_slot), .prog_in_off(prog_t_in_off),
+        .prog_w_off(prog_t_w_off), .prog_acc(prog_t_acc),
         .prog_after_data(prog_t_after_data), .prog_after_drain(prog_t_after_drain),
         .prog_geo({prog_t_ow0, prog_t_bh0, prog_t_bw0, prog_t_base0, prog_t_fh, prog_t_fw,
                    prog_t_rstep, prog_t_kc0, prog_t_kh0, prog_t_kw0, prog_t_koff0}),
@@ -272,8 +292,8 @@ module accel #(
         .tl_idx(tl_idx), .tl_ready(tl_ready), .tl_read_ts(tl_read_ts),
         .tl_done_ts(tl_done_ts), .all_done(tiles_all_done),
         .issue(issue), .bank(bank), .in_slot(in_slot), .w_slot(w_slot),
-        .out_slot(out_slot), .acc(acc), .m(m), .k(k), .n(n), .geo(geo),
-        .issue_idx(ev_tile_issue_idx),
+        .out_slot(out_slot), .in_off(in_off), .w_off(w_off), .acc(acc), .m(m), .k(k),
+        .n(n), .geo(geo), .issue_idx(ev_tile_issue_idx),
         .issue_read_at(ev_tile_read_at),
         .ev_done(ev_tile_done), .ev_done_idx(ev_tile_done_idx),
         .arr_free(arr_free), .busy_cycles(busy_cycles),
@@ -295,7 +315,8 @@ module accel #(
                 .sram_row(sram_row), .sram_data(dram_rdata),
                 .ob_rd_slot(ob_rd_slot), .ob_rd_row(dram_wrow), .ob_rd_data(dram_wdata),
                 .issue(issue), .bank(bank), .in_slot(in_slot), .w_slot(w_slot),
-                .out_slot(out_slot), .acc(acc), .m(m), .k(k), .n(n), .geo(geo), .layer(layer)
+                .out_slot(out_slot), .in_off(in_off), .w_off(w_off), .acc(acc), .m(m),
+                .k(k), .n(n), .geo(geo), .layer(layer)
             );
         end else begin : g_ws
             accel_core_ws #(
@@ -308,7 +329,8 @@ module accel #(
                 .sram_row(sram_row), .sram_data(dram_rdata),
                 .ob_rd_slot(ob_rd_slot), .ob_rd_row(dram_wrow), .ob_rd_data(dram_wdata),
                 .issue(issue), .bank(bank), .in_slot(in_slot), .w_slot(w_slot),
-                .out_slot(out_slot), .acc(acc), .m(m), .k(k), .n(n), .geo(geo), .layer(layer)
+                .out_slot(out_slot), .in_off(in_off), .w_off(w_off), .acc(acc), .m(m),
+                .k(k), .n(n), .geo(geo), .layer(layer)
             );
         end
     endgenerate

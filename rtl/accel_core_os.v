@@ -7,7 +7,9 @@
 //   * SRAMs: an input slot (accel_inbuf) holds IN_DEPTH rows of KDEPTH elements: a GEMM's
 //     A tile one row per GEMM row, a convolution's footprint one row per pixel; it has one
 //     read port per array row, so one cycle reads a column of the m x k tile. A weight slot
-//     holds KDEPTH rows of C elements (W's row kk at row kk).
+//     holds KDEPTH rows of C elements (W's row kk at row kk). A tile reads its operands from
+//     row in_off of its input slot and row w_off of its weight slot on (a block's sub-block,
+//     rtl/accel.v's slot layout; 0 for a streamed load): the rows below count from there.
 //   * Stream stage, cycles issue .. issue + k - 1 (docs/timing.md, OS): in cycle issue + kk
 //     it reads column kk of A (read port i: output position i, K element kk) and row kk of
 //     W; A[i][kk] enters array row i in cycle issue + kk + i, W[kk][j] column j in cycle
@@ -80,6 +82,8 @@ module accel_core_os #(
     input  wire [SLOT_W-1:0]       in_slot,
     input  wire [SLOT_W-1:0]       w_slot,
     input  wire [SLOT_W-1:0]       out_slot,
+    input  wire [DIM_W-1:0]        in_off,     // the tile's first input and weight rows
+    input  wire [DIM_W-1:0]        w_off,      // in its slots (a block's sub-block)
     input  wire                    acc,
     input  wire [DIM_W-1:0]        m,
     input  wire [DIM_W-1:0]        k,
@@ -108,6 +112,7 @@ module accel_core_os #(
     reg               sp_active;
     reg [DIM_W-1:0]   sp_kk;
     reg [SLOT_W-1:0]  sp_in_slot, sp_w_slot, sp_out_slot;
+    reg [DIM_W-1:0]   sp_in_off, sp_w_off;
     reg               sp_acc;
     reg [DIM_W-1:0]   sp_m, sp_k, sp_n;
     reg [GEO_W-1:0]   sp_fh, sp_fw;                     // the tile's footprint
@@ -118,6 +123,8 @@ module accel_core_os #(
     wire [SLOT_W-1:0] cs_in_slot  = issue ? in_slot : sp_in_slot;
     wire [SLOT_W-1:0] cs_w_slot   = issue ? w_slot : sp_w_slot;
     wire [SLOT_W-1:0] cs_out_slot = issue ? out_slot : sp_out_slot;
+    wire [DIM_W-1:0]  cs_in_off   = issue ? in_off : sp_in_off;
+    wire [DIM_W-1:0]  cs_w_off    = issue ? w_off : sp_w_off;
     wire              cs_acc      = issue ? acc : sp_acc;
     wire [DIM_W-1:0]  cs_m        = issue ? m : sp_m;
     wire [DIM_W-1:0]  cs_k        = issue ? k : sp_k;
@@ -182,6 +189,8 @@ module accel_core_os #(
                 sp_in_slot  <= in_slot;
                 sp_w_slot   <= w_slot;
                 sp_out_slot <= out_slot;
+                sp_in_off   <= in_off;
+                sp_w_off    <= w_off;
                 sp_acc      <= acc;
                 sp_m        <= m;
                 sp_k        <= k;
@@ -204,7 +213,7 @@ module accel_core_os #(
     // ---- array and its skewed inputs --------------------------------------------------
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] w_rd_flat  = {{(32-SLOT_W){1'b0}}, cs_w_slot} * KDEPTH
-                           + {{(32-DIM_W){1'b0}}, cs_kk};
+                           + {{(32-DIM_W){1'b0}}, cs_w_off} + {{(32-DIM_W){1'b0}}, cs_kk};
     /* verilator lint_on UNUSEDSIGNAL */
     wire [COLS*W_W-1:0] w_row_data = w_mem[w_rd_flat[WA_W-1:0]];
 
@@ -228,7 +237,7 @@ module accel_core_os #(
     ) u_inbuf (
         .clk(clk),
         .we(sram_we && !sram_buf), .wr_slot(sram_slot), .wr_row(sram_row), .wr_data(sram_data),
-        .rd_slot(cs_in_slot), .fh(cs_fh), .fw(cs_fw), .en(rd_en), .rh(rd_rh), .rw(rd_rw),
+        .rd_slot(cs_in_slot), .rd_off(cs_in_off), .fh(cs_fh), .fw(cs_fw), .en(rd_en), .rh(rd_rh), .rw(rd_rw),
         .addr(rd_addr), .elem(rd_elem), .data(in_vals)
     );
 

@@ -4,6 +4,9 @@
 // have the same ports.
 //
 // Timing (docs/timing.md, WS; issue = the cycle `issue` is high):
+//   * operands: the tile's weight rows start at row w_off of its weight slot, its input
+//     rows at row in_off of its input slot (a block's sub-block, rtl/accel.v's slot layout;
+//     0 for a streamed load); the rows below count from there;
 //   * weights: SRAM row s of the weight slot is read in cycle issue + (R-1-s) and enters
 //     column j in cycle issue + j + (R-1-s), tagged with row s and bank `bank` (the tile's
 //     parity); rows s >= k and columns j >= n carry zero weights, so a small tile never sees
@@ -71,6 +74,8 @@ module accel_core_ws #(
     input  wire [SLOT_W-1:0]       in_slot,
     input  wire [SLOT_W-1:0]       w_slot,
     input  wire [SLOT_W-1:0]       out_slot,
+    input  wire [DIM_W-1:0]        in_off,     // the tile's first input and weight rows
+    input  wire [DIM_W-1:0]        w_off,      // in its slots (a block's sub-block)
     input  wire                    acc,
     input  wire [DIM_W-1:0]        m,
     input  wire [DIM_W-1:0]        k,
@@ -118,6 +123,7 @@ module accel_core_ws #(
     reg [DIM_W-1:0]   wp_q;
     reg               wp_bank;
     reg [SLOT_W-1:0]  wp_w_slot, wp_in_slot, wp_out_slot;
+    reg [DIM_W-1:0]   wp_w_off, wp_in_off;
     reg               wp_acc;
     reg [DIM_W-1:0]   wp_m, wp_k, wp_n;
     reg [11*GEO_W-1:0] wp_geo;
@@ -129,6 +135,8 @@ module accel_core_ws #(
     wire [SLOT_W-1:0] cw_w_slot  = issue ? w_slot : wp_w_slot;
     wire [SLOT_W-1:0] cw_in_slot = issue ? in_slot : wp_in_slot;
     wire [SLOT_W-1:0] cw_out_slot = issue ? out_slot : wp_out_slot;
+    wire [DIM_W-1:0]  cw_w_off   = issue ? w_off : wp_w_off;
+    wire [DIM_W-1:0]  cw_in_off  = issue ? in_off : wp_in_off;
     wire              cw_acc     = issue ? acc : wp_acc;
     wire [DIM_W-1:0]  cw_m       = issue ? m : wp_m;
     wire [DIM_W-1:0]  cw_k       = issue ? k : wp_k;
@@ -171,6 +179,7 @@ module accel_core_ws #(
     reg [DIM_W-1:0]   ap_mm;
     reg               ap_bank;
     reg [SLOT_W-1:0]  ap_in_slot, ap_out_slot;
+    reg [DIM_W-1:0]   ap_in_off;
     reg               ap_acc;
     reg [DIM_W-1:0]   ap_m, ap_k, ap_n;
     reg [GEO_W-1:0]   ap_fh, ap_fw, ap_rstep;           // the tile's footprint
@@ -196,6 +205,8 @@ module accel_core_ws #(
                 wp_w_slot   <= w_slot;
                 wp_in_slot  <= in_slot;
                 wp_out_slot <= out_slot;
+                wp_w_off    <= w_off;
+                wp_in_off   <= in_off;
                 wp_acc      <= acc;
                 wp_m        <= m;
                 wp_k        <= k;
@@ -213,6 +224,7 @@ module accel_core_ws #(
                 ap_mm       <= {DIM_W{1'b0}};
                 ap_bank     <= cw_bank;
                 ap_in_slot  <= cw_in_slot;
+                ap_in_off   <= cw_in_off;
                 ap_out_slot <= cw_out_slot;
                 ap_acc      <= cw_acc;
                 ap_m        <= cw_m;
@@ -240,7 +252,7 @@ module accel_core_ws #(
     // ---- array and its skewed inputs --------------------------------------------------
     wire [DIM_W-1:0] w_s = LAST_Q - cw_q;  // the weight row read in this cycle
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [31:0] w_rd_flat  = flat(cw_w_slot, ROWS, w_s);
+    wire [31:0] w_rd_flat  = flat(cw_w_slot, ROWS, w_s) + {{(32-DIM_W){1'b0}}, cw_w_off};
     /* verilator lint_on UNUSEDSIGNAL */
     wire [COLS*W_W-1:0]  w_row_data  = w_mem[w_rd_flat[WA_W-1:0]];
 
@@ -254,7 +266,7 @@ module accel_core_ws #(
     ) u_inbuf (
         .clk(clk),
         .we(sram_we && !sram_buf), .wr_slot(sram_slot), .wr_row(sram_row), .wr_data(sram_data),
-        .rd_slot(ap_in_slot), .fh(ap_fh), .fw(ap_fw), .en(rd_en), .rh(rd_rh), .rw(rd_rw),
+        .rd_slot(ap_in_slot), .rd_off(ap_in_off), .fh(ap_fh), .fw(ap_fw), .en(rd_en), .rh(rd_rh), .rw(rd_rw),
         .addr(rd_addr), .elem(rd_elem), .data(in_vals)
     );
 

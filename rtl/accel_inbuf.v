@@ -1,9 +1,12 @@
 // The accelerator's input SRAM and its im2col read ports (accel_core_ws, accel_core_os).
 //
-// IN_SLOTS slots of IN_DEPTH rows of IN_ROW elements; the DMA writes one row per cycle. A
-// slot holds an input load as the DMA moves it: a GEMM's A tile one row per GEMM row (its k
-// elements), a convolution's input footprint one row per footprint pixel (raster order
-// within the footprint, fh rows of fw pixels) holding the load's channels.
+// IN_SLOTS slots of IN_DEPTH rows of IN_ROW elements; the DMA writes one row per cycle, at
+// flat row wr_slot * IN_DEPTH + wr_row (a load longer than a slot runs on into the next
+// ones). A slot holds an input load as the DMA moves it: a GEMM's A tile one row per GEMM
+// row (its k elements; a resident block k chunk after k chunk, rtl/accel.v's slot layout),
+// a convolution's input footprint one row per footprint pixel (raster order within the
+// footprint, fh rows of fw pixels) holding the load's channels. The read ports address rows
+// from flat row rd_slot * IN_DEPTH + rd_off on (rd_off: the tile's chunk of a block).
 //
 // PORTS asynchronous read ports, one per array row, each reading one element per cycle:
 // element `elem` of footprint pixel (rh, rw), at row address `addr` (= rh * fw + rw, walked
@@ -34,8 +37,9 @@ module accel_inbuf #(
     /* verilator lint_off UNUSEDSIGNAL */  // a weight row may be wider
     input  wire [RD_W-1:0]        wr_data,
     /* verilator lint_on UNUSEDSIGNAL */
-    // read ports: one slot, per port a pixel and an element
+    // read ports: one slot and a row offset into it, per port a pixel and an element
     input  wire [SLOT_W-1:0]      rd_slot,
+    input  wire [DIM_W-1:0]       rd_off,
     input  wire [GEO_W-1:0]       fh,
     input  wire [GEO_W-1:0]       fw,
     input  wire [PORTS-1:0]       en,
@@ -52,7 +56,8 @@ module accel_inbuf #(
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] wr_flat = {{(32-SLOT_W){1'b0}}, wr_slot} * IN_DEPTH
                         + {{(32-DIM_W){1'b0}}, wr_row};
-    wire [31:0] rd_slot_base = {{(32-SLOT_W){1'b0}}, rd_slot} * IN_DEPTH;
+    wire [31:0] rd_slot_base = {{(32-SLOT_W){1'b0}}, rd_slot} * IN_DEPTH
+                             + {{(32-DIM_W){1'b0}}, rd_off};
     /* verilator lint_on UNUSEDSIGNAL */
 
     reg [ROW_W-1:0] mem [0:WORDS-1];

@@ -3,11 +3,16 @@ generator emits them, with real data, cycle for cycle as ``hwsim.encoding.replay
 
 Each build runs four cocotb tests (tests/rtl/tb/tb_accel.py): ``directed_layers`` (GEMM
 layers shaped after real ones: edge tiles in m, k and n, DRAM latency shorter and longer than
-a tile, bandwidth- and nearly compute-bound, stores backing up, deep load streams),
+a tile, bandwidth- and nearly compute-bound, stores backing up, deep load streams; and the
+loop orders the mapper picks most: ``mnk`` with few m tiles, each m tile's first n tile a run
+of its own and the others reading its input block resident, and with a class of eight m
+tiles in one run; ``Nmnk`` with one weight block per n tile size and with blocks of one n
+tile, a class's first m tile loading the block and the other classes reading it resident),
 ``directed_convs`` (convolutions shaped after zoo layers and shrunk: ResNet-18's 3x3 block
 conv, its 3x3 stride-2 downsampling conv, its 1x1 stride-2 shortcut and its 7x7 stride-2
-stem, LeNet-5's 5x5 valid conv; WS k tiles cut into bands where a channel's taps outrun the
-array), ``random_convs`` and ``random_layers`` (seeded random shapes, mappings and channels;
+stem, LeNet-5's 5x5 valid conv, and the block conv in mnk and Nmnk nests; WS k tiles cut
+into bands where a channel's taps outrun the array), ``random_convs`` and ``random_layers``
+(seeded random shapes, mappings and channels, a random GEMM's loop order too;
 ``SYSTOLAB_ACCEL_RANDOM_CONVS`` and ``SYSTOLAB_ACCEL_RANDOM_LAYERS`` set how many). Each
 layer checks every output value (a convolution's against the convolution computed directly),
 every transfer's start, end and done cycle, every tile's issue, completion and operand
@@ -15,8 +20,10 @@ release cycle, the cycle count, and the busy and stall counters against the engi
 accounting. The layer choice comes from the DUT's parameters (array, dataflow, slot depths)
 and the seed, so a build serves all of its layers. The cases are kept out of
 ``rtl_sim.SUITE_CASES``. A convolution's input loads move its tiles' footprints; the core's
-im2col address generator reads them (rtl/accel.v's header); Python-only tests below check
-the program's walk fields and the geometries the generator refuses.
+im2col address generator reads them (rtl/accel.v's header). A resident load moves a whole
+block into consecutive slots, and each tile reads its operands at row offsets into it
+(rtl/accel.v, "Slot layout"). Python-only tests below check the program's walk fields, its
+block layouts and offsets, and the geometries the generator refuses.
 
 DATAFLOW=1 builds run output-stationary programs (tiles m <= R, n <= C, the reduction k
 streamed), the others weight-stationary ones. OS layers whose replayed times break
@@ -26,26 +33,33 @@ one) are redrawn: os_array cannot meet hwsim's times for them (accel_core_os.v's
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import rtl_sim
 
+from compiler.mapping.codegen import gemm_blocks
+
 pytestmark = pytest.mark.rtl
 
-# (parameters, simulators): 8x8 and 16x16 on Verilator only, to keep the suite short;
-# DATAFLOW 1 builds the output-stationary datapath: KDEPTH 64 holds a 7x7 input channel (the
-# stem's k tile), and 16 output slots the runs of a convolution cut into row segments (two
-# slots per run: edge segments of a padded map form classes of their own)
-OS = {"DATAFLOW": 1, "KDEPTH": 64, "OUT_SLOTS": 16}
+# (parameters, simulators): 8x8 and 16x16 on Verilator only, to keep the suite short.
+# 32 slots per buffer: every run has slots of its own (its load streams' and two output
+# slots, hwsim.encoding), and mnk and Nmnk programs have many runs (an m tile's first n tile
+# apart from the others, a class's first m tile apart) and blocks spanning several slots; a
+# convolution cut into row segments has many runs too (edge segments of a padded map form
+# classes of their own). DATAFLOW 1 builds the output-stationary datapath: KDEPTH 64 holds
+# a 7x7 input channel (the stem's k tile).
+SLOTS = {"IN_SLOTS": 32, "W_SLOTS": 32, "OUT_SLOTS": 32, "SLOT_W": 5}
+OS = {"DATAFLOW": 1, "KDEPTH": 64}
 CASES: list[tuple[dict[str, int], tuple[str, ...]]] = [
-    ({"ROWS": 2, "COLS": 2}, ("icarus", "verilator")),
-    ({"ROWS": 4, "COLS": 4}, ("icarus", "verilator")),
-    ({"ROWS": 3, "COLS": 5}, ("icarus", "verilator")),
-    ({"ROWS": 8, "COLS": 8}, ("verilator",)),
-    ({"ROWS": 16, "COLS": 16}, ("verilator",)),
-    ({"ROWS": 2, "COLS": 2, **OS}, ("icarus", "verilator")),
-    ({"ROWS": 4, "COLS": 4, **OS}, ("icarus", "verilator")),
-    ({"ROWS": 3, "COLS": 5, **OS}, ("icarus", "verilator")),
-    ({"ROWS": 8, "COLS": 8, **OS}, ("verilator",)),
+    ({"ROWS": 2, "COLS": 2, **SLOTS}, ("icarus", "verilator")),
+    ({"ROWS": 4, "COLS": 4, **SLOTS}, ("icarus", "verilator")),
+    ({"ROWS": 3, "COLS": 5, **SLOTS}, ("icarus", "verilator")),
+    ({"ROWS": 8, "COLS": 8, **SLOTS}, ("verilator",)),
+    ({"ROWS": 16, "COLS": 16, **SLOTS}, ("verilator",)),
+    ({"ROWS": 2, "COLS": 2, **SLOTS, **OS}, ("icarus", "verilator")),
+    ({"ROWS": 4, "COLS": 4, **SLOTS, **OS}, ("icarus", "verilator")),
+    ({"ROWS": 3, "COLS": 5, **SLOTS, **OS}, ("icarus", "verilator")),
+    ({"ROWS": 8, "COLS": 8, **SLOTS, **OS}, ("verilator",)),
 ]
 
 
@@ -64,7 +78,7 @@ def test_accel_layers(simulator: str, case: tuple[dict[str, int], tuple[str, ...
 def test_broken_dma_arbitration_is_caught(simulator: str) -> None:
     """BROKEN=1 lets a load go ahead of an older store on the channel: the timing, value and
     DRAM protocol checks must fail in both tests."""
-    result = rtl_sim.run_kernel(simulator, "accel", {"ROWS": 2, "COLS": 2, "BROKEN": 1})
+    result = rtl_sim.run_kernel(simulator, "accel", {"ROWS": 2, "COLS": 2, **SLOTS, "BROKEN": 1})
     assert result.passed, f"no cocotb test ran ({result.log_hint})"
     caught = set(result.failed)
     assert {"directed_layers", "random_layers"} <= caught, (
@@ -148,3 +162,76 @@ def test_a_conv_layer_s_program_moves_footprints_and_walks_im2col() -> None:
         b = blocks[e.key[0]].tile(e.key[1])
         got[b.m0:b.m0 + b.m, b.n0:b.n0 + b.n] += a @ W[b.k0:b.k0 + b.k, b.n0:b.n0 + b.n]
     assert (got == prog.reference).all()
+
+
+def _sram_replay(prog, lim) -> np.ndarray:
+    """The GEMM ``prog`` computes when its loads write their rows at flat SRAM row
+    ``slot * slot rows + row`` (every row once its first one arrives) and each tile reads its
+    operands from its slots' first rows plus its row offsets (once it issues), as
+    rtl/accel_core_ws.v and rtl/accel_core_os.v do; the times are replay's."""
+    mem: dict[str, dict[int, np.ndarray]] = {"input": {}, "weight": {}}
+    events = []  # (cycle, 0: a load's rows land / 1: a tile reads, index)
+    for j, d in enumerate(prog.enc.dma):
+        if not d.store:
+            events.append((prog.expected.dma[j][0] + prog.enc.latency, 0, j))
+    events += [(t[0], 1, i) for i, t in enumerate(prog.expected.tiles)]
+    case = prog.case
+    out = np.zeros((case.M, case.N), np.int64)
+    blocks = gemm_blocks(prog.mapping)
+    for _, kind, i in sorted(events):
+        if kind == 0:
+            d, dd = prog.enc.dma[i], prog.desc[i]
+            base = prog.dma_slot[i] * lim.slot_shape(d.buffer)[0]
+            for r in range(dd.rows):
+                at = dd.row_addr(r)
+                mem[d.buffer][base + r] = prog.dram[at:at + dd.cols]
+            continue
+        e, op = prog.enc.tiles[i], prog.operands[i]
+        a0 = op.in_slot * lim.slot_shape("input")[0] + op.in_off
+        w0 = op.w_slot * lim.slot_shape("weight")[0] + op.w_off
+        a = np.stack([mem["input"][a0 + mm][:e.k] for mm in range(e.m)])
+        w = np.stack([mem["weight"][w0 + kk][:e.n] for kk in range(e.k)])
+        b = blocks[e.key[0]].tile(e.key[1])
+        out[b.m0:b.m0 + b.m, b.n0:b.n0 + b.n] += a @ w
+    return out
+
+
+@pytest.mark.parametrize(("rows", "cols", "dataflow"),
+                         [(2, 2, "ws"), (3, 5, "ws"), (4, 4, "os"), (3, 5, "os")])
+def test_resident_blocks_are_laid_out_where_their_tiles_read_them(rows, cols, dataflow
+                                                                   ) -> None:
+    """mnk and Nmnk programs (and the nmk ones) on the test builds' slots: input blocks
+    k-chunk-major, weight blocks n-tile-major, each over consecutive physical slots, and
+    every tile's row offsets pick its operands out of them, so the tiles sum to A @ W
+    (checked without a simulator; the RTL adds the offsets where this function does)."""
+    from accel_cases import directed_cases
+    from accel_program import Limits, build_program
+
+    lim = Limits(rows, cols, dataflow, 16, 64, 256, 128, dict.fromkeys(
+        ("input", "weight", "output"), 32))
+    rng = np.random.default_rng(0)
+    orders = set()
+    for case in directed_cases(rows, cols, dataflow):
+        prog = build_program(case, lim, rng)
+        orders.add(prog.mapping.order)
+        assert (_sram_replay(prog, lim) == prog.reference).all(), case.name
+        if prog.mapping.order != "nmk":
+            assert any(op.in_off for op in prog.operands)
+            assert any(op.w_off for op in prog.operands) == (prog.mapping.order == "Nmnk")
+    assert orders == {"nmk", "mnk", "Nmnk"}
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda ConvCase, LayerCase: ConvCase("conv", 1, 4, 6, 6, 9, 3, 1, 1, 8, 3, (12, 2, 4),
+                                          order="mnk"),
+     "an mnk nest of a convolution needs one SRAM k tile .*not 2"),
+    (lambda ConvCase, LayerCase: LayerCase("gemm", 8, 4, 4, 8, 3, (2, 4, 4), order="nkm"),
+     "the order must be one of nmk, mnk, Nmnk, not nkm"),
+])
+def test_nests_the_testbench_does_not_run_are_named(make, message) -> None:
+    from accel_conv import ConvCase
+    from accel_program import LayerCase, Limits, Unfit, build_program
+
+    lim = Limits(4, 4, "ws", 16, 16, 256, 128, dict.fromkeys(("input", "weight", "output"), 32))
+    with pytest.raises(Unfit, match=message):
+        build_program(make(ConvCase, LayerCase), lim, np.random.default_rng(0))

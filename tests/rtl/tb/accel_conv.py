@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from accel_program import OUT_BITS, Descriptor, LayerRegs, TileGeo, Unfit
+from accel_program import OUT_BITS, Descriptor, LayerRegs, TileGeo, Unfit, weight_descriptor
 
 from compiler.ir import Gemm
 from compiler.mapping.codegen import GemmTile
@@ -32,10 +32,12 @@ class ConvCase:
     """``batch`` images of ``cin`` channels of ``height x width`` through a ``kernel x
     kernel`` convolution with ``stride`` and ``pad`` to ``cout`` channels, on a channel of
     ``bpc`` bits per cycle with a latency of ``latency`` cycles. ``tiles`` = (m_t, channels
-    per k tile, n_t) fixes the mapping; None: the nmk mappings of ``enumerate_mappings``
-    (bands allowed, the build's dataflow), largest tiles first, tried from the ``pick``-th
-    on until one fits. ``dilation`` and ``groups`` other than 1 are refused (:class:`Unfit`
-    names them)."""
+    per k tile, n_t) fixes the mapping, with ``order`` (and an ``Nmnk`` nest's ``n_block``);
+    None: the mappings of ``enumerate_mappings`` in ``order`` (bands allowed, the build's
+    dataflow), largest tiles first, tried from the ``pick``-th on until one fits. A resident
+    order (``mnk``, ``Nmnk``) needs one SRAM k tile: its input block is then the footprint
+    with all channels, as a streamed load's. ``dilation`` and ``groups`` other than 1 are
+    refused (:class:`Unfit` names them)."""
 
     name: str
     batch: int
@@ -52,6 +54,8 @@ class ConvCase:
     pick: int = 0
     dilation: int = 1
     groups: int = 1
+    order: str = "nmk"
+    n_block: int = 0
 
     def __post_init__(self) -> None:
         """What rtl/accel.v's address generator walks: footprints whose rows and columns are
@@ -115,13 +119,20 @@ class ConvCase:
         if self.tiles is not None:
             m_t, per_tile, n_t = self.tiles
             mp = mapping_for(g, 8, 8, OUT_BITS, arch, dataflow, m_t=m_t,
-                             units_per_tile=per_tile, n_t=n_t, order="nmk", geometry=geo)
+                             units_per_tile=per_tile, n_t=n_t, order=self.order,
+                             n_block=self.n_block, geometry=geo)
             if mp is None:
                 raise Unfit(f"{self.name}: tiles {self.tiles} do not fit the array")
+            if mp.order != "nmk" and mp.kplan.units > mp.kplan.per_tile:
+                raise Unfit(f"{self.name}: an {mp.order} nest of a convolution needs one "
+                            f"SRAM k tile (its input block is a footprint), not "
+                            f"{-(-mp.kplan.units // mp.kplan.per_tile)}")
             return [mp]
         mps = sorted((mp for mp in enumerate_mappings(g, 8, 8, OUT_BITS, arch, geometry=geo)
-                      if mp.dataflow == dataflow and mp.order == "nmk"),
-                     key=lambda mp: (-mp.m_t, -mp.kplan.per_tile, -mp.n_t, repr(mp)))
+                      if mp.dataflow == dataflow and mp.order == self.order
+                      and (mp.order == "nmk" or mp.kplan.units == mp.kplan.per_tile)),
+                     key=lambda mp: (-mp.m_t, -mp.kplan.per_tile, -mp.n_t, -mp.n_block,
+                                     repr(mp)))
         start = self.pick % len(mps) if mps else 0
         return mps[start:] + mps[:start]
 
@@ -143,33 +154,36 @@ class ConvCase:
         iw0, iw1 = max(0, c0 * s - p), min(self.width - 1, c1 * s - p + k - 1)
         return img, ih0, iw0, ih1 - ih0 + 1, iw1 - iw0 + 1, oh0, ow0
 
-    def _slot_channels(self, k0: int, mp: GemmMapping) -> tuple[int, int]:
-        """(first channel, channels) of the input load (SRAM k tile) holding K element k0."""
-        per_tile = mp.kplan.per_tile
-        c0 = k0 // (per_tile * self.kernel ** 2) * per_tile
-        return c0, min(per_tile, self.cin - c0)
-
-    def descriptor(self, buffer: str, gt: GemmTile, mp: GemmMapping) -> Descriptor:
+    def load_descriptor(self, buffer: str, block: GemmTile, n_tile: int,
+                        mp: GemmMapping) -> Descriptor:
+        """An input load moves its tile's footprint, one SRAM row per pixel holding the
+        block's channels; a weight load as a GEMM's (accel_program.weight_descriptor)."""
         x_size = self.batch * self.height * self.width * self.cin
-        w_base, o_base = x_size, x_size + self.K * self.N
         if buffer == "weight":
-            return Descriptor(w_base + gt.k0 * self.N + gt.n0, self.N, gt.k, gt.n)
-        if buffer == "output":
-            return Descriptor(o_base + gt.m0 * self.N + gt.n0, self.N, gt.m, gt.n)
-        img, ih0, iw0, fh, fw, _, _ = self.footprint(gt.m0, gt.m)
-        c0, channels = self._slot_channels(gt.k0, mp)
+            return weight_descriptor(x_size, block, n_tile, self.N)
+        img, ih0, iw0, fh, fw, _, _ = self.footprint(block.m0, block.m)
+        taps = self.kernel ** 2
+        c0, channels = block.k0 // taps, block.k // taps
         step = self.stride if self.gathered else 1  # input pixels apart along a row / column
         return Descriptor(((img * self.height + ih0) * self.width + iw0) * self.cin + c0,
                           step * self.cin, fh * fw, channels, fw, step * self.width * self.cin)
 
-    def tile_geo(self, gt: GemmTile, mp: GemmMapping) -> TileGeo:
+    def store_descriptor(self, tile: GemmTile) -> Descriptor:
+        o_base = self.batch * self.height * self.width * self.cin + self.K * self.N
+        return Descriptor(o_base + tile.m0 * self.N + tile.n0, self.N, tile.m, tile.n)
+
+    def input_offset(self, tile: GemmTile, load: GemmTile, mp: GemmMapping) -> int:
+        """0: a tile walks its footprint from the slot's first row (its first K element's
+        channel in the load: :meth:`tile_geo`)."""
+        return 0
+
+    def tile_geo(self, tile: GemmTile, load: GemmTile, mp: GemmMapping) -> TileGeo:
         if self.gathered:
-            return TileGeo.gemm(gt.m)
-        _, ih0, iw0, fh, fw, oh0, ow0 = self.footprint(gt.m0, gt.m)
+            return TileGeo.gemm(tile.m)
+        _, ih0, iw0, fh, fw, oh0, ow0 = self.footprint(tile.m0, tile.m)
         s, p, k = self.stride, self.pad, self.kernel
         bh0, bw0 = oh0 * s - p - ih0, ow0 * s - p - iw0
-        c0, _ = self._slot_channels(gt.k0, mp)
-        kc0, tap = divmod(gt.k0 - c0 * k * k, k * k)
+        kc0, tap = divmod(tile.k0 - load.k0, k * k)
         kh0, kw0 = divmod(tap, k)
         return TileGeo(ow0, bh0, bw0, bh0 * fw + bw0, fh, fw, s * fw - (self.out_w - 1) * s,
                        kc0, kh0, kw0, kh0 * fw + kw0)
@@ -216,6 +230,13 @@ def directed_conv_cases(R: int, C: int) -> list[ConvCase]:
         ConvCase("resnet_stem_7x7_s2", 1, 3, 8, 8, 2, 7, 2, 3, 8, 6),
         # LeNet-5's conv: 5x5 valid
         ConvCase("lenet_conv_5x5", 1, 2, 8, 8, 3, 5, 1, 0, 8, 30),
+        # the block conv in the orders the mapper picks most (one SRAM k tile, so an input
+        # block is the footprint), on a map as wide as the array has rows (one output row a
+        # tile on OS) and two full n tiles and an edge: mnk (the inputs stay across n
+        # tiles), Nmnk (the weights too, in one block per n tile size)
+        ConvCase("resnet_block_3x3_mnk", 1, 2, 4, R, 2 * C + 1, 3, 1, 1, 8, 3, order="mnk"),
+        ConvCase("resnet_block_3x3_Nmnk", 1, 2, 4, R, 2 * C + 1, 3, 1, 1, 8, 3,
+                 order="Nmnk"),
     ]
 
 

@@ -12,16 +12,30 @@ to :func:`replay_stalls`, the engine's stall accounting (docs/timing.md, "Stalls
 those times, and to ``hwsim.engine.simulate_layer``, whose times equal replay's (a law,
 tests/invariants/test_hwsim_encoding_laws.py; the testbench checks it again per layer).
 
-Layers use the build's dataflow (WS or OS, :class:`Limits`); a layer the build cannot hold
-raises :class:`Unfit`. Replay's times always keep rtl/accel_core_os.v's contract
-(:func:`os_contract_breaks`): the engine spaces an OS tile's results from the previous
-tile's (``hwsim.dataflow.Dataflow.result_spacing``).
+Layers use the build's dataflow (WS or OS, :class:`Limits`) and an ``nmk``, ``mnk`` or
+``Nmnk`` nest (:data:`ORDERS`; ``compiler.mapping.codegen.gemm_blocks`` says what each
+iteration computes and each load moves); a layer the build cannot hold raises :class:`Unfit`.
+Replay's times always keep rtl/accel_core_os.v's contract (:func:`os_contract_breaks`): the
+engine spaces an OS tile's results from the previous tile's
+(``hwsim.dataflow.Dataflow.result_spacing``).
+
+Slots (rtl/accel.v, "Slot layout"): a load lays its block out as consecutive SRAM rows from
+its slot's first row (``LayerCase.load_descriptor``): a GEMM's input block k-chunk-major
+(row ``j * m + mm``: A row ``mm``'s ``j``-th chunk of ``k_t`` elements), a weight block
+n-tile-major (row ``t * K + kk``: K row ``kk`` of its ``t``-th n tile,
+:func:`weight_descriptor`); a convolution's input load is its footprint. A tile reads each
+operand from its first row in the load it reads (:class:`TileOperands`,
+``LayerCase.input_offset``, :func:`weight_offset`): 0 for a streamed load. Every logical slot
+of the encoding gets as many consecutive physical slots as the largest load into it needs
+(:func:`physical_slots`).
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import astuple, dataclass, replace
+from itertools import accumulate
 
 import numpy as np
 
@@ -30,7 +44,7 @@ from compiler.mapping.codegen import GemmTile, gemm_blocks, gemm_runs
 from compiler.mapping.tiling import GemmMapping, enumerate_mappings, mapping_for
 from hwsim import load_arch
 from hwsim.config import Arch
-from hwsim.encoding import Encoded, Times, encode_layer, engine_times, replay
+from hwsim.encoding import DmaEntry, Encoded, TileEntry, Times, encode_layer, engine_times, replay
 from hwsim.engine import simulate_layer
 from hwsim.isa import Layer
 
@@ -43,15 +57,18 @@ class Unfit(ValueError):
 
 
 DATAFLOWS = ("ws", "os")  # by the accelerator's DATAFLOW parameter
+ORDERS = ("nmk", "mnk", "Nmnk")
+"""The loop orders the testbench runs (``nkm`` keeps all M rows' partial sums in the output
+buffer across the reduction: hwsim.encoding does not encode such output regions yet)."""
 
 
 @dataclass(frozen=True)
 class Limits:
     """What one accelerator build holds, read back from the DUT: its array, dataflow, slot
     depths (``depth``: the largest m, rows of an output slot; ``kdepth``: the longest OS
-    reduction tile; ``in_depth``: rows of an input slot, the largest load, a convolution's
-    footprint), queue depths, slots per buffer and the width of the im2col walk's fields
-    (``geo_w`` bits)."""
+    reduction tile; ``in_depth``: rows of an input slot; a load may span several), queue
+    depths, slots per buffer and the widths of the im2col walk's fields (``geo_w`` bits) and
+    of rows and row offsets (``dim_w``)."""
 
     rows: int
     cols: int
@@ -63,6 +80,7 @@ class Limits:
     slots: dict[str, int]
     in_depth: int = 64
     geo_w: int = 12
+    dim_w: int = 16
 
     def slot_shape(self, buffer: str) -> tuple[int, int]:
         """(rows, elements per row) of a slot of ``buffer`` (rtl/accel.v, slot shapes)."""
@@ -77,9 +95,12 @@ class Limits:
 @dataclass(frozen=True)
 class Descriptor:
     """A DRAM transfer of ``rows`` rows (SRAM rows) of ``cols`` elements from element
-    ``addr``: row r at ``addr + (r // wrap) * pstride + (r % wrap) * stride`` (a GEMM block:
-    one plane, ``wrap = rows``; a convolution's footprint: ``wrap`` pixels of an input row
-    ``stride`` apart, its input rows ``pstride`` apart)."""
+    ``addr``: row r at ``addr + (r // wrap) * pstride + (r % wrap) * stride`` (a GEMM tile:
+    one plane, ``wrap = rows``; a resident block: a plane per k chunk or n tile, module doc;
+    a convolution's footprint: ``wrap`` pixels of an input row ``stride`` apart, its input
+    rows ``pstride`` apart). ``edge_cols``: the block's columns in the last plane when fewer
+    than ``cols`` (an input block's k edge chunk; 0: ``cols``): the transfer moves ``cols``
+    there too, which no tile reads."""
 
     addr: int
     stride: int
@@ -87,10 +108,17 @@ class Descriptor:
     cols: int
     wrap: int = 0  # 0: rows (one plane)
     pstride: int = 0
+    edge_cols: int = 0
 
     def row_addr(self, r: int) -> int:
         plane, row = divmod(r, self.wrap or self.rows)
         return self.addr + plane * self.pstride + row * self.stride
+
+    @property
+    def elements(self) -> int:
+        """The block's elements (what its load costs)."""
+        short = self.cols - self.edge_cols if self.edge_cols else 0
+        return self.rows * self.cols - (self.wrap or self.rows) * short
 
 
 @dataclass(frozen=True)
@@ -133,11 +161,22 @@ class LayerRegs:
 
 
 @dataclass(frozen=True)
+class TileOperands:
+    """Where a tile entry reads its operands (rtl/accel.v, tile entry): its input and weight
+    slots (physical) and its first row in each (``in_off``, ``w_off``)."""
+
+    in_slot: int
+    w_slot: int
+    in_off: int
+    w_off: int
+
+
+@dataclass(frozen=True)
 class LayerCase:
     """A GEMM layer (O[M, N] = A[M, K] @ W[K, N]) on a channel of ``bpc`` bits per cycle
-    with a latency of ``latency`` cycles. ``tiles`` = (m_t, k_t, n_t) picks the mapping;
-    None: the ``pick``-th nmk mapping of ``enumerate_mappings`` without k bands (in the
-    build's dataflow)."""
+    with a latency of ``latency`` cycles. ``tiles`` = (m_t, k_t, n_t) picks the mapping, with
+    ``order`` (and an ``Nmnk`` nest's ``n_block``); None: a mapping of ``enumerate_mappings``
+    without k bands (in the build's dataflow) by ``pick`` (:func:`choose_mapping`)."""
 
     name: str
     M: int
@@ -147,6 +186,8 @@ class LayerCase:
     latency: int
     tiles: tuple[int, int, int] | None = None
     pick: int = 0
+    order: str = "nmk"
+    n_block: int = 0
 
     # -- what build_program asks of a case (accel_conv.ConvCase answers the same) --------
     geometry = None
@@ -160,11 +201,27 @@ class LayerCase:
         """The mappings to try, in order: the one :func:`choose_mapping` picks."""
         return [choose_mapping(self, arch, dataflow)]
 
-    def descriptor(self, buffer: str, gt: GemmTile, mp: GemmMapping) -> Descriptor:
-        return _descriptor(buffer, gt, self.M, self.N, self.K)
+    def load_descriptor(self, buffer: str, block: GemmTile, n_tile: int,
+                        mp: GemmMapping) -> Descriptor:
+        """The load of ``block`` (A's rows, or W's columns in n tiles of ``n_tile``),
+        laid out as the module doc says."""
+        if buffer == "weight":
+            return weight_descriptor(self.M * self.K, block, n_tile, self.N)
+        k_t = mp.kplan.k_t
+        chunks, edge = divmod(block.k, k_t)
+        return Descriptor(block.m0 * self.K + block.k0, self.K, (chunks + bool(edge)) * block.m,
+                          min(k_t, block.k), block.m, k_t, edge if chunks and edge else 0)
 
-    def tile_geo(self, gt: GemmTile, mp: GemmMapping) -> TileGeo:
-        return TileGeo.gemm(gt.m)
+    def store_descriptor(self, tile: GemmTile) -> Descriptor:
+        return Descriptor(self.M * self.K + self.K * self.N + tile.m0 * self.N + tile.n0,
+                          self.N, tile.m, tile.n)
+
+    def input_offset(self, tile: GemmTile, load: GemmTile, mp: GemmMapping) -> int:
+        """The tile's first row in its input load: its k chunk's."""
+        return (tile.k0 - load.k0) // mp.kplan.k_t * tile.m
+
+    def tile_geo(self, tile: GemmTile, load: GemmTile, mp: GemmMapping) -> TileGeo:
+        return TileGeo.gemm(tile.m)
 
     def data(self, rng: np.random.Generator) -> tuple[np.ndarray, int, np.ndarray]:
         """(DRAM image: A then W, flat; O's address; the reference output A @ W)."""
@@ -181,7 +238,9 @@ class Program:
     layer: Layer
     enc: Encoded
     desc: tuple[Descriptor, ...]  # per DMA entry
+    dma_slot: tuple[int, ...]     # per DMA entry, physical
     geo: tuple[TileGeo, ...]      # per tile entry
+    operands: tuple[TileOperands, ...]  # per tile entry
     regs: LayerRegs
     reference: np.ndarray         # the layer's output, M x N
     dram: np.ndarray              # the operands, flat, as the DRAM model serves them
@@ -208,27 +267,36 @@ def arch_for(rows: int, cols: int, bpc: int, latency: int) -> Arch:
     return arch
 
 
-def nmk_mappings(g: Gemm, arch: Arch, dataflow: str) -> list[GemmMapping]:
-    """The nmk mappings of ``dataflow`` without k bands, sorted by tile shape so that a pick
-    is the same in every process."""
-    mps = [mp for mp in enumerate_mappings(g, 8, 8, OUT_BITS, arch)
-           if mp.dataflow == dataflow and mp.order == "nmk" and mp.kplan.bands == 1]
-    return sorted(mps, key=lambda mp: (mp.m_t, mp.kplan.per_tile, mp.n_t, repr(mp)))
+def gemm_mappings(g: Gemm, arch: Arch, dataflow: str) -> dict[str, list[GemmMapping]]:
+    """Per order of :data:`ORDERS`, its mappings of ``dataflow`` without k bands, sorted by
+    tile shape so that a pick is the same in every process."""
+    mps: dict[str, list[GemmMapping]] = {order: [] for order in ORDERS}
+    for mp in enumerate_mappings(g, 8, 8, OUT_BITS, arch):
+        if mp.dataflow == dataflow and mp.order in mps and mp.kplan.bands == 1:
+            mps[mp.order].append(mp)
+    for found in mps.values():
+        found.sort(key=lambda mp: (mp.m_t, mp.kplan.per_tile, mp.n_t, mp.n_block, repr(mp)))
+    return mps
 
 
 def choose_mapping(case: LayerCase, arch: Arch, dataflow: str) -> GemmMapping:
+    """The case's tiles in its order, or else: order ``pick % 3`` of :data:`ORDERS` (the next
+    one that has mappings), its ``pick // 3``-th mapping."""
     g = Gemm(case.M, case.N, case.K)
     if case.tiles is not None:
         m_t, k_t, n_t = case.tiles
         mp = mapping_for(g, 8, 8, OUT_BITS, arch, dataflow, m_t=m_t, units_per_tile=k_t,
-                         n_t=n_t, order="nmk")
+                         n_t=n_t, order=case.order, n_block=case.n_block)
         if mp is None:
-            raise Unfit(f"{case.name}: tiles {case.tiles} do not fit the array")
+            raise Unfit(f"{case.name}: tiles {case.tiles} in order {case.order} do not fit "
+                        f"the array or the buffers")
         return mp
-    mps = nmk_mappings(g, arch, dataflow)
-    if not mps:
-        raise Unfit(f"{case.name}: no {dataflow.upper()} nmk mapping without k bands")
-    return mps[case.pick % len(mps)]
+    mps = gemm_mappings(g, arch, dataflow)
+    for o in range(len(ORDERS)):
+        found = mps[ORDERS[(case.pick + o) % len(ORDERS)]]
+        if found:
+            return found[case.pick // len(ORDERS) % len(found)]
+    raise Unfit(f"{case.name}: no {dataflow.upper()} mapping without k bands")
 
 
 def tile_costs(dataflow: str, R: int, C: int, m: int, k: int,
@@ -254,13 +322,18 @@ def os_contract_breaks(enc: Encoded, t: Times, C: int) -> list[str]:
     return breaks
 
 
-def _descriptor(entry_buffer: str, gt: GemmTile, M: int, N: int, K: int) -> Descriptor:
-    a_base, w_base, o_base = 0, M * K, M * K + K * N
-    if entry_buffer == "input":
-        return Descriptor(a_base + gt.m0 * K + gt.k0, K, gt.m, gt.k)
-    if entry_buffer == "weight":
-        return Descriptor(w_base + gt.k0 * N + gt.n0, N, gt.k, gt.n)
-    return Descriptor(o_base + gt.m0 * N + gt.n0, N, gt.m, gt.n)
+def weight_descriptor(w_base: int, block: GemmTile, n_tile: int, N: int) -> Descriptor:
+    """The load of ``block`` of the K x N weights at ``w_base`` in n tiles of ``n_tile``
+    columns, n-tile-major (module doc): a plane of ``block.k`` rows per n tile."""
+    tiles, rest = divmod(block.n, n_tile)
+    assert not rest, f"a weight block of {block.n} columns in n tiles of {n_tile}"
+    return Descriptor(w_base + block.k0 * N + block.n0, N, tiles * block.k, n_tile, block.k,
+                      n_tile)
+
+
+def weight_offset(tile: GemmTile, load: GemmTile) -> int:
+    """The tile's first row in its weight load: its n tile's plane, its K rows in it."""
+    return (tile.n0 - load.n0) // tile.n * load.k + tile.k0 - load.k0
 
 
 def replay_stalls(enc: Encoded, t: Times) -> tuple[int, tuple[tuple[str, int], ...]]:
@@ -324,6 +397,9 @@ def build_program(case: LayerCase, lim: Limits, rng: np.random.Generator) -> Pro
 def _build(case: LayerCase, lim: Limits, arch: Arch, mp: GemmMapping,
            rng: np.random.Generator) -> Program:
     R, C = lim.rows, lim.cols
+    if mp.order not in ORDERS:
+        raise Unfit(f"{case.name}: the order must be one of {', '.join(ORDERS)}, not "
+                    f"{mp.order} (hwsim.encoding does not encode its output regions yet)")
     layer = Layer(case.name, gemm_runs(mp, out_bits=OUT_BITS))
     enc = encode_layer(layer, arch)
     blocks = gemm_blocks(mp, case.geometry)
@@ -332,25 +408,32 @@ def _build(case: LayerCase, lim: Limits, arch: Arch, mp: GemmMapping,
     if len(enc.dma) > lim.dq_depth or len(enc.tiles) > lim.tq_depth:
         raise Unfit(f"{case.name}: {len(enc.dma)} transfers and {len(enc.tiles)} tiles "
                     f"exceed the queues ({lim.dq_depth}, {lim.tq_depth})")
-    for buf, n in enc.slots.items():
-        if n > lim.slots[buf]:
-            raise Unfit(f"{case.name}: {n} {buf} slots needed, {lim.slots[buf]} built")
+    if enc.slots["output"] > lim.slots["output"]:
+        raise Unfit(f"{case.name}: {enc.slots['output']} output slots needed, "
+                    f"{lim.slots['output']} built")
     desc = []
     for d in enc.dma:
         r, i, _ = d.key
-        gt = blocks[r].tile(i)
-        dd = case.descriptor(d.buffer, gt, mp)
-        bits = dd.rows * dd.cols * (OUT_BITS if d.store else 8)
-        assert bits == d.bits, f"{case.name}: DMA entry {d.key} moves {d.bits} bits, block {gt}"
+        tile = blocks[r].tile(i)
+        if d.store:
+            dd = case.store_descriptor(tile)
+            assert dd.elements * OUT_BITS == d.bits, f"{case.name}: store {d.key}, tile {tile}"
+        else:
+            block = blocks[r].load(i, d.buffer)
+            dd = case.load_descriptor(d.buffer, block, tile.n, mp)
+            assert dd.elements * 8 == d.bits, \
+                f"{case.name}: DMA entry {d.key} moves {d.bits} bits, block {block}"
         if dd.rows > d.beats:
             raise Unfit(f"{case.name}: DMA entry {d.key} writes {dd.rows} SRAM rows in "
                         f"{d.beats} beats (one row per cycle)")
-        rows, cols = lim.slot_shape(d.buffer)
-        if dd.rows > rows or dd.cols > cols:
+        cols = lim.slot_shape(d.buffer)[1]
+        if dd.cols > cols or (d.store and dd.rows > lim.depth):
             raise Unfit(f"{case.name}: DMA entry {d.key} moves {dd.rows} x {dd.cols}, "
-                        f"{d.buffer} slots hold {rows} x {cols}")
+                        f"{d.buffer} slots hold {lim.slot_shape(d.buffer)}")
         desc.append(dd)
-    geo = []
+    base = physical_slots(case.name, enc, [dd.rows for dd in desc], lim)
+    dma_slot = tuple(d.slot if d.store else base[d.buffer][d.slot] for d in enc.dma)
+    geo, operands = [], []
     for i, e in enumerate(enc.tiles):
         assert e.dataflow == lim.dataflow, e
         costs = tile_costs(e.dataflow, R, C, e.m, e.k)
@@ -359,8 +442,20 @@ def _build(case: LayerCase, lim: Limits, arch: Arch, mp: GemmMapping,
             raise Unfit(f"{case.name}: tile {e.key} has m = {e.m} > slot depth {lim.depth}")
         if e.dataflow == "os" and e.k > lim.kdepth:
             raise Unfit(f"{case.name}: tile {e.key} has k = {e.k} > KDEPTH {lim.kdepth}")
-        r, t, _ = e.key
-        geo.append(case.tile_geo(blocks[r].tile(t), mp))
+        tile = blocks[e.key[0]].tile(e.key[1])
+        source = {buf: _operand_load(enc, e, buf) for buf in ("input", "weight")}
+        moved = {buf: blocks[d.key[0]].load(d.key[1], buf) for buf, d in source.items()}
+        for buf, block in moved.items():
+            assert _holds(block, tile, buf), f"{case.name}: tile {e.key} {tile} reads {buf} " \
+                f"from DMA entry {source[buf].key}, which moves {block}"
+        offsets = (case.input_offset(tile, moved["input"], mp),
+                   weight_offset(tile, moved["weight"]))
+        if max(offsets) >= 1 << lim.dim_w:
+            raise Unfit(f"{case.name}: tile {e.key} reads rows {offsets} into its slots, "
+                        f"past DIM_W = {lim.dim_w} bits")
+        operands.append(TileOperands(base["input"][e.input_slot],
+                                     base["weight"][e.weight_slot], *offsets))
+        geo.append(case.tile_geo(tile, moved["input"], mp))
     half = 1 << (lim.geo_w - 1)
     if not all(-half <= v < half for g in geo for v in astuple(g)):
         raise Unfit(f"{case.name}: an im2col field exceeds GEO_W = {lim.geo_w} bits")
@@ -371,79 +466,47 @@ def _build(case: LayerCase, lim: Limits, arch: Arch, mp: GemmMapping,
     dram, out_base, reference = case.data(rng)
     busy, stalls = replay_stalls(enc, expected)
     stats = simulate_layer(layer, arch, steady_state=False)[0]
-    return Program(case, arch, mp, layer, enc, tuple(desc), tuple(geo), case.regs, reference,
-                   dram, out_base, expected, engine_times(layer, arch), busy, stalls,
-                   stats.busy_cycles, tuple(stats.stall_cycles), stats.cycles)
+    return Program(case, arch, mp, layer, enc, tuple(desc), dma_slot, tuple(geo),
+                   tuple(operands), case.regs, reference, dram, out_base, expected,
+                   engine_times(layer, arch), busy, stalls, stats.busy_cycles,
+                   tuple(stats.stall_cycles), stats.cycles)
 
 
-def directed_cases(R: int, C: int, dataflow: str = "ws") -> list[LayerCase]:
-    """Small linear layers shaped after real ones, shrunk to an R x C array, with edge tiles
-    in m, k and n; DRAM latency shorter and longer than a tile; bandwidth- and nearly
-    compute-bound; stores backing up; deep load streams (slots > 2)."""
-    if dataflow == "os":
-        return _os_directed_cases(R, C)
-
-    def _case(name: str, M: int, N: int, K: int, bpc: int, latency: int,
-              m_t: int) -> LayerCase:  # tiles as large as the array and the layer allow
-        return LayerCase(name, M, N, K, bpc, latency, (m_t, min(R, K), min(C, N)))
-
-    k_edge = R + 2 if R > 2 else R + 1   # one full k tile and an edge one
-    n_edge = C + 2 if C > 2 else C + 1
-    return [
-        # LeNet-300-100 fc3 (100 -> 10), K shrunk, batch 6: edges in m, k and n
-        _case("lenet_fc3", 6, 10, k_edge, 8, 4, 4),
-        # a 1x1 convolution over a 4x4 map (M = H * W), latency longer than a tile
-        _case("conv1x1_4x4", 16, n_edge, 2 * R, 8 * (n_edge - C), 40, 8),
-        # one k step per output tile on a slow channel: the stores back up
-        _case("stores_back_up", 12, C, R, 8, 6, 2),
-        # long activation streams on a channel as fast as the SRAM write port takes
-        _case("nearly_compute_bound", 32, C, 2 * R, 8 * min(R, C), 2, 16),
-        # a slow channel under everything
-        _case("bandwidth_bound", 8, 2 * C, 2 * R, 4, 10, 4),
-        # high latency: the mapper deepens the load streams
-        _case("deep_streams", 8, C, 2 * R, 16, 30, 4),
-    ]
+def physical_slots(name: str, enc: Encoded, rows: list[int], lim: Limits,
+                   ) -> dict[str, list[int]]:
+    """Per buffer, the first physical slot of each of the encoding's logical slots: logical
+    slot ``l`` gets ``ceil(rows_l / slot rows)`` consecutive ones (``rows_l``: the most SRAM
+    rows a load into it writes, ``rows`` per DMA entry), in order. Raises :class:`Unfit`
+    when the build has too few."""
+    base = {}
+    for buf in ("input", "weight"):
+        need = [0] * enc.slots[buf]
+        for d, n in zip(enc.dma, rows, strict=True):
+            if d.buffer == buf:
+                need[d.slot] = max(need[d.slot], n)
+        slot_rows = lim.slot_shape(buf)[0]
+        base[buf] = list(accumulate((math.ceil(n / slot_rows) for n in need), initial=0))
+        if base[buf][-1] > lim.slots[buf]:
+            raise Unfit(f"{name}: {base[buf][-1]} {buf} slots of {slot_rows} rows needed "
+                        f"({enc.slots[buf]} logical), {lim.slots[buf]} built")
+    return base
 
 
-def _os_directed_cases(R: int, C: int) -> list[LayerCase]:
-    """The OS counterparts: tiles m <= R, n <= C, the reduction k streamed, up to 2 max(R, C)
-    long (the builds' KDEPTH covers it up to 8 x 8), and a 1-long k edge tile right after a
-    long one (the engine spaces its results from the long tile's, as os_array needs)."""
-    S = max(R, C)
-
-    def _case(name: str, M: int, N: int, K: int, bpc: int, latency: int,
-              k_t: int) -> LayerCase:  # m and n tiles as large as the array and the layer allow
-        return LayerCase(name, M, N, K, bpc, latency, (min(R, M), k_t, min(C, N)))
-
-    return [
-        # LeNet-300-100 fc3 shrunk: edges in m and n, a k edge tile (2S, then S)
-        _case("lenet_fc3_os", R + 1, C + 1, 3 * S, 8, 4, 2 * S),
-        # one k tile longer than R and C, latency longer than a tile
-        _case("long_k_os", 2 * R, C, S + 3, 16, 40, S + 3),
-        # short reductions on a slow channel: the stores back up
-        _case("stores_back_up_os", 3 * R, C, max(1, S // 2), 8, 6, max(1, S // 2)),
-        # long reductions on the fastest channel the weight SRAM takes (a C-wide row per cycle)
-        _case("nearly_compute_bound_os", 4 * R, C, 2 * S, 8 * C, 2, 2 * S),
-        # a slow channel under everything; two k steps accumulate in the output slot
-        _case("bandwidth_bound_os", 2 * R, 2 * C, 2 * S, 4, 10, S),
-        # high latency: the mapper deepens the load streams
-        _case("deep_streams_os", 2 * R, C, 2 * S, 16, 24, S),
-        # a k edge of 1 after 2S: its results wait for the long tile's to leave the array
-        _case("short_k_edge_os", R, C, 2 * S + 1, 8, 2, 2 * S),
-    ]
+def _operand_load(enc: Encoded, e: TileEntry, buf: str) -> DmaEntry:
+    """The load whose data tile ``e`` reads as its ``buf`` operand: the latest one into its
+    slot among the DMA entries it waits for or, resident, the latest one into it in an
+    earlier run (as hwsim.encoding resolves it)."""
+    slot = e.input_slot if buf == "input" else e.weight_slot
+    into = [d for d in enc.dma if not d.store and d.buffer == buf and d.slot == slot]
+    if buf in e.resident:
+        return max((d for d in into if d.key[0] < e.key[0]), key=lambda d: d.key)
+    return [d for d in enc.dma[:e.after_data]
+            if not d.store and d.buffer == buf and d.slot == slot][-1]
 
 
-def random_case(rng: np.random.Generator, R: int, C: int, index: int,
-                dataflow: str = "ws") -> LayerCase:
-    """A random GEMM, mapping and channel (speed and latency) for an R x C array."""
-    if dataflow == "os":  # m on the rows, so fewer rows; k streamed, so longer reductions
-        M = int(rng.integers(1, 2 * R + 3))
-        N = int(rng.integers(1, 2 * C + 2))
-        K = int(rng.integers(1, 3 * max(R, C) + 2))
-    else:
-        M = int(rng.integers(1, 21))
-        N = int(rng.integers(1, 2 * C + 2))
-        K = int(rng.integers(1, 2 * R + 2))
-    bpc = int(rng.choice([2, 4, 8, 16, 32]))
-    latency = int(rng.choice([1, 3, 8, 20, 50]))
-    return LayerCase(f"random_{index}", M, N, K, bpc, latency, None, int(rng.integers(0, 64)))
+def _holds(block: GemmTile, tile: GemmTile, buf: str) -> bool:
+    """A load of ``block`` holds the ``buf`` operand of ``tile``."""
+    k = block.k0 <= tile.k0 and tile.k0 + tile.k <= block.k0 + block.k
+    if buf == "input":
+        return k and (block.m0, block.m) == (tile.m0, tile.m)
+    return k and block.n0 <= tile.n0 and tile.n0 + tile.n <= block.n0 + block.n

@@ -3,10 +3,10 @@ generator emits them, executed with real data and checked cycle for cycle.
 
 Pieces (as in cocotb's matrix_multiplier example), wired once per layer by :func:`run_layer`:
 
-- reference model (accel_program.py, accel_conv.py): the encoded program, its DRAM
-  descriptors and im2col walks, random int8 operands, the layer's output (``A @ W``, or the
-  convolution computed directly), the times of ``hwsim.encoding.replay`` and the engine's
-  stalls;
+- reference model (accel_program.py; the layers in accel_cases.py and accel_conv.py): the
+  encoded program, its DRAM descriptors, physical slots, row offsets and im2col walks,
+  random int8 operands, the layer's output (``A @ W``, or the convolution computed
+  directly), the times of ``hwsim.encoding.replay`` and the engine's stalls;
 - driver (:func:`load_program`): writes both queues through the program port and pulses
   ``start``; the falling edge after the start edge is cycle 0 of the layer;
 - DRAM model and monitor (:class:`DramAndMonitor`): serves the channel (load row r in cycle
@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import cocotb
 import numpy as np
+from accel_cases import directed_cases, random_case
 from accel_conv import directed_conv_cases, random_conv_case
 from accel_program import (
     BUFFER_CODE,
@@ -33,8 +34,6 @@ from accel_program import (
     Program,
     Unfit,
     build_program,
-    directed_cases,
-    random_case,
 )
 from cocotb.triggers import FallingEdge
 from harness import Scoreboard, Timebase, lane, log, param, seeded_rng, start_clock_and_reset
@@ -45,7 +44,8 @@ REG_PORTS = {f: f"cv_{f}" for f in ("kh", "kw", "sh", "sw", "out_w", "wrap_w")} 
 PROG_PORTS = ("prog_we", "prog_sel", "prog_addr", "prog_d_store", "prog_d_buf", "prog_d_slot",
               "prog_d_addr", "prog_d_stride", "prog_d_wrap", "prog_d_pstride", "prog_d_rows",
               "prog_d_cols", "prog_d_beats", "prog_d_after", "prog_t_m", "prog_t_k", "prog_t_n",
-              "prog_t_in_slot", "prog_t_w_slot", "prog_t_out_slot", "prog_t_acc",
+              "prog_t_in_slot", "prog_t_w_slot", "prog_t_out_slot", "prog_t_in_off",
+              "prog_t_w_off", "prog_t_acc",
               "prog_t_after_data", "prog_t_after_drain", *GEO_PORTS.values())
 IDLE = {**dict.fromkeys(PROG_PORTS, 0), **dict.fromkeys(REG_PORTS.values(), 0),
         "n_dma": 0, "n_tiles": 0, "start": 0,
@@ -72,7 +72,7 @@ class AccelParams:
         lim = Limits(param(dut, "ROWS"), param(dut, "COLS"), DATAFLOWS[param(dut, "DATAFLOW")],
                      param(dut, "DEPTH"), param(dut, "KDEPTH"), param(dut, "DQ_DEPTH"),
                      param(dut, "TQ_DEPTH"), slots, param(dut, "IN_DEPTH"),
-                     param(dut, "GEO_W"))
+                     param(dut, "GEO_W"), param(dut, "DIM_W"))
         return cls(lim.rows, lim.cols, param(dut, "A_W"), param(dut, "W_W"),
                    param(dut, "ACC_W"), lim)
 
@@ -90,24 +90,27 @@ def pack(values, width: int) -> int:
 async def load_program(dut, p: AccelParams, prog: Program, timebase: Timebase) -> None:
     """Write both queues, one entry per cycle, then pulse ``start``; returns at the falling
     edge of cycle 0, which it marks on ``timebase``."""
-    for j, (d, dd) in enumerate(zip(prog.enc.dma, prog.desc, strict=True)):
+    for j, (d, dd, slot) in enumerate(zip(prog.enc.dma, prog.desc, prog.dma_slot,
+                                          strict=True)):
         await FallingEdge(dut.clk)
         for port, v in (("prog_we", 1), ("prog_sel", 0), ("prog_addr", j),
                         ("prog_d_store", int(d.store)), ("prog_d_buf", BUFFER_CODE[d.buffer]),
-                        ("prog_d_slot", d.slot), ("prog_d_addr", dd.addr),
+                        ("prog_d_slot", slot), ("prog_d_addr", dd.addr),
                         ("prog_d_stride", dd.stride), ("prog_d_wrap", dd.wrap or dd.rows),
                         ("prog_d_pstride", dd.pstride), ("prog_d_rows", dd.rows),
                         ("prog_d_cols", dd.cols), ("prog_d_beats", d.beats),
                         ("prog_d_after", d.after)):
             getattr(dut, port).value = v
     mask = (1 << p.limits.geo_w) - 1  # two's complement fields
-    for t, (e, geo) in enumerate(zip(prog.enc.tiles, prog.geo, strict=True)):
+    for t, (e, geo, op) in enumerate(zip(prog.enc.tiles, prog.geo, prog.operands,
+                                         strict=True)):
         await FallingEdge(dut.clk)
         for name, port in GEO_PORTS.items():
             getattr(dut, port).value = getattr(geo, name) & mask
         for port, v in (("prog_we", 1), ("prog_sel", 1), ("prog_addr", t),
                         ("prog_t_m", e.m), ("prog_t_k", e.k), ("prog_t_n", e.n),
-                        ("prog_t_in_slot", e.input_slot), ("prog_t_w_slot", e.weight_slot),
+                        ("prog_t_in_slot", op.in_slot), ("prog_t_w_slot", op.w_slot),
+                        ("prog_t_in_off", op.in_off), ("prog_t_w_off", op.w_off),
                         ("prog_t_out_slot", e.out_slot), ("prog_t_acc", int(e.accumulate)),
                         ("prog_t_after_data", e.after_data),
                         ("prog_t_after_drain", e.after_drain)):
@@ -285,9 +288,10 @@ async def run_layer(dut, p: AccelParams, prog: Program) -> None:
                        f"{p.limits.dataflow}, bpc {prog.case.bpc}, L {prog.case.latency})")
     check_layer(board, prog, mon, dut)
     mp = prog.mapping
-    log.info("%s: tiles (m_t, k_t, n_t) = (%d, %d, %d), %d transfers, %d tiles, %d cycles, "
-             "slots %s", prog.case.name, mp.m_t, mp.kplan.per_tile, mp.n_t, len(prog.enc.dma),
-             len(prog.enc.tiles), prog.expected.cycles, prog.enc.slots)
+    log.info("%s: %s, tiles (m_t, k_t, n_t) = (%d, %d, %d)%s, %d transfers, %d tiles, "
+             "%d cycles, logical slots %s", prog.case.name, mp.order, mp.m_t,
+             mp.kplan.per_tile, mp.n_t, f", n_block {mp.n_block}" if mp.n_block else "",
+             len(prog.enc.dma), len(prog.enc.tiles), prog.expected.cycles, prog.enc.slots)
     board.result()
 
 
@@ -308,8 +312,9 @@ def random_programs(p: AccelParams, rng: np.random.Generator, count: int) -> lis
 
 @cocotb.test()
 async def directed_layers(dut) -> None:
-    """Layers shaped after real ones (module accel_program.directed_cases), back to back
-    without reset: values, every transfer's and tile's cycles, cycles, busy and stalls."""
+    """Layers shaped after real ones in nmk, mnk and Nmnk nests (accel_cases.directed_cases),
+    back to back without reset: values, every transfer's and tile's cycles, cycles, busy
+    and stalls."""
     p = AccelParams.of(dut)
     await start_clock_and_reset(dut, IDLE)
     rng = seeded_rng()
@@ -320,7 +325,8 @@ async def directed_layers(dut) -> None:
 @cocotb.test()
 async def directed_convs(dut) -> None:
     """Convolutions shaped after zoo layers (module accel_conv.directed_conv_cases), each on
-    the first of its nmk mappings that fits the build: the same checks as a GEMM layer."""
+    the first of its mappings (nmk, or the mnk or Nmnk its case names) that fits the build:
+    the same checks as a GEMM layer."""
     p = AccelParams.of(dut)
     await start_clock_and_reset(dut, IDLE)
     rng = seeded_rng(2)
@@ -352,8 +358,8 @@ async def random_convs(dut) -> None:
 
 @cocotb.test()
 async def random_layers(dut) -> None:
-    """Seeded random GEMM shapes, nmk mappings (in the build's dataflow) and DRAM speeds
-    and latencies."""
+    """Seeded random GEMM shapes, mappings (nmk, mnk or Nmnk, in the build's dataflow) and
+    DRAM speeds and latencies."""
     p = AccelParams.of(dut)
     await start_clock_and_reset(dut, IDLE)
     rng = seeded_rng(1)
