@@ -91,7 +91,9 @@ class TileEntry:
     array, did.
 
     ``out_region``: the partial sum of its output group it adds to, when the group holds
-    several (an ``nkm`` nest keeps one per m tile across the k steps; 0 otherwise)."""
+    several (an ``nkm`` nest keeps one per m tile across the k steps; 0 otherwise).
+    ``input_load`` and ``weight_load``: the DMA entries whose data the tile reads (which
+    wrote ``input_slot`` and ``weight_slot``)."""
 
     key: Key
     dataflow: str
@@ -108,6 +110,8 @@ class TileEntry:
     after_drain: int
     resident: str = ""
     out_region: int = 0
+    input_load: int = -1
+    weight_load: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,27 +174,28 @@ def encode_layer(layer: Layer, arch: Arch, mode: str = "native") -> Encoded:
         r, _, b = key
         ins = runs[r].body[b]
         assert isinstance(ins, Compute), "checked: the array runs computes only"
-        operand = {}
+        source = {}  # per operand, the load instance whose data the tile reads
         for d in sched.deps[key]:
             dep = runs[d[0]].body[d[2]]
             if not isinstance(dep, Load):
                 raise ProgramError(f"layer {layer.name!r}: run {r} instruction {b} waits for "
                                    f"a {dep.op}; the accelerator's tiles wait for loads only")
-            operand[dep.buffer] = slot_of[d]
-        resident = [buf for buf in ("input", "weight") if buf not in operand]
+            source[dep.buffer] = d
+        resident = [buf for buf in ("input", "weight") if buf not in source]
         for buf in resident:
-            source = next((latest[q, buf] for q in range(r - 1, -1, -1)
-                           if (q, buf) in latest), None)
-            if source is None:
+            earlier = next((latest[q, buf] for q in range(r - 1, -1, -1)
+                            if (q, buf) in latest), None)
+            if earlier is None:
                 raise ProgramError(f"layer {layer.name!r}: run {r} instruction {b} reads "
                                    f"{buf} data that no run before it loads")
-            operand[buf] = slot_of[source]
+            source[buf] = earlier
+        a, w = source["input"], source["weight"]
         after_data = 1 + max((dma_index[d] for d in sched.deps[key]), default=-1)
         after_drain = 1 + max((dma_index[s] for s in sched.out.get(key, ())), default=-1)
         tiles.append(TileEntry(key, ins.dataflow, ins.m, ins.k, ins.n, ins.w_bits, ins.a_bits,
-                               operand["input"], operand["weight"], out_of[key][0],
-                               accumulate[key], after_data, after_drain, "".join(resident),
-                               out_of[key][1]))
+                               slot_of[a], slot_of[w], out_of[key][0], accumulate[key],
+                               after_data, after_drain, "".join(resident), out_of[key][1],
+                               dma_index[a], dma_index[w]))
     costs = tuple(sim.cost[key[0], key[2]] for key in sched.array)
     return Encoded(layer.name, tuple(dma), tuple(tiles),
                    {**slots, "output": out_slots}, arch.dram_channel.latency_cycles, costs)

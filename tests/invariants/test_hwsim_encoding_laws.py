@@ -54,10 +54,11 @@ def test_replay_is_the_engine_instance_for_instance(case):
 
 
 def slot_conflicts(enc: Encoded, times: Times) -> list[str]:
-    """Every overwrite of a slot while it is in use: a load into a tile's operand slot after
+    """Every overwrite of a slot while it is in use, and every operand a tile reads from a
+    load that is not in its slot or not waited for: a load into a tile's operand slot after
     the load the tile reads (resident operands included) and before the tile has read it; a
-    tile writing an output slot
-    before the store of the group that used it last has drained it."""
+    tile writing an output slot's region before the store of the group that used it last
+    has drained it."""
     out = []
     loads: dict[tuple[str, int], list[int]] = {}  # slot -> DMA entries writing it, in order
     for j, d in enumerate(enc.dma):
@@ -65,16 +66,15 @@ def slot_conflicts(enc: Encoded, times: Times) -> list[str]:
             loads.setdefault((d.buffer, d.slot), []).append(j)
     for t, e in enumerate(enc.tiles):
         issue, _, read = times.tiles[t]
-        for buffer, slot in (("input", e.input_slot), ("weight", e.weight_slot)):
-            # the load the tile waits for; a resident operand's, the last one started by
-            # its issue (which data those are, the RTL bench checks value by value)
-            writers = [j for j in loads.get((buffer, slot), [])
-                       if (times.dma[j][0] <= issue if buffer in e.resident
-                           else j < e.after_data)]
-            if not writers:
-                out.append(f"tile {t} reads {buffer} slot {slot}, which nothing loaded")
+        for buffer, slot, mine in (("input", e.input_slot, e.input_load),
+                                   ("weight", e.weight_slot, e.weight_load)):
+            d = enc.dma[mine]
+            if (d.store, d.buffer, d.slot) != (False, buffer, slot):
+                out.append(f"tile {t} reads {buffer} slot {slot} from DMA entry {mine}, "
+                           f"which loads {d.buffer} slot {d.slot}")
                 continue
-            mine = writers[-1]
+            if buffer not in e.resident and mine >= e.after_data:
+                out.append(f"tile {t} does not wait for its {buffer} load {mine}")
             if times.dma[mine][2] > issue:
                 out.append(f"tile {t} issues before its {buffer} data arrive")
             later = [j for j in loads[buffer, slot] if j > mine]
@@ -108,24 +108,19 @@ def test_physical_slots_are_never_overwritten_in_use(case):
 
 def data_errors(enc: Encoded, times: Times, blocks: list[RunBlocks]) -> list[str]:
     """Where the encoded program would compute something other than the GEMM, with each
-    instance's GEMM block (``gemm_blocks``): a tile whose operand slot holds (the load it
-    reads, as :func:`slot_conflicts` finds it) a block without the tile's operand; a store
+    instance's GEMM block (``gemm_blocks``): a tile whose operand load (which
+    :func:`slot_conflicts` checks is what its slot holds) moves a block without the tile's
+    operand; a store
     whose output group (the tiles writing its slot since the slot's previous store) is not
     exactly the k steps of its block, the first overwriting and the others accumulating
     (groups by slot and region: an nkm nest's hold a partial sum per m tile)."""
     out = []
-    last_load: dict[tuple[str, int], list[int]] = {}
-    for j, d in enumerate(enc.dma):
-        if not d.store:
-            last_load.setdefault((d.buffer, d.slot), []).append(j)
     tile_block = [blocks[e.key[0]].tile(e.key[1]) for e in enc.tiles]
     for t, e in enumerate(enc.tiles):
         b = tile_block[t]
-        for buffer, slot in (("input", e.input_slot), ("weight", e.weight_slot)):
-            writers = [j for j in last_load[buffer, slot]
-                       if (times.dma[j][0] <= times.tiles[t][0] if buffer in e.resident
-                           else j < e.after_data)]
-            r, i, _ = enc.dma[writers[-1]].key
+        for buffer, slot, mine in (("input", e.input_slot, e.input_load),
+                                   ("weight", e.weight_slot, e.weight_load)):
+            r, i, _ = enc.dma[mine].key
             src = blocks[r].load(i, buffer)
             inside = src.k0 <= b.k0 and b.k0 + b.k <= src.k0 + src.k and (
                 src.m0 <= b.m0 and b.m0 + b.m <= src.m0 + src.m if buffer == "input"
