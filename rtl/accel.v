@@ -27,9 +27,11 @@
 //      tile's footprint (NHWC map): fh planes (input rows) of wrap = fw pixels, one SRAM row
 //      per pixel holding the load's channels; a 1x1 convolution with a stride gathers one
 //      pixel per output (stride and pstride skip the others). `after` as in
-//      hwsim.encoding.DmaEntry. A tile entry: m, k, n, its slots, accumulate, after_data,
-//      after_drain as in hwsim.encoding.TileEntry, its first input and weight rows in its
-//      slots (in_off, w_off: 0 but for a block's tiles), and its im2col walk (GEO_W-bit two's
+//      hwsim.encoding.DmaEntry; `off`: a store's first output-slot row (its region's,
+//      region * m; 0 for a load and for a store of a one-region group). A tile entry: m, k,
+//      n, its slots, accumulate, after_data, after_drain as in hwsim.encoding.TileEntry, its
+//      first input and weight rows in its slots (in_off, w_off: 0 but for a block's tiles),
+//      its first output-slot row (out_off = out_region * m), and its im2col walk (GEO_W-bit two's
 //      complement; accel_core_ws.v, accel_pstep.v, accel_kstep.v): its first output's
 //      column ow0 and window origin relative to the footprint (bh0, bw0; base0 =
 //      bh0 * fw + bw0), the footprint's fh x fw pixels, rstep = sh * fw - (out_w - 1) * sw
@@ -58,6 +60,13 @@
 //          holds K row kk of n tile t (DRAM: wrap = K, pstride = n, stride = N); the tile of
 //          n tile t and k step j reads it at w_off = t * K + j * k_t.
 //      A streamed load (one tile's operand, a convolution's footprint) is read at offset 0.
+//      Output regions: an output slot holds one output group's partial sums; an nkm nest's
+//      group keeps one per m tile of its class (m rows each): region j is rows j * m ..
+//      (j+1) * m - 1 from the slot's first row, where the tiles of m tile j write or add
+//      their results (out_off = j * m) and its store reads them (off = j * m). A group of
+//      more rows than a slot holds runs on into the following output slots (flat row
+//      slot * DEPTH + row, as loads do; the test bench gives it that many). Other nests'
+//      groups are one region (offsets 0).
 //      The layer's im2col constants come on cv_* (sampled with `start`): kernel KH x KW,
 //      stride sh, sw, outputs per row out_w, wrap_w = (out_w - 1) * sw; a GEMM (or gathered
 //      1x1) layer: 1, 1, 1, 1, 0, 0. Convolutions supported: one group, dilation 1, kernel
@@ -135,6 +144,7 @@ module accel #(
     input  wire [DIM_W-1:0]   prog_d_cols,
     input  wire [BEATS_W-1:0] prog_d_beats,
     input  wire [TA_W:0]      prog_d_after,
+    input  wire [DIM_W-1:0]   prog_d_off,
     input  wire [DIM_W-1:0]   prog_t_m,
     input  wire [DIM_W-1:0]   prog_t_k,
     input  wire [DIM_W-1:0]   prog_t_n,
@@ -143,6 +153,7 @@ module accel #(
     input  wire [SLOT_W-1:0]  prog_t_out_slot,
     input  wire [DIM_W-1:0]   prog_t_in_off,
     input  wire [DIM_W-1:0]   prog_t_w_off,
+    input  wire [DIM_W-1:0]   prog_t_out_off,
     input  wire               prog_t_acc,
     input  wire [QA_W:0]      prog_t_after_data,
     input  wire [QA_W:0]      prog_t_after_drain,
@@ -225,10 +236,10 @@ module accel #(
     wire               lk_data_weight, lk_drain_planned;
     wire               sram_we, sram_buf;
     wire [SLOT_W-1:0]  sram_slot, ob_rd_slot;
-    wire [DIM_W-1:0]   sram_row;
+    wire [DIM_W-1:0]   sram_row, ob_rd_row;
     wire               issue, bank, acc;
     wire [SLOT_W-1:0]  in_slot, w_slot, out_slot;
-    wire [DIM_W-1:0]   in_off, w_off;
+    wire [DIM_W-1:0]   in_off, w_off, out_off;
     wire [DIM_W-1:0]   m, k, n;
     wire [TS_W-1:0]    arr_free;
     localparam integer GEO_BITS = 11 * GEO_W;
@@ -249,6 +260,7 @@ module accel #(
         .prog_daddr(prog_d_addr), .prog_stride(prog_d_stride), .prog_wrap(prog_d_wrap),
         .prog_pstride(prog_d_pstride), .prog_rows(prog_d_rows),
         .prog_cols(prog_d_cols), .prog_beats(prog_d_beats), .prog_after(prog_d_after),
+        .prog_off(prog_d_off),
         .n_dma(n_dma), .go(go), .run(busy), .now(cycle),
         .tl_idx(tl_idx), .tl_ready(tl_ready), .tl_read_ts(tl_read_ts),
         .tl_done_ts(tl_done_ts),
@@ -260,7 +272,7 @@ module accel #(
         .dram_wvalid(dram_wvalid), .dram_wtag(dram_wtag), .dram_wrow(dram_wrow),
         .dram_bvalid(dram_bvalid), .dram_btag(dram_btag),
         .sram_we(sram_we), .sram_buf(sram_buf), .sram_slot(sram_slot), .sram_row(sram_row),
-        .ob_rd_slot(ob_rd_slot),
+        .ob_rd_slot(ob_rd_slot), .ob_rd_row(ob_rd_row),
         .done_cnt(dma_done_cnt), .all_done(dma_all_done),
         .lk_data_idx(lk_data_idx), .lk_data_done_ts(lk_data_done_ts),
         .lk_data_qwait(lk_data_qwait), .lk_data_weight(lk_data_weight),
@@ -279,7 +291,7 @@ module accel #(
         .prog_m(prog_t_m), .prog_k(prog_t_k), .prog_n(prog_t_n),
         .prog_in_slot(prog_t_in_slot), .prog_w_slot(prog_t_w_slot),
         .prog_out_slot(prog_t_out_slot), .prog_in_off(prog_t_in_off),
-        .prog_w_off(prog_t_w_off), .prog_acc(prog_t_acc),
+        .prog_w_off(prog_t_w_off), .prog_out_off(prog_t_out_off), .prog_acc(prog_t_acc),
         .prog_after_data(prog_t_after_data), .prog_after_drain(prog_t_after_drain),
         .prog_geo({prog_t_ow0, prog_t_bh0, prog_t_bw0, prog_t_base0, prog_t_fh, prog_t_fw,
                    prog_t_rstep, prog_t_kc0, prog_t_kh0, prog_t_kw0, prog_t_koff0}),
@@ -292,8 +304,8 @@ module accel #(
         .tl_idx(tl_idx), .tl_ready(tl_ready), .tl_read_ts(tl_read_ts),
         .tl_done_ts(tl_done_ts), .all_done(tiles_all_done),
         .issue(issue), .bank(bank), .in_slot(in_slot), .w_slot(w_slot),
-        .out_slot(out_slot), .in_off(in_off), .w_off(w_off), .acc(acc), .m(m), .k(k),
-        .n(n), .geo(geo), .issue_idx(ev_tile_issue_idx),
+        .out_slot(out_slot), .in_off(in_off), .w_off(w_off), .out_off(out_off), .acc(acc),
+        .m(m), .k(k), .n(n), .geo(geo), .issue_idx(ev_tile_issue_idx),
         .issue_read_at(ev_tile_read_at),
         .ev_done(ev_tile_done), .ev_done_idx(ev_tile_done_idx),
         .arr_free(arr_free), .busy_cycles(busy_cycles),
@@ -313,9 +325,10 @@ module accel #(
                 .clk(clk), .rst(rst),
                 .sram_we(sram_we), .sram_buf(sram_buf), .sram_slot(sram_slot),
                 .sram_row(sram_row), .sram_data(dram_rdata),
-                .ob_rd_slot(ob_rd_slot), .ob_rd_row(dram_wrow), .ob_rd_data(dram_wdata),
+                .ob_rd_slot(ob_rd_slot), .ob_rd_row(ob_rd_row), .ob_rd_data(dram_wdata),
                 .issue(issue), .bank(bank), .in_slot(in_slot), .w_slot(w_slot),
-                .out_slot(out_slot), .in_off(in_off), .w_off(w_off), .acc(acc), .m(m),
+                .out_slot(out_slot), .in_off(in_off), .w_off(w_off), .out_off(out_off),
+                .acc(acc), .m(m),
                 .k(k), .n(n), .geo(geo), .layer(layer)
             );
         end else begin : g_ws
@@ -327,9 +340,10 @@ module accel #(
                 .clk(clk), .rst(rst),
                 .sram_we(sram_we), .sram_buf(sram_buf), .sram_slot(sram_slot),
                 .sram_row(sram_row), .sram_data(dram_rdata),
-                .ob_rd_slot(ob_rd_slot), .ob_rd_row(dram_wrow), .ob_rd_data(dram_wdata),
+                .ob_rd_slot(ob_rd_slot), .ob_rd_row(ob_rd_row), .ob_rd_data(dram_wdata),
                 .issue(issue), .bank(bank), .in_slot(in_slot), .w_slot(w_slot),
-                .out_slot(out_slot), .in_off(in_off), .w_off(w_off), .acc(acc), .m(m),
+                .out_slot(out_slot), .in_off(in_off), .w_off(w_off), .out_off(out_off),
+                .acc(acc), .m(m),
                 .k(k), .n(n), .geo(geo), .layer(layer)
             );
         end

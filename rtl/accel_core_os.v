@@ -26,8 +26,9 @@
 //     wrap: row i reads element kk of slot row i.
 //   * Output stage: row i of results is on the array's port in cycle issue + k + C - 1 + i;
 //     a write descriptor leaves the stream stage in its last cycle, is delayed C cycles and
-//     starts the output stage, which writes rows 0 .. m - 1 of the output slot (columns
-//     j < n), adding to the slot or overwriting it, one row per cycle. The tile's first
+//     starts the output stage, which writes rows out_off .. out_off + m - 1 of the output
+//     slot (columns j < n; out_off: the tile's output region's first row, rtl/accel.v's slot
+//     layout), adding to the slot or overwriting it, one row per cycle. The tile's first
 //     result write is in cycle issue + k + C - 1 (out), its last row of the array on the
 //     port in issue + k + R + C - 2 (first): a store may start then and read row r in
 //     start + 1 + r, after its write.
@@ -84,6 +85,7 @@ module accel_core_os #(
     input  wire [SLOT_W-1:0]       out_slot,
     input  wire [DIM_W-1:0]        in_off,     // the tile's first input and weight rows
     input  wire [DIM_W-1:0]        w_off,      // in its slots (a block's sub-block)
+    input  wire [DIM_W-1:0]        out_off,    // its first output row (its region's)
     input  wire                    acc,
     input  wire [DIM_W-1:0]        m,
     input  wire [DIM_W-1:0]        k,
@@ -94,8 +96,8 @@ module accel_core_os #(
 );
     localparam integer W_WORDS = W_SLOTS * KDEPTH;
     localparam integer WA_W = (W_WORDS > 1) ? $clog2(W_WORDS) : 1;
-    // a write descriptor: valid, output slot, accumulate, rows used, columns used
-    localparam integer DESC_W = 1 + SLOT_W + 1 + DIM_W + DIM_W;
+    // a write descriptor: valid, output slot, first output row, accumulate, rows, columns used
+    localparam integer DESC_W = 1 + SLOT_W + DIM_W + 1 + DIM_W + DIM_W;
 
     // ---- SRAM slots ---------------------------------------------------------------------
     /* verilator lint_off UNUSEDSIGNAL */
@@ -112,7 +114,7 @@ module accel_core_os #(
     reg               sp_active;
     reg [DIM_W-1:0]   sp_kk;
     reg [SLOT_W-1:0]  sp_in_slot, sp_w_slot, sp_out_slot;
-    reg [DIM_W-1:0]   sp_in_off, sp_w_off;
+    reg [DIM_W-1:0]   sp_in_off, sp_w_off, sp_out_off;
     reg               sp_acc;
     reg [DIM_W-1:0]   sp_m, sp_k, sp_n;
     reg [GEO_W-1:0]   sp_fh, sp_fw;                     // the tile's footprint
@@ -125,6 +127,7 @@ module accel_core_os #(
     wire [SLOT_W-1:0] cs_out_slot = issue ? out_slot : sp_out_slot;
     wire [DIM_W-1:0]  cs_in_off   = issue ? in_off : sp_in_off;
     wire [DIM_W-1:0]  cs_w_off    = issue ? w_off : sp_w_off;
+    wire [DIM_W-1:0]  cs_out_off  = issue ? out_off : sp_out_off;
     wire              cs_acc      = issue ? acc : sp_acc;
     wire [DIM_W-1:0]  cs_m        = issue ? m : sp_m;
     wire [DIM_W-1:0]  cs_k        = issue ? k : sp_k;
@@ -191,6 +194,7 @@ module accel_core_os #(
                 sp_out_slot <= out_slot;
                 sp_in_off   <= in_off;
                 sp_w_off    <= w_off;
+                sp_out_off  <= out_off;
                 sp_acc      <= acc;
                 sp_m        <= m;
                 sp_k        <= k;
@@ -276,7 +280,7 @@ module accel_core_os #(
     );
 
     // ---- output stage: rows 0 .. m - 1 from cycle issue + k + C - 1 ----------------------
-    wire [DESC_W-1:0] desc_last = {cs_last, cs_out_slot, cs_acc, cs_m, cs_n};
+    wire [DESC_W-1:0] desc_last = {cs_last, cs_out_slot, cs_out_off, cs_acc, cs_m, cs_n};
     wire [DESC_W-1:0] desc_row0;
     accel_delay #(.W(DESC_W), .D(COLS)) u_desc (
         .clk(clk), .rst(rst), .din(desc_last), .dout(desc_row0)
@@ -285,12 +289,14 @@ module accel_core_os #(
     reg               op_active;
     reg [DIM_W-1:0]   op_row;
     reg [SLOT_W-1:0]  op_slot;
+    reg [DIM_W-1:0]   op_off;
     reg               op_acc;
     reg [DIM_W-1:0]   op_m, op_n;
 
     wire              o_active = o_start || op_active;
     wire [DIM_W-1:0]  o_row    = o_start ? {DIM_W{1'b0}} : op_row;
     wire [SLOT_W-1:0] o_slot   = o_start ? desc_row0[DESC_W-2 -: SLOT_W] : op_slot;
+    wire [DIM_W-1:0]  o_off    = o_start ? desc_row0[DESC_W-2-SLOT_W -: DIM_W] : op_off;
     wire              o_acc    = o_start ? desc_row0[2*DIM_W] : op_acc;
     wire [DIM_W-1:0]  o_m      = o_start ? desc_row0[2*DIM_W-1 : DIM_W] : op_m;
     wire [DIM_W-1:0]  o_n      = o_start ? desc_row0[DIM_W-1:0] : op_n;
@@ -304,6 +310,7 @@ module accel_core_os #(
             if (o_start) begin
                 op_row  <= {{(DIM_W-1){1'b0}}, 1'b1};
                 op_slot <= o_slot;
+                op_off  <= o_off;
                 op_acc  <= o_acc;
                 op_m    <= o_m;
                 op_n    <= o_n;
@@ -322,7 +329,7 @@ module accel_core_os #(
             localparam [DIM_W-1:0] COL_J = j;
             assign ob_wr_en[j] = o_active && COL_J < o_n;
             assign ob_wr_slot[j*SLOT_W +: SLOT_W] = o_slot;
-            assign ob_wr_row[j*DIM_W +: DIM_W] = o_row;
+            assign ob_wr_row[j*DIM_W +: DIM_W] = o_off + o_row;
             assign ob_wr_acc[j] = o_acc;
         end
     endgenerate

@@ -17,7 +17,8 @@
 //     issue + R + mm + i (zero for i >= k and for padding);
 //   * outputs: result (mm, j) leaves column j in cycle issue + 2R + mm + j; a write descriptor
 //     that travels with it (delayed R cycles, then one per column) adds it to output-slot row
-//     mm of column j's memory (or overwrites it when the tile does not accumulate); columns
+//     out_off + mm of column j's memory (or overwrites it when the tile does not accumulate;
+//     out_off: the tile's output region's first row, rtl/accel.v's slot layout); columns
 //     j >= n are not written.
 // The im2col address generator (docs/timing.md, "As a machine executes it"): a conv tile
 // reads its input slot's footprint (accel_inbuf) as the m x k GEMM tile it is, in the same
@@ -76,6 +77,7 @@ module accel_core_ws #(
     input  wire [SLOT_W-1:0]       out_slot,
     input  wire [DIM_W-1:0]        in_off,     // the tile's first input and weight rows
     input  wire [DIM_W-1:0]        w_off,      // in its slots (a block's sub-block)
+    input  wire [DIM_W-1:0]        out_off,    // its first output row (its region's)
     input  wire                    acc,
     input  wire [DIM_W-1:0]        m,
     input  wire [DIM_W-1:0]        k,
@@ -123,7 +125,7 @@ module accel_core_ws #(
     reg [DIM_W-1:0]   wp_q;
     reg               wp_bank;
     reg [SLOT_W-1:0]  wp_w_slot, wp_in_slot, wp_out_slot;
-    reg [DIM_W-1:0]   wp_w_off, wp_in_off;
+    reg [DIM_W-1:0]   wp_w_off, wp_in_off, wp_out_off;
     reg               wp_acc;
     reg [DIM_W-1:0]   wp_m, wp_k, wp_n;
     reg [11*GEO_W-1:0] wp_geo;
@@ -137,6 +139,7 @@ module accel_core_ws #(
     wire [SLOT_W-1:0] cw_out_slot = issue ? out_slot : wp_out_slot;
     wire [DIM_W-1:0]  cw_w_off   = issue ? w_off : wp_w_off;
     wire [DIM_W-1:0]  cw_in_off  = issue ? in_off : wp_in_off;
+    wire [DIM_W-1:0]  cw_out_off = issue ? out_off : wp_out_off;
     wire              cw_acc     = issue ? acc : wp_acc;
     wire [DIM_W-1:0]  cw_m       = issue ? m : wp_m;
     wire [DIM_W-1:0]  cw_k       = issue ? k : wp_k;
@@ -177,6 +180,7 @@ module accel_core_ws #(
     // ---- activation stage: cycles issue + R .. issue + R + m - 1 ------------------------
     reg               ap_active;
     reg [DIM_W-1:0]   ap_mm;
+    reg [DIM_W-1:0]   ap_orow;                          // output-slot row of position mm
     reg               ap_bank;
     reg [SLOT_W-1:0]  ap_in_slot, ap_out_slot;
     reg [DIM_W-1:0]   ap_in_off;
@@ -207,6 +211,7 @@ module accel_core_ws #(
                 wp_out_slot <= out_slot;
                 wp_w_off    <= w_off;
                 wp_in_off   <= in_off;
+                wp_out_off  <= out_off;
                 wp_acc      <= acc;
                 wp_m        <= m;
                 wp_k        <= k;
@@ -222,6 +227,7 @@ module accel_core_ws #(
             if (cw_last) begin
                 ap_active   <= 1'b1;
                 ap_mm       <= {DIM_W{1'b0}};
+                ap_orow     <= cw_out_off;
                 ap_bank     <= cw_bank;
                 ap_in_slot  <= cw_in_slot;
                 ap_in_off   <= cw_in_off;
@@ -241,6 +247,7 @@ module accel_core_ws #(
                 ap_active <= 1'b0;
             end else if (ap_active) begin
                 ap_mm   <= ap_mm + 1'b1;
+                ap_orow <= ap_orow + 1'b1;
                 ap_ow   <= nx_ow;
                 ap_bh   <= nx_bh;
                 ap_bw   <= nx_bw;
@@ -323,7 +330,7 @@ module accel_core_ws #(
     );
 
     // ---- output buffer: column j written with the column's skew --------------------------
-    wire [DESC_W-1:0] desc_issue = {ap_active, ap_out_slot, ap_mm, ap_acc, ap_n};
+    wire [DESC_W-1:0] desc_issue = {ap_active, ap_out_slot, ap_orow, ap_acc, ap_n};
     wire [DESC_W-1:0] desc_col0;
     accel_delay #(.W(DESC_W), .D(ROWS)) u_desc (
         .clk(clk), .rst(rst), .din(desc_issue), .dout(desc_col0)

@@ -10,8 +10,9 @@
 // needs. Entry j then starts in its planned cycle: it presents the request on the DRAM port
 // (dram_req with descriptor, beats and tag = j) and holds the channel until end. A load's
 // rows come back tagged (dram_rvalid/rtag/rrow) and are written into its SRAM slot as they
-// arrive; a store reads output-slot row r in cycle start + 1 + r and hands
-// it to DRAM (dram_wvalid/wtag/wrow, data from the output buffer). An entry is done when its
+// arrive; a store reads row off + r of its output slot (off: the entry's output row offset,
+// its region's first row) in cycle start + 1 + r and hands it to DRAM as its row r
+// (dram_wvalid/wtag/wrow, data from the output buffer). An entry is done when its
 // last row arrived (load) or DRAM acknowledged it (store, dram_bvalid/btag); `done_cnt`
 // counts done entries from the next cycle on.
 //
@@ -52,6 +53,7 @@ module accel_dma #(
     input  wire [DIM_W-1:0]   prog_cols,
     input  wire [BEATS_W-1:0] prog_beats,
     input  wire [TA_W:0]      prog_after,
+    input  wire [DIM_W-1:0]   prog_off,
     input  wire [QA_W:0]      n_dma,
     // run control
     input  wire               go,
@@ -89,6 +91,7 @@ module accel_dma #(
     output wire [SLOT_W-1:0]  sram_slot,
     output wire [DIM_W-1:0]   sram_row,
     output reg  [SLOT_W-1:0]  ob_rd_slot,
+    output wire [DIM_W-1:0]   ob_rd_row,
     // status and lookups for the tile controller
     output reg  [QA_W:0]      done_cnt,
     output wire               all_done,
@@ -108,7 +111,9 @@ module accel_dma #(
     // the program
     reg               dq_store  [0:DQ_DEPTH-1];
     reg [1:0]         dq_buf    [0:DQ_DEPTH-1];
-    reg [SLOT_W-1:0]  dq_slot   [0:DQ_DEPTH-1];
+    // an entry's place in its buffer: its slot and (a store) its first output-slot row, one
+    // memory read asynchronously by load responses (LUT RAM on FPGAs)
+    reg [SLOT_W+DIM_W-1:0] dq_place [0:DQ_DEPTH-1];
     reg [ADDR_W-1:0]  dq_daddr  [0:DQ_DEPTH-1];
     reg [ADDR_W-1:0]  dq_stride [0:DQ_DEPTH-1];
     reg [DIM_W-1:0]   dq_rows   [0:DQ_DEPTH-1];
@@ -174,8 +179,13 @@ module accel_dma #(
     wire r_last = dram_rvalid && dram_rrow == dq_rows[dram_rtag] - 1'b1;
     assign sram_we   = dram_rvalid;
     assign sram_buf  = r_buf[0];
-    assign sram_slot = dq_slot[dram_rtag];
+    /* verilator lint_off UNUSEDSIGNAL */  // a load's row offset is 0
+    wire [SLOT_W+DIM_W-1:0] r_place = dq_place[dram_rtag];
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [DIM_W-1:0]  ob_rd_off;   // the running store's first output-slot row
+    assign sram_slot = r_place[SLOT_W+DIM_W-1:DIM_W];
     assign sram_row  = dram_rrow;
+    assign ob_rd_row = ob_rd_off + dram_wrow;
     wire completes = r_last || dram_bvalid;
     wire [QA_W-1:0] completed = r_last ? dram_rtag : dram_btag;
     assign all_done = done_cnt == n_dma;
@@ -191,7 +201,7 @@ module accel_dma #(
         if (prog_we) begin
             dq_store[prog_addr]  <= prog_store;
             dq_buf[prog_addr]    <= prog_buf;
-            dq_slot[prog_addr]   <= prog_slot;
+            dq_place[prog_addr]  <= {prog_slot, prog_off};
             dq_daddr[prog_addr]  <= prog_daddr;
             dq_stride[prog_addr] <= prog_stride;
             dq_rows[prog_addr]   <= prog_rows;
@@ -234,7 +244,7 @@ module accel_dma #(
                     dram_wvalid <= 1'b1;
                     dram_wtag   <= h;
                     dram_wrow   <= {DIM_W{1'b0}};
-                    ob_rd_slot  <= dq_slot[h];
+                    {ob_rd_slot, ob_rd_off} <= dq_place[h];
                     wr_rows     <= dq_rows[h];
                     if (dq_rows[h] == 1) wr_active <= 1'b0;
                 end

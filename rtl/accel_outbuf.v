@@ -1,7 +1,8 @@
 // The accelerator's output buffer: OUT_SLOTS slots of DEPTH rows of COLS accumulators, one
 // memory per column. The array's drivers write it (per column: enable, slot, row, and
 // whether to add to the stored value or overwrite it); the DMA's stores read one row per
-// cycle.
+// cycle. Both address flat row slot * DEPTH + row, so a row past DEPTH is in a following
+// slot (an output group of several regions, rtl/accel.v's slot layout).
 //
 // Register arrays with an asynchronous read: a read in cycle c sees every write of earlier
 // cycles, and a write in cycle c (at the edge that ends it) is not seen in cycle c.

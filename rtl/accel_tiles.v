@@ -1,7 +1,7 @@
 // The accelerator's tile controller: the tile queue, issue into the array, the progress
 // counters the DMA waits on, and the array's busy and stall accounting. It carries each
-// tile's operand row offsets (in_off, w_off) and im2col walk (`geo`, rtl/accel.v's tile
-// entry) to the datapath untouched.
+// tile's operand row offsets (in_off, w_off), its output row offset (out_off) and im2col walk
+// (`geo`, rtl/accel.v's tile entry) to the datapath untouched.
 //
 // A tile's costs on an R x C array (docs/timing.md; hwsim.dataflow.Dataflow first, period,
 // spans), from its streamed dimension s (WS: m, OS: k):
@@ -51,6 +51,7 @@ module accel_tiles #(
     input  wire [SLOT_W-1:0]  prog_out_slot,
     input  wire [DIM_W-1:0]   prog_in_off,
     input  wire [DIM_W-1:0]   prog_w_off,
+    input  wire [DIM_W-1:0]   prog_out_off,
     input  wire               prog_acc,
     input  wire [QA_W:0]      prog_after_data,
     input  wire [QA_W:0]      prog_after_drain,
@@ -83,6 +84,7 @@ module accel_tiles #(
     output wire [SLOT_W-1:0]  out_slot,
     output wire [DIM_W-1:0]   in_off,
     output wire [DIM_W-1:0]   w_off,
+    output wire [DIM_W-1:0]   out_off,
     output wire               acc,
     output wire [DIM_W-1:0]   m,
     output wire [DIM_W-1:0]   k,
@@ -126,6 +128,7 @@ module accel_tiles #(
     reg [SLOT_W-1:0] tq_out_slot  [0:TQ_DEPTH-1];
     reg [DIM_W-1:0]  tq_in_off    [0:TQ_DEPTH-1];
     reg [DIM_W-1:0]  tq_w_off     [0:TQ_DEPTH-1];
+    reg [DIM_W-1:0]  tq_out_off   [0:TQ_DEPTH-1];
     reg              tq_acc       [0:TQ_DEPTH-1];
     reg [QA_W:0]     tq_after_data  [0:TQ_DEPTH-1];
     reg [QA_W:0]     tq_after_drain [0:TQ_DEPTH-1];
@@ -156,6 +159,7 @@ module accel_tiles #(
     assign out_slot = tq_out_slot[h];
     assign in_off   = tq_in_off[h];
     assign w_off    = tq_w_off[h];
+    assign out_off  = tq_out_off[h];
     assign acc      = tq_acc[h];
     assign geo      = tq_geo[h];
     assign bank     = h[0];
@@ -211,6 +215,7 @@ module accel_tiles #(
             tq_out_slot[prog_addr]    <= prog_out_slot;
             tq_in_off[prog_addr]      <= prog_in_off;
             tq_w_off[prog_addr]       <= prog_w_off;
+            tq_out_off[prog_addr]     <= prog_out_off;
             tq_acc[prog_addr]         <= prog_acc;
             tq_after_data[prog_addr]  <= prog_after_data;
             tq_after_drain[prog_addr] <= prog_after_drain;

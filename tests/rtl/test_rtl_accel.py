@@ -7,12 +7,15 @@ a tile, bandwidth- and nearly compute-bound, stores backing up, deep load stream
 loop orders the mapper picks most: ``mnk`` with few m tiles, each m tile's first n tile a run
 of its own and the others reading its input block resident, and with a class of eight m
 tiles in one run; ``Nmnk`` with one weight block per n tile size and with blocks of one n
-tile, a class's first m tile loading the block and the other classes reading it resident),
-``directed_convs`` (convolutions shaped after zoo layers and shrunk: ResNet-18's 3x3 block
-conv, its 3x3 stride-2 downsampling conv, its 1x1 stride-2 shortcut and its 7x7 stride-2
-stem, LeNet-5's 5x5 valid conv, and the block conv in mnk and Nmnk nests; WS k tiles cut
-into bands where a channel's taps outrun the array), ``random_convs`` and ``random_layers``
-(seeded random shapes, mappings and channels, a random GEMM's loop order too;
+tile, a class's first m tile loading the block and the other classes reading it resident;
+``nkm``, each weight tile serving every m tile of its class, whose partial sums stay in
+regions of the output slot across two k steps, running on into the next slot where they
+outgrow one, their stores backing up), ``directed_convs`` (convolutions shaped after zoo
+layers and shrunk: ResNet-18's 3x3 block conv, its 3x3 stride-2 downsampling conv, its 1x1
+stride-2 shortcut and its 7x7 stride-2 stem, LeNet-5's 5x5 valid conv, the block conv in
+mnk and Nmnk nests and a 1x1 conv in an nkm nest; WS k tiles cut into bands where a
+channel's taps outrun the array), ``random_convs`` and ``random_layers`` (seeded random
+shapes, mappings and channels, a random GEMM's loop order too;
 ``SYSTOLAB_ACCEL_RANDOM_CONVS`` and ``SYSTOLAB_ACCEL_RANDOM_LAYERS`` set how many). Each
 layer checks every output value (a convolution's against the convolution computed directly),
 every transfer's start, end and done cycle, every tile's issue, completion and operand
@@ -21,9 +24,11 @@ accounting. The layer choice comes from the DUT's parameters (array, dataflow, s
 and the seed, so a build serves all of its layers. The cases are kept out of
 ``rtl_sim.SUITE_CASES``. A convolution's input loads move its tiles' footprints; the core's
 im2col address generator reads them (rtl/accel.v's header). A resident load moves a whole
-block into consecutive slots, and each tile reads its operands at row offsets into it
-(rtl/accel.v, "Slot layout"). Python-only tests below check the program's walk fields, its
-block layouts and offsets, and the geometries the generator refuses.
+block into consecutive slots, and each tile reads its operands at row offsets into it; an
+nkm tile writes, and its m tile's store reads, its output region at a row offset too
+(rtl/accel.v, "Slot layout", "Output regions"). Python-only tests below check the program's
+walk fields, its block layouts, output regions and offsets, and the geometries and nests
+the generator refuses.
 
 DATAFLOW=1 builds run output-stationary programs (tiles m <= R, n <= C, the reduction k
 streamed), the others weight-stationary ones. OS layers whose replayed times break
@@ -36,8 +41,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import rtl_sim
-
-from compiler.mapping.codegen import gemm_blocks
 
 pytestmark = pytest.mark.rtl
 
@@ -165,34 +168,42 @@ def test_a_conv_layer_s_program_moves_footprints_and_walks_im2col() -> None:
 
 
 def _sram_replay(prog, lim) -> np.ndarray:
-    """The GEMM ``prog`` computes when its loads write their rows at flat SRAM row
-    ``slot * slot rows + row`` (every row once its first one arrives) and each tile reads its
-    operands from its slots' first rows plus its row offsets (once it issues), as
-    rtl/accel_core_ws.v and rtl/accel_core_os.v do; the times are replay's."""
-    mem: dict[str, dict[int, np.ndarray]] = {"input": {}, "weight": {}}
-    events = []  # (cycle, 0: a load's rows land / 1: a tile reads, index)
+    """The GEMM ``prog`` stores when its loads write their rows at flat SRAM row
+    ``slot * slot rows + row`` (every row once its first one arrives), each tile reads its
+    operands from its slots' first rows plus its row offsets (once it issues) and writes or
+    adds its results at flat output row ``out_slot * DEPTH + out_off + mm`` (at its first
+    result write), and each store reads its rows from ``slot * DEPTH + off`` on (as it
+    starts), as rtl/accel_core_ws.v, rtl/accel_core_os.v and rtl/accel_dma.v do; the times
+    are replay's."""
+    mem: dict[str, dict[int, np.ndarray]] = {"input": {}, "weight": {}, "output": {}}
+    events = []  # (cycle, 0: a store reads / 1: a load's rows land / 2: a tile, index)
     for j, d in enumerate(prog.enc.dma):
-        if not d.store:
-            events.append((prog.expected.dma[j][0] + prog.enc.latency, 0, j))
-    events += [(t[0], 1, i) for i, t in enumerate(prog.expected.tiles)]
+        start = prog.expected.dma[j][0]
+        events.append((start, 0, j) if d.store else (start + prog.enc.latency, 1, j))
+    events += [(t[0] + prog.enc.tile_costs[i][3], 2, i)
+               for i, t in enumerate(prog.expected.tiles)]
     case = prog.case
-    out = np.zeros((case.M, case.N), np.int64)
-    blocks = gemm_blocks(prog.mapping)
+    out = np.full((case.M, case.N), np.iinfo(np.int64).min, np.int64)
     for _, kind, i in sorted(events):
-        if kind == 0:
+        if kind < 2:
             d, dd = prog.enc.dma[i], prog.desc[i]
             base = prog.dma_slot[i] * lim.slot_shape(d.buffer)[0]
             for r in range(dd.rows):
                 at = dd.row_addr(r)
-                mem[d.buffer][base + r] = prog.dram[at:at + dd.cols]
+                if d.store:
+                    at -= prog.out_base
+                    out.flat[at:at + dd.cols] = mem["output"][base + prog.dma_off[i] + r][:dd.cols]
+                else:
+                    mem[d.buffer][base + r] = prog.dram[at:at + dd.cols]
             continue
         e, op = prog.enc.tiles[i], prog.operands[i]
         a0 = op.in_slot * lim.slot_shape("input")[0] + op.in_off
         w0 = op.w_slot * lim.slot_shape("weight")[0] + op.w_off
         a = np.stack([mem["input"][a0 + mm][:e.k] for mm in range(e.m)])
         w = np.stack([mem["weight"][w0 + kk][:e.n] for kk in range(e.k)])
-        b = blocks[e.key[0]].tile(e.key[1])
-        out[b.m0:b.m0 + b.m, b.n0:b.n0 + b.n] += a @ w
+        o0 = op.out_slot * lim.depth + op.out_off
+        for mm, row in enumerate(a @ w):
+            mem["output"][o0 + mm] = row + (mem["output"][o0 + mm] if e.accumulate else 0)
     return out
 
 
@@ -202,8 +213,10 @@ def test_resident_blocks_are_laid_out_where_their_tiles_read_them(rows, cols, da
                                                                    ) -> None:
     """mnk and Nmnk programs (and the nmk ones) on the test builds' slots: input blocks
     k-chunk-major, weight blocks n-tile-major, each over consecutive physical slots, and
-    every tile's row offsets pick its operands out of them, so the tiles sum to A @ W
-    (checked without a simulator; the RTL adds the offsets where this function does)."""
+    every tile's row offsets pick its operands out of them; nkm programs keep a partial sum
+    per m tile in regions of their output slots (some running on into the next slot), where
+    its tiles add and its store reads; so the stores move A @ W (checked without a
+    simulator; the RTL adds the offsets where this function does)."""
     from accel_cases import directed_cases
     from accel_program import Limits, build_program
 
@@ -213,25 +226,25 @@ def test_resident_blocks_are_laid_out_where_their_tiles_read_them(rows, cols, da
     orders = set()
     for case in directed_cases(rows, cols, dataflow):
         prog = build_program(case, lim, rng)
-        orders.add(prog.mapping.order)
+        order = prog.mapping.order
+        orders.add(order)
         assert (_sram_replay(prog, lim) == prog.reference).all(), case.name
-        if prog.mapping.order != "nmk":
-            assert any(op.in_off for op in prog.operands)
-            assert any(op.w_off for op in prog.operands) == (prog.mapping.order == "Nmnk")
-    assert orders == {"nmk", "mnk", "Nmnk"}
+        assert any(op.in_off for op in prog.operands) == (order in ("mnk", "Nmnk"))
+        assert any(op.w_off for op in prog.operands) == (order == "Nmnk")
+        assert any(prog.dma_off) == any(op.out_off for op in prog.operands) == (order == "nkm")
+        if case.name.startswith("nkm_regions_past_a_slot"):
+            assert max(op.out_off + e.m for op, e in zip(prog.operands, prog.enc.tiles,
+                                                         strict=True)) > lim.depth
+    assert orders == {"nmk", "mnk", "Nmnk", "nkm"}
 
 
-@pytest.mark.parametrize(("make", "message"), [
-    (lambda ConvCase, LayerCase: ConvCase("conv", 1, 4, 6, 6, 9, 3, 1, 1, 8, 3, (12, 2, 4),
-                                          order="mnk"),
-     "an mnk nest of a convolution needs one SRAM k tile .*not 2"),
-    (lambda ConvCase, LayerCase: LayerCase("gemm", 8, 4, 4, 8, 3, (2, 4, 4), order="nkm"),
-     "the order must be one of nmk, mnk, Nmnk, not nkm"),
-])
-def test_nests_the_testbench_does_not_run_are_named(make, message) -> None:
+def test_a_resident_conv_nest_over_several_k_tiles_is_named() -> None:
+    """An mnk (or Nmnk) convolution's input block is one SRAM k tile's footprint: a nest
+    over two k tiles is refused by name (nkm streams its footprints and runs)."""
     from accel_conv import ConvCase
-    from accel_program import LayerCase, Limits, Unfit, build_program
+    from accel_program import Limits, Unfit, build_program
 
     lim = Limits(4, 4, "ws", 16, 16, 256, 128, dict.fromkeys(("input", "weight", "output"), 32))
-    with pytest.raises(Unfit, match=message):
-        build_program(make(ConvCase, LayerCase), lim, np.random.default_rng(0))
+    case = ConvCase("conv", 1, 4, 6, 6, 9, 3, 1, 1, 8, 3, (12, 2, 4), order="mnk")
+    with pytest.raises(Unfit, match=r"an mnk nest of a convolution needs one SRAM k tile .*not 2"):
+        build_program(case, lim, np.random.default_rng(0))

@@ -36,6 +36,7 @@ def directed_cases(R: int, C: int, dataflow: str = "ws") -> list[LayerCase]:
         # high latency: the mapper deepens the load streams
         _case("deep_streams", 8, C, 2 * R, 16, 30, 4),
         *_resident_cases(R, C, "ws"),
+        *_nkm_cases(R, C, "ws"),
     ]
 
 
@@ -65,6 +66,7 @@ def _os_directed_cases(R: int, C: int) -> list[LayerCase]:
         # a k edge of 1 after 2S: its results wait for the long tile's to leave the array
         _case("short_k_edge_os", R, C, 2 * S + 1, 8, 2, 2 * S),
         *_resident_cases(R, C, "os"),
+        *_nkm_cases(R, C, "os"),
     ]
 
 
@@ -92,6 +94,30 @@ def _resident_cases(R: int, C: int, dataflow: str) -> list[LayerCase]:
         _case("mnk_one_run", many, 8, 3, "mnk"),
         _case("Nmnk_one_block", few, 8, 4, "Nmnk", 2 * C),
         _case("Nmnk_blocks", many, 8, 30, "Nmnk", C),
+    ]
+
+
+def _nkm_cases(R: int, C: int, dataflow: str) -> list[LayerCase]:
+    """nkm nests (codegen.gemm_runs): each weight tile serves every m tile of its class, whose
+    partial sums stay in regions of the output slot across two k steps (k exact: nkm has
+    one k tile size), each stored after the last k step; m tiles of a full class and an
+    edge class (a run each), n tiles two full and one edge. On a slow channel the stores,
+    one per m tile in a window of the period, back up; the class of many m tiles holds more
+    rows than an output slot (DEPTH 16 on the test builds), so its regions run on into the
+    next slot."""
+    if dataflow == "ws":  # m streams: m tiles of 4 (3 and an edge of 2), of 8 (3 and 3)
+        few, many, k_t = (4, 14), (8, 27), R
+    else:  # m on the rows: tiles of R, three and an edge of 1, or more than 16 rows of them
+        few, many, k_t = (R, 3 * R + 1), (R, -(-17 // R) * R + 1), max(R, C)
+    N = 2 * C + 1
+
+    def _case(name: str, m: tuple[int, int], bpc: int, latency: int) -> LayerCase:
+        return LayerCase(f"{name}_{dataflow}", m[1], N, 2 * k_t, bpc, latency, (m[0], k_t, C),
+                         order="nkm")
+
+    return [
+        _case("nkm_stores_back_up", few, 8, 6),
+        _case("nkm_regions_past_a_slot", many, 8, 3),
     ]
 
 

@@ -7,7 +7,9 @@ output as M x N (positions in raster order, image, row, column). An input load m
 tile's footprint (``compiler.mapping.geometry``): the input pixels its windows read, one
 SRAM row per pixel holding the load's channels, in raster order within the footprint (a
 3-D descriptor: ``fw`` pixels of a row, ``fh`` rows). A 1 x 1 convolution with a stride
-(and no padding) gathers one pixel per output, so its slot is the plain GEMM tile.
+(and no padding) gathers one pixel per output, so its slot is the plain GEMM tile. An
+``nkm`` nest streams footprints as ``nmk`` does (its partial sums stay in output regions,
+accel_program's module doc); a resident order's input block is one SRAM k tile's footprint.
 
 The reference output is the convolution itself, summed over kernel offsets from the padded
 map in numpy (int64), not through the im2col the hardware walks.
@@ -26,6 +28,8 @@ from compiler.mapping.geometry import ConvGeometry
 from compiler.mapping.tiling import GemmMapping, enumerate_mappings, mapping_for
 from hwsim.config import Arch
 
+RESIDENT = ("mnk", "Nmnk")  # orders whose input block (a footprint) stays across n tiles
+
 
 @dataclass(frozen=True)
 class ConvCase:
@@ -36,8 +40,8 @@ class ConvCase:
     None: the mappings of ``enumerate_mappings`` in ``order`` (bands allowed, the build's
     dataflow), largest tiles first, tried from the ``pick``-th on until one fits. A resident
     order (``mnk``, ``Nmnk``) needs one SRAM k tile: its input block is then the footprint
-    with all channels, as a streamed load's. ``dilation`` and ``groups`` other than 1 are
-    refused (:class:`Unfit` names them)."""
+    with all channels, as a streamed load's (``nkm`` streams its loads). ``dilation`` and
+    ``groups`` other than 1 are refused (:class:`Unfit` names them)."""
 
     name: str
     batch: int
@@ -123,14 +127,15 @@ class ConvCase:
                              n_block=self.n_block, geometry=geo)
             if mp is None:
                 raise Unfit(f"{self.name}: tiles {self.tiles} do not fit the array")
-            if mp.order != "nmk" and mp.kplan.units > mp.kplan.per_tile:
+            if mp.order in RESIDENT and mp.kplan.units > mp.kplan.per_tile:
                 raise Unfit(f"{self.name}: an {mp.order} nest of a convolution needs one "
                             f"SRAM k tile (its input block is a footprint), not "
                             f"{-(-mp.kplan.units // mp.kplan.per_tile)}")
             return [mp]
         mps = sorted((mp for mp in enumerate_mappings(g, 8, 8, OUT_BITS, arch, geometry=geo)
                       if mp.dataflow == dataflow and mp.order == self.order
-                      and (mp.order == "nmk" or mp.kplan.units == mp.kplan.per_tile)),
+                      and (mp.order not in RESIDENT
+                           or mp.kplan.units == mp.kplan.per_tile)),
                      key=lambda mp: (-mp.m_t, -mp.kplan.per_tile, -mp.n_t, -mp.n_block,
                                      repr(mp)))
         start = self.pick % len(mps) if mps else 0
@@ -237,6 +242,11 @@ def directed_conv_cases(R: int, C: int) -> list[ConvCase]:
         ConvCase("resnet_block_3x3_mnk", 1, 2, 4, R, 2 * C + 1, 3, 1, 1, 8, 3, order="mnk"),
         ConvCase("resnet_block_3x3_Nmnk", 1, 2, 4, R, 2 * C + 1, 3, 1, 1, 8, 3,
                  order="Nmnk"),
+        # a 1x1 conv in an nkm nest (a k tile without bands: WS holds no 3x3 channel): two
+        # k steps of R channels, four or more m tiles keeping their partial sums in regions
+        # of the output slot, two full n tiles and an edge
+        ConvCase("conv1x1_nkm", 1, 2 * R, 4, 4, 2 * C + 1, 1, 1, 0, 8, 3, (min(R, 4), R, C),
+                 order="nkm"),
     ]
 
 

@@ -12,9 +12,10 @@ to :func:`replay_stalls`, the engine's stall accounting (docs/timing.md, "Stalls
 those times, and to ``hwsim.engine.simulate_layer``, whose times equal replay's (a law,
 tests/invariants/test_hwsim_encoding_laws.py; the testbench checks it again per layer).
 
-Layers use the build's dataflow (WS or OS, :class:`Limits`) and an ``nmk``, ``mnk`` or
-``Nmnk`` nest (:data:`ORDERS`; ``compiler.mapping.codegen.gemm_blocks`` says what each
-iteration computes and each load moves); a layer the build cannot hold raises :class:`Unfit`.
+Layers use the build's dataflow (WS or OS, :class:`Limits`) and an ``nmk``, ``mnk``,
+``Nmnk`` or ``nkm`` nest (:data:`ORDERS`; ``compiler.mapping.codegen.gemm_blocks`` says what
+each iteration computes and each load moves); a layer the build cannot hold raises
+:class:`Unfit`.
 Replay's times always keep rtl/accel_core_os.v's contract (:func:`os_contract_breaks`): the
 engine spaces an OS tile's results from the previous tile's
 (``hwsim.dataflow.Dataflow.result_spacing``).
@@ -25,9 +26,12 @@ its slot's first row (``LayerCase.load_descriptor``): a GEMM's input block k-chu
 n-tile-major (row ``t * K + kk``: K row ``kk`` of its ``t``-th n tile,
 :func:`weight_descriptor`); a convolution's input load is its footprint. A tile reads each
 operand from its first row in the load it reads (:class:`TileOperands`,
-``LayerCase.input_offset``, :func:`weight_offset`): 0 for a streamed load. Every logical slot
-of the encoding gets as many consecutive physical slots as the largest load into it needs
-(:func:`physical_slots`).
+``LayerCase.input_offset``, :func:`weight_offset`): 0 for a streamed load. An ``nkm``
+output group keeps a partial sum per m tile: region ``j`` of its output slot is the ``m``
+rows from row ``j * m`` on (``m``: the class's tile size), where tile entries of m tile ``j``
+write (``TileOperands.out_off``) and its store reads (:attr:`Program.dma_off`). Every
+logical slot of the encoding gets as many consecutive physical slots as the largest load
+into it, or its regions, need (:func:`physical_slots`).
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from compiler.mapping.codegen import GemmTile, gemm_blocks, gemm_runs
 from compiler.mapping.tiling import GemmMapping, enumerate_mappings, mapping_for
 from hwsim import load_arch
 from hwsim.config import Arch
-from hwsim.encoding import DmaEntry, Encoded, TileEntry, Times, encode_layer, engine_times, replay
+from hwsim.encoding import Encoded, Times, encode_layer, engine_times, replay
 from hwsim.engine import simulate_layer
 from hwsim.isa import Layer
 
@@ -57,9 +61,8 @@ class Unfit(ValueError):
 
 
 DATAFLOWS = ("ws", "os")  # by the accelerator's DATAFLOW parameter
-ORDERS = ("nmk", "mnk", "Nmnk")
-"""The loop orders the testbench runs (``nkm`` keeps all M rows' partial sums in the output
-buffer across the reduction: hwsim.encoding does not encode such output regions yet)."""
+ORDERS = ("nmk", "mnk", "Nmnk", "nkm")
+"""The loop orders the testbench runs (all of the code generator's)."""
 
 
 @dataclass(frozen=True)
@@ -162,13 +165,16 @@ class LayerRegs:
 
 @dataclass(frozen=True)
 class TileOperands:
-    """Where a tile entry reads its operands (rtl/accel.v, tile entry): its input and weight
-    slots (physical) and its first row in each (``in_off``, ``w_off``)."""
+    """Where a tile entry reads its operands and writes its results (rtl/accel.v, tile
+    entry): its input, weight and output slots (physical) and its first row in each
+    (``in_off``, ``w_off``; ``out_off``: its output region's, ``out_region * m``)."""
 
     in_slot: int
     w_slot: int
     in_off: int
     w_off: int
+    out_slot: int
+    out_off: int
 
 
 @dataclass(frozen=True)
@@ -239,6 +245,7 @@ class Program:
     enc: Encoded
     desc: tuple[Descriptor, ...]  # per DMA entry
     dma_slot: tuple[int, ...]     # per DMA entry, physical
+    dma_off: tuple[int, ...]      # per DMA entry: a store's first output-slot row (its region)
     geo: tuple[TileGeo, ...]      # per tile entry
     operands: tuple[TileOperands, ...]  # per tile entry
     regs: LayerRegs
@@ -280,8 +287,8 @@ def gemm_mappings(g: Gemm, arch: Arch, dataflow: str) -> dict[str, list[GemmMapp
 
 
 def choose_mapping(case: LayerCase, arch: Arch, dataflow: str) -> GemmMapping:
-    """The case's tiles in its order, or else: order ``pick % 3`` of :data:`ORDERS` (the next
-    one that has mappings), its ``pick // 3``-th mapping."""
+    """The case's tiles in its order, or else: order ``pick % 4`` of :data:`ORDERS` (the next
+    one that has mappings), its ``pick // 4``-th mapping."""
     g = Gemm(case.M, case.N, case.K)
     if case.tiles is not None:
         m_t, k_t, n_t = case.tiles
@@ -383,7 +390,7 @@ def build_program(case: LayerCase, lim: Limits, rng: np.random.Generator) -> Pro
     arch = arch_for(lim.rows, lim.cols, case.bpc, case.latency)
     mps = case.mappings(arch, lim.dataflow)
     if not mps:
-        raise Unfit(f"{case.name}: no {lim.dataflow.upper()} nmk mapping")
+        raise Unfit(f"{case.name}: no {lim.dataflow.upper()} {case.order} mapping")
     first: Unfit | None = None
     for mp in mps:
         try:
@@ -397,9 +404,6 @@ def build_program(case: LayerCase, lim: Limits, rng: np.random.Generator) -> Pro
 def _build(case: LayerCase, lim: Limits, arch: Arch, mp: GemmMapping,
            rng: np.random.Generator) -> Program:
     R, C = lim.rows, lim.cols
-    if mp.order not in ORDERS:
-        raise Unfit(f"{case.name}: the order must be one of {', '.join(ORDERS)}, not "
-                    f"{mp.order} (hwsim.encoding does not encode its output regions yet)")
     layer = Layer(case.name, gemm_runs(mp, out_bits=OUT_BITS))
     enc = encode_layer(layer, arch)
     blocks = gemm_blocks(mp, case.geometry)
@@ -408,9 +412,6 @@ def _build(case: LayerCase, lim: Limits, arch: Arch, mp: GemmMapping,
     if len(enc.dma) > lim.dq_depth or len(enc.tiles) > lim.tq_depth:
         raise Unfit(f"{case.name}: {len(enc.dma)} transfers and {len(enc.tiles)} tiles "
                     f"exceed the queues ({lim.dq_depth}, {lim.tq_depth})")
-    if enc.slots["output"] > lim.slots["output"]:
-        raise Unfit(f"{case.name}: {enc.slots['output']} output slots needed, "
-                    f"{lim.slots['output']} built")
     desc = []
     for d in enc.dma:
         r, i, _ = d.key
@@ -432,7 +433,8 @@ def _build(case: LayerCase, lim: Limits, arch: Arch, mp: GemmMapping,
                         f"{d.buffer} slots hold {lim.slot_shape(d.buffer)}")
         desc.append(dd)
     base = physical_slots(case.name, enc, [dd.rows for dd in desc], lim)
-    dma_slot = tuple(d.slot if d.store else base[d.buffer][d.slot] for d in enc.dma)
+    dma_slot = tuple(base[d.buffer][d.slot] for d in enc.dma)
+    dma_off = tuple(d.region * dd.rows for d, dd in zip(enc.dma, desc, strict=True))
     geo, operands = [], []
     for i, e in enumerate(enc.tiles):
         assert e.dataflow == lim.dataflow, e
@@ -443,18 +445,19 @@ def _build(case: LayerCase, lim: Limits, arch: Arch, mp: GemmMapping,
         if e.dataflow == "os" and e.k > lim.kdepth:
             raise Unfit(f"{case.name}: tile {e.key} has k = {e.k} > KDEPTH {lim.kdepth}")
         tile = blocks[e.key[0]].tile(e.key[1])
-        source = {buf: _operand_load(enc, e, buf) for buf in ("input", "weight")}
+        source = {"input": enc.dma[e.input_load], "weight": enc.dma[e.weight_load]}
         moved = {buf: blocks[d.key[0]].load(d.key[1], buf) for buf, d in source.items()}
         for buf, block in moved.items():
             assert _holds(block, tile, buf), f"{case.name}: tile {e.key} {tile} reads {buf} " \
                 f"from DMA entry {source[buf].key}, which moves {block}"
         offsets = (case.input_offset(tile, moved["input"], mp),
-                   weight_offset(tile, moved["weight"]))
+                   weight_offset(tile, moved["weight"]), e.out_region * e.m)
         if max(offsets) >= 1 << lim.dim_w:
-            raise Unfit(f"{case.name}: tile {e.key} reads rows {offsets} into its slots, "
-                        f"past DIM_W = {lim.dim_w} bits")
+            raise Unfit(f"{case.name}: tile {e.key} reads or writes rows {offsets} into its "
+                        f"slots, past DIM_W = {lim.dim_w} bits")
         operands.append(TileOperands(base["input"][e.input_slot],
-                                     base["weight"][e.weight_slot], *offsets))
+                                     base["weight"][e.weight_slot], *offsets[:2],
+                                     base["output"][e.out_slot], offsets[2]))
         geo.append(case.tile_geo(tile, moved["input"], mp))
     half = 1 << (lim.geo_w - 1)
     if not all(-half <= v < half for g in geo for v in astuple(g)):
@@ -466,7 +469,7 @@ def _build(case: LayerCase, lim: Limits, arch: Arch, mp: GemmMapping,
     dram, out_base, reference = case.data(rng)
     busy, stalls = replay_stalls(enc, expected)
     stats = simulate_layer(layer, arch, steady_state=False)[0]
-    return Program(case, arch, mp, layer, enc, tuple(desc), dma_slot, tuple(geo),
+    return Program(case, arch, mp, layer, enc, tuple(desc), dma_slot, dma_off, tuple(geo),
                    tuple(operands), case.regs, reference, dram, out_base, expected,
                    engine_times(layer, arch), busy, stalls, stats.busy_cycles,
                    tuple(stats.stall_cycles), stats.cycles)
@@ -476,32 +479,24 @@ def physical_slots(name: str, enc: Encoded, rows: list[int], lim: Limits,
                    ) -> dict[str, list[int]]:
     """Per buffer, the first physical slot of each of the encoding's logical slots: logical
     slot ``l`` gets ``ceil(rows_l / slot rows)`` consecutive ones (``rows_l``: the most SRAM
-    rows a load into it writes, ``rows`` per DMA entry), in order. Raises :class:`Unfit`
-    when the build has too few."""
+    rows a load into it writes, ``rows`` per DMA entry; an output slot's, the end of its
+    last region, ``(region + 1) * m`` of its tiles and stores), in order. Raises
+    :class:`Unfit` when the build has too few."""
     base = {}
-    for buf in ("input", "weight"):
+    for buf in ("input", "weight", "output"):
         need = [0] * enc.slots[buf]
         for d, n in zip(enc.dma, rows, strict=True):
             if d.buffer == buf:
-                need[d.slot] = max(need[d.slot], n)
+                need[d.slot] = max(need[d.slot], (d.region + 1) * n)
+        if buf == "output":
+            for e in enc.tiles:
+                need[e.out_slot] = max(need[e.out_slot], (e.out_region + 1) * e.m)
         slot_rows = lim.slot_shape(buf)[0]
         base[buf] = list(accumulate((math.ceil(n / slot_rows) for n in need), initial=0))
         if base[buf][-1] > lim.slots[buf]:
             raise Unfit(f"{name}: {base[buf][-1]} {buf} slots of {slot_rows} rows needed "
                         f"({enc.slots[buf]} logical), {lim.slots[buf]} built")
     return base
-
-
-def _operand_load(enc: Encoded, e: TileEntry, buf: str) -> DmaEntry:
-    """The load whose data tile ``e`` reads as its ``buf`` operand: the latest one into its
-    slot among the DMA entries it waits for or, resident, the latest one into it in an
-    earlier run (as hwsim.encoding resolves it)."""
-    slot = e.input_slot if buf == "input" else e.weight_slot
-    into = [d for d in enc.dma if not d.store and d.buffer == buf and d.slot == slot]
-    if buf in e.resident:
-        return max((d for d in into if d.key[0] < e.key[0]), key=lambda d: d.key)
-    return [d for d in enc.dma[:e.after_data]
-            if not d.store and d.buffer == buf and d.slot == slot][-1]
 
 
 def _holds(block: GemmTile, tile: GemmTile, buf: str) -> bool:

@@ -4,9 +4,10 @@ generator emits them, executed with real data and checked cycle for cycle.
 Pieces (as in cocotb's matrix_multiplier example), wired once per layer by :func:`run_layer`:
 
 - reference model (accel_program.py; the layers in accel_cases.py and accel_conv.py): the
-  encoded program, its DRAM descriptors, physical slots, row offsets and im2col walks,
-  random int8 operands, the layer's output (``A @ W``, or the convolution computed
-  directly), the times of ``hwsim.encoding.replay`` and the engine's stalls;
+  encoded program, its DRAM descriptors, physical slots, row offsets (operand blocks,
+  output regions) and im2col walks, random int8 operands, the layer's output (``A @ W``, or
+  the convolution computed directly), the times of ``hwsim.encoding.replay`` and the
+  engine's stalls;
 - driver (:func:`load_program`): writes both queues through the program port and pulses
   ``start``; the falling edge after the start edge is cycle 0 of the layer;
 - DRAM model and monitor (:class:`DramAndMonitor`): serves the channel (load row r in cycle
@@ -43,9 +44,10 @@ GEO_PORTS = {f: f"prog_t_{f}" for f in ("ow0", "bh0", "bw0", "base0", "fh", "fw"
 REG_PORTS = {f: f"cv_{f}" for f in ("kh", "kw", "sh", "sw", "out_w", "wrap_w")}  # LayerRegs'
 PROG_PORTS = ("prog_we", "prog_sel", "prog_addr", "prog_d_store", "prog_d_buf", "prog_d_slot",
               "prog_d_addr", "prog_d_stride", "prog_d_wrap", "prog_d_pstride", "prog_d_rows",
-              "prog_d_cols", "prog_d_beats", "prog_d_after", "prog_t_m", "prog_t_k", "prog_t_n",
+              "prog_d_cols", "prog_d_beats", "prog_d_after", "prog_d_off", "prog_t_m",
+              "prog_t_k", "prog_t_n",
               "prog_t_in_slot", "prog_t_w_slot", "prog_t_out_slot", "prog_t_in_off",
-              "prog_t_w_off", "prog_t_acc",
+              "prog_t_w_off", "prog_t_out_off", "prog_t_acc",
               "prog_t_after_data", "prog_t_after_drain", *GEO_PORTS.values())
 IDLE = {**dict.fromkeys(PROG_PORTS, 0), **dict.fromkeys(REG_PORTS.values(), 0),
         "n_dma": 0, "n_tiles": 0, "start": 0,
@@ -90,8 +92,8 @@ def pack(values, width: int) -> int:
 async def load_program(dut, p: AccelParams, prog: Program, timebase: Timebase) -> None:
     """Write both queues, one entry per cycle, then pulse ``start``; returns at the falling
     edge of cycle 0, which it marks on ``timebase``."""
-    for j, (d, dd, slot) in enumerate(zip(prog.enc.dma, prog.desc, prog.dma_slot,
-                                          strict=True)):
+    for j, (d, dd, slot, off) in enumerate(zip(prog.enc.dma, prog.desc, prog.dma_slot,
+                                               prog.dma_off, strict=True)):
         await FallingEdge(dut.clk)
         for port, v in (("prog_we", 1), ("prog_sel", 0), ("prog_addr", j),
                         ("prog_d_store", int(d.store)), ("prog_d_buf", BUFFER_CODE[d.buffer]),
@@ -99,7 +101,7 @@ async def load_program(dut, p: AccelParams, prog: Program, timebase: Timebase) -
                         ("prog_d_stride", dd.stride), ("prog_d_wrap", dd.wrap or dd.rows),
                         ("prog_d_pstride", dd.pstride), ("prog_d_rows", dd.rows),
                         ("prog_d_cols", dd.cols), ("prog_d_beats", d.beats),
-                        ("prog_d_after", d.after)):
+                        ("prog_d_after", d.after), ("prog_d_off", off)):
             getattr(dut, port).value = v
     mask = (1 << p.limits.geo_w) - 1  # two's complement fields
     for t, (e, geo, op) in enumerate(zip(prog.enc.tiles, prog.geo, prog.operands,
@@ -111,7 +113,8 @@ async def load_program(dut, p: AccelParams, prog: Program, timebase: Timebase) -
                         ("prog_t_m", e.m), ("prog_t_k", e.k), ("prog_t_n", e.n),
                         ("prog_t_in_slot", op.in_slot), ("prog_t_w_slot", op.w_slot),
                         ("prog_t_in_off", op.in_off), ("prog_t_w_off", op.w_off),
-                        ("prog_t_out_slot", e.out_slot), ("prog_t_acc", int(e.accumulate)),
+                        ("prog_t_out_slot", op.out_slot), ("prog_t_out_off", op.out_off),
+                        ("prog_t_acc", int(e.accumulate)),
                         ("prog_t_after_data", e.after_data),
                         ("prog_t_after_drain", e.after_drain)):
             getattr(dut, port).value = v
@@ -312,7 +315,7 @@ def random_programs(p: AccelParams, rng: np.random.Generator, count: int) -> lis
 
 @cocotb.test()
 async def directed_layers(dut) -> None:
-    """Layers shaped after real ones in nmk, mnk and Nmnk nests (accel_cases.directed_cases),
+    """Layers shaped after real ones in nmk, mnk, Nmnk and nkm nests (accel_cases.directed_cases),
     back to back without reset: values, every transfer's and tile's cycles, cycles, busy
     and stalls."""
     p = AccelParams.of(dut)
@@ -325,7 +328,7 @@ async def directed_layers(dut) -> None:
 @cocotb.test()
 async def directed_convs(dut) -> None:
     """Convolutions shaped after zoo layers (module accel_conv.directed_conv_cases), each on
-    the first of its mappings (nmk, or the mnk or Nmnk its case names) that fits the build:
+    the first of its mappings (nmk, or the mnk, Nmnk or nkm its case names) that fits the build:
     the same checks as a GEMM layer."""
     p = AccelParams.of(dut)
     await start_clock_and_reset(dut, IDLE)
@@ -358,7 +361,7 @@ async def random_convs(dut) -> None:
 
 @cocotb.test()
 async def random_layers(dut) -> None:
-    """Seeded random GEMM shapes, mappings (nmk, mnk or Nmnk, in the build's dataflow) and
+    """Seeded random GEMM shapes, mappings (nmk, mnk, Nmnk or nkm, in the build's dataflow) and
     DRAM speeds and latencies."""
     p = AccelParams.of(dut)
     await start_clock_and_reset(dut, IDLE)
