@@ -57,8 +57,9 @@ def _os_directed_cases(R: int, C: int) -> list[LayerCase]:
         _case("long_k_os", 2 * R, C, S + 3, 16, 40, S + 3),
         # short reductions on a slow channel: the stores back up
         _case("stores_back_up_os", 3 * R, C, max(1, S // 2), 8, 6, max(1, S // 2)),
-        # long reductions on the fastest channel the weight SRAM takes (a C-wide row per cycle)
-        _case("nearly_compute_bound_os", 4 * R, C, 2 * S, 8 * C, 2, 2 * S),
+        # long reductions on the fastest channel the weight SRAM takes (a C-wide row per
+        # cycle); still bandwidth-bound: that SRAM write port caps the channel
+        _case("fast_channel_os", 4 * R, C, 2 * S, 8 * C, 2, 2 * S),
         # a slow channel under everything; two k steps accumulate in the output slot
         _case("bandwidth_bound_os", 2 * R, 2 * C, 2 * S, 4, 10, S),
         # high latency: the mapper deepens the load streams
