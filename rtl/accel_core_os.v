@@ -17,7 +17,7 @@
 //     i >= m carry zero activations and columns j >= n zero weights, so their results are
 //     zero and unused.
 //   * The im2col address generator (docs/timing.md, "As a machine executes it"): the stream
-//     stage walks the tile's K elements (accel_kstep, from the tile's first: channel kc0,
+//     stage walks the tile's K elements (accel_kwalk, from the tile's first: channel kc0,
 //     kernel row kh0, column kw0, footprint offset koff0), one per cycle; row i's output
 //     position (its window origin bh_i, bw_i and address base_i) follows from the tile's
 //     first (ow0, bh0, bw0, base0) by i steps of accel_pstep, a chain evaluated in the issue
@@ -118,7 +118,6 @@ module accel_core_os #(
     reg               sp_acc;
     reg [DIM_W-1:0]   sp_m, sp_k, sp_n;
     reg [GEO_W-1:0]   sp_fh, sp_fw;                     // the tile's footprint
-    reg [GEO_W-1:0]   sp_kc, sp_kh, sp_kw, sp_koff;     // the K walk: element kk
 
     wire              cs_active   = issue || sp_active;
     wire [DIM_W-1:0]  cs_kk       = issue ? {DIM_W{1'b0}} : sp_kk;
@@ -146,15 +145,11 @@ module accel_core_os #(
         = geo;
     wire [GEO_W-1:0] cs_fh   = issue ? g_fh : sp_fh;
     wire [GEO_W-1:0] cs_fw   = issue ? g_fw : sp_fw;
-    wire [GEO_W-1:0] cs_kc   = issue ? g_kc0 : sp_kc;
-    wire [GEO_W-1:0] cs_kh   = issue ? g_kh0 : sp_kh;
-    wire [GEO_W-1:0] cs_kw   = issue ? g_kw0 : sp_kw;
-    wire [GEO_W-1:0] cs_koff = issue ? g_koff0 : sp_koff;
-    wire [GEO_W-1:0] nx_kc, nx_kh, nx_kw, nx_koff;
-    accel_kstep #(.GEO_W(GEO_W)) u_kstep (
-        .kh_n(l_kh), .kw_n(l_kw), .fw(cs_fw),
-        .c(cs_kc), .kh(cs_kh), .kw(cs_kw), .koff(cs_koff),
-        .c_nx(nx_kc), .kh_nx(nx_kh), .kw_nx(nx_kw), .koff_nx(nx_koff)
+    wire [GEO_W-1:0] cs_kc, cs_kh, cs_kw, cs_koff;   // the K walk: element kk
+    accel_kwalk #(.GEO_W(GEO_W)) u_kwalk (
+        .clk(clk), .start(issue), .kh_n(l_kh), .kw_n(l_kw), .fw(cs_fw),
+        .c0(g_kc0), .kh0(g_kh0), .kw0(g_kw0), .koff0(g_koff0),
+        .c(cs_kc), .kh(cs_kh), .kw(cs_kw), .koff(cs_koff)
     );
     // row i's output position: the issuing tile's first, stepped i times; held for the tile
     reg  [ROWS*GEO_W-1:0] sp_bh, sp_bw, sp_base;
@@ -207,10 +202,6 @@ module accel_core_os #(
             end else if (sp_active) begin
                 sp_kk <= sp_kk + 1'b1;
             end
-            sp_kc   <= nx_kc;
-            sp_kh   <= nx_kh;
-            sp_kw   <= nx_kw;
-            sp_koff <= nx_koff;
         end
     end
 

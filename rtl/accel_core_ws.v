@@ -23,7 +23,7 @@
 // The im2col address generator (docs/timing.md, "As a machine executes it"): a conv tile
 // reads its input slot's footprint (accel_inbuf) as the m x k GEMM tile it is, in the same
 // cycles as a GEMM tile. While the weight stage loads the tile's weights it walks the K
-// elements (accel_kstep, from the tile's first: channel kc0, kernel row kh0, column kw0,
+// elements (accel_kwalk, from the tile's first: channel kc0, kernel row kh0, column kw0,
 // footprint offset koff0), one per cycle, into array row q's registers (kernel row, column,
 // channel, offset) in cycle issue + q. They come in two banks by tile parity: a tile's walk
 // overlaps the previous tile's activation stage, and the tile after it issues no earlier
@@ -129,7 +129,6 @@ module accel_core_ws #(
     reg               wp_acc;
     reg [DIM_W-1:0]   wp_m, wp_k, wp_n;
     reg [11*GEO_W-1:0] wp_geo;
-    reg [GEO_W-1:0]   wp_kc, wp_kh, wp_kw, wp_koff;   // the K walk: row q's element
 
     wire              cw_active  = issue || wp_active;
     wire [DIM_W-1:0]  cw_q       = issue ? {DIM_W{1'b0}} : wp_q;
@@ -150,15 +149,11 @@ module accel_core_ws #(
     wire [GEO_W-1:0]  g_kc0, g_kh0, g_kw0, g_koff0;
     assign {g_ow0, g_bh0, g_bw0, g_base0, g_fh, g_fw, g_rstep, g_kc0, g_kh0, g_kw0, g_koff0}
         = cw_geo;
-    wire [GEO_W-1:0]  cw_kc   = issue ? g_kc0 : wp_kc;
-    wire [GEO_W-1:0]  cw_kh   = issue ? g_kh0 : wp_kh;
-    wire [GEO_W-1:0]  cw_kw   = issue ? g_kw0 : wp_kw;
-    wire [GEO_W-1:0]  cw_koff = issue ? g_koff0 : wp_koff;
-    wire [GEO_W-1:0]  nx_kc, nx_kh, nx_kw, nx_koff;
-    accel_kstep #(.GEO_W(GEO_W)) u_kstep (
-        .kh_n(l_kh), .kw_n(l_kw), .fw(g_fw),
-        .c(cw_kc), .kh(cw_kh), .kw(cw_kw), .koff(cw_koff),
-        .c_nx(nx_kc), .kh_nx(nx_kh), .kw_nx(nx_kw), .koff_nx(nx_koff)
+    wire [GEO_W-1:0]  cw_kc, cw_kh, cw_kw, cw_koff;   // the K walk: row q's element
+    accel_kwalk #(.GEO_W(GEO_W)) u_kwalk (
+        .clk(clk), .start(issue), .kh_n(l_kh), .kw_n(l_kw), .fw(g_fw),
+        .c0(g_kc0), .kh0(g_kh0), .kw0(g_kw0), .koff0(g_koff0),
+        .c(cw_kc), .kh(cw_kh), .kw(cw_kw), .koff(cw_koff)
     );
     // per array row q: its K element, written in cycle issue + q into the tile's bank
     reg [GEO_W-1:0]   kr_c [0:2*ROWS-1];
@@ -220,10 +215,6 @@ module accel_core_ws #(
             end else if (wp_active) begin
                 wp_q <= wp_q + 1'b1;
             end
-            wp_kc   <= nx_kc;
-            wp_kh   <= nx_kh;
-            wp_kw   <= nx_kw;
-            wp_koff <= nx_koff;
             if (cw_last) begin
                 ap_active   <= 1'b1;
                 ap_mm       <= {DIM_W{1'b0}};

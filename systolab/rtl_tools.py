@@ -116,7 +116,8 @@ class SynthSpec:
 # 16-deep reduction (WS column: 2*bits + 4) or 256 OS accumulation steps (2*bits + 8).
 ACCEL_SOURCES = ("ws_pe.v", "ws_array.v", "os_pe.v", "os_array.v", "accel_delay.v",
                  "accel_outbuf.v", "accel_core_ws.v", "accel_core_os.v", "accel_inbuf.v",
-                 "accel_kstep.v", "accel_pstep.v", "accel_dma.v", "accel_tiles.v", "accel.v")
+                 "accel_kstep.v", "accel_kwalk.v", "accel_pstep.v", "accel_dma.v",
+                 "accel_tiles.v", "accel.v")
 """The accelerator's Verilog files in rtl/, in compile order (synthesis and the RTL tests)."""
 
 SYNTH_SPECS: tuple[SynthSpec, ...] = (
