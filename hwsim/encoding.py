@@ -168,7 +168,7 @@ def encode_layer(layer: Layer, arch: Arch, mode: str = "native") -> Encoded:
         dma.append(DmaEntry(key, isinstance(ins, Store), buffer, slot, ins.bits,
                             sim.cost[r, b][0], after, region if isinstance(ins, Store) else 0))
 
-    latest = _latest_loads(layer, sched)
+    loaded_before = _loaded_before(layer, sched)
     tiles = []
     for key in sched.array:
         r, _, b = key
@@ -183,8 +183,7 @@ def encode_layer(layer: Layer, arch: Arch, mode: str = "native") -> Encoded:
             source[dep.buffer] = d
         resident = [buf for buf in ("input", "weight") if buf not in source]
         for buf in resident:
-            earlier = next((latest[q, buf] for q in range(r - 1, -1, -1)
-                            if (q, buf) in latest), None)
+            earlier = loaded_before.get((r, buf))
             if earlier is None:
                 raise ProgramError(f"layer {layer.name!r}: run {r} instruction {b} reads "
                                    f"{buf} data that no run before it loads")
@@ -234,17 +233,26 @@ def _load_slots(layer: Layer, sched: Schedule) -> tuple[dict[Key, int], dict[str
     return slot_of, used
 
 
-def _latest_loads(layer: Layer, sched: Schedule) -> dict[tuple[int, str], Key]:
-    """Per (run, buffer), the run's last load instance into that buffer (in program order)."""
-    latest: dict[tuple[int, str], Key] = {}
+def _loaded_before(layer: Layer, sched: Schedule) -> dict[tuple[int, str], Key]:
+    """Per (run r, buffer), the last load instance into that buffer (in program order) of
+    the runs before r: what r's tiles read if r loads none."""
+    last: dict[tuple[int, str], Key] = {}  # per (run, buffer), the run's last load
     for key in sched.loads:
         r, i, b = key
         ins = layer.runs[r].body[b]
         assert isinstance(ins, Load)
-        known = latest.get((r, ins.buffer))
+        known = last.get((r, ins.buffer))
         if known is None or (i, b) > known[1:]:
-            latest[r, ins.buffer] = key
-    return latest
+            last[r, ins.buffer] = key
+    before: dict[tuple[int, str], Key] = {}
+    running: dict[str, Key] = {}
+    for r in range(len(layer.runs)):
+        for buf, key in running.items():
+            before[r, buf] = key
+        for buf in ("input", "weight"):
+            if (r, buf) in last:
+                running[buf] = last[r, buf]
+    return before
 
 
 def _output_slots(layer: Layer, sched: Schedule,

@@ -155,6 +155,14 @@ class GemmTile:
     n0: int
     n: int
 
+    def holds(self, tile: GemmTile, buffer: str) -> bool:
+        """Whether this block, loaded into ``buffer`` (``input`` or ``weight``), holds the
+        operand ``tile`` reads from it."""
+        inside = self.k0 <= tile.k0 and tile.k0 + tile.k <= self.k0 + self.k
+        if buffer == "input":
+            return inside and self.m0 <= tile.m0 and tile.m0 + tile.m <= self.m0 + self.m
+        return inside and self.n0 <= tile.n0 and tile.n0 + tile.n <= self.n0 + self.n
+
 
 @dataclass(frozen=True, slots=True)
 class RunBlocks:

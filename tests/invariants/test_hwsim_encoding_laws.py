@@ -122,10 +122,7 @@ def data_errors(enc: Encoded, times: Times, blocks: list[RunBlocks]) -> list[str
                                    ("weight", e.weight_slot, e.weight_load)):
             r, i, _ = enc.dma[mine].key
             src = blocks[r].load(i, buffer)
-            inside = src.k0 <= b.k0 and b.k0 + b.k <= src.k0 + src.k and (
-                src.m0 <= b.m0 and b.m0 + b.m <= src.m0 + src.m if buffer == "input"
-                else src.n0 <= b.n0 and b.n0 + b.n <= src.n0 + src.n)
-            if not inside:
+            if not src.holds(b, buffer):
                 out.append(f"tile {t} ({b}) reads {buffer} slot {slot} holding {src}")
     since: dict[tuple[int, int], int] = {}  # per slot and region, its open group's start
     for j, d in enumerate(enc.dma):

@@ -448,7 +448,9 @@ def _build(case: LayerCase, lim: Limits, arch: Arch, mp: GemmMapping,
         source = {"input": enc.dma[e.input_load], "weight": enc.dma[e.weight_load]}
         moved = {buf: blocks[d.key[0]].load(d.key[1], buf) for buf, d in source.items()}
         for buf, block in moved.items():
-            assert _holds(block, tile, buf), f"{case.name}: tile {e.key} {tile} reads {buf} " \
+            # (an input block is the tile's m rows: the layout's row offsets count in them)
+            assert block.holds(tile, buf) and (buf == "weight" or block.m == tile.m), \
+                f"{case.name}: tile {e.key} {tile} reads {buf} " \
                 f"from DMA entry {source[buf].key}, which moves {block}"
         offsets = (case.input_offset(tile, moved["input"], mp),
                    weight_offset(tile, moved["weight"]), e.out_region * e.m)
@@ -497,11 +499,3 @@ def physical_slots(name: str, enc: Encoded, rows: list[int], lim: Limits,
             raise Unfit(f"{name}: {base[buf][-1]} {buf} slots of {slot_rows} rows needed "
                         f"({enc.slots[buf]} logical), {lim.slots[buf]} built")
     return base
-
-
-def _holds(block: GemmTile, tile: GemmTile, buf: str) -> bool:
-    """A load of ``block`` holds the ``buf`` operand of ``tile``."""
-    k = block.k0 <= tile.k0 and tile.k0 + tile.k <= block.k0 + block.k
-    if buf == "input":
-        return k and (block.m0, block.m) == (tile.m0, tile.m)
-    return k and block.n0 <= tile.n0 and tile.n0 + tile.n <= block.n0 + block.n

@@ -360,11 +360,7 @@ def _check_blocks(mp, geometry=None) -> None:
                     deps = {run.body[d].buffer for d in ins.deps}
                     for buffer in ("input", "weight"):
                         src = loaded[buffer] if buffer in deps else latest[buffer]
-                        assert src.k0 <= t.k0 and t.k0 + t.k <= src.k0 + src.k, (buffer, t, src)
-                        if buffer == "input":
-                            assert src.m0 <= t.m0 and t.m0 + t.m <= src.m0 + src.m, (t, src)
-                        else:
-                            assert src.n0 <= t.n0 and t.n0 + t.n <= src.n0 + src.n, (t, src)
+                        assert src.holds(t, buffer), (buffer, t, src)
         latest.update(loaded)
     assert (cover == 1).all()
 
