@@ -68,8 +68,7 @@ EDGE = 2
 BLOCKS = 12
 """``P - K`` is a multiple of this: of every interior cyclicity up to 4."""
 
-Key = tuple[int, int, int]
-Issued = tuple[int, int, int, str, "Key | None"]  # issue, busy, gap, cause, via
+Issued = tuple[int, int, int, str, "int | None"]  # issue, busy, gap, cause, via
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -124,11 +123,11 @@ def compress(runs: tuple[Run, ...], lengths: tuple[int, ...]) -> tuple[Run, ...]
     return tuple(out)
 
 
-def _issued(sim: LayerSim) -> dict[Key, Issued]:
-    """Per primary instance: its issue cycle, the busy cycles it adds, the gap before it,
+def _issued(sim: LayerSim) -> dict[int, Issued]:
+    """Per primary instance id: its issue cycle, the busy cycles it adds, the gap before it,
     what the gap is charged to and the transfer it waited for, as :meth:`LayerSim.run`
     accounts them."""
-    out: dict[Key, Issued] = {}
+    out: dict[int, Issued] = {}
     free = 0
     for x, occ, cause, key, via in sim.primary:
         if x > free:
@@ -146,24 +145,27 @@ def _books(sim: LayerSim, issued: Issued, shift: int) -> tuple:
     """An issue as the books see it, ``shift`` cycles earlier: when, the busy cycles it adds,
     and the gap before it split into queueing on the channel and its cause."""
     x, added, gap, cause, via = issued
-    queued = min(gap, sim.qwait.get(via, 0)) if gap and via is not None else 0
+    queued = min(gap, sim.qwait[via]) if gap and via is not None else 0
     return (x - shift, added, gap, queued, cause if gap - queued else "")
 
 
-def _step_keys(sim: LayerSim, r: int, i: int) -> list[Key]:
-    return [(r, i, b) for b in range(len(sim.runs[r].body)) if (r, i, b) in sim.t_done]
+def _step_ids(sim: LayerSim, r: int, i: int) -> list[int]:
+    """The ids of run ``r``'s iteration ``i`` that were simulated."""
+    x0, t = sim.sched.id(r, i, 0), sim.t_done
+    return [x for x in range(x0, x0 + len(sim.runs[r].body)) if t[x] >= 0]
 
 
-def _repeats(sim: LayerSim, issued: dict[Key, Issued], r: int, first: int, last: int,
+def _repeats(sim: LayerSim, issued: dict[int, Issued], r: int, first: int, last: int,
              c: int) -> int | None:
     """``delta`` if run ``r``'s steps ``first..last`` each repeat the step ``c`` before,
     shifted by ``delta`` (check 1 of the module doc), else ``None``."""
     t, qwait = sim.t_done, sim.qwait
-    consumed, resumed = sim.consumed or {}, sim.resumed or {}
+    tables = [table for table in (sim.consumed, sim.resumed) if table is not None]
+    shift = c * len(sim.runs[r].body)  # ids c steps back
     delta = None
     for i in range(first, last + 1):
-        now, before = _step_keys(sim, r, i), _step_keys(sim, r, i - c)
-        if not now or [k[2] for k in now] != [k[2] for k in before]:
+        now, before = _step_ids(sim, r, i), _step_ids(sim, r, i - c)
+        if not now or [k - shift for k in now] != before:
             return None
         for k, k0 in zip(now, before, strict=True):
             d = t[k] - t[k0]
@@ -171,16 +173,17 @@ def _repeats(sim: LayerSim, issued: dict[Key, Issued], r: int, first: int, last:
                 delta = d
             if d != delta or d <= 0:
                 return None
-            for table in (consumed, resumed):
-                if (k in table) != (k0 in table) or (k in table and table[k] - table[k0] != d):
+            for table in tables:  # (-1: not an array or vector instance)
+                if (table[k] < 0) != (table[k0] < 0) or (
+                        table[k] >= 0 and table[k] - table[k0] != d):
                     return None
-            if qwait.get(k) != qwait.get(k0):
+            if qwait[k] != qwait[k0]:
                 return None
             a, b = issued.get(k), issued.get(k0)
             if (a is None) != (b is None):
                 return None
             if a is not None and b is not None:
-                via = a[4] if a[4] is None else (a[4][0], a[4][1] - c, a[4][2])
+                via = a[4] if a[4] is None else a[4] - shift
                 if _books(sim, a, d) != _books(sim, b, 0) or via != b[4]:
                     return None
     return delta
@@ -191,12 +194,14 @@ def _reach_ok(sim: LayerSim, r: int, base: int, first: int, last: int) -> bool:
     reaches back at most as many steps as they are, or before the period's interior (step
     ``base + EDGE`` or earlier: a long wait). A step after them, which repeats one of them,
     then waits only on them and on what lies before the interior."""
-    deps, slot = sim.sched.deps, sim.sched.slot
+    deps, slot, L = sim.sched.deps, sim.sched.slot, len(sim.runs[r].body)
     reach = last - first + 1
     for i in range(first, last + 1):
-        for k in _step_keys(sim, r, i):
-            for waited in (*deps.get(k, ()), *slot.get(k, ())):
-                if waited[0] == r and waited[1] > base + EDGE and i - waited[1] > reach:
+        for k in _step_ids(sim, r, i):
+            b = k - sim.sched.id(r, i, 0)
+            for d in (*deps[k], *(slot[k] or ())):  # (waits stay inside a run)
+                waited = i + (b + d) // L
+                if waited > base + EDGE and i - waited > reach:
                     return False
     return True
 
@@ -274,8 +279,10 @@ def _try(runs: tuple[Run, ...], lengths: tuple[int, ...],
         before[r] = before[r - 1] + sum(deltas.get((r - 1, w), 0)
                                         for w in range(a.periods[r - 1]))
     # check 2: B is A with a block inserted after phase m of every cut period
-    for key, t in sim_b.t_done.items():
-        r, i, b_idx = key
+    for key, t in enumerate(sim_b.t_done):
+        if t < 0:
+            continue
+        r, i, b_idx = sim_b.sched.key(key)
         kept, c = lengths[r], blocks[r]
         if kept:
             m = kept - EDGE - 3
@@ -285,14 +292,15 @@ def _try(runs: tuple[Run, ...], lengths: tuple[int, ...],
         else:
             own, i_a = 0, i
         shift = before[r] + own
-        k_a = (r, i_a, b_idx)
-        t_a = sim_a.t_done.get(k_a)
+        k_a = sim_a.sched.id(r, i_a, b_idx)
+        t_a = sim_a.t_done[k_a] if i_a < sim_a.counts[r] and sim_a.t_done[k_a] >= 0 else None
         x_b, x_a = issued_b.get(key), issued_a.get(k_a)
         if t_a is None or (x_b is None) != (x_a is None) or (
                 t - t_a != shift if x_b is not None else t - t_a > shift) or (
                 x_b is not None and x_a is not None
                 and _books(sim_b, x_b, shift) != _books(sim_a, x_a, 0)):
-            log.debug("cut to %s: inserting a block moves %s by %s, not %d", lengths, key,
+            log.debug("cut to %s: inserting a block moves %s by %s, not %d", lengths,
+                      sim_b.sched.key(key),
                       None if t_a is None else t - t_a, shift)
             return False
     last = len(runs) - 1
@@ -300,10 +308,10 @@ def _try(runs: tuple[Run, ...], lengths: tuple[int, ...],
                                                for w in range(a.periods[last])) != sim_b.T - sim_a.T:
         log.debug("cut to %s: the end moves by other than the insertions", lengths)
         return False
-    inserted = sum(len(_step_keys(sim_b, r, w * (kept + blocks[r]) + kept - EDGE - 2 + j))
+    inserted = sum(len(_step_ids(sim_b, r, w * (kept + blocks[r]) + kept - EDGE - 2 + j))
                    for r, kept in enumerate(lengths) if kept
                    for w in range(a.periods[r]) for j in range(blocks[r]))
-    if len(sim_b.t_done) != len(sim_a.t_done) + inserted:
+    if len(sim_b.sched.instances()) != len(sim_a.sched.instances()) + inserted:
         log.debug("cut to %s: inserting blocks changed the instances", lengths)
         return None
 
@@ -337,12 +345,12 @@ def _try(runs: tuple[Run, ...], lengths: tuple[int, ...],
     return Timed(total, busy, tuple(sorted((c, n) for c, n in stalls.items() if n)), tuple)
 
 
-def _step_books(sim: LayerSim, issued: dict[Key, Issued], r: int,
+def _step_books(sim: LayerSim, issued: dict[int, Issued], r: int,
                 i: int) -> tuple[int, dict[str, int]]:
     """Busy cycles and stall cycles by cause that run ``r``'s step ``i`` adds, as
     :meth:`LayerSim.run` splits them (a gap's queueing on the channel is ``dram_bw``)."""
     busy, gaps = 0, defaultdict[str, int](int)
-    for key in _step_keys(sim, r, i):
+    for key in _step_ids(sim, r, i):
         x = issued.get(key)
         if x is None:
             continue

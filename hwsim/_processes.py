@@ -11,26 +11,27 @@ from typing import Any
 
 import simpy
 
-from hwsim._schedule import Key, Schedule
-from hwsim._timeline import Cost, Event, Primary, Timeline, deadlock, label
-from hwsim.isa import Load, Run
+from hwsim._schedule import Schedule
+from hwsim._timeline import Cost, Event, Primary, Timeline, deadlock, label, per_instance
+from hwsim.isa import Instr, Load, Run
 from hwsim.memory import DramChannel
 
 
 class _Processes:
     def __init__(self, runs: tuple[Run, ...], sched: Schedule, cost: dict[tuple[int, int], Cost],
                  dram: DramChannel) -> None:
-        self.runs, self.sched, self.cost, self.dram = runs, sched, cost, dram
+        self.runs, self.sched, self.dram = runs, sched, dram
+        self.costs = per_instance(runs, sched, cost)
         self.env = simpy.Environment()
-        self.done = {key: self.env.event() for key in sched.deps}
-        self.t_done: dict[Key, int] = {}
-        self.consumed = {key: self.env.event() for key in sched.array + sched.vector}
-        self.drained = {key: self.env.event() for key in sched.stores}
-        self.t_drained: dict[Key, int] = {}
-        self.qwait: dict[Key, int] = {}
+        self.done = {x: self.env.event() for x in sched.instances()}
+        self.t_done = [-1] * sched.size
+        self.consumed = {x: self.env.event() for x in sched.array + sched.vector}
+        self.drained = {x: self.env.event() for x in sched.stores}
+        self.t_drained: dict[int, int] = {}
+        self.qwait = [0] * sched.size
         self.primary: list[Primary] = []
         self.events: list[Event] = []
-        self.turn_of = {key: j for j, key in enumerate(sched.order)}
+        self.turn_of = {x: j for j, x in enumerate(sched.order)}
         self.turn = [self.env.event() for _ in sched.order]
 
     @property
@@ -47,74 +48,76 @@ class _Processes:
 
             self.env.timeout(at - self.now).callbacks.append(fire)
 
-    def _finish(self, key: Key, at: int) -> None:
-        self.t_done[key] = at
-        self._at(self.done[key], at)
+    def _finish(self, x: int, at: int) -> None:
+        self.t_done[x] = at
+        self._at(self.done[x], at)
 
-    def _transfer(self, key: Key) -> Generator[simpy.Event, Any, int]:
+    def _instruction(self, x: int) -> Instr:
+        r, _, b = self.sched.key(x)
+        return self.runs[r].body[b]
+
+    def _transfer(self, x: int) -> Generator[simpy.Event, Any, int]:
         """Serve one transfer in its turn on the DRAM channel; returns its arrival cycle."""
-        j = self.turn_of[key]
+        j = self.turn_of[x]
         t_req = self.now
         if j > 0:
             yield self.turn[j - 1]
-        dur = self.cost[key[0], key[2]][0]
+        dur = self.costs[x][0]
         start, end, arrival = self.dram.serve(t_req, self.now, dur)
-        self.qwait[key] = start - t_req
+        self.qwait[x] = start - t_req
         yield self.env.timeout(end - self.now)
         self.turn[j].succeed()
-        ins = self.runs[key[0]].body[key[2]]
+        ins = self._instruction(x)
         track = "load DMA" if isinstance(ins, Load) else "store DMA"
-        self.events.append((track, label(ins), start, dur, key))
+        self.events.append((track, label(ins), start, dur, x))
         return arrival
 
     def _load_dma(self) -> Generator[simpy.Event, Any, None]:
-        for key in self.sched.loads:
-            waits = self.sched.slot[key]
+        for x in self.sched.loads:
+            waits = self.sched.slot[x]
             if waits:
-                yield simpy.AllOf(self.env, [self.consumed[k] for k in waits])
-            arrival = yield from self._transfer(key)
-            self._finish(key, arrival)
+                yield simpy.AllOf(self.env, [self.consumed[x + d] for d in waits])
+            arrival = yield from self._transfer(x)
+            self._finish(x, arrival)
 
     def _store_dma(self) -> Generator[simpy.Event, Any, None]:
-        for key in self.sched.stores:
-            deps = self.sched.deps[key]
+        for x in self.sched.stores:
+            deps = self.sched.deps[x]
             if deps:
-                yield simpy.AllOf(self.env, [self.done[k] for k in deps])
-            arrival = yield from self._transfer(key)
-            self.t_drained[key] = self.now
-            self.drained[key].succeed()
-            self._finish(key, arrival)
+                yield simpy.AllOf(self.env, [self.done[x + d] for d in deps])
+            arrival = yield from self._transfer(x)
+            self.t_drained[x] = self.now
+            self.drained[x].succeed()
+            self._finish(x, arrival)
 
-    def _unit(self, keys: list[Key], track: str) -> Generator[simpy.Event, Any, None]:
+    def _unit(self, ids: list[int], track: str) -> Generator[simpy.Event, Any, None]:
         free = port = 0
-        for key in keys:
-            r, _, b = key
-            body = self.runs[r].body
-            occ, first, read, out_start, spacing = self.cost[r, b]
+        for x in ids:
+            occ, first, read, out_start, spacing = self.costs[x]
             ready, cause, via = max(free, port - out_start), "dependency", None
-            deps = self.sched.deps[key]
+            deps = [x + d for d in self.sched.deps[x]]
             if deps:
-                yield simpy.AllOf(self.env, [self.done[k] for k in deps])
-                latest = max(deps, key=lambda k: self.t_done[k])
+                yield simpy.AllOf(self.env, [self.done[y] for y in deps])
+                latest = max(deps, key=lambda y: self.t_done[y])
                 if self.t_done[latest] > ready:
                     ready = self.t_done[latest]
-                    dep = body[latest[2]]
+                    dep = self._instruction(latest)
                     if isinstance(dep, Load):
                         cause, via = f"{dep.buffer}_load", latest
-            slot = self.sched.out.get(key)
+            slot = [x + d for d in self.sched.out[x]]
             if slot:
                 # The output slot is needed when the first result is written, not at issue.
-                yield simpy.AllOf(self.env, [self.drained[k] for k in slot])
-                need = max(self.t_drained[k] for k in slot) - out_start
+                yield simpy.AllOf(self.env, [self.drained[y] for y in slot])
+                need = max(self.t_drained[y] for y in slot) - out_start
                 if need > ready:
                     ready, cause, via = need, "store", None
-            x = max(ready, self.now - first)
-            free = x + occ
-            port = x + out_start + spacing if spacing else 0
-            self.primary.append((x, occ, cause, key, via))
-            self.events.append((track, label(body[b]), x, occ, key))
-            self._finish(key, x + first)
-            self._at(self.consumed[key], max(self.now, x + read))
+            t = max(ready, self.now - first)
+            free = t + occ
+            port = t + out_start + spacing if spacing else 0
+            self.primary.append((t, occ, cause, x, via))
+            self.events.append((track, label(self._instruction(x)), t, occ, x))
+            self._finish(x, t + first)
+            self._at(self.consumed[x], max(self.now, t + read))
 
 
 def play_processes(runs: tuple[Run, ...], sched: Schedule, cost: dict[tuple[int, int], Cost],
@@ -127,7 +130,7 @@ def play_processes(runs: tuple[Run, ...], sched: Schedule, cost: dict[tuple[int,
     env.process(p._unit(sched.array, "array"))
     env.process(p._unit(sched.vector, "vector unit"))
     env.run()
-    err = deadlock(sched, {k: 0 for k, ev in p.done.items() if ev.processed})
+    err = deadlock(sched, p.t_done)
     if err is not None:
         raise err
     return Timeline(p.t_done, p.qwait, sorted(p.primary, key=lambda e: e[0]), p.events)

@@ -8,10 +8,18 @@ shifted to each period of the simulated prefix; the prefix's edges only filter w
 iterations before the run, or on readers after the prefix). Positions in the DRAM order do
 not depend on where a prefix is cut, so a truncated run ends exactly as the whole run does.
 They are exact rationals, kept as integers over one common denominator.
+
+Instances are dense integer ids, ``bases[r] + iteration * len(body) + index``, and a wait is
+an offset from its waiter's id. Both repeat with the period, so a schedule is mostly its
+first period's lists repeated (copied at C speed), and the timeline keeps its times in lists
+indexed by id. :meth:`Schedule.keyed` gives the same schedule over ``(run, iteration,
+index)`` keys, for readers that are not on a hot path (the encoder, the tests).
 """
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import functools
 import itertools
 import math
@@ -34,7 +42,7 @@ from hwsim.isa import (
 )
 
 Key = tuple[int, int, int]  # (run, iteration, body index)
-OrderKey = tuple[int, int, int, int]  # (scaled position, stores first, iteration, body index)
+Waits = tuple[int, ...]  # the waited instances, as offsets from the waiting instance's id
 
 
 def nominal(arch: Arch, ins: Instr, mode: str) -> tuple[Fraction, Fraction]:
@@ -68,10 +76,13 @@ def load_streams(body: tuple[Instr, ...], period: int) -> dict[int, tuple[int, .
 class Schedule:
     """Instances of ``runs`` truncated to ``counts`` iterations, with their waits.
 
-    ``array``/``vector``: instances in program order; ``order``: loads and stores in the DRAM
-    channel's order; ``deps``: the instances each instance's data waits for; ``slot``: for a
-    load, the instances whose operand reads free its SRAM slot; ``out``: for the first
-    Compute/Vector of an output group, the stores whose drain frees its output slot;
+    Instance ids: run ``r``'s iteration ``i``, body index ``b`` is ``bases[r] + i *
+    lengths[r] + b``; ids of instructions that do not execute in an iteration are unused.
+    ``array``/``vector``: ids in program order; ``loads``/``stores``/``order``: loads,
+    stores, and both in the DRAM channel's order. Per id, as offsets from it (:data:`Waits`):
+    ``deps``, the instances its data waits for; ``slot``, for a load, the instances whose
+    operand reads free its SRAM slot (``None`` for other instructions); ``out``, for the
+    first Compute/Vector of an output group, the stores whose drain frees its output slot.
     ``reach``: per run, how many iterations back and forward any wait reaches (so how many
     periods of history determine the future, and how far the end of a run is felt, which
     includes the next runs' transfers that share the channel with its last ones);
@@ -79,51 +90,92 @@ class Schedule:
     are measured when first asked for (a run simulated whole needs neither).
     """
 
-    counts: tuple[int, ...] = ()
-    array: list[Key] = field(default_factory=list)
-    vector: list[Key] = field(default_factory=list)
-    loads: list[Key] = field(default_factory=list)
-    stores: list[Key] = field(default_factory=list)
-    order: list[Key] = field(default_factory=list)
-    deps: dict[Key, list[Key]] = field(default_factory=dict)
-    slot: dict[Key, list[Key]] = field(default_factory=dict)
-    out: dict[Key, list[Key]] = field(default_factory=dict)
+    counts: tuple[int, ...]
+    lengths: tuple[int, ...]
+    bases: tuple[int, ...]
+    size: int
+    array: list[int] = field(default_factory=list)
+    vector: list[int] = field(default_factory=list)
+    loads: list[int] = field(default_factory=list)
+    stores: list[int] = field(default_factory=list)
+    order: list[int] = field(default_factory=list)
+    deps: list[Waits] = field(default_factory=list)
+    slot: list[Waits | None] = field(default_factory=list)
+    out: list[Waits] = field(default_factory=list)
     _reach: list[tuple[int, int]] | None = None
     _within: list[tuple[int, int]] | None = None
+
+    def id(self, r: int, i: int, b: int) -> int:
+        """The id of run ``r``'s iteration ``i``, body index ``b``."""
+        return self.bases[r] + i * self.lengths[r] + b
+
+    def key(self, x: int) -> Key:
+        """``(run, iteration, body index)`` of id ``x``."""
+        r = bisect.bisect_right(self.bases, x) - 1
+        i, b = divmod(x - self.bases[r], self.lengths[r])
+        return r, i, b
+
+    def per_instance(self, per_run: Sequence[Sequence[object]]) -> list:
+        """A list indexed by id from one value per body index of each run."""
+        out: list = []
+        for values, n in zip(per_run, self.counts, strict=True):
+            out += list(values) * n
+        return out
+
+    def instances(self) -> list[int]:
+        """Every instance's id, ascending."""
+        return sorted(self.array + self.vector + self.order)
+
+    def keyed(self) -> Keyed:
+        """The same schedule over ``(run, iteration, body index)`` keys."""
+        key = self.key
+        deps = {key(x): [key(x + d) for d in self.deps[x]] for x in self.instances()}
+        slot = {key(x): [key(x + d) for d in self.slot[x] or ()] for x in self.loads}
+        out = {key(x): [key(x + d) for d in self.out[x]]
+               for x in self.array + self.vector if self.out[x]}
+        array, vector, loads, stores, order = ([key(x) for x in seq] for seq in (
+            self.array, self.vector, self.loads, self.stores, self.order))
+        return Keyed(array, vector, loads, stores, order, deps, slot, out)
 
     @property
     def reach(self) -> list[tuple[int, int]]:
         if self._reach is None:
-            self.measure_reach(self.counts)
+            self.measure_reach()
         assert self._reach is not None
         return self._reach
 
     @property
     def within(self) -> list[tuple[int, int]]:
         if self._within is None:
-            self.measure_reach(self.counts)
+            self.measure_reach()
         assert self._within is not None
         return self._within
 
-    def measure_reach(self, counts: Sequence[int]) -> None:
-        """:attr:`reach` and :attr:`within` of a schedule of ``counts`` iterations per run."""
+    def measure_reach(self) -> None:
+        """:attr:`reach` and :attr:`within`."""
+        counts, bases = self.counts, self.bases
         runs = len(counts)
         back, fwd = [0] * runs, [0] * runs
-        for waits in (self.deps, self.slot, self.out):  # (waiter, waited), loops inlined
-            for (r, i, _), keys in waits.items():
-                for r2, i2, _ in keys:
-                    if r == r2:
-                        if i - i2 > back[r]:
-                            back[r] = i - i2
-                        if i2 - i > fwd[r]:
-                            fwd[r] = i2 - i
+        for r, (base, L, n) in enumerate(zip(bases, self.lengths, counts, strict=True)):
+            for waits in (self.deps, self.slot, self.out):
+                # (body index, waits): they repeat every period, so few are distinct
+                for b, offs in set(zip(itertools.cycle(range(L)), waits[base:base + n * L])):
+                    for d in offs or ():
+                        di = (b + d) // L  # the waited iteration, relative
+                        if -di > back[r]:
+                            back[r] = -di
+                        if di > fwd[r]:
+                            fwd[r] = di
+        run_of = functools.partial(bisect.bisect_right, bases)
         for seq in (self.array, self.vector, self.loads, self.stores, self.order):
-            for (r2, i2, _), (r, i, _) in pairwise(seq):  # the later one waits for the earlier
-                if r == r2:
-                    if i - i2 > back[r]:
-                        back[r] = i - i2
-                    if i2 - i > fwd[r]:
-                        fwd[r] = i2 - i
+            for x2, x in pairwise(seq):  # the later one waits for the earlier
+                r = run_of(x) - 1
+                if run_of(x2) - 1 == r:
+                    d = (x - bases[r]) // self.lengths[r] - (x2 - bases[r]) // self.lengths[r]
+                    if d > back[r]:
+                        back[r] = d
+                    if -d > fwd[r]:
+                        fwd[r] = -d
         self._within = list(zip(back, fwd, strict=True))
         # A later run's transfers interleaved with a run's last ones on the channel (loads
         # prefetched into empty slots) are felt from the first of the run's transfers they
@@ -131,15 +183,34 @@ class Schedule:
         # those waits reach.
         first_after = [-1] * runs
         top = -1
-        for r, i, _ in self.order:
-            if r < top and (first_after[r] < 0 or i < first_after[r]):
-                first_after[r] = i
+        for x in self.order:
+            r = run_of(x) - 1
+            if r < top:
+                i = (x - bases[r]) // self.lengths[r]
+                if first_after[r] < 0 or i < first_after[r]:
+                    first_after[r] = i
             if r > top:
                 top = r
         for r, i in enumerate(first_after):
             if i >= 0 and counts[r] - i > fwd[r]:
                 fwd[r] = counts[r] - i
         self._reach = list(zip(back, fwd, strict=True))
+
+
+@dataclass(slots=True)
+class Keyed:
+    """A :class:`Schedule` over ``(run, iteration, body index)`` keys: the same sequences,
+    and per instance the waited instances (``deps`` holds every instance; ``slot`` every
+    load; ``out`` the instances that wait for a drain)."""
+
+    array: list[Key]
+    vector: list[Key]
+    loads: list[Key]
+    stores: list[Key]
+    order: list[Key]
+    deps: dict[Key, list[Key]]
+    slot: dict[Key, list[Key]]
+    out: dict[Key, list[Key]]
 
 
 def _structure(ins: Instr) -> tuple[object, ...]:
@@ -250,62 +321,72 @@ def _estimate_cached(spec: _Key) -> tuple[tuple[int, int], ...]:
 @functools.lru_cache(maxsize=128)
 def _build_cached(spec: _Key) -> Schedule:
     runs, arch, counts, mode = spec.runs, spec.arch, spec.counts, spec.mode
-    sched = Schedule(tuple(counts))
+    lengths = tuple(len(run.body) for run in runs)
+    bases = tuple(itertools.accumulate((n * L for n, L in zip(counts, lengths, strict=True)),
+                                       initial=0))
+    sched = Schedule(tuple(counts), lengths, bases[:-1], bases[-1])
     noms = [[nominal(arch, ins, mode) for ins in run.body] for run in runs]
     # Positions are exact rationals; scaled by a common denominator they sort as integers.
+    # A transfer's place in the channel's order is (position, stores first, iteration, body
+    # index), and ids ascend with (iteration, body index) across runs: each place is one
+    # integer, ``(2 * position + is a load) * size + id``, so the order is a sort of ints.
     scale = math.lcm(*(f.denominator for nom in noms for pair in nom for f in pair))
-    loads: list[tuple[OrderKey, Key]] = []
-    stores: list[tuple[OrderKey, Key]] = []
+    loads: list[int] = []
+    stores: list[int] = []
     offset = 0
     for r, run in enumerate(runs):
         # A load that waits for a slot waits for this run's computes, which follow every
         # compute of the earlier runs, some of which wait for the earlier runs' stores: it
         # must not precede those stores on the channel (it would deadlock). Loads into still
         # empty slots may go earlier (prefetch across runs).
-        floor = max((k[0] for k, _ in stores), default=None)
-        first, first_store, first_dep = len(loads), len(stores), len(sched.deps)
+        floor = (max(stores) // sched.size >> 1) if stores else None
+        first, first_store = len(loads), len(stores)
         _build_run(sched, r, run, counts[r], offset, noms[r], scale, loads, stores)
         if floor is not None:
-            pushed = set()
+            size, slot, pushed = sched.size, sched.slot, set()
+            below = (2 * floor + 1) * size  # a load placed before ``floor``
             for j in range(first, len(loads)):
-                (pos, tie, g, b), key = loads[j]
-                if sched.slot[key] and pos < floor:
-                    loads[j] = ((floor, tie, g, b), key)
-                    pushed.add(key)
-            _after_pushed_loads(sched, pushed, floor, stores, first_store, first_dep)
+                c = loads[j]
+                if c < below and slot[x := c % size]:
+                    loads[j] = below + x
+                    pushed.add(x)
+            _after_pushed_loads(sched, r, pushed, floor, stores, first_store)
         offset += counts[r]
     loads.sort()
     stores.sort()
-    sched.loads = [key for _, key in loads]
-    sched.stores = [key for _, key in stores]
-    sched.order = [key for _, key in sorted(loads + stores)]
+    size = sched.size
+    sched.loads = [c % size for c in loads]
+    sched.stores = [c % size for c in stores]
+    sched.order = [c % size for c in sorted(loads + stores)]
     return sched
 
 
-def _after_pushed_loads(sched: Schedule, pushed: set[Key], floor: int,
-                        stores: list[tuple[OrderKey, Key]], first: int, first_dep: int) -> None:
-    """Move this run's stores that depend, through its computes and vector ops, on a load
+def _after_pushed_loads(sched: Schedule, r: int, pushed: set[int], floor: int,
+                        stores: list[int], first: int) -> None:
+    """Move run ``r``'s stores that depend, through its computes and vector ops, on a load
     pushed to ``floor`` just after it: served before that load, such a store would wait for
     data that cannot arrive (the channel serves in order), a deadlock. Stores that do not
     depend on a pushed load keep their place, so programs that did not deadlock are timed as
-    before. Waits stay inside a run: this run's are the ``sched.deps`` entries from
-    ``first_dep`` on (in insertion order)."""
+    before. Waits stay inside a run. ``stores``: places in the channel's order (see
+    :func:`_build_cached`), run ``r``'s from ``first`` on."""
     if not pushed:
         return
-    users: dict[Key, list[Key]] = {}
-    for key, waits in itertools.islice(sched.deps.items(), first_dep, None):
-        for d in waits:
-            users.setdefault(d, []).append(key)
+    base, deps = sched.bases[r], sched.deps
+    users: dict[int, list[int]] = {}
+    for y in range(base, base + sched.counts[r] * sched.lengths[r]):
+        for d in deps[y]:
+            users.setdefault(y + d, []).append(y)
     reached, frontier = set(pushed), list(pushed)
     while frontier:
         for user in users.get(frontier.pop(), ()):
             if user not in reached:
                 reached.add(user)
                 frontier.append(user)
+    size = sched.size
     for j in range(first, len(stores)):
-        (pos, tie, g, b), key = stores[j]
-        if key in reached and pos <= floor:
-            stores[j] = ((floor + 1, tie, g, b), key)
+        c = stores[j]
+        if (x := c % size) in reached and c < (2 * floor + 1) * size:
+            stores[j] = 2 * (floor + 1) * size + x
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,6 +407,7 @@ class _Template:
     store_idx: tuple[int, ...]
     units: tuple[tuple[tuple[int, bool, int | None], ...], ...]
     deps: tuple[tuple[tuple[int, tuple[tuple[int, int], ...]], ...], ...]
+    ids: _Ids | None = None
 
     def last_reader(self, b: int, i: int, end: int | None) -> list[tuple[int, int]]:
         """Per consumer of load instance (i, b): its last instance that reads it (before
@@ -439,8 +521,53 @@ def _template_cached(body: tuple[Instr, ...], P: int, nom: tuple[tuple[Fraction,
         if active[o]:
             seen = o
     deps = tuple(_dep_offsets(body, b, phases[b]) for b in range(len(body)))
-    return _Template(body, consumers, tuple(loads), floors, tuple(stores), store_idx,
-                     tuple(units), deps)
+    tpl = _Template(body, consumers, tuple(loads), floors, tuple(stores), store_idx,
+                    tuple(units), deps)
+    return dataclasses.replace(tpl, ids=_ids(tpl, P))
+
+
+@dataclass(frozen=True, slots=True)
+class _Ids:
+    """A template over one period's instance ids (``o * len(body) + b`` for phase ``o``),
+    waits as offsets between ids (:data:`Waits`). ``deps``: per id, in a period after the
+    first; ``first_deps``: in the first (waits before the run's start dropped); ``slot``: per
+    id, a load's slot readers (``None``: not a load) in the interior of a prefix; ``out``:
+    per id, the stores whose drain frees its output slot; ``out_edges``: (id, iteration
+    offset) of each ``out`` wait, which is dropped where it reaches before the run;
+    ``array``/``vector``: ids in the unit's program order."""
+
+    deps: tuple[Waits, ...]
+    first_deps: tuple[Waits, ...]
+    slot: tuple[Waits | None, ...]
+    out: tuple[Waits, ...]
+    out_edges: tuple[tuple[int, int], ...]
+    array: tuple[int, ...]
+    vector: tuple[int, ...]
+
+
+def _ids(tpl: _Template, P: int) -> _Ids:
+    L = len(tpl.body)
+    deps: list[Waits] = [()] * (P * L)
+    first = list(deps)
+    for b, rel in enumerate(tpl.deps):
+        for o, dis in rel:
+            deps[o * L + b] = tuple(di * L + d - b for d, di in dis)
+            first[o * L + b] = tuple(di * L + d - b for d, di in dis if o + di >= 0)
+    slot: list[Waits | None] = [None] * (P * L)
+    for b, o, _, readers, *_ in tpl.loads:
+        slot[o * L + b] = tuple(ci * L + c - b for ci, c in readers)
+    out: list[Waits] = [()] * (P * L)
+    edges: list[tuple[int, int]] = []
+    array: list[int] = []
+    vector: list[int] = []
+    for o, unit in enumerate(tpl.units):
+        for b, is_compute, back in unit:
+            (array if is_compute else vector).append(o * L + b)
+            if back is not None:
+                out[o * L + b] = tuple(back * L + s - b for s in tpl.store_idx)
+                edges.append((o * L + b, o + back))
+    return _Ids(tuple(deps), tuple(first), tuple(slot), tuple(out), tuple(edges),
+                tuple(array), tuple(vector))
 
 
 def _dep_offsets(body: tuple[Instr, ...], b: int, phases: list[int],
@@ -461,52 +588,60 @@ def _dep_offsets(body: tuple[Instr, ...], b: int, phases: list[int],
 
 def _build_run(sched: Schedule, r: int, run: Run, n: int, offset: int,
                nom: list[tuple[Fraction, Fraction]], scale: int,
-               loads: list[tuple[OrderKey, Key]], stores: list[tuple[OrderKey, Key]]) -> None:
-    """Add run ``r``'s first ``n`` iterations (a multiple of its period) to ``sched``.
+               loads: list[int], stores: list[int]) -> None:
+    """Add run ``r``'s first ``n`` iterations (a multiple of its period) to ``sched``, and
+    its transfers' places in the channel's order to ``loads`` and ``stores`` (see
+    :func:`_build_cached`).
 
     Every wait and position is a function of the instruction pattern extended periodically
     (:func:`hwsim.isa.latest_instance`), so it is computed once per phase of the period, as
-    an offset from the instance's iteration (:func:`_template`), and shifted; only the
-    prefix's edges filter it: waits on iterations before 0, and a slot's last readers cut at
-    iteration ``n``.
+    an offset from the instance (:func:`_template`), and repeated; only the prefix's edges
+    change it: waits on iterations before 0, and a slot's last readers cut at iteration
+    ``n``.
     """
-    P = run.period
+    P, L = run.period, len(run.body)
     tpl = _template(run.body, P, nom, scale)
-    base = offset * scale
-    slot_of = sched.slot
-    for b, o, pos, slot, o2, b2, cut in tpl.loads:
+    ids = tpl.ids
+    assert ids is not None
+    periods, base, size = n // P, sched.bases[r], sched.size
+    if not periods:
+        return
+    PL = P * L
+    sched.deps += ids.first_deps
+    sched.deps += ids.deps * (periods - 1)
+    slot_of, out_of = sched.slot, sched.out
+    slot_of += ids.slot * periods
+    out_of += ids.out * periods
+    for x, reach in ids.out_edges:  # drains before the run's start: none to wait for
+        for q in range(0, n, P):
+            if q + reach >= 0:
+                break
+            out_of[base + q * L + x] = ()
+    sched.array += [s + x for s in range(base, base + n * L, PL) for x in ids.array]
+    sched.vector += [s + x for s in range(base, base + n * L, PL) for x in ids.vector]
+
+    at0 = offset * scale  # positions: this run's iterations follow the earlier runs'
+    for b, o, pos, _, o2, b2, cut in tpl.loads:
+        x0 = base + o * L + b
         floor = tpl.floors[b]
-        if floor is not None:
-            floor += base
-        pos += base
+        if floor is None:
+            loads += [(2 * (pos + at0 + q * scale) + 1) * size + x0 + q * L
+                      for q in range(0, n, P)]
+        else:
+            loads += [(2 * max(pos + at0 + q * scale, floor + at0) + 1) * size + x0 + q * L
+                      for q in range(0, n, P)]
+        # a slot written before the run's start has no readers to wait for; one whose
+        # readers pass the prefix's end waits for its last readers inside it
         for q in range(0, n, P):
-            i, key = q + o, (r, q + o, b)
-            at = pos + q * scale if floor is None else max(pos + q * scale, floor)
-            loads.append(((at, 1, offset + i, b), key))
-            if q + o2 < 0:
-                slot_of[key] = []
-            elif i + cut > n:
-                slot_of[key] = [(r, ci, c) for ci, c in tpl.last_reader(b2, q + o2, n)]
-            else:
-                slot_of[key] = [(r, i + ci, c) for ci, c in slot]
-
+            if q + o2 >= 0:
+                break
+            slot_of[x0 + q * L] = ()
+        for q in range(n - P, -1, -P):
+            i = q + o
+            if i + cut <= n or q + o2 < 0:
+                break
+            slot_of[x0 + q * L] = tuple((ci - i) * L + c - b
+                                        for ci, c in tpl.last_reader(b2, q + o2, n))
     for b, o, pos in tpl.stores:
-        pos += base
-        for q in range(0, n, P):
-            stores.append(((pos + q * scale, 0, offset + q + o, b), (r, q + o, b)))
-
-    store_idx, array, vector, out = tpl.store_idx, sched.array, sched.vector, sched.out
-    for q in range(0, n, P):
-        for o, unit in enumerate(tpl.units):
-            for b, is_compute, back in unit:
-                key = (r, q + o, b)
-                (array if is_compute else vector).append(key)
-                if back is not None and q + o + back >= 0:
-                    out[key] = [(r, q + o + back, s) for s in store_idx]
-    deps_of = sched.deps
-    for b, rel in enumerate(tpl.deps):
-        for q in range(0, n, P):
-            for o, dis in rel:
-                i = q + o
-                deps_of[r, i, b] = ([(r, i + di, d) for d, di in dis] if i >= P  # reach < P
-                                    else [(r, i + di, d) for d, di in dis if i + di >= 0])
+        x0 = base + o * L + b
+        stores += [2 * (pos + at0 + q * scale) * size + x0 + q * L for q in range(0, n, P)]

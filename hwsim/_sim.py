@@ -6,12 +6,14 @@ two units' order in one cycle needs them. Times are integer cycles."""
 
 from __future__ import annotations
 
+import bisect
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hwsim._schedule import Key, build
+from hwsim._schedule import build
 from hwsim._timeline import Cost, play
 from hwsim.config import Arch
 from hwsim.dataflow import get_dataflow
@@ -87,34 +89,39 @@ class LayerSim:
         self.t_done, self.qwait = timeline.t_done, timeline.qwait
         self.consumed, self.resumed = timeline.consumed, timeline.resumed
         self.primary, self.events = timeline.primary, timeline.events
-        self.T = max(self.t_done.values())
+        t_done, sched = self.t_done, self.sched
+        self.T = max(t_done, default=0)
+        # a window (run r's period w) is a range of ids: its time is their latest
         win_time: dict[tuple[int, int], int] = defaultdict(int)
-        by_window: dict[tuple[int, int], list[Key]] = defaultdict(list)
-        periods = self.periods if windows else [n + 1 for n in self.counts]
-        for key, t in self.t_done.items() if windows else ():  # kept to plain lookups
-            w = (key[0], key[1] // periods[key[0]])
-            if t > win_time[w]:
-                win_time[w] = t
-            by_window[w].append(key)
-        self.win_time, self.by_window = win_time, by_window
+        spans = [r.period * len(r.body) for r in self.runs]  # ids per period
+        for r, (base, n, span) in enumerate(zip(sched.bases, self.counts, spans, strict=True)):
+            for w in range(n // self.periods[r] if windows else 0):
+                lo = base + w * span
+                win_time[r, w] = max(0, max(t_done[lo:lo + span]))
+        self.win_time, self.spans = win_time, spans
         win_busy: dict[tuple[int, int], int] = defaultdict(int)
         self.win_gaps: dict[tuple[int, int], dict[str, int]] = defaultdict(
             lambda: defaultdict(int))
         win_gaps, qwait = self.win_gaps, self.qwait
+        bases = sched.bases
+        if not windows:
+            spans = [n * len(r.body) + 1 for n, r in zip(self.counts, self.runs, strict=True)]
+        run_of = functools.partial(bisect.bisect_right, bases)
         free = 0
-        for x, occ, cause, (r, i, _b), via in self.primary:  # by issue cycle
-            w = (r, i // periods[r])
+        for x, occ, cause, key, via in self.primary:  # by issue cycle
+            r = run_of(key) - 1
+            win = (r, (key - bases[r]) // spans[r])
             if x > free:
                 gap = x - free
-                queued = min(gap, qwait.get(via, 0)) if via is not None else 0
+                queued = min(gap, qwait[via]) if via is not None else 0
                 if queued:
-                    win_gaps[w]["dram_bw"] += queued
+                    win_gaps[win]["dram_bw"] += queued
                 if gap - queued:
-                    win_gaps[w][cause] += gap - queued
-                win_busy[w] += occ
+                    win_gaps[win][cause] += gap - queued
+                win_busy[win] += occ
                 free = x + occ
             elif x + occ > free:
-                win_busy[w] += x + occ - free
+                win_busy[win] += x + occ - free
                 free = x + occ
         self.win_busy = win_busy
         self.free_final = free
@@ -140,7 +147,7 @@ class LayerSim:
         back, fwd = self.sched.reach[r]
         hi = sim_periods - 1 - -(-fwd // P)
         span = max(1, -(-back // P))
-        t = self.t_done
+        t, L = self.t_done, len(self.runs[r].body)
         for c in range(1, max_cyclicity + 1):
             ws = range(hi - span - c, hi)  # also compare the aggregates over 2c windows
             if ws.start - c < 1:
@@ -148,9 +155,10 @@ class LayerSim:
             if not all(self._window(r, w) == self._window(r, w - c) for w in ws):
                 continue
             lam = self.win_time[r, hi - 1] - self.win_time[r, hi - 1 - c]
-            shift = c * P
-            if all(t[k] - t[k[0], k[1] - shift, k[2]] == lam
-                   for w in range(hi - span, hi) for k in self.by_window[r, w]):
+            shift = c * P * L  # ids c periods back
+            lo, hi_id = self.sched.id(r, (hi - span) * P, 0), self.sched.id(r, hi * P, 0)
+            if all(a < 0 or (b >= 0 and a - b == lam)
+                   for a, b in zip(t[lo:hi_id], t[lo - shift:hi_id - shift], strict=True)):
                 lam_b = sum(self._window(r, w)[1] for w in range(hi - c, hi))
                 gaps: dict[str, int] = defaultdict(int)
                 for w in range(hi - c, hi):
@@ -204,7 +212,8 @@ class LayerSim:
 
         def trace() -> tuple[TraceEvent, ...]:
             out = []
-            for track, name, start, dur, (r, i, _b) in events:
+            for track, name, start, dur, x in events:
+                r, i, _ = self.sched.key(x)
                 s = before[r]
                 if r in own and i // periods[r] >= at_of[r]:
                     s += own[r]

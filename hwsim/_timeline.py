@@ -16,31 +16,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
-from hwsim._schedule import Key, Schedule
+from hwsim._schedule import Schedule
 from hwsim.errors import ProgramError
 from hwsim.isa import Compute, Instr, Load, Run, Store
 from hwsim.memory import DramChannel
 
-Primary = tuple[int, int, str, Key, "Key | None"]  # (issue, occupancy, stall cause, key, via)
-Event = tuple[str, str, int, int, Key]  # (track, label, start, duration, key)
+Primary = tuple[int, int, str, int, "int | None"]  # (issue, occupancy, stall cause, id, via)
+Event = tuple[str, str, int, int, int]  # (track, label, start, duration, id)
 # (occupancy, result latency, operand read, first result, spacing of first results)
 Cost = tuple[int, int, int, int, int]
 
 
 @dataclass(slots=True)
 class Timeline:
-    """Completion time of every instance (``t_done``); cycles each transfer queued behind
-    others on the channel (``qwait``); array and vector instances as ``(issue, occupancy,
-    cause, key, via)`` by issue cycle, same-cycle issues in the order the units recorded them
-    (``primary``); trace slices; when each array and vector instance had read its operands
-    (``consumed``) and when its unit resumed to issue it (``resumed``), where known."""
+    """Per instance id (:class:`hwsim._schedule.Schedule`; -1 where none): its completion
+    time (``t_done``), the cycles a transfer queued behind others on the channel (``qwait``,
+    0 for others), and for array and vector instances, when they had read their operands
+    (``consumed``) and when their unit resumed to issue them (``resumed``), where known.
+    Array and vector instances as ``(issue, occupancy, cause, id, via)`` by issue cycle,
+    same-cycle issues in the order the units recorded them (``primary``); trace slices."""
 
-    t_done: dict[Key, int]
-    qwait: dict[Key, int]
+    t_done: list[int]
+    qwait: list[int]
     primary: list[Primary]
     events: list[Event]
-    consumed: dict[Key, int] | None = None
-    resumed: dict[Key, int] | None = None
+    consumed: list[int] | None = None
+    resumed: list[int] | None = None
 
 
 def label(ins: Instr) -> str:
@@ -53,13 +54,20 @@ def label(ins: Instr) -> str:
     return f"{ins.kind} {ins.elements}x{ins.ops_per_element}"
 
 
-def deadlock(sched: Schedule, t_done: dict[Key, int]) -> ProgramError | None:
-    """The error naming the first instance (in schedule order) that never completes, if any."""
-    if len(t_done) == len(sched.deps):
+def deadlock(sched: Schedule, t_done: list[int]) -> ProgramError | None:
+    """The error naming the first instance (by id) that never completes, if any."""
+    stuck = next((x for x in sched.instances() if t_done[x] < 0), None)
+    if stuck is None:
         return None
-    stuck = next(k for k in sched.deps if k not in t_done)
-    return ProgramError(f"the program deadlocks: instruction {stuck} (run, iteration, "
-                        "instr) never completes")
+    return ProgramError(f"the program deadlocks: instruction {sched.key(stuck)} (run, "
+                        "iteration, instr) never completes")
+
+
+def per_instance(runs: tuple[Run, ...], sched: Schedule,
+                 cost: dict[tuple[int, int], Cost]) -> list[Cost]:
+    """Each instance's :data:`Cost`, indexed by id."""
+    return sched.per_instance([[cost[r, b] for b in range(len(run.body))]
+                               for r, run in enumerate(runs)])
 
 
 class _Play:
@@ -67,108 +75,117 @@ class _Play:
 
     def __init__(self, runs: tuple[Run, ...], sched: Schedule, cost: dict[tuple[int, int], Cost],
                  dram: DramChannel, record: bool) -> None:
-        self.sched, self.cost, self.dram, self.record = sched, cost, dram, record
-        self.labels = {(r, b): label(ins) for r, run in enumerate(runs)
-                       for b, ins in enumerate(run.body)} if record else {}
-        # stall cause of waiting for instruction (r, b): its buffer's load, else None
-        self.load_cause = {(r, b): f"{ins.buffer}_load" if isinstance(ins, Load) else None
-                           for r, run in enumerate(runs) for b, ins in enumerate(run.body)}
-        self.t_done: dict[Key, int] = {}
-        self.consumed: dict[Key, int] = {}
-        self.drained: dict[Key, int] = {}
-        self.qwait: dict[Key, int] = {}
+        self.sched, self.dram, self.record = sched, dram, record
+        self.costs = per_instance(runs, sched, cost)
+        self.labels = sched.per_instance([[label(ins) for ins in run.body] for run in runs]
+                                         ) if record else []
+        # stall cause of waiting for an instance: its buffer's load, else None
+        self.load_cause = sched.per_instance(
+            [[f"{ins.buffer}_load" if isinstance(ins, Load) else None for ins in run.body]
+             for run in runs])
+        size = sched.size
+        self.t_done = [-1] * size
+        self.consumed = [-1] * size
+        self.drained = [-1] * size
+        self.qwait = [0] * size
         self.events: list[Event] = []
-        self.ends: list[int] = []  # end of the j-th transfer of the channel order
+        self.j = 0  # the next transfer of the channel order
+        self.end = 0  # the end of the transfer before it
         self.now_load = self.now_store = 0
         # per unit: (instances, track, [next position, process time, free from, the next
         # first result write no earlier than])
-        self.units = [(keys, track, [0, 0, 0, 0]) for keys, track in
-                      ((sched.array, "array"), (sched.vector, "vector unit")) if keys]
+        self.units = [(ids, track, [0, 0, 0, 0]) for ids, track in
+                      ((sched.array, "array"), (sched.vector, "vector unit")) if ids]
         self.primary: list[Primary] = []
-        self.resumed: dict[Key, int] = {}  # the cycle its unit resumed to record it
+        self.resumed = [-1] * size  # the cycle its unit resumed to record it
 
     def channel(self) -> bool:
         """Advance the DRAM channel; whether it moved."""
-        order, ends, slot, deps = self.sched.order, self.ends, self.sched.slot, self.sched.deps
-        consumed, t_done, cost, serve = self.consumed, self.t_done, self.cost, self.dram.serve
-        j0 = j = len(ends)
+        order, slot, deps = self.sched.order, self.sched.slot, self.sched.deps
+        consumed, t_done, costs, serve = self.consumed, self.t_done, self.costs, self.dram.serve
+        j0 = j = self.j
+        end = self.end
         while j < len(order):
-            key = order[j]
-            waits = slot.get(key)
+            x = order[j]
+            waits = slot[x]
             if waits is not None:  # a load waits for its slot's last readers
                 now = self.now_load
-                for k in waits:
-                    t = consumed.get(k)
-                    if t is None:
-                        return j > j0
+                for d in waits:
+                    t = consumed[x + d]
+                    if t < 0:
+                        break
                     if t > now:
                         now = t
+                else:
+                    t = 0
             else:  # a store waits for its results
                 now = self.now_store
-                for k in deps[key]:
-                    t = t_done.get(k)
-                    if t is None:
-                        return j > j0
+                for d in deps[x]:
+                    t = t_done[x + d]
+                    if t < 0:
+                        break
                     if t > now:
                         now = t
-            dur = cost[key[0], key[2]][0]
-            start, end, t_done[key] = serve(now, ends[j - 1] if j else 0, dur)
-            self.qwait[key] = start - now
-            ends.append(end)
+                else:
+                    t = 0
+            if t < 0:
+                break
+            dur = costs[x][0]
+            start, end, t_done[x] = serve(now, end, dur)
+            self.qwait[x] = start - now
             if self.record:
                 self.events.append(("load DMA" if waits is not None else "store DMA",
-                                    self.labels[key[0], key[2]], start, dur, key))
+                                    self.labels[x], start, dur, x))
             if waits is not None:
                 self.now_load = end
             else:
                 self.now_store = end
-                self.drained[key] = end
+                self.drained[x] = end
             j += 1
+        self.j, self.end = j, end
         return j > j0
 
-    def unit(self, keys: list[Key], track: str, state: list[int]) -> bool:
+    def unit(self, ids: list[int], track: str, state: list[int]) -> bool:
         """Advance the array or the vector unit; whether it moved."""
-        deps_of, out_of, cost = self.sched.deps, self.sched.out, self.cost
+        deps_of, out_of, costs = self.sched.deps, self.sched.out, self.costs
         t_done, drained, consumed = self.t_done, self.drained, self.consumed
         primary, resumed, load_cause = self.primary, self.resumed, self.load_cause
         i0 = i = state[0]
         now_u, free, port = state[1], state[2], state[3]
-        while i < len(keys):
-            key = keys[i]
-            occ, first, read, out_start, spacing = cost[key[0], key[2]]
+        while i < len(ids):
+            x = ids[i]
+            occ, first, read, out_start, spacing = costs[x]
             now, ready, cause, via = now_u, free, "dependency", None
             if port - out_start > ready:  # the previous results are still leaving the array
                 ready = port - out_start
-            deps = deps_of[key]
+            deps = deps_of[x]
             if deps:
-                latest, t_latest, known = deps[0], -1, True
-                for k in deps:
-                    t = t_done.get(k)
-                    if t is None:
-                        known = False
+                latest, t_latest = 0, -1
+                for d in deps:
+                    t = t_done[x + d]
+                    if t < 0:
                         break
                     if t > t_latest:  # the first of the latest, as max() picks
-                        latest, t_latest = k, t
-                if not known:
+                        latest, t_latest = d, t
+                if t < 0:
                     break
                 if t_latest > now:
                     now = t_latest
                 if t_latest > ready:
                     ready = t_latest
-                    c = load_cause[latest[0], latest[2]]
+                    c = load_cause[x + latest]
                     if c is not None:
-                        cause, via = c, latest
-            slot = out_of.get(key)
+                        cause, via = c, x + latest
+            slot = out_of[x]
             if slot:
-                t_slot, known = -1, True
-                for k in slot:
-                    t = drained.get(k)
-                    if t is None:
-                        known = False
+                t_slot = -1
+                for d in slot:
+                    t = drained[x + d]
+                    if t < 0:
                         break
                     if t > t_slot:
                         t_slot = t
-                if not known:
+                if t < 0:
                     break
                 if t_slot > now:
                     now = t_slot
@@ -176,15 +193,15 @@ class _Play:
                 need = t_slot - out_start
                 if need > ready:
                     ready, cause, via = need, "store", None
-            x = ready if ready > now - first else now - first
-            free = x + occ
-            port = x + out_start + spacing if spacing else 0
-            primary.append((x, occ, cause, key, via))
-            resumed[key] = now
+            x_issue = ready if ready > now - first else now - first
+            free = x_issue + occ
+            port = x_issue + out_start + spacing if spacing else 0
+            primary.append((x_issue, occ, cause, x, via))
+            resumed[x] = now
             if self.record:
-                self.events.append((track, self.labels[key[0], key[2]], x, occ, key))
-            t_done[key] = x + first
-            consumed[key] = now if now > x + read else x + read
+                self.events.append((track, self.labels[x], x_issue, occ, x))
+            t_done[x] = x_issue + first
+            consumed[x] = now if now > x_issue + read else x_issue + read
             now_u = now
             i += 1
         state[0], state[1], state[2], state[3] = i, now_u, free, port
@@ -201,10 +218,11 @@ def play(runs: tuple[Run, ...], sched: Schedule, cost: dict[tuple[int, int], Cos
     moved = True
     while moved:
         moved = p.channel()
-        for keys, track, state in p.units:
-            moved = p.unit(keys, track, state) or moved
-    err = deadlock(sched, p.t_done)
-    if err is not None:
+        for ids, track, state in p.units:
+            moved = p.unit(ids, track, state) or moved
+    if p.j < len(sched.order) or any(state[0] < len(ids) for ids, _, state in p.units):
+        err = deadlock(sched, p.t_done)
+        assert err is not None
         raise err
     primary = p.primary
     if sched.array and sched.vector:  # one unit issues in program order, so in time order

@@ -44,7 +44,7 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from hwsim._schedule import Key, Schedule, load_streams
+from hwsim._schedule import Key, Keyed, load_streams
 from hwsim._sim import LayerSim
 from hwsim.config import Arch
 from hwsim.errors import ProgramError
@@ -148,7 +148,7 @@ def encode_layer(layer: Layer, arch: Arch, mode: str = "native") -> Encoded:
         for b, ins in enumerate(run.body):
             _check_encodable(layer.name, r, b, ins)
     sim = LayerSim(runs, [run.count for run in runs], arch, mode, trace=False)
-    sched = sim.sched
+    sched = sim.sched.keyed()
     tile_index = {key: t for t, key in enumerate(sched.array)}
     dma_index = {key: j for j, key in enumerate(sched.order)}
     slot_of, slots = _load_slots(layer, sched)
@@ -214,7 +214,7 @@ def _check_encodable(name: str, r: int, b: int, ins: object) -> None:
                            "instruction; the accelerator has no vector unit")
 
 
-def _load_slots(layer: Layer, sched: Schedule) -> tuple[dict[Key, int], dict[str, int]]:
+def _load_slots(layer: Layer, sched: Keyed) -> tuple[dict[Key, int], dict[str, int]]:
     """Physical slot of every load instance: the j-th instance of a stream writes the
     stream's slot ``j mod slots``; every stream of every run has slots of its own."""
     streams = [load_streams(run.body, run.period) for run in layer.runs]
@@ -233,7 +233,7 @@ def _load_slots(layer: Layer, sched: Schedule) -> tuple[dict[Key, int], dict[str
     return slot_of, used
 
 
-def _loaded_before(layer: Layer, sched: Schedule) -> dict[tuple[int, str], Key]:
+def _loaded_before(layer: Layer, sched: Keyed) -> dict[tuple[int, str], Key]:
     """Per (run r, buffer), the last load instance into that buffer (in program order) of
     the runs before r: what r's tiles read if r loads none."""
     last: dict[tuple[int, str], Key] = {}  # per (run, buffer), the run's last load
@@ -255,7 +255,7 @@ def _loaded_before(layer: Layer, sched: Schedule) -> dict[tuple[int, str], Key]:
     return before
 
 
-def _output_slots(layer: Layer, sched: Schedule,
+def _output_slots(layer: Layer, sched: Keyed,
                   ) -> tuple[dict[Key, tuple[int, int]], dict[Key, bool], int]:
     """Output slot and region of every tile and store, and whether a tile adds to its
     region: a run's output groups alternate between the run's two slots. A group is the
@@ -368,10 +368,11 @@ def engine_times(layer: Layer, arch: Arch, mode: str = "native") -> Times:
     runs = layer.runs
     sim = LayerSim(runs, [run.count for run in runs], arch, mode, trace=True)
     sim.run()
-    start = {key: s for track, _, s, _, key in sim.events if track.endswith("DMA")}
-    issue = {key: x for x, _, _, key, _ in sim.primary}
+    start = {x: s for track, _, s, _, x in sim.events if track.endswith("DMA")}
+    issue = {x: t for t, _, _, x, _ in sim.primary}
     assert sim.consumed is not None
-    dma = tuple((start[k], start[k] + sim.cost[k[0], k[2]][0], sim.t_done[k])
+    key = sim.sched.key
+    dma = tuple((start[k], start[k] + sim.cost[key(k)[0], key(k)[2]][0], sim.t_done[k])
                 for k in sim.sched.order)
     tiles = tuple((issue[k], sim.t_done[k], sim.consumed[k]) for k in sim.sched.array)
     return Times(dma, tiles, sim.T)

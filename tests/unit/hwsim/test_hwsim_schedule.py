@@ -32,7 +32,8 @@ RUNS = {
 def test_prefix_schedule_is_cut_from_the_whole_run(name, periods):
     run = RUNS[name]
     n = periods * run.period
-    part, whole = build((run,), [n], ARCH, "native"), build((run,), [run.count], ARCH, "native")
+    part = build((run,), [n], ARCH, "native").keyed()
+    whole = build((run,), [run.count], ARCH, "native").keyed()
     inside = set(part.deps)
     assert inside == {k for k in whole.deps if k[1] < n}
     for seq in ("array", "vector", "loads", "stores", "order"):
@@ -58,7 +59,7 @@ def test_a_load_writes_the_slot_of_the_instance_slots_back(slots):
     ``j - slots``, and the DRAM channel takes it up to ``slots - 1`` loads ahead."""
     run = Run((Load("weight", 2048, slots=slots), Load("input", 8192),
                Compute("ws", 64, 16, 16, deps=(0, 1)), Store(8192, deps=(2,))), count=12)
-    sched = build((run,), [run.count], ARCH, "native")
+    sched = build((run,), [run.count], ARCH, "native").keyed()
     for i in range(run.count):
         want = [(0, i - slots, 2)] if i >= slots else []
         assert sched.slot[0, i, 0] == want
