@@ -23,7 +23,7 @@ import dataclasses
 import functools
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import pairwise
@@ -83,6 +83,8 @@ class Schedule:
     ``deps``, the instances its data waits for; ``slot``, for a load, the instances whose
     operand reads free its SRAM slot (``None`` for other instructions); ``out``, for the
     first Compute/Vector of an output group, the stores whose drain frees its output slot.
+    ``local``: per run, how many iterations back and forward its waits and its units'
+    program orders reach (recorded while building; the channel's order is measured).
     ``reach``: per run, how many iterations back and forward any wait reaches (so how many
     periods of history determine the future, and how far the end of a run is felt, which
     includes the next runs' transfers that share the channel with its last ones);
@@ -102,6 +104,7 @@ class Schedule:
     deps: list[Waits] = field(default_factory=list)
     slot: list[Waits | None] = field(default_factory=list)
     out: list[Waits] = field(default_factory=list)
+    local: list[tuple[int, int]] = field(default_factory=list)
     _reach: list[tuple[int, int]] | None = None
     _within: list[tuple[int, int]] | None = None
 
@@ -153,44 +156,39 @@ class Schedule:
 
     def measure_reach(self) -> None:
         """:attr:`reach` and :attr:`within`."""
-        counts, bases = self.counts, self.bases
+        counts, bases, lengths = self.counts, self.bases, self.lengths
         runs = len(counts)
-        back, fwd = [0] * runs, [0] * runs
-        for r, (base, L, n) in enumerate(zip(bases, self.lengths, counts, strict=True)):
-            for waits in (self.deps, self.slot, self.out):
-                # (body index, waits): they repeat every period, so few are distinct
-                for b, offs in set(zip(itertools.cycle(range(L)), waits[base:base + n * L])):
-                    for d in offs or ():
-                        di = (b + d) // L  # the waited iteration, relative
-                        if -di > back[r]:
-                            back[r] = -di
-                        if di > fwd[r]:
-                            fwd[r] = di
-        run_of = functools.partial(bisect.bisect_right, bases)
-        for seq in (self.array, self.vector, self.loads, self.stores, self.order):
-            for x2, x in pairwise(seq):  # the later one waits for the earlier
-                r = run_of(x) - 1
-                if run_of(x2) - 1 == r:
-                    d = (x - bases[r]) // self.lengths[r] - (x2 - bases[r]) // self.lengths[r]
-                    if d > back[r]:
-                        back[r] = d
-                    if -d > fwd[r]:
-                        fwd[r] = -d
+        back, fwd = [b for b, _ in self.local], [f for _, f in self.local]
+        ends = (*bases[1:], self.size)
+        first_after = [-1] * runs
+        for seq in (self.loads, self.stores, self.order):
+            # the later one waits for the earlier (waits and the units' orders: ``local``)
+            channel = seq is self.order
+            r = prev_r = top = -1
+            lo = hi = base = prev_i = 0
+            L = 1
+            for x in seq:
+                if not lo <= x < hi:  # (the run changes rarely along the channel)
+                    r = bisect.bisect_right(bases, x) - 1
+                    lo, hi, base, L = bases[r], ends[r], bases[r], lengths[r]
+                i = (x - base) // L
+                if r == prev_r:
+                    if i - prev_i > back[r]:
+                        back[r] = i - prev_i
+                    elif prev_i - i > fwd[r]:
+                        fwd[r] = prev_i - i
+                if channel:
+                    if r < top:
+                        if first_after[r] < 0 or i < first_after[r]:
+                            first_after[r] = i
+                    elif r > top:
+                        top = r
+                prev_r, prev_i = r, i
         self._within = list(zip(back, fwd, strict=True))
         # A later run's transfers interleaved with a run's last ones on the channel (loads
         # prefetched into empty slots) are felt from the first of the run's transfers they
         # precede to its end (its last iteration): its last windows are as much its end as
-        # those waits reach.
-        first_after = [-1] * runs
-        top = -1
-        for x in self.order:
-            r = run_of(x) - 1
-            if r < top:
-                i = (x - bases[r]) // self.lengths[r]
-                if first_after[r] < 0 or i < first_after[r]:
-                    first_after[r] = i
-            if r > top:
-                top = r
+        # those waits reach (``first_after``, measured above).
         for r, i in enumerate(first_after):
             if i >= 0 and counts[r] - i > fwd[r]:
                 fwd[r] = counts[r] - i
@@ -534,7 +532,11 @@ class _Ids:
     id, a load's slot readers (``None``: not a load) in the interior of a prefix; ``out``:
     per id, the stores whose drain frees its output slot; ``out_edges``: (id, iteration
     offset) of each ``out`` wait, which is dropped where it reaches before the run;
-    ``array``/``vector``: ids in the unit's program order."""
+    ``array``/``vector``: ids in the unit's program order. Reaches, as (iterations back,
+    forward): ``deps_reach``/``first_reach`` of ``deps``/``first_deps``; ``slot_reach`` of
+    each load of the template's ``loads``; ``out_reach`` of each ``out_edges`` wait;
+    ``unit_reach`` of the units' program orders within a period and ``wrap_reach`` from one
+    period to the next."""
 
     deps: tuple[Waits, ...]
     first_deps: tuple[Waits, ...]
@@ -543,6 +545,22 @@ class _Ids:
     out_edges: tuple[tuple[int, int], ...]
     array: tuple[int, ...]
     vector: tuple[int, ...]
+    deps_reach: tuple[int, int]
+    first_reach: tuple[int, int]
+    slot_reach: tuple[tuple[int, int], ...]
+    out_reach: tuple[tuple[int, int], ...]
+    unit_reach: tuple[int, int]
+    wrap_reach: tuple[int, int]
+
+
+def _span(offsets: Iterable[int]) -> tuple[int, int]:
+    """(iterations back, forward) that waits ``offsets`` iterations away reach."""
+    offsets = list(offsets)
+    return max([0, *(-d for d in offsets)]), max([0, *offsets])
+
+
+def _join(*reaches: tuple[int, int]) -> tuple[int, int]:
+    return max([0, *(b for b, _ in reaches)]), max([0, *(f for _, f in reaches)])
 
 
 def _ids(tpl: _Template, P: int) -> _Ids:
@@ -566,8 +584,20 @@ def _ids(tpl: _Template, P: int) -> _Ids:
             if back is not None:
                 out[o * L + b] = tuple(back * L + s - b for s in tpl.store_idx)
                 edges.append((o * L + b, o + back))
+    # the units' program orders: from each instance to the next, within a period and across
+    steps: list[int] = []
+    wrap: list[int] = []
+    for seq in (array, vector):
+        steps += [b // L - a // L for a, b in pairwise(seq)]
+        if seq:
+            wrap.append(P + seq[0] // L - seq[-1] // L)
     return _Ids(tuple(deps), tuple(first), tuple(slot), tuple(out), tuple(edges),
-                tuple(array), tuple(vector))
+                tuple(array), tuple(vector),
+                _span(di for rel in tpl.deps for _, dis in rel for _, di in dis),
+                _span(di for rel in tpl.deps for o, dis in rel for _, di in dis if o + di >= 0),
+                tuple(_span(ci for ci, _ in readers) for _, _, _, readers, *_ in tpl.loads),
+                tuple(_span([reach - x // L]) for x, reach in edges),
+                _span(-d for d in steps), _span(-d for d in wrap))
 
 
 def _dep_offsets(body: tuple[Instr, ...], b: int, phases: list[int],
@@ -605,8 +635,15 @@ def _build_run(sched: Schedule, r: int, run: Run, n: int, offset: int,
     assert ids is not None
     periods, base, size = n // P, sched.bases[r], sched.size
     if not periods:
+        sched.local.append((0, 0))
         return
     PL = P * L
+    # what its waits and units' orders reach: the templates', where some period has them
+    spans = [ids.first_reach, ids.unit_reach]
+    if periods > 1:
+        spans += [ids.deps_reach, ids.wrap_reach]
+    spans += [rr for (_, edge), rr in zip(ids.out_edges, ids.out_reach, strict=True)
+              if n - P + edge >= 0]
     sched.deps += ids.first_deps
     sched.deps += ids.deps * (periods - 1)
     slot_of, out_of = sched.slot, sched.out
@@ -621,8 +658,11 @@ def _build_run(sched: Schedule, r: int, run: Run, n: int, offset: int,
     sched.vector += [s + x for s in range(base, base + n * L, PL) for x in ids.vector]
 
     at0 = offset * scale  # positions: this run's iterations follow the earlier runs'
-    for b, o, pos, _, o2, b2, cut in tpl.loads:
+    for (b, o, pos, _, o2, b2, cut), slot_reach in zip(tpl.loads, ids.slot_reach, strict=True):
         x0 = base + o * L + b
+        q0 = max(0, -(o2 // P) * P)  # the first period whose slot was written in the run
+        if q0 < n and q0 + o + cut <= n:  # it waits for the template's readers
+            spans.append(slot_reach)
         floor = tpl.floors[b]
         if floor is None:
             loads += [(2 * (pos + at0 + q * scale) + 1) * size + x0 + q * L
@@ -640,8 +680,10 @@ def _build_run(sched: Schedule, r: int, run: Run, n: int, offset: int,
             i = q + o
             if i + cut <= n or q + o2 < 0:
                 break
-            slot_of[x0 + q * L] = tuple((ci - i) * L + c - b
-                                        for ci, c in tpl.last_reader(b2, q + o2, n))
+            cut_readers = tpl.last_reader(b2, q + o2, n)
+            slot_of[x0 + q * L] = tuple((ci - i) * L + c - b for ci, c in cut_readers)
+            spans.append(_span(ci - i for ci, _ in cut_readers))
     for b, o, pos in tpl.stores:
         x0 = base + o * L + b
         stores += [2 * (pos + at0 + q * scale) * size + x0 + q * L for q in range(0, n, P)]
+    sched.local.append(_join(*spans))
