@@ -44,6 +44,7 @@ that fails a check falls back to simulating the run as it is.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -279,30 +280,34 @@ def _try(runs: tuple[Run, ...], lengths: tuple[int, ...],
         before[r] = before[r - 1] + sum(deltas.get((r - 1, w), 0)
                                         for w in range(a.periods[r - 1]))
     # check 2: B is A with a block inserted after phase m of every cut period
-    for key, t in enumerate(sim_b.t_done):
-        if t < 0:
-            continue
-        r, i, b_idx = sim_b.sched.key(key)
-        kept, c = lengths[r], blocks[r]
-        if kept:
-            m = kept - EDGE - 3
-            w, o = divmod(i, kept + c)
-            own = sum(deltas[r, v] for v in range(w)) + (deltas[r, w] if o > m else 0)
-            i_a = w * kept + (o if o <= m else o - c)  # (the inserted block: copies)
-        else:
-            own, i_a = 0, i
-        shift = before[r] + own
-        k_a = sim_a.sched.id(r, i_a, b_idx)
-        t_a = sim_a.t_done[k_a] if i_a < sim_a.counts[r] and sim_a.t_done[k_a] >= 0 else None
-        x_b, x_a = issued_b.get(key), issued_a.get(k_a)
-        if t_a is None or (x_b is None) != (x_a is None) or (
-                t - t_a != shift if x_b is not None else t - t_a > shift) or (
-                x_b is not None and x_a is not None
-                and _books(sim_b, x_b, shift) != _books(sim_a, x_a, 0)):
-            log.debug("cut to %s: inserting a block moves %s by %s, not %d", lengths,
-                      sim_b.sched.key(key),
-                      None if t_a is None else t - t_a, shift)
-            return False
+    t_b, t_a = sim_b.t_done, sim_a.t_done
+    for r, (kept, c) in enumerate(zip(lengths, blocks, strict=True)):
+        L, n_a = len(runs[r].body), sim_a.counts[r]
+        m = kept - EDGE - 3
+        own = list(itertools.accumulate((deltas[r, w] for w in range(a.periods[r])),
+                                        initial=0)) if kept else []
+        for i in range(sim_b.counts[r]):
+            if kept:
+                w, o = divmod(i, kept + c)
+                shift = before[r] + own[w] + (deltas[r, w] if o > m else 0)
+                i_a = w * kept + (o if o <= m else o - c)  # (the inserted block: copies)
+            else:
+                shift, i_a = before[r], i
+            x_b, x_a = sim_b.sched.id(r, i, 0), sim_a.sched.id(r, i_a, 0)
+            for b in range(L):
+                key, k_a = x_b + b, x_a + b
+                t = t_b[key]
+                if t < 0:
+                    continue
+                ta = t_a[k_a] if i_a < n_a and t_a[k_a] >= 0 else None
+                is_b, is_a = issued_b.get(key), issued_a.get(k_a)
+                if ta is None or (is_b is None) != (is_a is None) or (
+                        t - ta != shift if is_b is not None else t - ta > shift) or (
+                        is_b is not None and is_a is not None
+                        and _books(sim_b, is_b, shift) != _books(sim_a, is_a, 0)):
+                    log.debug("cut to %s: inserting a block moves %s by %s, not %d",
+                              lengths, (r, i, b), None if ta is None else t - ta, shift)
+                    return False
     last = len(runs) - 1
     if before[last] + sum(deltas.get((last, w), 0)
                                                for w in range(a.periods[last])) != sim_b.T - sim_a.T:

@@ -22,6 +22,7 @@ cols, plus 36 Kb block RAMs for the SRAM buffers (``ceil(bits / 36864)`` each).
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from dataclasses import asdict, dataclass
@@ -155,6 +156,16 @@ def load_pe_resources(path: str | Path | None = None) -> PeResourceTable:
             raise ConfigError(
                 "FPGA resource estimation needs configs/fpga/pe_resources.yaml, which is "
                 "generated from the RTL: run `systolab rtl synth` first")
+    path = Path(path)
+    try:  # read once per version of the file: every simulation of an FPGA arch asks
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        stamp = None  # (reading it raises the error that names the file)
+    return _read_pe_resources(str(path.resolve()), stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_pe_resources(path: str, stamp: int | None) -> PeResourceTable:
     return build_from_yaml(path, pe_resource_table_from_dict)
 
 
