@@ -23,6 +23,7 @@ import dataclasses
 import functools
 import itertools
 import math
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -279,39 +280,18 @@ def _estimate_cached(spec: _Key) -> tuple[tuple[int, int], ...]:
     scale = math.lcm(*(f.denominator for nom in noms for pair in nom for f in pair))
     out = []
     for run, nom, n in zip(runs, noms, counts, strict=True):
-        P = run.period
+        P, L = run.period, len(run.body)
+        if n < P:
+            out.append((0, 0))
+            continue
         tpl = _template(run.body, P, nom, scale)
-        back = fwd = 0
-        last = n - P  # the last period's first iteration: a wait counts if some instance has it
-        for rel in tpl.deps:
-            for o, dis in rel:
-                for _, di in dis:
-                    if last + o + di >= 0:
-                        back = max(back, -di)
-        for _, o, _, slot, o2, _, cut in tpl.loads:
-            # interior instances (neither before the run's start nor cut at the prefix's end)
-            if any(q + o2 >= 0 and q + o + cut <= n for q in range(0, n, P)):
-                for di, _ in slot:
-                    back, fwd = max(back, -di), max(fwd, di)
-        for o, unit in enumerate(tpl.units):
-            for _, _, bk in unit:
-                if bk is not None and last + o + bk >= 0:
-                    back = max(back, -bk)
-        for compute in (True, False):  # each unit's program order: the gaps between phases
-            active = [o for o, unit in enumerate(tpl.units)
-                      if any(is_compute is compute for _, is_compute, _ in unit)]
-            if active:
-                back = max([back, *(b - a for a, b in pairwise(active))])
-                if n > P:  # from the last phase of a period to the first of the next
-                    back = max(back, P - active[-1] + active[0])
-        loads = [((max(pos + q, floor) if (floor := tpl.floors[b]) is not None else pos + q),
-                  1, q // scale + o, b)
-                 for b, o, pos, *_ in tpl.loads for q in range(0, n * scale, P * scale)]
-        stores = [(pos + q, 0, q // scale + o, b)
-                  for b, o, pos in tpl.stores for q in range(0, n * scale, P * scale)]
-        for seq2 in (sorted(loads), sorted(stores), sorted(loads + stores)):
-            for (_, _, i2, _), (_, _, i, _) in pairwise(seq2):
-                back, fwd = max(back, i - i2), max(fwd, i2 - i)
+        assert tpl.ids is not None
+        loads: list[int] = []
+        stores: list[int] = []
+        _places(tpl, P, n, scale, n * L, 0, 0, loads, stores)
+        back, fwd = _join(*_template_reach(tpl, tpl.ids, P, n),
+                          *(_order_reach(seq, n * L, L) for seq in (loads, stores,
+                                                                    loads + stores)))
         out.append((min(back, max(n - 1, 0)), min(fwd, max(n - 1, 0))))
     return tuple(out)
 
@@ -638,12 +618,7 @@ def _build_run(sched: Schedule, r: int, run: Run, n: int, offset: int,
         sched.local.append((0, 0))
         return
     PL = P * L
-    # what its waits and units' orders reach: the templates', where some period has them
-    spans = [ids.first_reach, ids.unit_reach]
-    if periods > 1:
-        spans += [ids.deps_reach, ids.wrap_reach]
-    spans += [rr for (_, edge), rr in zip(ids.out_edges, ids.out_reach, strict=True)
-              if n - P + edge >= 0]
+    spans = _template_reach(tpl, ids, P, n)  # (the slots cut at the prefix's end: below)
     sched.deps += ids.first_deps
     sched.deps += ids.deps * (periods - 1)
     slot_of, out_of = sched.slot, sched.out
@@ -656,20 +631,10 @@ def _build_run(sched: Schedule, r: int, run: Run, n: int, offset: int,
             out_of[base + q * L + x] = ()
     sched.array += [s + x for s in range(base, base + n * L, PL) for x in ids.array]
     sched.vector += [s + x for s in range(base, base + n * L, PL) for x in ids.vector]
+    _places(tpl, P, n, scale, size, base, offset * scale, loads, stores)
 
-    at0 = offset * scale  # positions: this run's iterations follow the earlier runs'
-    for (b, o, pos, _, o2, b2, cut), slot_reach in zip(tpl.loads, ids.slot_reach, strict=True):
+    for b, o, _, _, o2, b2, cut in tpl.loads:
         x0 = base + o * L + b
-        q0 = max(0, -(o2 // P) * P)  # the first period whose slot was written in the run
-        if q0 < n and q0 + o + cut <= n:  # it waits for the template's readers
-            spans.append(slot_reach)
-        floor = tpl.floors[b]
-        if floor is None:
-            loads += [(2 * (pos + at0 + q * scale) + 1) * size + x0 + q * L
-                      for q in range(0, n, P)]
-        else:
-            loads += [(2 * max(pos + at0 + q * scale, floor + at0) + 1) * size + x0 + q * L
-                      for q in range(0, n, P)]
         # a slot written before the run's start has no readers to wait for; one whose
         # readers pass the prefix's end waits for its last readers inside it
         for q in range(0, n, P):
@@ -683,7 +648,47 @@ def _build_run(sched: Schedule, r: int, run: Run, n: int, offset: int,
             cut_readers = tpl.last_reader(b2, q + o2, n)
             slot_of[x0 + q * L] = tuple((ci - i) * L + c - b for ci, c in cut_readers)
             spans.append(_span(ci - i for ci, _ in cut_readers))
+    sched.local.append(_join(*spans))
+
+
+def _template_reach(tpl: _Template, ids: _Ids, P: int, n: int) -> list[tuple[int, int]]:
+    """What the waits and units' orders of ``n`` iterations of a run reach, as far as the
+    template has them: the waits some period of the prefix has (not those of slots cut at
+    the prefix's end)."""
+    spans = [ids.first_reach, ids.unit_reach]
+    if n > P:
+        spans += [ids.deps_reach, ids.wrap_reach]
+    spans += [rr for (_, edge), rr in zip(ids.out_edges, ids.out_reach, strict=True)
+              if n - P + edge >= 0]
+    for (_, o, _, _, o2, _, cut), rr in zip(tpl.loads, ids.slot_reach, strict=True):
+        q0 = max(0, -(o2 // P) * P)  # the first period whose slot was written in the run
+        if q0 < n and q0 + o + cut <= n:  # there, it waits for the template's readers
+            spans.append(rr)
+    return spans
+
+
+def _places(tpl: _Template, P: int, n: int, scale: int, size: int, base: int, at0: int,
+            loads: list[int], stores: list[int]) -> None:
+    """Append the places in the channel's order (see :func:`_build_cached`) of ``n``
+    iterations' transfers of a run whose ids start at ``base`` and positions at ``at0``."""
+    L = len(tpl.body)
+    for b, o, pos, *_ in tpl.loads:
+        x0 = base + o * L + b
+        floor = tpl.floors[b]
+        if floor is None:
+            loads += [(2 * (pos + at0 + q * scale) + 1) * size + x0 + q * L
+                      for q in range(0, n, P)]
+        else:
+            loads += [(2 * max(pos + at0 + q * scale, floor + at0) + 1) * size + x0 + q * L
+                      for q in range(0, n, P)]
     for b, o, pos in tpl.stores:
         x0 = base + o * L + b
         stores += [2 * (pos + at0 + q * scale) * size + x0 + q * L for q in range(0, n, P)]
-    sched.local.append(_join(*spans))
+
+
+def _order_reach(places: list[int], size: int, L: int) -> tuple[int, int]:
+    """What the channel's order of one run's transfers reaches (the later one waits for the
+    earlier)."""
+    its = [c % size // L for c in sorted(places)]
+    steps = list(map(operator.sub, its[1:], its[:-1]))
+    return max([0, *steps]), -min([0, *steps])
