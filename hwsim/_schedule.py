@@ -548,9 +548,15 @@ def _ids(tpl: _Template, P: int) -> _Ids:
     deps: list[Waits] = [()] * (P * L)
     first = list(deps)
     for b, rel in enumerate(tpl.deps):
+        memo: dict[int, tuple[Waits, int]] = {}  # (a phase's waits repeat: shared objects)
         for o, dis in rel:
-            deps[o * L + b] = tuple(di * L + d - b for d, di in dis)
-            first[o * L + b] = tuple(di * L + d - b for d, di in dis if o + di >= 0)
+            found = memo.get(id(dis))
+            if found is None:
+                found = memo[id(dis)] = (tuple(di * L + d - b for d, di in dis),
+                                         max([0, *(-di for _, di in dis)]))
+            deps[o * L + b], reach = found
+            first[o * L + b] = found[0] if o >= reach else tuple(
+                di * L + d - b for d, di in dis if o + di >= 0)
     slot: list[Waits | None] = [None] * (P * L)
     for b, o, _, readers, *_ in tpl.loads:
         slot[o * L + b] = tuple(ci * L + c - b for ci, c in readers)
@@ -672,18 +678,23 @@ def _places(tpl: _Template, P: int, n: int, scale: int, size: int, base: int, at
     """Append the places in the channel's order (see :func:`_build_cached`) of ``n``
     iterations' transfers of a run whose ids start at ``base`` and positions at ``at0``."""
     L = len(tpl.body)
+    # A place is linear in the period's first iteration q, except in the first periods of
+    # a deep stream, which its floor holds back: those are placed apart, the rest by periods
+    # from where the floor no longer holds.
+    step, const = 2 * scale * size + L, 2 * at0 * size + base
+    linear: dict[int, list[int]] = {}  # first period -> places at q = 0
     for b, o, pos, *_ in tpl.loads:
-        x0 = base + o * L + b
-        floor = tpl.floors[b]
-        if floor is None:
-            loads += [(2 * (pos + at0 + q * scale) + 1) * size + x0 + q * L
-                      for q in range(0, n, P)]
-        else:
-            loads += [(2 * max(pos + at0 + q * scale, floor + at0) + 1) * size + x0 + q * L
-                      for q in range(0, n, P)]
-    for b, o, pos in tpl.stores:
-        x0 = base + o * L + b
-        stores += [2 * (pos + at0 + q * scale) * size + x0 + q * L for q in range(0, n, P)]
+        a = (2 * pos + 1) * size + o * L + b
+        floor, held = tpl.floors[b], 0
+        if floor is not None and floor > pos:
+            held = min(n // P, -(-(floor - pos) // (P * scale)))
+            at = (2 * (floor + at0) + 1) * size + base + o * L + b
+            loads += [at + q * L for q in range(0, held * P, P)]
+        linear.setdefault(held, []).append(a)
+    for held, placed in linear.items():
+        loads += [a + q * step + const for q in range(held * P, n, P) for a in placed]
+    placed = [2 * pos * size + o * L + b for b, o, pos in tpl.stores]
+    stores += [a + q * step + const for q in range(0, n, P) for a in placed]
 
 
 def _order_reach(places: list[int], size: int, L: int) -> tuple[int, int]:
