@@ -66,8 +66,14 @@ def load_streams(body: tuple[Instr, ...], period: int) -> dict[int, tuple[int, .
     streams: dict[int, tuple[int, ...]] = {}
     for members in by_buffer.values():
         # the pattern repeats every period, so one period shows whether two loads coincide
-        disjoint = all(sum(latest_instance(body[b], i) == i for b in members) <= 1
-                       for i in range(period))
+        seen: set[int] = set()
+        disjoint = True
+        for b in members:
+            lo, hi = window_of(body[b])
+            every = body[b].every
+            phases = {i for i in range(period) if lo <= i % every < hi}
+            disjoint = disjoint and not phases & seen
+            seen |= phases
         for b in members:
             streams[b] = tuple(members) if disjoint else (b,)
     return streams
@@ -547,21 +553,39 @@ def _ids(tpl: _Template, P: int) -> _Ids:
     L = len(tpl.body)
     deps: list[Waits] = [()] * (P * L)
     first = list(deps)
+    # A phase's waits repeat with a sub-period, as shared objects of the template: each is
+    # turned into offsets (and its reach) once per object.
+    deps_reach = first_reach = 0
     for b, rel in enumerate(tpl.deps):
-        memo: dict[int, tuple[Waits, int]] = {}  # (a phase's waits repeat: shared objects)
+        memo: dict[int, tuple[Waits, int]] = {}
         for o, dis in rel:
             found = memo.get(id(dis))
             if found is None:
                 found = memo[id(dis)] = (tuple(di * L + d - b for d, di in dis),
                                          max([0, *(-di for _, di in dis)]))
             deps[o * L + b], reach = found
-            first[o * L + b] = found[0] if o >= reach else tuple(
-                di * L + d - b for d, di in dis if o + di >= 0)
+            if reach > deps_reach:
+                deps_reach = reach
+            if o >= reach:
+                first[o * L + b] = found[0]
+                if reach > first_reach:
+                    first_reach = reach
+            else:
+                first[o * L + b] = tuple(di * L + d - b for d, di in dis if o + di >= 0)
+                first_reach = max([first_reach, *(-di for _, di in dis if o + di >= 0)])
     slot: list[Waits | None] = [None] * (P * L)
+    slot_reach = []
+    by_readers: dict[tuple[int, int], tuple[Waits, tuple[int, int]]] = {}
     for b, o, _, readers, *_ in tpl.loads:
-        slot[o * L + b] = tuple(ci * L + c - b for ci, c in readers)
+        found2 = by_readers.get((id(readers), b))
+        if found2 is None:
+            found2 = by_readers[id(readers), b] = (
+                tuple(ci * L + c - b for ci, c in readers), _span(ci for ci, _ in readers))
+        slot[o * L + b] = found2[0]
+        slot_reach.append(found2[1])
     out: list[Waits] = [()] * (P * L)
     edges: list[tuple[int, int]] = []
+    out_reach = []
     array: list[int] = []
     vector: list[int] = []
     for o, unit in enumerate(tpl.units):
@@ -570,6 +594,7 @@ def _ids(tpl: _Template, P: int) -> _Ids:
             if back is not None:
                 out[o * L + b] = tuple(back * L + s - b for s in tpl.store_idx)
                 edges.append((o * L + b, o + back))
+                out_reach.append((max(0, -back), max(0, back)))
     # the units' program orders: from each instance to the next, within a period and across
     steps: list[int] = []
     wrap: list[int] = []
@@ -578,12 +603,9 @@ def _ids(tpl: _Template, P: int) -> _Ids:
         if seq:
             wrap.append(P + seq[0] // L - seq[-1] // L)
     return _Ids(tuple(deps), tuple(first), tuple(slot), tuple(out), tuple(edges),
-                tuple(array), tuple(vector),
-                _span(di for rel in tpl.deps for _, dis in rel for _, di in dis),
-                _span(di for rel in tpl.deps for o, dis in rel for _, di in dis if o + di >= 0),
-                tuple(_span(ci for ci, _ in readers) for _, _, _, readers, *_ in tpl.loads),
-                tuple(_span([reach - x // L]) for x, reach in edges),
-                _span(-d for d in steps), _span(-d for d in wrap))
+                tuple(array), tuple(vector), (deps_reach, 0), (first_reach, 0),
+                tuple(slot_reach), tuple(out_reach), _span(-d for d in steps),
+                _span(-d for d in wrap))
 
 
 def _dep_offsets(body: tuple[Instr, ...], b: int, phases: list[int],
