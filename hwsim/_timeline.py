@@ -13,6 +13,7 @@ processes.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -71,7 +72,7 @@ def per_instance(runs: tuple[Run, ...], sched: Schedule,
 
 
 class _Play:
-    """The state of :func:`play`: times known so far and each unit's position."""
+    """The state :func:`play` shares between the units: times known so far, and records."""
 
     def __init__(self, runs: tuple[Run, ...], sched: Schedule, cost: dict[tuple[int, int], Cost],
                  dram: DramChannel, record: bool) -> None:
@@ -89,86 +90,87 @@ class _Play:
         self.drained = [-1] * size
         self.qwait = [0] * size
         self.events: list[Event] = []
-        self.j = 0  # the next transfer of the channel order
-        self.end = 0  # the end of the transfer before it
-        self.now_load = self.now_store = 0
-        # per unit: (instances, track, [next position, process time, free from, the next
-        # first result write no earlier than])
-        self.units = [(ids, track, [0, 0, 0, 0]) for ids, track in
-                      ((sched.array, "array"), (sched.vector, "vector unit")) if ids]
         self.primary: list[Primary] = []
         self.resumed = [-1] * size  # the cycle its unit resumed to record it
 
-    def channel(self) -> bool:
-        """Advance the DRAM channel; whether it moved."""
-        order, slot, deps = self.sched.order, self.sched.slot, self.sched.deps
-        consumed, t_done, costs, serve = self.consumed, self.t_done, self.costs, self.dram.serve
-        j0 = j = self.j
-        end = self.end
-        while j < len(order):
-            x = order[j]
-            waits = slot[x]
-            if waits is not None:  # a load waits for its slot's last readers
-                now = self.now_load
-                for d in waits:
-                    t = consumed[x + d]
-                    if t < 0:
-                        break
-                    if t > now:
-                        now = t
-                else:
-                    t = 0
-            else:  # a store waits for its results
-                now = self.now_store
-                for d in deps[x]:
-                    t = t_done[x + d]
-                    if t < 0:
-                        break
-                    if t > now:
-                        now = t
-                else:
-                    t = 0
-            if t < 0:
-                break
-            dur = costs[x][0]
-            start, end, t_done[x] = serve(now, end, dur)
-            self.qwait[x] = start - now
-            if self.record:
-                self.events.append(("load DMA" if waits is not None else "store DMA",
-                                    self.labels[x], start, dur, x))
-            if waits is not None:
-                self.now_load = end
-            else:
-                self.now_store = end
-                self.drained[x] = end
-            j += 1
-        self.j, self.end = j, end
-        return j > j0
 
-    def unit(self, ids: list[int], track: str, state: list[int]) -> bool:
-        """Advance the array or the vector unit; whether it moved."""
-        deps_of, out_of, costs = self.sched.deps, self.sched.out, self.costs
-        t_done, drained, consumed = self.t_done, self.drained, self.consumed
-        primary, resumed, load_cause = self.primary, self.resumed, self.load_cause
-        i0 = i = state[0]
-        now_u, free, port = state[1], state[2], state[3]
-        while i < len(ids):
-            x = ids[i]
-            occ, first, read, out_start, spacing = costs[x]
-            now, ready, cause, via = now_u, free, "dependency", None
-            if port - out_start > ready:  # the previous results are still leaving the array
-                ready = port - out_start
-            deps = deps_of[x]
-            if deps:
-                latest, t_latest = 0, -1
-                for d in deps:
-                    t = t_done[x + d]
-                    if t < 0:
-                        break
-                    if t > t_latest:  # the first of the latest, as max() picks
-                        latest, t_latest = d, t
+# Each unit is a generator that advances as far as the times it waits for are known, then
+# yields whether it moved since it last yielded; its position and clocks stay in its frame.
+
+def _channel(p: _Play) -> Generator[bool, None, None]:
+    """The DRAM channel, serving the schedule's order."""
+    order, slot, deps = p.sched.order, p.sched.slot, p.sched.deps
+    consumed, t_done, drained, qwait = p.consumed, p.t_done, p.drained, p.qwait
+    costs, serve, record, events, labels = p.costs, p.dram.serve, p.record, p.events, p.labels
+    now_load = now_store = end = 0  # the end of the transfer before
+    j, moved = 0, False
+    while j < len(order):
+        x = order[j]
+        waits = slot[x]
+        if waits is not None:  # a load waits for its slot's last readers
+            now = now_load
+            for d in waits:
+                t = consumed[x + d]
                 if t < 0:
                     break
+                if t > now:
+                    now = t
+            else:
+                t = 0
+        else:  # a store waits for its results
+            now = now_store
+            for d in deps[x]:
+                t = t_done[x + d]
+                if t < 0:
+                    break
+                if t > now:
+                    now = t
+            else:
+                t = 0
+        if t < 0:
+            yield moved
+            moved = False
+            continue
+        dur = costs[x][0]
+        start, end, t_done[x] = serve(now, end, dur)
+        qwait[x] = start - now
+        if record:
+            events.append(("load DMA" if waits is not None else "store DMA", labels[x], start,
+                           dur, x))
+        if waits is not None:
+            now_load = end
+        else:
+            now_store = drained[x] = end
+        j += 1
+        moved = True
+
+
+def _unit(p: _Play, ids: list[int], track: str) -> Generator[bool, None, None]:
+    """The array or the vector unit, issuing ``ids`` in program order."""
+    deps_of, out_of, costs = p.sched.deps, p.sched.out, p.costs
+    t_done, drained, consumed = p.t_done, p.drained, p.consumed
+    primary, resumed, load_cause = p.primary, p.resumed, p.load_cause
+    record, events, labels = p.record, p.events, p.labels
+    # process time, free from, the next first result write no earlier than
+    now_u = free = port = 0
+    i, moved = 0, False
+    while i < len(ids):
+        x = ids[i]
+        occ, first, read, out_start, spacing = costs[x]
+        now, ready, cause, via = now_u, free, "dependency", None
+        if port - out_start > ready:  # the previous results are still leaving the array
+            ready = port - out_start
+        deps = deps_of[x]
+        t = 0
+        if deps:
+            latest, t_latest = 0, -1
+            for d in deps:
+                t = t_done[x + d]
+                if t < 0:
+                    break
+                if t > t_latest:  # the first of the latest, as max() picks
+                    latest, t_latest = d, t
+            if t >= 0:
                 if t_latest > now:
                     now = t_latest
                 if t_latest > ready:
@@ -176,36 +178,38 @@ class _Play:
                     c = load_cause[x + latest]
                     if c is not None:
                         cause, via = c, x + latest
-            slot = out_of[x]
-            if slot:
-                t_slot = -1
-                for d in slot:
-                    t = drained[x + d]
-                    if t < 0:
-                        break
-                    if t > t_slot:
-                        t_slot = t
+        slot = out_of[x]
+        if slot and t >= 0:
+            t_slot = -1
+            for d in slot:
+                t = drained[x + d]
                 if t < 0:
                     break
+                if t > t_slot:
+                    t_slot = t
+            if t >= 0:
                 if t_slot > now:
                     now = t_slot
                 # The output slot is needed when the first result is written, not at issue.
                 need = t_slot - out_start
                 if need > ready:
                     ready, cause, via = need, "store", None
-            x_issue = ready if ready > now - first else now - first
-            free = x_issue + occ
-            port = x_issue + out_start + spacing if spacing else 0
-            primary.append((x_issue, occ, cause, x, via))
-            resumed[x] = now
-            if self.record:
-                self.events.append((track, self.labels[x], x_issue, occ, x))
-            t_done[x] = x_issue + first
-            consumed[x] = now if now > x_issue + read else x_issue + read
-            now_u = now
-            i += 1
-        state[0], state[1], state[2], state[3] = i, now_u, free, port
-        return i > i0
+        if t < 0:
+            yield moved
+            moved = False
+            continue
+        issue = ready if ready > now - first else now - first
+        free = issue + occ
+        port = issue + out_start + spacing if spacing else 0
+        primary.append((issue, occ, cause, x, via))
+        resumed[x] = now
+        if record:
+            events.append((track, labels[x], issue, occ, x))
+        t_done[x] = issue + first
+        consumed[x] = now if now > issue + read else issue + read
+        now_u = now
+        i += 1
+        moved = True
 
 
 def play(runs: tuple[Run, ...], sched: Schedule, cost: dict[tuple[int, int], Cost],
@@ -215,12 +219,18 @@ def play(runs: tuple[Run, ...], sched: Schedule, cost: dict[tuple[int, int], Cos
     ``record``: keep the trace slices (``Timeline.events``). Raises :class:`ProgramError` if
     the program deadlocks."""
     p = _Play(runs, sched, cost, dram, record)
+    active = [_channel(p), *(_unit(p, ids, track) for ids, track in
+                             ((sched.array, "array"), (sched.vector, "vector unit")) if ids)]
     moved = True
-    while moved:
-        moved = p.channel()
-        for ids, track, state in p.units:
-            moved = p.unit(ids, track, state) or moved
-    if p.j < len(sched.order) or any(state[0] < len(ids) for ids, _, state in p.units):
+    while moved and active:
+        moved = False
+        for unit in list(active):
+            try:
+                moved = next(unit) or moved
+            except StopIteration:
+                active.remove(unit)
+                moved = True
+    if active:
         err = deadlock(sched, p.t_done)
         assert err is not None
         raise err
