@@ -7,7 +7,7 @@ two units' order in one cycle needs them. Times are integer cycles."""
 from __future__ import annotations
 
 import bisect
-import functools
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Callable
@@ -98,31 +98,45 @@ class LayerSim:
             for w in range(n // self.periods[r] if windows else 0):
                 lo = base + w * span
                 win_time[r, w] = max(0, max(t_done[lo:lo + span]))
-        self.win_time, self.spans = win_time, spans
+        self.win_time = win_time
+        if not windows:
+            spans = [n * len(r.body) + 1 for n, r in zip(self.counts, self.runs, strict=True)]
+        # Windows are numbered across runs (``first[r] + w``) while the books are kept, which
+        # follow the issues (by cycle) and so move between runs rarely.
+        first = list(itertools.accumulate((-(-n * len(run.body) // span) for n, run, span
+                                           in zip(self.counts, self.runs, spans, strict=True)),
+                                          initial=0))
+        busy = [0] * first[-1]
+        gaps: dict[int, dict[str, int]] = {}
+        qwait, bases, ends = self.qwait, sched.bases, (*sched.bases[1:], sched.size)
+        free = lo = hi = base = span = w0 = 0
+        for x, occ, cause, key, via in self.primary:  # by issue cycle
+            if not lo <= key < hi:
+                r = bisect.bisect_right(bases, key) - 1
+                lo, hi, base, span, w0 = bases[r], ends[r], bases[r], spans[r], first[r]
+            if x > free:
+                g = w0 + (key - base) // span
+                gap = x - free
+                queued = min(gap, qwait[via]) if via is not None else 0
+                if queued or gap - queued:
+                    books = gaps.setdefault(g, defaultdict(int))
+                    if queued:
+                        books["dram_bw"] += queued
+                    if gap - queued:
+                        books[cause] += gap - queued
+                busy[g] += occ
+                free = x + occ
+            elif x + occ > free:
+                busy[w0 + (key - base) // span] += x + occ - free
+                free = x + occ
         win_busy: dict[tuple[int, int], int] = defaultdict(int)
         self.win_gaps: dict[tuple[int, int], dict[str, int]] = defaultdict(
             lambda: defaultdict(int))
-        win_gaps, qwait = self.win_gaps, self.qwait
-        bases = sched.bases
-        if not windows:
-            spans = [n * len(r.body) + 1 for n, r in zip(self.counts, self.runs, strict=True)]
-        run_of = functools.partial(bisect.bisect_right, bases)
-        free = 0
-        for x, occ, cause, key, via in self.primary:  # by issue cycle
-            r = run_of(key) - 1
-            win = (r, (key - bases[r]) // spans[r])
-            if x > free:
-                gap = x - free
-                queued = min(gap, qwait[via]) if via is not None else 0
-                if queued:
-                    win_gaps[win]["dram_bw"] += queued
-                if gap - queued:
-                    win_gaps[win][cause] += gap - queued
-                win_busy[win] += occ
-                free = x + occ
-            elif x + occ > free:
-                win_busy[win] += x + occ - free
-                free = x + occ
+        for r in range(len(self.runs)):
+            for g in range(first[r], first[r + 1]):
+                win_busy[r, g - first[r]] = busy[g]
+                if g in gaps:
+                    self.win_gaps[r, g - first[r]] = gaps[g]
         self.win_busy = win_busy
         self.free_final = free
 
