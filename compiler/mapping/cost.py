@@ -124,6 +124,19 @@ def clear_cache() -> None:
     _timing.cache_clear()
 
 
+def compute_part(mp: GemmMapping, arch: Arch,
+                 parts: dict[tuple, ComputePart] | None = None) -> ComputePart:
+    """What ``mp``'s compute tiles cost; ``parts`` keeps those of the tilings already costed
+    (the orders of one tiling share them)."""
+    key = (mp.dataflow, mp.m_t, mp.kplan, mp.n_t)
+    part = parts.get(key) if parts is not None else None
+    if part is None:
+        part = _compute_part(mp, arch)
+        if parts is not None:
+            parts[key] = part
+    return part
+
+
 def _compute_part(mp: GemmMapping, arch: Arch) -> ComputePart:
     df = get_dataflow(mp.dataflow)
     rd: dict[str, int] = defaultdict(int)
@@ -173,12 +186,7 @@ def costed(mp: GemmMapping, arch: Arch, out_bits: int,
     """``mp`` with its traffic, cycles and energy; ``parts`` keeps the compute parts of the
     tilings already costed (orders of one tiling share them), ``prices`` the arch's."""
     tr = traffic(mp, out_bits)
-    key = (mp.dataflow, mp.m_t, mp.kplan, mp.n_t)
-    part = parts.get(key) if parts is not None else None
-    if part is None:
-        part = _compute_part(mp, arch)
-        if parts is not None:
-            parts[key] = part
+    part = compute_part(mp, arch, parts)
     compute = part.cycles
     channel = arch.dram_channel
     dram = channel.transfer_cycles(tr.total)

@@ -62,7 +62,14 @@ from collections.abc import Callable, Iterator
 from compiler.errors import MappingError
 from compiler.ir import Gemm
 from compiler.mapping import cost, geometry
-from compiler.mapping.cost import ComputePart, costed, score, traffic, with_slots
+from compiler.mapping.cost import (
+    ComputePart,
+    compute_part,
+    costed,
+    score,
+    traffic,
+    with_slots,
+)
 from compiler.mapping.geometry import ConvGeometry, TileClass, gemm_tiles
 from compiler.mapping.plan import ACC_BITS, GemmMapping, KPlan, Traffic, dense_k_cap, split_dim
 from hwsim.config import Arch
@@ -372,22 +379,32 @@ def map_gemm(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch,
     check_objective(objective)
     w_word, a_word = _words(w_bits, a_bits, weight_word_bits, input_word_bits)
     prices = Prices(arch)
-    candidates = []
+    best: GemmMapping | None = None
+    best_score: tuple[float, ...] = ()
     for dataflow in arch.array.dataflows:
         space = _Space(g, get_dataflow(dataflow), arch, w_bits, a_bits, w_word, a_word,
                        None if scalesim else geometry, k_scale, weight_code)
         found = [_scalesim_folds(space)] if scalesim else _candidates(space)
         unique = {(mp.order, mp.m_t, mp.kplan, mp.n_t, mp.n_block): mp for mp in found}
         parts: dict[tuple, ComputePart] = {}
-        candidates += [costed(mp, arch, out_bits, parts, prices) for mp in unique.values()]
-    if not candidates:
+        for mp in unique.values():
+            # A candidate's latency is at least its compute cycles: for latency, one whose
+            # compute alone is slower than the best so far cannot win (ties are costed, so
+            # the first best in the space's order still wins).
+            if (objective == "latency" and best is not None
+                    and compute_part(mp, arch, parts).cycles > best.estimate_cycles):
+                continue
+            full = costed(mp, arch, out_bits, parts, prices)
+            key = score(full, objective)
+            if best is None or key < best_score:
+                best, best_score = full, key
+    if best is None:
         raise MappingError(
             f"GEMM M={g.M} N={g.N} K={g.K} at w{w_bits}a{a_bits} does not fit the buffers of "
             f"{arch.name!r} with any of its dataflows {arch.array.dataflows}: input "
             f"{arch.buffers.input.size_kib} KiB, weight {arch.buffers.weight.size_kib} KiB, "
             f"output {arch.buffers.output.size_kib} KiB must each hold two tiles"
         )
-    best = min(candidates, key=lambda mp: score(mp, objective))
     # SCALE-Sim models no DRAM latency to hide; its folds keep plain double buffering
     return best if scalesim else with_slots(best, arch)
 
