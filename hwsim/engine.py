@@ -2,8 +2,11 @@
 one DRAM channel, with double-buffered SRAM (semantics in :mod:`hwsim.isa`).
 
 Every time in the model is a maximum of earlier times plus fixed delays, so the engine
-evaluates them directly, unit by unit in each unit's fixed order (:mod:`hwsim._timeline`), over
-a schedule of instances built once per phase of each run's period (:mod:`hwsim._schedule`).
+evaluates them directly, unit by unit in each unit's fixed order (:mod:`hwsim._timeline`, each
+unit a generator that runs until a time it waits for is unknown), over a schedule of instances
+built once per phase of each run's period (:mod:`hwsim._schedule`). Instances are dense integer
+ids and waits are offsets between them, so a schedule is its first period's lists repeated and
+every time lives in a list indexed by id.
 The same model written as simpy processes (:mod:`hwsim._processes`) is consulted only when the
 array and the vector unit issue in the same cycle after resuming in the same cycle, where the
 order in which simpy resumes them decides which of the two a stall is charged to.
@@ -46,7 +49,8 @@ and their periods, not with the number of tiles or cycles. Per-layer results are
 (runs, the arch's timing parameters, mode): see :class:`_Timing`. A run's end is where its
 waits reach forward or where the next runs' transfers (loads prefetched into empty slots)
 share the channel with its last ones, whichever is earlier
-(:meth:`hwsim._schedule.Schedule.measure_reach`, measured only where a check needs it).
+(:meth:`hwsim._schedule.Schedule.measure_reach`: the waits' reach is recorded from the
+templates while building, the channel's order is measured only where a check needs it).
 
 Long periods (a reduction of hundreds of k steps between an output tile's loads and its
 store) are cut short and their interior steps inserted in closed form, when the checks of
