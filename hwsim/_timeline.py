@@ -107,26 +107,16 @@ def _channel(p: _Play) -> Generator[bool, None, None]:
     while j < len(order):
         x = order[j]
         waits = slot[x]
-        if waits is not None:  # a load waits for its slot's last readers
-            now = now_load
-            for d in waits:
-                t = consumed[x + d]
-                if t < 0:
-                    break
-                if t > now:
-                    now = t
-            else:
-                t = 0
-        else:  # a store waits for its results
-            now = now_store
-            for d in deps[x]:
-                t = t_done[x + d]
-                if t < 0:
-                    break
-                if t > now:
-                    now = t
-            else:
-                t = 0
+        # a load waits for its slot's last readers to have read, a store for its results
+        now, offsets, times = ((now_load, waits, consumed) if waits is not None
+                               else (now_store, deps[x], t_done))
+        t = 0
+        for d in offsets:
+            t = times[x + d]
+            if t < 0:
+                break
+            if t > now:
+                now = t
         if t < 0:
             yield moved
             moved = False
