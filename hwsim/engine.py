@@ -78,6 +78,7 @@ from hwsim.energy import ActionCounts, energy_of
 from hwsim.isa import Layer, Load, Program, Run, Store, Vector
 from hwsim.resources import fpga_report_or_none
 from hwsim.stats import LayerStats, RunStats, TraceEvent
+from hwsim.timing import clear_cache as clear_tile_timings
 from hwsim.timing import tile_timing
 
 __all__ = ["clear_cache", "no_cyclic_gc", "simulate", "simulate_layer"]
@@ -213,6 +214,7 @@ def clear_cache() -> None:
     _timed_runs_cached.cache_clear()
     _schedule.clear_cache()
     _PREFIX_HINTS.clear()
+    clear_tile_timings()
 
 
 class no_cyclic_gc:

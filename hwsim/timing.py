@@ -44,6 +44,7 @@ weight preload is not overlapped, so ``T`` tiles take ``T`` times the fold time
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from hwsim.config import Arch, ArrayConfig
@@ -101,12 +102,29 @@ def tile_timing(arch_or_array: Arch | ArrayConfig, dataflow: str, m: int, k: int
     TileTiming(first=110, period=64)
     """
     array = _array(arch_or_array)
+    if type(m) is type(k) is type(n) is type(w_bits) is type(a_bits) is int:
+        return _tile_timing_cached(array, dataflow, m, k, n, w_bits, a_bits, mode)
+    return _tile_timing(array, dataflow, m, k, n, w_bits, a_bits, mode)  # (raises, mostly)
+
+
+def _tile_timing(array: ArrayConfig, dataflow: str, m: int, k: int, n: int, w_bits: int,
+                 a_bits: int, mode: str) -> TileTiming:
     check_mode(mode)
     check_tile(array, dataflow, m, k, n, w_bits, a_bits)
     df = get_dataflow(dataflow)
     R, C = array.rows, array.cols
     s = stream_cycles(array, dataflow, m, k, n, w_bits, a_bits)
     return TileTiming(first=df.first(R, C, s), period=df.period(R, C, s, mode))
+
+
+# Every simulation and every mapping asks for the timing of the same few tile shapes; keyed
+# only on exact ints (``True == 1`` and ``8.0 == 8`` must still be checked and refused).
+_tile_timing_cached = functools.lru_cache(maxsize=1 << 16)(_tile_timing)
+
+
+def clear_cache() -> None:
+    """Forget the cached tile timings (to time a cold run)."""
+    _tile_timing_cached.cache_clear()
 
 
 def tile_cycles(arch_or_array: Arch | ArrayConfig, dataflow: str, m: int, k: int, n: int,
