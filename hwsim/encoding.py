@@ -44,8 +44,9 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from hwsim._schedule import Key, Keyed, load_streams
+from hwsim._schedule import Key, Keyed
 from hwsim._sim import LayerSim
+from hwsim._template import load_streams
 from hwsim.config import Arch
 from hwsim.errors import ProgramError
 from hwsim.isa import Compute, Layer, Load, Store, window_of
