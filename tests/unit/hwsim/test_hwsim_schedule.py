@@ -102,3 +102,20 @@ def test_reach_estimate_sizes_resnet18_prefixes_as_the_probe_did():
         for run, a, b in zip(layer.runs, built, estimated, strict=True):
             assert [-(-x // run.period) for x in a] == [-(-x // run.period) for x in b], \
                 layer.name
+
+
+def test_ids_are_dense_and_waits_land_on_instances_of_the_same_run():
+    """Ids are ``bases[r] + i * len(body) + b``; every wait is an offset from its waiter to
+    an instance that exists, in the same run (:mod:`hwsim._schedule`)."""
+    runs = (RUNS["k edge"], RUNS["weight reuse"])
+    counts = [2 * run.period for run in runs]
+    sched = build(runs, counts, ARCH, "native")
+    instances = set(sched.instances())
+    assert len(instances) == len(sched.array) + len(sched.vector) + len(sched.order)
+    for x in instances:
+        r, i, b = sched.key(x)
+        assert sched.id(r, i, b) == x and i < counts[r] and b < len(runs[r].body)
+        for waits in (sched.deps[x], sched.slot[x] or (), sched.out[x]):
+            for d in waits:
+                assert x + d in instances and sched.key(x + d)[0] == r
+    assert sched.slot[sched.loads[0]] is not None and sched.slot[sched.array[0]] is None
