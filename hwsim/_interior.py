@@ -316,7 +316,7 @@ def _try(runs: tuple[Run, ...], lengths: tuple[int, ...],
     inserted = sum(len(_step_ids(sim_b, r, w * (kept + blocks[r]) + kept - EDGE - 2 + j))
                    for r, kept in enumerate(lengths) if kept
                    for w in range(a.periods[r]) for j in range(blocks[r]))
-    if len(sim_b.sched.instances()) != len(sim_a.sched.instances()) + inserted:
+    if sim_b.sched.instance_count != sim_a.sched.instance_count + inserted:
         log.debug("cut to %s: inserting blocks changed the instances", lengths)
         return None
 

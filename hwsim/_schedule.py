@@ -112,6 +112,11 @@ class Schedule:
         """Every instance's id, ascending."""
         return sorted(self.array + self.vector + self.order)
 
+    @property
+    def instance_count(self) -> int:
+        """How many instances the schedule has (``len(instances())``, without sorting)."""
+        return len(self.array) + len(self.vector) + len(self.order)
+
     def keyed(self) -> Keyed:
         """The same schedule over ``(run, iteration, body index)`` keys."""
         key = self.key

@@ -369,12 +369,10 @@ def engine_times(layer: Layer, arch: Arch, mode: str = "native") -> Times:
     runs = layer.runs
     sim = LayerSim(runs, [run.count for run in runs], arch, mode, trace=True)
     sim.run()
-    start = {x: s for track, _, s, _, x in sim.events if track.endswith("DMA")}
+    held = {x: (s, s + d) for track, _, s, d, x in sim.events if track.endswith("DMA")}
     issue = {x: t for t, _, _, x, _ in sim.primary}
     assert sim.consumed is not None
-    key = sim.sched.key
-    dma = tuple((start[k], start[k] + sim.cost[key(k)[0], key(k)[2]][0], sim.t_done[k])
-                for k in sim.sched.order)
+    dma = tuple((*held[k], sim.t_done[k]) for k in sim.sched.order)
     tiles = tuple((issue[k], sim.t_done[k], sim.consumed[k]) for k in sim.sched.array)
     return Times(dma, tiles, sim.T)
 
