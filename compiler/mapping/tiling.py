@@ -156,7 +156,11 @@ class _Space:
         self.unit = (geometry.taps, geometry.channels) if geometry is not None else (1, g.K)
         """(GEMM K elements per reduction unit, units)."""
         self.halves = {b: arch.buffers.get(b).slot_bits(2) for b in ("input", "weight", "output")}
+        # (memos: the candidates ask the same questions many times)
+        self._kplans: dict[int, KPlan | None] = {}
+        self._m_tiles: dict[int, tuple[TileClass, ...]] = {}
         self._footprints: dict[int, int] = {}
+        self._fewest: dict[int, int] = {}
 
     def m_lengths(self, m: int) -> set[int]:
         """m tiles a cap of ``m`` allows (module doc, :func:`_lengths`), in whole output rows
@@ -185,21 +189,43 @@ class _Space:
     def kplan(self, per_tile: int) -> KPlan | None:
         """The reduction in SRAM tiles of ``per_tile`` units (None if they cannot be cut
         alike into array tiles)."""
+        if per_tile in self._kplans:
+            return self._kplans[per_tile]
         unit, units = self.unit
         k_cap = self.caps[1]
         if per_tile * unit <= k_cap:
-            return KPlan(unit, units, per_tile)
-        if units % per_tile:
-            return None
-        return KPlan(unit, units, per_tile, math.ceil(per_tile * unit / k_cap), k_cap)
+            kp: KPlan | None = KPlan(unit, units, per_tile)
+        elif units % per_tile:
+            kp = None
+        else:
+            kp = KPlan(unit, units, per_tile, math.ceil(per_tile * unit / k_cap), k_cap)
+        self._kplans[per_tile] = kp
+        return kp
+
+    def m_tiles(self, m: int) -> tuple[TileClass, ...]:
+        """The classes of m tiles a cap of ``m`` makes."""
+        tiles = self._m_tiles.get(m)
+        if tiles is None:
+            tiles = self._m_tiles[m] = tuple(_m_tiles(self.g, self.geometry, m))
+        return tiles
 
     def footprint(self, m: int) -> int:
         """The largest input footprint per unit of the m tiles a cap of ``m`` makes."""
         fp = self._footprints.get(m)
         if fp is None:
-            fp = self._footprints[m] = max(c.footprint
-                                           for c in _m_tiles(self.g, self.geometry, m))
+            fp = self._footprints[m] = max(c.footprint for c in self.m_tiles(m))
         return fp
+
+    def fewest_tiles(self, n: int) -> int:
+        """The fewest n tiles of ``n`` columns per weight block that keep to
+        :data:`MAX_BLOCKS` blocks per tile size (full tiles and the edge one are blocked
+        apart, as :func:`_blocks` counts them)."""
+        t = self._fewest.get(n)
+        if t is None:
+            N = self.g.N
+            t = self._fewest[n] = next(t for t in range(1, math.ceil(N / n) + 1)
+                                       if _blocks(N, n, t * n) <= MAX_BLOCKS)
+        return t
 
     def k_tile_fits(self, m: int, per_tile: int, n: int) -> bool:
         """The tiles of one k step fit half their buffers."""
@@ -226,7 +252,7 @@ class _Space:
             return None
         if self.geometry is not None:
             m_t = self.geometry.tile_cap(m_t)
-        m_tiles = tuple(_m_tiles(g, self.geometry, m_t))
+        m_tiles = self.m_tiles(m_t)
         if check:
             if not self.k_tile_fits(m_t, per_tile, n_t):
                 return None
@@ -302,10 +328,7 @@ def _orders(space: _Space, m_t: int, per_tile: int, n_t: int,
         for n in sorted(n_res):
             most = min(math.ceil(g.N / n),
                        int(space.halves["weight"] // max(g.K * n * space.w_word, 1e-9)))
-            # the fewest n tiles per block that keep to MAX_BLOCKS blocks per tile size
-            # (full tiles and the edge one are blocked apart, as _blocks counts them)
-            fewest = next(t for t in range(1, math.ceil(g.N / n) + 1)
-                          if _blocks(g.N, n, t * n) <= MAX_BLOCKS)
+            fewest = space.fewest_tiles(n)
             for tiles in sorted({fewest, most} if most >= fewest else set()):
                 if (mp := space.build(m, resident_per_tile, n, "Nmnk", tiles * n)) is not None:
                     yield mp
@@ -379,25 +402,30 @@ def map_gemm(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch,
     check_objective(objective)
     w_word, a_word = _words(w_bits, a_bits, weight_word_bits, input_word_bits)
     prices = Prices(arch)
-    best: GemmMapping | None = None
-    best_score: tuple[float, ...] = ()
+    # Every candidate of every dataflow, in the space's order, with its compute part
+    found: list[tuple[int, int, GemmMapping, dict[tuple, ComputePart]]] = []
     for dataflow in arch.array.dataflows:
         space = _Space(g, get_dataflow(dataflow), arch, w_bits, a_bits, w_word, a_word,
                        None if scalesim else geometry, k_scale, weight_code)
-        found = [_scalesim_folds(space)] if scalesim else _candidates(space)
-        unique = {(mp.order, mp.m_t, mp.kplan, mp.n_t, mp.n_block): mp for mp in found}
+        built = [_scalesim_folds(space)] if scalesim else _candidates(space)
+        unique = {(mp.order, mp.m_t, mp.kplan, mp.n_t, mp.n_block): mp for mp in built}
         parts: dict[tuple, ComputePart] = {}
-        for mp in unique.values():
-            # A candidate's latency is at least its compute cycles: for latency, one whose
-            # compute alone is slower than the best so far cannot win (ties are costed, so
-            # the first best in the space's order still wins).
-            if (objective == "latency" and best is not None
-                    and compute_part(mp, arch, parts).cycles > best.estimate_cycles):
-                continue
-            full = costed(mp, arch, out_bits, parts, prices)
-            key = score(full, objective)
-            if best is None or key < best_score:
-                best, best_score = full, key
+        found += [(compute_part(mp, arch, parts).cycles, len(found) + i, mp, parts)
+                  for i, mp in enumerate(unique.values())]
+    # The best score wins, the first in the space's order among equals. A candidate's latency
+    # is at least its compute cycles: for latency, costed in order of those, every candidate
+    # after one whose compute alone is slower than the best so far cannot win.
+    if objective == "latency":
+        found.sort(key=lambda x: (x[0], x[1]))
+    best: GemmMapping | None = None
+    best_key: tuple[tuple[float, ...], int] = ((), 0)
+    for compute, position, mp, parts in found:
+        if objective == "latency" and best is not None and compute > best.estimate_cycles:
+            break
+        full = costed(mp, arch, out_bits, parts, prices)
+        key = (score(full, objective), position)
+        if best is None or key < best_key:
+            best, best_key = full, key
     if best is None:
         raise MappingError(
             f"GEMM M={g.M} N={g.N} K={g.K} at w{w_bits}a{a_bits} does not fit the buffers of "
