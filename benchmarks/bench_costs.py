@@ -11,21 +11,19 @@ A keep-ratio policy with new kept-channel counts compiles and maps its pruned gr
 ("new keep vector", shown apart).
 
 ``--table``: instead, the time of ``CostModel.table(range(1, 9))`` (HAQ's lookup table, what
-``systolab costs`` computes) on ResNet-50 and edge_int8 after capture, cold, split into
-mapping and simulation. Target: under 2 s.
+``systolab costs`` computes) on ResNet-50 and edge_int8 after capture, cold, over
+``--workers`` processes (default: one per CPU, as ``systolab costs``), and in this process
+alone split into mapping and simulation. Target: under 2 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import time
 
-from compiler.frontend.pytorch import trace
 from compiler.policy import LayerPolicy, Policy
-from hwsim import load_arch
-from systolab.search.costs import CostModel
-from systolab.zoo import get_model
 
 
 def random_policies(names: list[str], n: int, seed: int) -> list[Policy]:
@@ -35,9 +33,21 @@ def random_policies(names: list[str], n: int, seed: int) -> list[Policy]:
                                        for name in inner}) for _ in range(n)]
 
 
-def table_time(model: str = "resnet50", arch: str = "edge_int8") -> None:
-    """Print the cold time of the bits 1-8 cost table, mapping and simulation apart."""
+def table_time(workers: int, model: str = "resnet50", arch: str = "edge_int8") -> None:
+    """Print the cold time of the bits 1-8 cost table over ``workers`` processes, and in one
+    process with mapping and simulation apart (each in a fresh process: caches are cold)."""
+    import subprocess
+    import sys
+
+    for n in dict.fromkeys((workers, 1)):
+        subprocess.run([sys.executable, __file__, "--table-once", str(n), model, arch], check=True)
+
+
+def _table_once(workers: int, model: str, arch: str) -> None:
     import systolab.search.costs as costs
+    from compiler.frontend.pytorch import trace
+    from hwsim import load_arch
+    from systolab.zoo import get_model
 
     spent = {"map": 0.0, "simulate": 0.0}
 
@@ -50,15 +60,18 @@ def table_time(model: str = "resnet50", arch: str = "edge_int8") -> None:
                 spent[what] += time.perf_counter() - t
         return wrapper
 
-    costs.map_model = timed(costs.map_model, "map")
-    costs.simulate_layer = timed(costs.simulate_layer, "simulate")
-    cost_model = CostModel(trace(*get_model(model)), load_arch(arch), name=model)
+    if workers == 1:
+        costs.map_model = timed(costs.map_model, "map")
+        costs.simulate_layer = timed(costs.simulate_layer, "simulate")
+    cost_model = costs.CostModel(trace(*get_model(model)), load_arch(arch), name=model)
     t0 = time.perf_counter()
-    table = cost_model.table(range(1, 9))
+    table = cost_model.table(range(1, 9), workers=workers)
     total = time.perf_counter() - t0
     pairs = len(table.bits) ** 2
-    print(f"{model} on {arch}: table of {pairs} bit pairs x {len(table.layers)} layers in "
-          f"{total:.2f} s (mapping {spent['map']:.2f} s, simulation {spent['simulate']:.2f} s)")
+    split = (f" (mapping {spent['map']:.2f} s, simulation {spent['simulate']:.2f} s)"
+             if workers == 1 else "")
+    print(f"{model} on {arch}: table of {pairs} bit pairs x {len(table.layers)} layers, "
+          f"{workers} process{'es' if workers > 1 else ''}: {total:.2f} s{split}")
 
 
 def main() -> None:
@@ -67,10 +80,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--table", action="store_true",
                         help="time ResNet-50's bits 1-8 cost table instead")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="processes for --table")
+    parser.add_argument("--table-once", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.table:
-        table_time()
+    if args.table_once:
+        _table_once(int(args.table_once[0]), *args.table_once[1:])
         return
+    if args.table:
+        table_time(args.workers)
+        return
+    # (imported here: spawned workers import this script, and need neither torch nor the zoo)
+    from compiler.frontend.pytorch import trace
+    from hwsim import load_arch
+    from systolab.search.costs import CostModel
+    from systolab.zoo import get_model
+
     graph = trace(*get_model("resnet18"))
     print(f"{'arch':10} {'policies':>8} {'warm-up s':>9} {'evals/s':>9} {'us/eval':>8} "
           f"{'new keep vector s':>17}")

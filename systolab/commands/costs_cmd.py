@@ -8,6 +8,7 @@ measured), then prints a summary.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from hwsim.fields import shown
 from hwsim.timing import MODES
-from systolab.commands import BATCH, mapping_options
+from systolab.commands import BATCH, MAX_PROCESSES, mapping_options
 
 
 def parse_bits(text: str) -> tuple[int, ...]:
@@ -52,9 +53,12 @@ def _label(model: str) -> str:
               show_default=True, help="Timing model.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".",
               show_default=True, help="Directory for the .json and .npy files.")
+@click.option("--workers", type=click.IntRange(1, MAX_PROCESSES), default=None,
+              help="Processes that share the bit pairs (this one and spawned ones); "
+                   "default: one per CPU.")
 @mapping_options
 def costs(model: str, arch_name: str, bits_text: str, batch: int, mode: str,
-          out_dir: str, objective: str, dataflow: str) -> None:
+          out_dir: str, workers: int | None, objective: str, dataflow: str) -> None:
     """Cycles and energy of every compute layer of MODEL (a zoo name or file.py:factory) for
     each (w_bits, a_bits) pair on an accelerator: the lookup table of hardware-aware
     quantization searches (HAQ, Wang et al., CVPR 2019)."""
@@ -69,7 +73,8 @@ def costs(model: str, arch_name: str, bits_text: str, batch: int, mode: str,
     cost_model = CostModel(load_graph(model, batch=batch), arch, mode=mode, name=label,
                            objective=objective, dataflow=dataflow)
     with Reporter(f"costs {label}", unit="bit pairs") as bar:
-        table = cost_model.table(bits, on_progress=bar.update)
+        table = cost_model.table(bits, on_progress=bar.update,
+                                 workers=workers or os.cpu_count() or 1)
     json_path, npy_path = table.write(Path(out_dir) / f"{label}_{arch.name}_costs")
 
     lo, hi = bits[0], bits[-1]

@@ -32,9 +32,13 @@ True
 
 from __future__ import annotations
 
+import copy
 import json
 import math
+import pickle
+import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,11 +52,12 @@ from compiler.mapping.tiling import check_objective
 from compiler.passes import compile_graph
 from compiler.policy import LayerPolicy, Policy, apply_policy
 from hwsim.config import Arch, load_arch
-from hwsim.engine import simulate_layer
+from hwsim.engine import no_cyclic_gc, simulate_layer
 from hwsim.errors import ProgramError, SystolabError
 from hwsim.fields import shown
 from hwsim.outfiles import replacing, write_text
 from hwsim.timing import check_mode
+from systolab.search.workers import pack, spawn_pool
 
 if TYPE_CHECKING:  # a graph from ONNX or a topology needs no torch; from_model imports it
     import torch
@@ -165,6 +170,10 @@ _MAX_STRUCTURES = 512
 """Compiled pruned graphs kept at once (each with its per-layer caches); a channel-pruning
 search visits many keep vectors, and memory must stay bounded."""
 
+SPREAD_S = 1.0
+"""A cost table spreads over worker processes when it would take longer than this in one
+(a spawned worker takes about a quarter of a second to start)."""
+
 _Values = tuple[int, float, float, float, float, float, float, int, int]
 """Per-layer cache entry: cycles, seconds, energy (mac, sram, dram, vector, static) in pJ, MACs,
 weight bits."""
@@ -253,36 +262,91 @@ class CostModel:
         return self.evaluate(Policy(LayerPolicy(bits, bits)))
 
     def table(self, bits: Iterable[int] = range(2, 9),
-              on_progress: Callable[[int, int], None] | None = None) -> CostTable:
+              on_progress: Callable[[int, int], None] | None = None,
+              workers: int = 1) -> CostTable:
         """Per-layer (cycles, energy) of every (w_bits, a_bits) pair in ``bits`` on the dense
         model, each with every layer at that pair (HAQ's lookup table; a layer's traffic also
         depends on its neighbours' widths). Pairs the PE cannot run are left NaN.
-        ``on_progress(pairs done, pairs)`` is called after each pair."""
+        ``on_progress(pairs done, pairs)`` is called after each pair. ``workers`` > 1 spreads
+        the pairs over this process and ``workers - 1`` spawned ones (the same numbers; the
+        per-layer results all land in this model's caches)."""
         widths = tuple(sorted(set(bits)))
         if not widths or any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in widths):
             raise ProgramError(f"bits must be positive integers, not {shown(list(bits))}")
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ProgramError(f"workers must be a positive integer, not {shown(workers)}")
         top = widths[-1]
         array = np.full((len(self.layers), top, top, 2), np.nan)
         dense: tuple[int | None, ...] = (None,) * len(self.layers)
         structure = self._structures.get(dense) or self._structure(dense, Policy())
         pairs = [(w, a) for w in widths for a in widths]
-        for done, (w, a) in enumerate(pairs, start=1):
-            if on_progress is not None and done > 1:
-                on_progress(done - 1, len(pairs))
+        with no_cyclic_gc():  # (the mapper and the engine make no reference cycles)
+            runnable = self._fill_pairs(structure, pairs, min(workers, len(pairs)), on_progress)
+        for w, a in runnable:
             uniform = ((w, a),) * len(self.layers)
-            try:
-                self._fill(structure, uniform)
-            except SystolabError:
-                continue  # the PE cannot run these widths: leave NaN
             for entry, key in zip(structure.entries, self._keys(structure, uniform),
                                   strict=True):
                 if entry.compute >= 0:
                     v = entry.cache[key]
                     array[entry.compute, w - 1, a - 1] = (v[0], v[2] + v[3] + v[4] + v[5] + v[6])
-        if on_progress is not None:
-            on_progress(len(pairs), len(pairs))
         return CostTable(self.name, self.arch.name, self.mode, widths, self.layers, array,
                          self.objective, self.arch.array.dataflows)
+
+    def _fill_pairs(self, structure: _Structure, pairs: list[tuple[int, int]], workers: int,
+                    on_progress: Callable[[int, int], None] | None) -> list[tuple[int, int]]:
+        """Fill the caches of ``structure`` at every uniform pair; the pairs the PE can run.
+        The last pair is filled here first; if the rest would take longer than
+        :data:`SPREAD_S` at its pace, spawned workers take pairs from the front and this
+        process from the back until they meet (the pairs' costs differ: neither side waits
+        for a fixed share)."""
+        done: list[tuple[int, int]] = []
+        runnable: set[tuple[int, int]] = set()
+
+        def finished(pair: tuple[int, int], ok: bool) -> None:
+            done.append(pair)
+            if ok:
+                runnable.add(pair)
+            if on_progress is not None:
+                on_progress(len(done), len(pairs))
+
+        start = time.perf_counter()
+        finished(pairs[-1], self._fill_uniform(structure, pairs[-1]))
+        rest = pairs[:-1]
+        if workers == 1 or (time.perf_counter() - start) * len(rest) < SPREAD_S:
+            for pair in rest:
+                finished(pair, self._fill_uniform(structure, pair))
+            return [p for p in pairs if p in runnable]
+        job = copy.copy(self)  # what a worker needs: the dense structure, not the pruned ones
+        job._structures = {(None,) * len(self.layers): structure}
+        pool = spawn_pool(workers - 1, _init_table_worker, (pack(job),))
+        try:
+            theirs = {pool.submit(_table_pair, pair): pair for pair in rest}
+            queued = list(theirs)
+
+            def collect(futures: Iterable[Future[_Filled]]) -> None:
+                for future in futures:
+                    filled = future.result()
+                    if filled is not None:
+                        for entry, (key, values) in zip(structure.entries, filled, strict=True):
+                            entry.cache[key] = values
+                    finished(theirs.pop(future), filled is not None)
+
+            while queued and queued[-1].cancel():  # else a worker has it, and all before it
+                pair = theirs.pop(queued.pop())
+                finished(pair, self._fill_uniform(structure, pair))
+                collect([f for f in theirs if f.done()])
+            collect(as_completed(list(theirs)))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return [p for p in pairs if p in runnable]
+
+    def _fill_uniform(self, structure: _Structure, pair: tuple[int, int]) -> bool:
+        """Fill the caches at every layer at ``pair``; False if the PE cannot run it."""
+        try:
+            self._fill(structure, (pair,) * len(self.layers))
+        except SystolabError:
+            return False
+        return True
 
     # -- policy resolution --------------------------------------------------------------------
     def _resolve(self, policy: Policy) -> tuple[tuple[tuple[int, int], ...], tuple[int | None, ...]]:
@@ -413,3 +477,25 @@ def _layer_info(index: int, op: Op, gemm: Gemm) -> LayerInfo:
                          op.kind is OpKind.DEPTHWISE_CONV2D, gemm)
     return LayerInfo(index, op.name, op.kind.value, gemm.K, gemm.N, (1, 1), 1, 1, op.params,
                      gemm.macs, False, gemm)
+
+
+_TABLE_JOB: list[CostModel] = []  # per table worker process: the model it fills pairs of
+
+
+def _init_table_worker(blob: bytes) -> None:
+    _TABLE_JOB[:] = [pickle.loads(blob)]
+
+
+_Filled = list[tuple[tuple[int, ...], _Values]] | None  # per entry, (key, values) at a pair
+
+
+def _table_pair(pair: tuple[int, int]) -> _Filled:
+    """In a table worker: per entry of the dense structure, its key and values at ``pair``
+    (every layer at ``pair``); None if the PE cannot run it."""
+    model = _TABLE_JOB[0]
+    structure = next(iter(model._structures.values()))
+    with no_cyclic_gc(freeze=True):  # (a worker does nothing else: its caches stay frozen)
+        if not model._fill_uniform(structure, pair):
+            return None
+    keys = model._keys(structure, (pair,) * len(model.layers))
+    return [(key, entry.cache[key]) for entry, key in zip(structure.entries, keys, strict=True)]

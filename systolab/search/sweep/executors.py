@@ -1,8 +1,8 @@
 """Where points are evaluated: a local process pool, a Ray cluster, or this process.
 
 Every executor gets the sweep :class:`~systolab.search.sweep.evaluate.Context` once, as bytes
-(:func:`pack`): the workloads' lowered IR graphs are traced in the parent and shipped, not
-re-traced per worker. Workers are long-lived, so the per-layer caches of the mapper
+(:func:`systolab.search.workers.pack`): the workloads' lowered IR graphs are traced in the
+parent and shipped, not re-traced per worker. Workers are long-lived, so the per-layer caches of the mapper
 (``compiler.mapping.map_gemm``) and the engine (``hwsim.engine``) persist across the points a
 worker evaluates; their keys hold the full layer and :class:`Arch` (whose name
 :func:`~systolab.search.sweep.points.to_arch` keeps constant), so a hit is always valid: repeated layer
@@ -14,19 +14,11 @@ so every executor produces the same store and the same front.
 
 from __future__ import annotations
 
-import copyreg
-import ctypes
 import hashlib
-import io
-import multiprocessing
-import os
 import pickle
-import signal
 import socket
-import sys
-import types
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, as_completed
 from typing import Any, Protocol
 
 from hwsim.engine import no_cyclic_gc
@@ -34,26 +26,12 @@ from hwsim.errors import SystolabError
 from hwsim.fields import shown
 from systolab.search.sweep.evaluate import Context, PointResult, evaluate_point
 from systolab.search.sweep.points import Point
+from systolab.search.workers import spawn_pool
 
 __all__ = ["EXECUTORS", "Executor", "LocalExecutor", "RayExecutor", "SerialExecutor",
-           "make_executor", "pack"]
+           "make_executor"]
 
 Task = tuple[int, Point]
-
-
-def _mappingproxy(data: dict[str, Any]) -> types.MappingProxyType[str, Any]:
-    return types.MappingProxyType(data)
-
-
-def pack(obj: object) -> bytes:
-    """Pickle ``obj``, including the read-only ``MappingProxyType`` attributes of IR ops and
-    policies (which plain pickle refuses), without changing pickling for anyone else."""
-    buf = io.BytesIO()
-    pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.dispatch_table = {**copyreg.dispatch_table,
-                              types.MappingProxyType: lambda m: (_mappingproxy, (dict(m),))}
-    pickler.dump(obj)
-    return buf.getvalue()
 
 
 _CONTEXTS: dict[str, Context] = {}  # per worker process: unpacked contexts by digest
@@ -94,25 +72,7 @@ class SerialExecutor:
 _WORKER_CTX: list[Context] = []
 
 
-def _die_with(parent: int) -> None:
-    """Have the kernel send this worker SIGTERM when its parent dies, however it dies (Linux
-    ``PR_SET_PDEATHSIG``; elsewhere the pool's own shutdown is all there is)."""
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        except (OSError, AttributeError):
-            return
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os._exit(1)
-
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _init_local(blob: bytes, parent: int) -> None:
-    _die_with(parent)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+def _init_local(blob: bytes) -> None:
     _WORKER_CTX[:] = [pickle.loads(blob)]
 
 
@@ -139,8 +99,7 @@ class LocalExecutor:
     leave Ctrl-C to it."""
 
     def __init__(self, blob: bytes, workers: int) -> None:
-        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_init_local, initargs=(blob, os.getpid()))
+        self._pool = spawn_pool(workers, _init_local, (blob,))
 
     def run(self, tasks: Iterable[Task]) -> Iterator[PointResult]:
         futures: list[Future[PointResult]] = [self._pool.submit(_local_task, s, p)

@@ -34,7 +34,7 @@ from systolab.search.lock import exclusive
 from systolab.search.pareto import pareto_front
 from systolab.search.sweep.codesign import Sensitivities, measure_sensitivities
 from systolab.search.sweep.evaluate import Context, PointResult
-from systolab.search.sweep.executors import CONNECT_TIMEOUT_S, make_executor, pack
+from systolab.search.sweep.executors import CONNECT_TIMEOUT_S, make_executor
 from systolab.search.sweep.objectives import objective_vector
 from systolab.search.sweep.optuna_search import run_optuna
 from systolab.search.sweep.points import Point, locality_key
@@ -42,6 +42,7 @@ from systolab.search.sweep.session import Progress, Session
 from systolab.search.sweep.spec import SweepSpec
 from systolab.search.sweep.store import SweepStore
 from systolab.search.sweep.workloads import load_workload
+from systolab.search.workers import pack
 
 __all__ = ["SweepOutcome", "build_context", "plan_points", "run_sweep"]
 

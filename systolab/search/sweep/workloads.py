@@ -2,7 +2,7 @@
 
 A zoo model (or ``file.py:factory``) is traced with torch and compiled to the lowered IR; a
 SCALE-Sim topology is read without torch. Workers receive the lowered graphs, never the models
-(:func:`systolab.search.sweep.executors.pack`), so torch is imported at most once, here.
+(:func:`systolab.search.workers.pack`), so torch is imported at most once, here.
 """
 
 from __future__ import annotations

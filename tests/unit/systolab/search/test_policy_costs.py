@@ -25,6 +25,7 @@ from compiler.ir import Graph
 from compiler.passes import compile_graph
 from compiler.policy import LayerPolicy, Policy, apply_policy
 from hwsim.config import Arch, load_arch
+from hwsim.errors import ProgramError
 from systolab.commands.costs_cmd import costs, parse_bits
 from systolab.pipeline import simulate_graph
 from systolab.search.costs import Cost, CostModel
@@ -178,6 +179,32 @@ def test_table_matches_per_layer_simulation() -> None:
     assert data["bits"] == [2, 4, 8]
     assert data["layers"][1]["costs"]["w4a2"]["cycles"] == sim.stats.layer("conv2").cycles
     assert set(data["layers"][1]["costs"]) == {f"w{w}a{a}" for w in (2, 4, 8) for a in (2, 4, 8)}
+
+
+def test_table_over_worker_processes_is_the_same_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pairs computed in a spawned worker land in the parent's caches with the same numbers;
+    pairs the PE cannot run stay NaN wherever they ran; progress counts every pair once."""
+    graph, arch = graph_of("digits_cnn"), arch_of("xnor_zynq7020")  # (no 9-bit operands)
+    bits = [1, 8, 9]
+    serial = CostModel(graph, arch).table(bits)
+    monkeypatch.setattr(costs_module, "SPREAD_S", 0.0)  # (a table this small stays here)
+    seen: list[tuple[int, int]] = []
+    spread = CostModel(graph, arch)
+    table = spread.table(bits, on_progress=lambda done, n: seen.append((done, n)), workers=2)
+    assert np.array_equal(table.array, serial.array, equal_nan=True)
+    runs = np.isfinite(table.array[:, :, :, 0]).all(axis=0)
+    assert [tuple(x + 1) for x in np.argwhere(runs)] == [(1, 1), (1, 8), (8, 1), (8, 8)]
+    assert seen == [(done, 9) for done in range(1, 10)]
+    # every runnable pair landed in the caches, with what the full path reports
+    expected = full_path(graph, arch, Policy(LayerPolicy(1, 8)))
+
+    def no_simulation(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the table left a pair's layer unsimulated")
+
+    monkeypatch.setattr(costs_module, "simulate_layer", no_simulation)
+    assert spread.evaluate(Policy(LayerPolicy(1, 8))) == expected
+    with pytest.raises(ProgramError, match="workers must be a positive integer, not 0"):
+        spread.table(bits, workers=0)
 
 
 def test_costs_cli_writes_table(tmp_path: Path) -> None:

@@ -1,0 +1,69 @@
+"""Worker processes on this machine, for the searches and tables that spread over cores.
+
+Workers are spawned, not forked: they inherit nothing from a parent that imported torch or
+started threads (a progress bar's monitor), and import only what their task needs. What they
+work on travels once, as bytes (:func:`pack`), to the pool's initializer. A worker dies with
+its parent, however the parent dies, and leaves Ctrl-C to it.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import ctypes
+import io
+import multiprocessing
+import os
+import pickle
+import signal
+import sys
+import types
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+__all__ = ["pack", "spawn_pool"]
+
+
+def _mappingproxy(data: dict[str, Any]) -> types.MappingProxyType[str, Any]:
+    return types.MappingProxyType(data)
+
+
+def pack(obj: object) -> bytes:
+    """Pickle ``obj``, including the read-only ``MappingProxyType`` attributes of IR ops and
+    policies (which plain pickle refuses), without changing pickling for anyone else."""
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = {**copyreg.dispatch_table,
+                              types.MappingProxyType: lambda m: (_mappingproxy, (dict(m),))}
+    pickler.dump(obj)
+    return buf.getvalue()
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel send this worker SIGTERM when its parent dies, however it dies (Linux
+    ``PR_SET_PDEATHSIG``; elsewhere the pool's own shutdown is all there is)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):
+            return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _init(parent: int, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
+    _die_with(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    initializer(*initargs)
+
+
+def spawn_pool(workers: int, initializer: Callable[..., None],
+               initargs: tuple[Any, ...] = ()) -> ProcessPoolExecutor:
+    """A pool of ``workers`` spawned processes, each set up by ``initializer(*initargs)``
+    (a module-level function; ``initargs`` pickled, so large inputs go as :func:`pack` bytes)."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init, initargs=(os.getpid(), initializer, initargs))
