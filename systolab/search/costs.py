@@ -33,6 +33,7 @@ True
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 import pickle
@@ -55,7 +56,9 @@ from hwsim.config import Arch, load_arch
 from hwsim.engine import no_cyclic_gc, simulate_layer
 from hwsim.errors import ProgramError, SystolabError
 from hwsim.fields import shown
+from hwsim.isa import Run
 from hwsim.outfiles import replacing, write_text
+from hwsim.stats import LayerStats
 from hwsim.timing import check_mode
 from systolab.search.workers import pack, spawn_pool
 
@@ -318,9 +321,11 @@ class CostModel:
             return [p for p in pairs if p in runnable]
         job = copy.copy(self)  # what a worker needs: the dense structure, not the pruned ones
         job._structures = {(None,) * len(self.layers): structure}
-        pool = spawn_pool(workers - 1, _init_table_worker, (pack(job),))
+        blob = pack(job)  # (with every task, not to the initializer: see spawn_pool)
+        digest = hashlib.blake2b(blob, digest_size=16).hexdigest()
+        pool = spawn_pool(workers - 1)
         try:
-            theirs = {pool.submit(_table_pair, pair): pair for pair in rest}
+            theirs = {pool.submit(_table_pair, digest, blob, pair): pair for pair in rest}
             queued = list(theirs)
 
             def collect(futures: Iterable[Future[_Filled]]) -> None:
@@ -336,8 +341,8 @@ class CostModel:
                 finished(pair, self._fill_uniform(structure, pair))
                 collect([f for f in theirs if f.done()])
             collect(as_completed(list(theirs)))
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        finally:  # (a worker's exit, freeing its caches, is no reason to wait)
+            pool.shutdown(wait=False, cancel_futures=True)
         return [p for p in pairs if p in runnable]
 
     def _fill_uniform(self, structure: _Structure, pair: tuple[int, int]) -> bool:
@@ -442,10 +447,14 @@ class CostModel:
                            objective=self.objective).program
         program.validate(self.arch, capacity=self.mode != "scalesim")
         keys = self._keys(structure, bits)
+        same: dict[tuple[Run, ...], LayerStats] = {}  # a layer's stats are its runs' (repeats)
         for entry, key, layer in zip(structure.entries, keys, program.layers, strict=True):
             if key in entry.cache:
                 continue
-            stats, _ = simulate_layer(layer, self.arch, self.mode, trace=False)
+            stats = same.get(layer.runs)
+            if stats is None:
+                stats = same[layer.runs] = simulate_layer(layer, self.arch, self.mode,
+                                                          trace=False)[0]
             e = stats.energy
             entry.cache[key] = (stats.cycles, stats.seconds, e.mac_pj, e.sram_pj, e.dram_pj,
                                 e.vector_pj, e.static_pj, stats.macs, layer.weight_bits)
@@ -479,20 +488,19 @@ def _layer_info(index: int, op: Op, gemm: Gemm) -> LayerInfo:
                      gemm.macs, False, gemm)
 
 
-_TABLE_JOB: list[CostModel] = []  # per table worker process: the model it fills pairs of
-
-
-def _init_table_worker(blob: bytes) -> None:
-    _TABLE_JOB[:] = [pickle.loads(blob)]
+_TABLE_JOB: dict[str, CostModel] = {}  # per table worker process: the model it fills, by digest
 
 
 _Filled = list[tuple[tuple[int, ...], _Values]] | None  # per entry, (key, values) at a pair
 
 
-def _table_pair(pair: tuple[int, int]) -> _Filled:
+def _table_pair(digest: str, blob: bytes, pair: tuple[int, int]) -> _Filled:
     """In a table worker: per entry of the dense structure, its key and values at ``pair``
     (every layer at ``pair``); None if the PE cannot run it."""
-    model = _TABLE_JOB[0]
+    model = _TABLE_JOB.get(digest)
+    if model is None:
+        _TABLE_JOB.clear()  # (one table at a time)
+        model = _TABLE_JOB[digest] = pickle.loads(blob)
     structure = next(iter(model._structures.values()))
     with no_cyclic_gc(freeze=True):  # (a worker does nothing else: its caches stay frozen)
         if not model._fill_uniform(structure, pair):

@@ -55,15 +55,21 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _init(parent: int, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
+def _init(parent: int, initializer: Callable[..., None] | None,
+          initargs: tuple[Any, ...]) -> None:
     _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    initializer(*initargs)
+    if initializer is not None:
+        initializer(*initargs)
 
 
-def spawn_pool(workers: int, initializer: Callable[..., None],
+def spawn_pool(workers: int, initializer: Callable[..., None] | None = None,
                initargs: tuple[Any, ...] = ()) -> ProcessPoolExecutor:
     """A pool of ``workers`` spawned processes, each set up by ``initializer(*initargs)``
-    (a module-level function; ``initargs`` pickled, so large inputs go as :func:`pack` bytes)."""
+    (a module-level function; ``initargs`` pickled, so large inputs go as :func:`pack` bytes).
+
+    The processes start at the first ``submit``, which blocks until each has read its
+    ``initargs``, after importing what unpickling them needs (a quarter of a second): a
+    caller with work of its own sends large inputs with its tasks instead."""
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_init, initargs=(os.getpid(), initializer, initargs))
