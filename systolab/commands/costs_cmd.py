@@ -8,6 +8,7 @@ measured), then prints a summary.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -65,16 +66,19 @@ def costs(model: str, arch_name: str, bits_text: str, batch: int, mode: str,
     from hwsim.config import load_arch
     from systolab.model_loader import load_graph
     from systolab.progress import Reporter
-    from systolab.search.costs import CostModel
+    from systolab.search.costs import CostModel, TableWorkers
 
     bits = parse_bits(bits_text)
     arch = load_arch(arch_name)
     label = _label(model)
-    cost_model = CostModel(load_graph(model, batch=batch), arch, mode=mode, name=label,
-                           objective=objective, dataflow=dataflow)
-    with Reporter(f"costs {label}", unit="bit pairs") as bar:
-        table = cost_model.table(bits, on_progress=bar.update,
-                                 workers=workers or os.cpu_count() or 1)
+    processes = workers or os.cpu_count() or 1
+    with contextlib.ExitStack() as stack:
+        # the other processes start while the model is captured (used if the table is long)
+        helpers = stack.enter_context(TableWorkers(processes - 1)) if processes > 1 else 1
+        cost_model = CostModel(load_graph(model, batch=batch), arch, mode=mode, name=label,
+                               objective=objective, dataflow=dataflow)
+        with Reporter(f"costs {label}", unit="bit pairs") as bar:
+            table = cost_model.table(bits, on_progress=bar.update, workers=helpers)
     json_path, npy_path = table.write(Path(out_dir) / f"{label}_{arch.name}_costs")
 
     lo, hi = bits[0], bits[-1]

@@ -66,7 +66,7 @@ if TYPE_CHECKING:  # a graph from ONNX or a topology needs no torch; from_model 
     import torch
     from torch import nn
 
-__all__ = ["Cost", "CostModel", "CostTable", "LayerInfo"]
+__all__ = ["Cost", "CostModel", "CostTable", "LayerInfo", "TableWorkers"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,25 +266,28 @@ class CostModel:
 
     def table(self, bits: Iterable[int] = range(2, 9),
               on_progress: Callable[[int, int], None] | None = None,
-              workers: int = 1) -> CostTable:
+              workers: int | TableWorkers = 1) -> CostTable:
         """Per-layer (cycles, energy) of every (w_bits, a_bits) pair in ``bits`` on the dense
         model, each with every layer at that pair (HAQ's lookup table; a layer's traffic also
         depends on its neighbours' widths). Pairs the PE cannot run are left NaN.
         ``on_progress(pairs done, pairs)`` is called after each pair. ``workers`` > 1 spreads
-        the pairs over this process and ``workers - 1`` spawned ones (the same numbers; the
-        per-layer results all land in this model's caches)."""
+        the pairs over this process and ``workers - 1`` spawned ones, or over the processes
+        of a :class:`TableWorkers` started ahead (the same numbers; the per-layer results all
+        land in this model's caches)."""
         widths = tuple(sorted(set(bits)))
         if not widths or any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in widths):
             raise ProgramError(f"bits must be positive integers, not {shown(list(bits))}")
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ProgramError(f"workers must be a positive integer, not {shown(workers)}")
+        if not isinstance(workers, TableWorkers) and (
+                isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+            raise ProgramError(f"workers must be a positive integer or TableWorkers, not "
+                               f"{shown(workers)}")
         top = widths[-1]
         array = np.full((len(self.layers), top, top, 2), np.nan)
         dense: tuple[int | None, ...] = (None,) * len(self.layers)
         structure = self._structures.get(dense) or self._structure(dense, Policy())
         pairs = [(w, a) for w in widths for a in widths]
         with no_cyclic_gc():  # (the mapper and the engine make no reference cycles)
-            runnable = self._fill_pairs(structure, pairs, min(workers, len(pairs)), on_progress)
+            runnable = self._fill_pairs(structure, pairs, workers, on_progress)
         for w, a in runnable:
             uniform = ((w, a),) * len(self.layers)
             for entry, key in zip(structure.entries, self._keys(structure, uniform),
@@ -295,11 +298,12 @@ class CostModel:
         return CostTable(self.name, self.arch.name, self.mode, widths, self.layers, array,
                          self.objective, self.arch.array.dataflows)
 
-    def _fill_pairs(self, structure: _Structure, pairs: list[tuple[int, int]], workers: int,
+    def _fill_pairs(self, structure: _Structure, pairs: list[tuple[int, int]],
+                    workers: int | TableWorkers,
                     on_progress: Callable[[int, int], None] | None) -> list[tuple[int, int]]:
         """Fill the caches of ``structure`` at every uniform pair; the pairs the PE can run.
         The last pair is filled here first; if the rest would take longer than
-        :data:`SPREAD_S` at its pace, spawned workers take pairs from the front and this
+        :data:`SPREAD_S` at its pace, worker processes take pairs from the front and this
         process from the back until they meet (the pairs' costs differ: neither side waits
         for a fixed share)."""
         done: list[tuple[int, int]] = []
@@ -315,7 +319,7 @@ class CostModel:
         start = time.perf_counter()
         finished(pairs[-1], self._fill_uniform(structure, pairs[-1]))
         rest = pairs[:-1]
-        if workers == 1 or (time.perf_counter() - start) * len(rest) < SPREAD_S:
+        if workers == 1 or not rest or (time.perf_counter() - start) * len(rest) < SPREAD_S:
             for pair in rest:
                 finished(pair, self._fill_uniform(structure, pair))
             return [p for p in pairs if p in runnable]
@@ -323,7 +327,8 @@ class CostModel:
         job._structures = {(None,) * len(self.layers): structure}
         blob = pack(job)  # (with every task, not to the initializer: see spawn_pool)
         digest = hashlib.blake2b(blob, digest_size=16).hexdigest()
-        pool = spawn_pool(workers - 1)
+        helpers = workers if isinstance(workers, TableWorkers) else TableWorkers(workers - 1)
+        pool = helpers.pool
         try:
             theirs = {pool.submit(_table_pair, digest, blob, pair): pair for pair in rest}
             queued = list(theirs)
@@ -336,13 +341,17 @@ class CostModel:
                             entry.cache[key] = values
                     finished(theirs.pop(future), filled is not None)
 
-            while queued and queued[-1].cancel():  # else a worker has it, and all before it
+            # The last pair not started is this process's: one a worker cannot be given back
+            # (the pool hands each worker one ahead) is filled here too, its copy ignored.
+            while queued and (queued[-1].cancel() or sum(
+                    not f.done() for f in theirs) > helpers.processes):
                 pair = theirs.pop(queued.pop())
                 finished(pair, self._fill_uniform(structure, pair))
                 collect([f for f in theirs if f.done()])
             collect(as_completed(list(theirs)))
-        finally:  # (a worker's exit, freeing its caches, is no reason to wait)
-            pool.shutdown(wait=False, cancel_futures=True)
+        finally:
+            if helpers is not workers:
+                helpers.close()
         return [p for p in pairs if p in runnable]
 
     def _fill_uniform(self, structure: _Structure, pair: tuple[int, int]) -> bool:
@@ -486,6 +495,36 @@ def _layer_info(index: int, op: Op, gemm: Gemm) -> LayerInfo:
                          op.kind is OpKind.DEPTHWISE_CONV2D, gemm)
     return LayerInfo(index, op.name, op.kind.value, gemm.K, gemm.N, (1, 1), 1, 1, op.params,
                      gemm.macs, False, gemm)
+
+
+class TableWorkers:
+    """Worker processes for :meth:`CostModel.table`, started ahead: a spawned process takes
+    about a quarter of a second to start, which a caller hides by starting them before other
+    work (``systolab costs`` does, before it captures the model). Used by any number of
+    tables; :meth:`close` them (or use as a context manager)."""
+
+    def __init__(self, processes: int) -> None:
+        if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
+            raise ProgramError(f"processes must be a positive integer, not {shown(processes)}")
+        self.processes = processes
+        self.pool = spawn_pool(processes)
+        for _ in range(processes):  # (each starts now and imports what a table needs)
+            self.pool.submit(_warm_up)
+
+    def close(self) -> None:
+        """Cancel what is pending; the processes exit when their task is done (no wait: a
+        worker's exit, freeing its caches, is no reason to hold the caller)."""
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def __enter__(self) -> TableWorkers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _warm_up() -> None:
+    """A task that makes a new worker import this module (by unpickling it) and no more."""
 
 
 _TABLE_JOB: dict[str, CostModel] = {}  # per table worker process: the model it fills, by digest
