@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import time
 from functools import cache
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from hwsim.config import Arch, load_arch
 from hwsim.errors import ProgramError
 from systolab.commands.costs_cmd import costs, parse_bits
 from systolab.pipeline import simulate_graph
-from systolab.search.costs import Cost, CostModel
+from systolab.search.costs import Cost, CostModel, TableWorkers
 from systolab.zoo import get_model, mobilenet_v2, resnet18
 
 
@@ -188,13 +189,29 @@ def test_table_over_worker_processes_is_the_same_table(monkeypatch: pytest.Monke
     bits = [1, 8, 9]
     serial = CostModel(graph, arch).table(bits)
     monkeypatch.setattr(costs_module, "SPREAD_S", 0.0)  # (a table this small stays here)
+    here: list[tuple[int, int]] = []
+    fill = CostModel._fill_uniform
+
+    def slowly(self: CostModel, structure: object, pair: tuple[int, int]) -> bool:
+        here.append(pair)  # (slowed, so that the worker, once started, takes some pairs)
+        time.sleep(0.2)
+        return fill(self, structure, pair)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CostModel, "_fill_uniform", slowly)
     seen: list[tuple[int, int]] = []
     spread = CostModel(graph, arch)
     table = spread.table(bits, on_progress=lambda done, n: seen.append((done, n)), workers=2)
+    monkeypatch.setattr(CostModel, "_fill_uniform", fill)
+    assert 0 < len(here) < 9
     assert np.array_equal(table.array, serial.array, equal_nan=True)
     runs = np.isfinite(table.array[:, :, :, 0]).all(axis=0)
     assert [tuple(x + 1) for x in np.argwhere(runs)] == [(1, 1), (1, 8), (8, 1), (8, 8)]
     assert seen == [(done, 9) for done in range(1, 10)]
+    # workers started ahead serve any number of tables
+    with TableWorkers(1) as helpers:
+        for _ in range(2):
+            again = CostModel(graph, arch).table(bits, workers=helpers)
+            assert np.array_equal(again.array, serial.array, equal_nan=True)
     # every runnable pair landed in the caches, with what the full path reports
     expected = full_path(graph, arch, Policy(LayerPolicy(1, 8)))
 
@@ -203,7 +220,9 @@ def test_table_over_worker_processes_is_the_same_table(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(costs_module, "simulate_layer", no_simulation)
     assert spread.evaluate(Policy(LayerPolicy(1, 8))) == expected
-    with pytest.raises(ProgramError, match="workers must be a positive integer, not 0"):
+
+    with pytest.raises(ProgramError, match="workers must be a positive integer or TableWorkers, "
+                                           "not 0"):
         spread.table(bits, workers=0)
 
 
