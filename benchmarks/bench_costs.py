@@ -48,6 +48,7 @@ def _table_once(workers: int, model: str, arch: str) -> None:
     import systolab.search.costs as costs
     from compiler.frontend.pytorch import trace
     from hwsim import load_arch
+    from hwsim.engine import no_cyclic_gc
     from systolab.zoo import get_model
 
     spent = {"map": 0.0, "simulate": 0.0}
@@ -69,7 +70,8 @@ def _table_once(workers: int, model: str, arch: str) -> None:
         helpers = costs.TableWorkers(workers - 1)
     cost_model = costs.CostModel(trace(*get_model(model)), load_arch(arch), name=model)
     t0 = time.perf_counter()
-    table = cost_model.table(range(1, 9), workers=helpers)
+    with no_cyclic_gc(freeze=True):  # (as systolab costs runs it)
+        table = cost_model.table(range(1, 9), workers=helpers)
     total = time.perf_counter() - t0
     pairs = len(table.bits) ** 2
     split = (f" (mapping {spent['map']:.2f} s, simulation {spent['simulate']:.2f} s)"

@@ -64,6 +64,7 @@ def costs(model: str, arch_name: str, bits_text: str, batch: int, mode: str,
     each (w_bits, a_bits) pair on an accelerator: the lookup table of hardware-aware
     quantization searches (HAQ, Wang et al., CVPR 2019)."""
     from hwsim.config import load_arch
+    from hwsim.engine import no_cyclic_gc
     from systolab.model_loader import load_graph
     from systolab.progress import Reporter
     from systolab.search.costs import CostModel, TableWorkers
@@ -77,7 +78,9 @@ def costs(model: str, arch_name: str, bits_text: str, batch: int, mode: str,
         helpers = stack.enter_context(TableWorkers(processes - 1)) if processes > 1 else 1
         cost_model = CostModel(load_graph(model, batch=batch), arch, mode=mode, name=label,
                                objective=objective, dataflow=dataflow)
-        with Reporter(f"costs {label}", unit="bit pairs") as bar:
+        # (this process only maps and simulates from here: what the table leaves alive, its
+        # caches, is frozen out of the collector rather than walked once more)
+        with Reporter(f"costs {label}", unit="bit pairs") as bar, no_cyclic_gc(freeze=True):
             table = cost_model.table(bits, on_progress=bar.update, workers=helpers)
     json_path, npy_path = table.write(Path(out_dir) / f"{label}_{arch.name}_costs")
 

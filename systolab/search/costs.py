@@ -302,10 +302,11 @@ class CostModel:
                     workers: int | TableWorkers,
                     on_progress: Callable[[int, int], None] | None) -> list[tuple[int, int]]:
         """Fill the caches of ``structure`` at every uniform pair; the pairs the PE can run.
-        The last pair is filled here first; if the rest would take longer than
-        :data:`SPREAD_S` at its pace, worker processes take pairs from the front and this
-        process from the back until they meet (the pairs' costs differ: neither side waits
-        for a fixed share)."""
+        Worker processes take pairs from the front and this process from the back until
+        they meet (the pairs' costs differ: neither side waits for a fixed share). Workers
+        started ahead (:class:`TableWorkers`) start at once; else the last pair is filled
+        here first, and workers are spawned only if the rest would take longer than
+        :data:`SPREAD_S` at its pace."""
         done: list[tuple[int, int]] = []
         runnable: set[tuple[int, int]] = set()
 
@@ -316,13 +317,15 @@ class CostModel:
             if on_progress is not None:
                 on_progress(len(done), len(pairs))
 
-        start = time.perf_counter()
-        finished(pairs[-1], self._fill_uniform(structure, pairs[-1]))
-        rest = pairs[:-1]
-        if workers == 1 or not rest or (time.perf_counter() - start) * len(rest) < SPREAD_S:
-            for pair in rest:
-                finished(pair, self._fill_uniform(structure, pair))
-            return [p for p in pairs if p in runnable]
+        rest = pairs  # (workers started ahead take pairs at once)
+        if not isinstance(workers, TableWorkers):
+            start = time.perf_counter()
+            finished(pairs[-1], self._fill_uniform(structure, pairs[-1]))
+            rest = pairs[:-1]
+            if workers == 1 or not rest or (time.perf_counter() - start) * len(rest) < SPREAD_S:
+                for pair in rest:
+                    finished(pair, self._fill_uniform(structure, pair))
+                return [p for p in pairs if p in runnable]
         job = copy.copy(self)  # what a worker needs: the dense structure, not the pruned ones
         job._structures = {(None,) * len(self.layers): structure}
         blob = pack(job)  # (with every task, not to the initializer: see spawn_pool)
