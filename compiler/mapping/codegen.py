@@ -21,6 +21,7 @@ therefore agree.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ _SPLIT_BELOW = 8
 (see :func:`gemm_runs`)."""
 
 
+@functools.lru_cache(maxsize=4096)
 def gemm_runs(mp: GemmMapping, *, out_bits: int) -> tuple[Run, ...]:
     """The runs of one GEMM's loop nest (:mod:`compiler.mapping.tiling` states the orders).
 
@@ -87,6 +89,7 @@ def gemm_runs(mp: GemmMapping, *, out_bits: int) -> tuple[Run, ...]:
     ``Nmnk`` class's first m tile, which loads the weight block, apart from the others; and
     with few m tiles, each m tile's first n tile (which loads its inputs) apart from the
     rest. :func:`gemm_blocks` says which blocks of the GEMM each run's iterations work on.
+    Cached: a network's repeated layers map to equal mappings.
     """
     return tuple(run for run, _ in _nest(mp, out_bits))
 

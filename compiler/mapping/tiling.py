@@ -61,7 +61,7 @@ from collections.abc import Callable, Iterator
 
 from compiler.errors import MappingError
 from compiler.ir import Gemm
-from compiler.mapping import cost, geometry
+from compiler.mapping import codegen, cost, geometry
 from compiler.mapping.cost import (
     ComputePart,
     compute_part,
@@ -438,8 +438,10 @@ def map_gemm(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch,
 
 
 def clear_caches() -> None:
-    """Forget every mapping and the tile timings and footprints behind them (benchmarks)."""
+    """Forget every mapping, the tile timings and footprints behind them and the runs
+    generated from them (benchmarks)."""
     map_gemm.cache_clear()
+    codegen.gemm_runs.cache_clear()
     cost.clear_cache()
     geometry.clear_cache()
 
