@@ -34,12 +34,13 @@ from hwsim._template import (
     order_reach,
     places,
     span,
+    structure,
     template,
     template_reach,
 )
 from hwsim.config import Arch
 from hwsim.dataflow import get_dataflow
-from hwsim.isa import Compute, Instr, Load, Run
+from hwsim.isa import Compute, Instr, Run
 
 Key = tuple[int, int, int]  # (run, iteration, body index)
 
@@ -199,20 +200,9 @@ class Keyed:
     out: dict[Key, list[Key]]
 
 
-def _structure(ins: Instr) -> tuple[object, ...]:
-    """What :func:`build` reads of an instruction: its kind, pattern, waits, stream and slots,
-    and a tile's shape (its nominal spans). Not bits: a schedule is the same for every
-    precision and every DRAM speed, which is what keeps the channel's order fixed."""
-    if isinstance(ins, Load):
-        return ("load", ins.buffer, ins.slots, ins.every, ins.deps, ins.window)
-    if isinstance(ins, Compute):
-        return ("compute", ins.dataflow, ins.m, ins.k, ins.n, ins.every, ins.deps, ins.window)
-    return (ins.op, ins.every, ins.deps, ins.window)
-
-
 @dataclass(frozen=True, slots=True)
 class _Key:
-    """Runs, counts and arch, equal by what a schedule depends on (:func:`_structure`, the
+    """Runs, counts and arch, equal by what a schedule depends on (:func:`~hwsim._template.structure`, the
     counts, the array's size, the timing mode)."""
 
     runs: tuple[Run, ...] = field(compare=False, hash=False)
@@ -231,13 +221,13 @@ def build(runs: tuple[Run, ...], counts: list[int], arch: Arch, mode: str) -> Sc
 
 
 def _key(runs: tuple[Run, ...], counts: list[int], arch: Arch, mode: str) -> _Key:
-    shape = (tuple(tuple(_structure(ins) for ins in run.body) for run in runs),
+    shape = (tuple(tuple(structure(ins) for ins in run.body) for run in runs),
              arch.array.rows, arch.array.cols)
     return _Key(runs, arch, tuple(counts), mode, shape)
 
 
 def structure_key(runs: tuple[Run, ...], arch: Arch, mode: str) -> object:
-    """Hashable, equal for layers whose schedules are the same (:func:`_structure` of every
+    """Hashable, equal for layers whose schedules are the same (:func:`~hwsim._template.structure` of every
     instruction, the runs' counts, the array size, the mode)."""
     return _key(runs, [run.count for run in runs], arch, mode)
 

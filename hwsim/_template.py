@@ -53,7 +53,8 @@ class Template:
     the prefix's end); ``floors``: per load, the scaled floor of a deep stream (or ``None``);
     ``stores``: (body index, phase, scaled position); ``units``: per phase, (body index, is a
     compute, output-slot offset); ``deps``: per body index, per phase of it, (waited index,
-    offset); ``ids``: the same over one period's instance ids (:class:`Ids`)."""
+    offset); ``ids``: the same over one period's instance ids (:class:`Ids`). ``body``: the
+    first body of its structure (:func:`structure`) to be asked for: only that is read of it."""
 
     body: tuple[Instr, ...]
     consumers: tuple[tuple[int, ...], ...]
@@ -79,14 +80,40 @@ class Template:
         return out
 
 
+def structure(ins: Instr) -> tuple[object, ...]:
+    """What a template and a schedule read of an instruction: its kind, pattern, waits,
+    stream and slots, and a tile's shape (its nominal spans). Not bits: a schedule is the
+    same for every precision and every DRAM speed, which is what keeps the channel's order
+    fixed."""
+    if isinstance(ins, Load):
+        return ("load", ins.buffer, ins.slots, ins.every, ins.deps, ins.window)
+    if isinstance(ins, Compute):
+        return ("compute", ins.dataflow, ins.m, ins.k, ins.n, ins.every, ins.deps, ins.window)
+    return (ins.op, ins.every, ins.deps, ins.window)
+
+
+@dataclass(frozen=True, slots=True)
+class _Body:
+    """A run body, equal (and hashed) by the :func:`structure` of its instructions: bodies
+    that differ only in bits (another precision of the same tiles) share one template."""
+
+    body: tuple[Instr, ...] = dataclasses.field(compare=False, hash=False)
+    shape: tuple[tuple[object, ...], ...]
+
+
 def template(body: tuple[Instr, ...], P: int, nom: list[tuple[Fraction, Fraction]],
               scale: int) -> Template:
-    return _template_cached(body, P, tuple(nom), scale)
+    """The template of ``body`` (a period of ``P``; ``nom``, ``scale``: the instructions'
+    nominal spans and their common denominator, as :func:`hwsim._schedule.build` has them),
+    cached by structure: its ``body`` is the first of that structure to be asked for."""
+    return _template_cached(_Body(body, tuple(structure(ins) for ins in body)), P, tuple(nom),
+                            scale)
 
 
 @functools.lru_cache(maxsize=1024)
-def _template_cached(body: tuple[Instr, ...], P: int, nom: tuple[tuple[Fraction, Fraction], ...],
+def _template_cached(key: _Body, P: int, nom: tuple[tuple[Fraction, Fraction], ...],
                      scale: int) -> Template:
+    body = key.body
     # phases of the period in which each instruction executes
     phases = [[o for o in range(P) if lo <= o % ins.every < hi]
               for ins in body for lo, hi in [window_of(ins)]]
