@@ -73,6 +73,8 @@ def _table_once(workers: int, model: str, arch: str) -> None:
     with no_cyclic_gc(freeze=True):  # (as systolab costs runs it)
         table = cost_model.table(range(1, 9), workers=helpers)
     total = time.perf_counter() - t0
+    if isinstance(helpers, costs.TableWorkers):
+        helpers.close()
     pairs = len(table.bits) ** 2
     split = (f" (mapping {spent['map']:.2f} s, simulation {spent['simulate']:.2f} s)"
              if workers == 1 else "")

@@ -515,9 +515,10 @@ class TableWorkers:
             self.pool.submit(_warm_up)
 
     def close(self) -> None:
-        """Cancel what is pending; the processes exit when their task is done (no wait: a
-        worker's exit, freeing its caches, is no reason to hold the caller)."""
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        """Cancel what is pending and wait for the processes to finish their task and exit
+        (left to exit on their own, they race the interpreter's exit in CPython 3.11's
+        ``concurrent.futures``, which then prints an ignored OSError)."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> TableWorkers:
         return self
