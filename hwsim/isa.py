@@ -210,11 +210,14 @@ class Program:
         """
         if not self.layers:
             raise ProgramError(f"program {self.name!r} must have at least one layer")
+        checked: set[int] = set()  # (repeated layers share their run objects: checked once)
         for li, layer in enumerate(self.layers):
             if not layer.runs:
                 raise ProgramError(f"layer {li} ({layer.name!r}) must have at least one run")
             for ri, run in enumerate(layer.runs):
-                _validate_run(run, f"layer {li} ({layer.name!r}) run {ri}", arch, capacity)
+                if id(run) not in checked:
+                    _validate_run(run, f"layer {li} ({layer.name!r}) run {ri}", arch, capacity)
+                    checked.add(id(run))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
