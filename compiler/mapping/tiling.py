@@ -158,7 +158,7 @@ class _Space:
         self.halves = {b: arch.buffers.get(b).slot_bits(2) for b in ("input", "weight", "output")}
         # (memos: the candidates ask the same questions many times)
         self._kplans: dict[int, KPlan | None] = {}
-        self._m_tiles: dict[int, tuple[TileClass, ...]] = {}
+        self._classes: dict[int, tuple[TileClass, ...]] = {}
         self._footprints: dict[int, int] = {}
         self._fewest: dict[int, int] = {}
 
@@ -204,9 +204,9 @@ class _Space:
 
     def m_tiles(self, m: int) -> tuple[TileClass, ...]:
         """The classes of m tiles a cap of ``m`` makes."""
-        tiles = self._m_tiles.get(m)
+        tiles = self._classes.get(m)
         if tiles is None:
-            tiles = self._m_tiles[m] = tuple(_m_tiles(self.g, self.geometry, m))
+            tiles = self._classes[m] = tuple(_m_tiles(self.g, self.geometry, m))
         return tiles
 
     def footprint(self, m: int) -> int:
