@@ -224,6 +224,8 @@ def test_table_over_worker_processes_is_the_same_table(monkeypatch: pytest.Monke
     with pytest.raises(ProgramError, match="workers must be a positive integer or TableWorkers, "
                                            "not 0"):
         spread.table(bits, workers=0)
+    with pytest.raises(ProgramError, match="processes must be a positive integer, not True"):
+        TableWorkers(True)
 
 
 def test_costs_cli_writes_table(tmp_path: Path) -> None:
@@ -235,6 +237,11 @@ def test_costs_cli_writes_table(tmp_path: Path) -> None:
     assert array.shape == (4, 8, 8, 2) and data["bits"] == [4, 5, 6, 8]
     assert np.isfinite(array[:, 3:6, 3:6]).all() and np.isnan(array[:, 6]).all()
     assert "4 compute layers" in result.output and "uniform 8-bit" in result.output
+
+
+def test_costs_cli_refuses_no_workers(tmp_path: Path) -> None:
+    result = CliRunner().invoke(costs, ["digits_cnn", "--workers", "0", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "--workers" in result.output and "0" in result.output
 
 
 def test_parse_bits() -> None:
