@@ -202,8 +202,9 @@ class Keyed:
 
 @dataclass(frozen=True, slots=True)
 class _Key:
-    """Runs, counts and arch, equal by what a schedule depends on (:func:`~hwsim._template.structure`, the
-    counts, the array's size, the timing mode)."""
+    """Runs, counts and arch, equal by what a schedule depends on (the
+    :func:`~hwsim._template.structure` of every instruction, the counts, the array's size, the
+    timing mode)."""
 
     runs: tuple[Run, ...] = field(compare=False, hash=False)
     arch: Arch = field(compare=False, hash=False)
@@ -227,8 +228,9 @@ def _key(runs: tuple[Run, ...], counts: list[int], arch: Arch, mode: str) -> _Ke
 
 
 def structure_key(runs: tuple[Run, ...], arch: Arch, mode: str) -> object:
-    """Hashable, equal for layers whose schedules are the same (:func:`~hwsim._template.structure` of every
-    instruction, the runs' counts, the array size, the mode)."""
+    """Hashable, equal for layers whose schedules are the same (the
+    :func:`~hwsim._template.structure` of every instruction, the runs' counts, the array
+    size, the mode)."""
     return _key(runs, [run.count for run in runs], arch, mode)
 
 

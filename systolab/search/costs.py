@@ -33,10 +33,8 @@ True
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import math
-import pickle
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, as_completed
@@ -60,7 +58,7 @@ from hwsim.isa import Run
 from hwsim.outfiles import replacing, write_text
 from hwsim.stats import LayerStats
 from hwsim.timing import check_mode
-from systolab.search.workers import pack, spawn_pool
+from systolab.search.workers import digest, pack, spawn_pool, unpacked
 
 if TYPE_CHECKING:  # a graph from ONNX or a topology needs no torch; from_model imports it
     import torch
@@ -329,11 +327,11 @@ class CostModel:
         job = copy.copy(self)  # what a worker needs: the dense structure, not the pruned ones
         job._structures = {(None,) * len(self.layers): structure}
         blob = pack(job)  # (with every task, not to the initializer: see spawn_pool)
-        digest = hashlib.blake2b(blob, digest_size=16).hexdigest()
+        name = digest(blob)
         helpers = workers if isinstance(workers, TableWorkers) else TableWorkers(workers - 1)
         pool = helpers.pool
         try:
-            theirs = {pool.submit(_table_pair, digest, blob, pair): pair for pair in rest}
+            theirs = {pool.submit(_table_pair, name, blob, pair): pair for pair in rest}
             queued = list(theirs)
 
             def collect(futures: Iterable[Future[_Filled]]) -> None:
@@ -531,19 +529,13 @@ def _warm_up() -> None:
     """A task that makes a new worker import this module (by unpickling it) and no more."""
 
 
-_TABLE_JOB: dict[str, CostModel] = {}  # per table worker process: the model it fills, by digest
-
-
 _Filled = list[tuple[tuple[int, ...], _Values]] | None  # per entry, (key, values) at a pair
 
 
-def _table_pair(digest: str, blob: bytes, pair: tuple[int, int]) -> _Filled:
+def _table_pair(name: str, blob: bytes, pair: tuple[int, int]) -> _Filled:
     """In a table worker: per entry of the dense structure, its key and values at ``pair``
     (every layer at ``pair``); None if the PE cannot run it."""
-    model = _TABLE_JOB.get(digest)
-    if model is None:
-        _TABLE_JOB.clear()  # (one table at a time)
-        model = _TABLE_JOB[digest] = pickle.loads(blob)
+    model: CostModel = unpacked(name, blob)
     structure = next(iter(model._structures.values()))
     with no_cyclic_gc(freeze=True):  # (a worker does nothing else: its caches stay frozen)
         if not model._fill_uniform(structure, pair):

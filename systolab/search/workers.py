@@ -2,7 +2,8 @@
 
 Workers are spawned, not forked: they inherit nothing from a parent that imported torch or
 started threads (a progress bar's monitor), and import only what their task needs. What they
-work on travels once, as bytes (:func:`pack`), to the pool's initializer. A worker dies with
+work on travels as bytes (:func:`pack`): once, to the pool's initializer, or with every task
+under its :func:`digest`, unpickled once per worker (:func:`unpacked`). A worker dies with
 its parent, however the parent dies, and leaves Ctrl-C to it.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import copyreg
 import ctypes
+import hashlib
 import io
 import multiprocessing
 import os
@@ -21,7 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-__all__ = ["pack", "spawn_pool"]
+__all__ = ["digest", "pack", "spawn_pool", "unpacked"]
 
 
 def _mappingproxy(data: dict[str, Any]) -> types.MappingProxyType[str, Any]:
@@ -37,6 +39,24 @@ def pack(obj: object) -> bytes:
                               types.MappingProxyType: lambda m: (_mappingproxy, (dict(m),))}
     pickler.dump(obj)
     return buf.getvalue()
+
+
+def digest(blob: bytes) -> str:
+    """The name a packed object travels under with each task."""
+    return hashlib.sha256(blob).hexdigest()
+
+
+_UNPACKED: dict[str, Any] = {}  # per worker process: the object its tasks work on, by digest
+
+
+def unpacked(name: str, blob: bytes) -> Any:
+    """In a worker: the object ``blob`` packs (its :func:`digest` is ``name``), unpickled by
+    the first task that brings it; a worker serves one sweep or table at a time."""
+    obj = _UNPACKED.get(name)
+    if obj is None:
+        _UNPACKED.clear()
+        obj = _UNPACKED[name] = pickle.loads(blob)
+    return obj
 
 
 _PR_SET_PDEATHSIG = 1

@@ -2,8 +2,8 @@
 
 Every executor gets the sweep :class:`~systolab.search.sweep.evaluate.Context` once, as bytes
 (:func:`systolab.search.workers.pack`): the workloads' lowered IR graphs are traced in the
-parent and shipped, not re-traced per worker. Workers are long-lived, so the per-layer caches of the mapper
-(``compiler.mapping.map_gemm``) and the engine (``hwsim.engine``) persist across the points a
+parent and shipped, not re-traced per worker. Workers are long-lived, so the per-layer caches
+of the mapper (``compiler.mapping.map_gemm``) and the engine (``hwsim.engine``) persist across the points a
 worker evaluates; their keys hold the full layer and :class:`Arch` (whose name
 :func:`~systolab.search.sweep.points.to_arch` keeps constant), so a hit is always valid: repeated layer
 shapes, workloads that share layers, and co-design policies that share layers' bits.
@@ -14,7 +14,6 @@ so every executor produces the same store and the same front.
 
 from __future__ import annotations
 
-import hashlib
 import pickle
 import socket
 from collections.abc import Iterable, Iterator
@@ -26,23 +25,13 @@ from hwsim.errors import SystolabError
 from hwsim.fields import shown
 from systolab.search.sweep.evaluate import Context, PointResult, evaluate_point
 from systolab.search.sweep.points import Point
-from systolab.search.workers import spawn_pool
+from systolab.search.workers import digest, spawn_pool, unpacked
 
 __all__ = ["EXECUTORS", "Executor", "LocalExecutor", "RayExecutor", "SerialExecutor",
            "make_executor"]
 
 Task = tuple[int, Point]
 
-
-_CONTEXTS: dict[str, Context] = {}  # per worker process: unpacked contexts by digest
-
-
-def _context(digest: str, blob: bytes) -> Context:
-    ctx = _CONTEXTS.get(digest)
-    if ctx is None:
-        _CONTEXTS.clear()  # one sweep at a time per worker
-        ctx = _CONTEXTS[digest] = pickle.loads(blob)
-    return ctx
 
 
 class Executor(Protocol):
@@ -115,8 +104,8 @@ class LocalExecutor:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _ray_task(seq: int, point: Point, digest: str, blob: bytes) -> PointResult:
-    return _in_worker(seq, point, _context(digest, blob))
+def _ray_task(seq: int, point: Point, name: str, blob: bytes) -> PointResult:
+    return _in_worker(seq, point, unpacked(name, blob))
 
 
 CONNECT_TIMEOUT_S = 30.0
@@ -171,7 +160,7 @@ class RayExecutor:
                                         f"{str(err).splitlines()[0][:200]}") from None
             else:
                 ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-        self._digest = hashlib.sha256(blob).hexdigest()
+        self._digest = digest(blob)
         self._blob = ray.put(blob)
         self._remote = ray.remote(num_cpus=1)(_ray_task)
         self._pending: list[Any] = []
