@@ -63,7 +63,7 @@ def _table_once(workers: int, model: str, arch: str) -> None:
         return wrapper
 
     if workers == 1:
-        costs.map_model = timed(costs.map_model, "map")
+        costs.map_op = timed(costs.map_op, "map")
         costs.simulate_layer = timed(costs.simulate_layer, "simulate")
         helpers: int | costs.TableWorkers = 1
     else:  # started before the capture, as systolab costs does

@@ -23,9 +23,9 @@ from compiler.mapping.sparsity import SparsityEffect, sparsity_effect
 from compiler.mapping.tiling import GemmMapping, check_objective, map_gemm
 from hwsim.config import Arch
 from hwsim.errors import SystolabError
-from hwsim.isa import Program
+from hwsim.isa import Layer, Program
 
-__all__ = ["GemmMapping", "LayerPlan", "MappedModel", "map_gemm", "map_model"]
+__all__ = ["GemmMapping", "LayerPlan", "MappedModel", "map_gemm", "map_model", "map_op"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,28 +85,37 @@ def map_model(graph: Graph, arch: Arch, name: str = "model", mode: str = "native
     bits = tensor_bits(graph)
     plans, layers = [], []
     for op in graph.ops():
-        gemm = mapping = effect = None
-        try:
-            if op.kind in COMPUTE_OPS:
-                effect = sparsity_effect(op, arch)
-                w_bits = effect.w_bits or op.precision.w_bits  # (decoded shared weights)
-                arch.array.pe.check_bits(w_bits, op.precision.a_bits)
-                gemm = graph.record(op.name, Gemm)
-                scalesim = mode == "scalesim"
-                mapping = map_gemm(gemm, w_bits, op.precision.a_bits,
-                                   bits[op.name], arch, _weight_word_bits(graph, op, effect, bits),
-                                   _input_word_bits(graph, op, gemm, bits, scalesim), scalesim,
-                                   geometry=None if scalesim else ConvGeometry.of(op),
-                                   k_scale=effect.k_scale, objective=objective,
-                                   weight_code=effect.weight_code)
-            layer = op_layer(graph, op, bits, arch, mapping)
-        except SystolabError as err:
-            raise MappingError(f"cannot map op {op.name!r} ({op.kind.value}, from "
-                               f"{op.source or 'the model'}) onto {arch.name!r}: {err}") from err
-        if layer is not None:
-            plans.append(LayerPlan(op, gemm, mapping, effect))
-            layers.append(layer)
+        mapped = map_op(graph, op, arch, bits, mode, objective)
+        if mapped is not None:
+            plans.append(mapped[0])
+            layers.append(mapped[1])
     if not layers:
         raise MappingError(f"model {name!r} has no op that does work on the accelerator")
     return MappedModel(graph, arch, tuple(plans), Program(name, tuple(layers)))
 
+
+def map_op(graph: Graph, op: Op, arch: Arch, bits: dict[str, int], mode: str = "native",
+           objective: str = "latency") -> tuple[LayerPlan, Layer] | None:
+    """One op of :func:`map_model`: its plan and layer, or ``None`` if it costs nothing (a
+    layout op the next op reads in place). ``bits`` is the graph's
+    :func:`~compiler.mapping.codegen.tensor_bits`; an op's layer depends on the rest of
+    the graph only through them."""
+    gemm = mapping = effect = None
+    try:
+        if op.kind in COMPUTE_OPS:
+            effect = sparsity_effect(op, arch)
+            w_bits = effect.w_bits or op.precision.w_bits  # (decoded shared weights)
+            arch.array.pe.check_bits(w_bits, op.precision.a_bits)
+            gemm = graph.record(op.name, Gemm)
+            scalesim = mode == "scalesim"
+            mapping = map_gemm(gemm, w_bits, op.precision.a_bits,
+                               bits[op.name], arch, _weight_word_bits(graph, op, effect, bits),
+                               _input_word_bits(graph, op, gemm, bits, scalesim), scalesim,
+                               geometry=None if scalesim else ConvGeometry.of(op),
+                               k_scale=effect.k_scale, objective=objective,
+                               weight_code=effect.weight_code)
+        layer = op_layer(graph, op, bits, arch, mapping)
+    except SystolabError as err:
+        raise MappingError(f"cannot map op {op.name!r} ({op.kind.value}, from "
+                           f"{op.source or 'the model'}) onto {arch.name!r}: {err}") from err
+    return None if layer is None else (LayerPlan(op, gemm, mapping, effect), layer)

@@ -45,8 +45,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from compiler.ir import CONV_OPS, Gemm, Graph, Op, OpKind
-from compiler.mapping import map_model
-from compiler.mapping.codegen import DEFAULT_BITS, read_precision
+from compiler.mapping import map_model, map_op
+from compiler.mapping.codegen import DEFAULT_BITS, read_precision, tensor_bits
 from compiler.mapping.tiling import check_objective
 from compiler.passes import compile_graph
 from compiler.policy import LayerPolicy, Policy, apply_policy
@@ -54,7 +54,7 @@ from hwsim.config import Arch, load_arch
 from hwsim.engine import no_cyclic_gc, simulate_layer
 from hwsim.errors import ProgramError, SystolabError
 from hwsim.fields import shown
-from hwsim.isa import Run
+from hwsim.isa import Program, Run
 from hwsim.outfiles import replacing, write_text
 from hwsim.stats import LayerStats
 from hwsim.timing import check_mode
@@ -195,6 +195,7 @@ class _Structure:
     """The compiled graph for one vector of kept channel counts and how to key its layers."""
 
     graph: Graph  # compiled, precisions as in the model
+    names: tuple[str, ...]  # its ops in order
     # How each op's storage width is found (codegen.tensor_bits): per op in order, what each
     # consumer reads it at: (0 or 1, compute index) for a compute consumer's w_bits or a_bits,
     # (-1, op position) for another op, which reads at its own output's width.
@@ -411,7 +412,7 @@ class CostModel:
             _Entry(index[p.op.name], compute.get(p.op.name, -1) if p.gemm is not None else -1,
                    tuple(index[q] for q in graph.inputs_of(p.op.name)))
             for p in mapped.plans)
-        structure = _Structure(graph, tuple(plan), entries)
+        structure = _Structure(graph, tuple(op.name for op in ops), tuple(plan), entries)
         if len(self._structures) >= _MAX_STRUCTURES:  # forget the oldest pruned shapes
             del self._structures[next(iter(self._structures))]
         self._structures[kept] = structure
@@ -448,19 +449,28 @@ class CostModel:
         return values
 
     def _fill(self, structure: _Structure, bits: Sequence[tuple[int, int]]) -> None:
-        """Map the structure at ``bits`` (the full compiler path) and simulate new layers."""
+        """Map the layers at ``bits`` whose results are not cached (the full compiler path,
+        op by op: a layer depends on the rest of the graph only through the stored widths
+        its key holds) and simulate them."""
+        keys = self._keys(structure, bits)
+        todo = [(entry, key) for entry, key in zip(structure.entries, keys, strict=True)
+                if key not in entry.cache]
+        if not todo:
+            return
         graph = structure.graph.copy()
         for name, (w, a) in zip(self._names, bits, strict=True):
             op = graph.op(name)
             graph.replace_op(op.replace(precision=type(op.precision)(w, a)))
-        program = map_model(graph, self.arch, self.name, mode=self.mode,
-                           objective=self.objective).program
-        program.validate(self.arch, capacity=self.mode != "scalesim")
-        keys = self._keys(structure, bits)
+        widths = tensor_bits(graph)
+        layers = []
+        for entry, _ in todo:
+            mapped = map_op(graph, graph.op(structure.names[entry.op]), self.arch, widths,
+                            self.mode, self.objective)
+            assert mapped is not None, "an op that costs something does at any precision"
+            layers.append(mapped[1])
+        Program(self.name, tuple(layers)).validate(self.arch, capacity=self.mode != "scalesim")
         same: dict[tuple[Run, ...], LayerStats] = {}  # a layer's stats are its runs' (repeats)
-        for entry, key, layer in zip(structure.entries, keys, program.layers, strict=True):
-            if key in entry.cache:
-                continue
+        for (entry, key), layer in zip(todo, layers, strict=True):
             stats = same.get(layer.runs)
             if stats is None:
                 stats = same[layer.runs] = simulate_layer(layer, self.arch, self.mode,
