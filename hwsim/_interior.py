@@ -216,8 +216,7 @@ def interior_fast_forward(runs: tuple[Run, ...], steady: Callable[[tuple[Run, ..
     slots = max((ins.slots for run in runs for ins in run.body
                  if isinstance(ins, Load) and ins.every == 1), default=2)
     keep = max(KEEP, 2 * (slots + 6) + 2 * EDGE + 6)
-    shortest = min(r.period for r in runs if r.period >= MIN_PERIOD) \
-        if any(r.period >= MIN_PERIOD for r in runs) else 0
+    shortest = min((p for p in (r.period for r in runs) if p >= MIN_PERIOD), default=0)
     while 3 * keep <= shortest:  # (worth it while the two cut periods are the shorter)
         lengths = cut_lengths(runs, keep)
         if lengths is None:
@@ -236,7 +235,7 @@ def _try(runs: tuple[Run, ...], lengths: tuple[int, ...],
     """:func:`interior_fast_forward` with periods cut to ``lengths``: the totals, ``None``
     if it does not apply, ``False`` if an interior did not repeat (a longer cut period may)."""
     a = steady(compress(runs, lengths))
-    if a.sim.counts != [p * r.period for p, r in zip(a.periods, a.sim.runs, strict=True)]:
+    if a.sim.counts != [p * q for p, q in zip(a.periods, a.sim.periods, strict=True)]:
         log.debug("cut to %s: the accounting fell back to every iteration", lengths)
         return None
     sim_a = a.sim

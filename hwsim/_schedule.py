@@ -40,7 +40,7 @@ from hwsim._template import (
 )
 from hwsim.config import Arch
 from hwsim.dataflow import get_dataflow
-from hwsim.isa import Compute, Instr, Run
+from hwsim.isa import Compute, Instr, Load, Run
 
 Key = tuple[int, int, int]  # (run, iteration, body index)
 
@@ -91,6 +91,7 @@ class Schedule:
     local: list[tuple[int, int]] = field(default_factory=list)
     _reach: list[tuple[int, int]] | None = None
     _within: list[tuple[int, int]] | None = None
+    _load_cause: list[str | None] | None = None
 
     def id(self, r: int, i: int, b: int) -> int:
         """The id of run ``r``'s iteration ``i``, body index ``b``."""
@@ -108,6 +109,15 @@ class Schedule:
         for values, n in zip(per_run, self.counts, strict=True):
             out += list(values) * n
         return out
+
+    def load_cause(self, runs: Sequence[Run]) -> list[str | None]:
+        """Per id, the stall cause of waiting for that instance: ``"<buffer>_load"`` for a
+        load, else None (read-only; made once: the buffers are part of the structure)."""
+        if self._load_cause is None:
+            self._load_cause = self.per_instance(
+                [[f"{ins.buffer}_load" if isinstance(ins, Load) else None for ins in run.body]
+                 for run in runs])
+        return self._load_cause
 
     def instances(self) -> list[int]:
         """Every instance's id, ascending."""

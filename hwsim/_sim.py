@@ -93,7 +93,8 @@ class LayerSim:
         self.T = max(t_done, default=0)
         # a window (run r's period w) is a range of ids: its time is their latest
         win_time: dict[tuple[int, int], int] = defaultdict(int)
-        spans = [r.period * len(r.body) for r in self.runs]  # ids per period
+        # ids per period
+        spans = [p * len(r.body) for p, r in zip(self.periods, self.runs, strict=True)]
         for r, (base, n, span) in enumerate(zip(sched.bases, self.counts, spans, strict=True)):
             for w in range(n // self.periods[r] if windows else 0):
                 lo = base + w * span
@@ -157,7 +158,7 @@ class LayerSim:
         last windows feel the run's end (waits reaching forward), so the check looks before
         them.
         """
-        P = self.runs[r].period
+        P = self.periods[r]
         back, fwd = self.sched.reach[r]
         hi = sim_periods - 1 - -(-fwd // P)
         span = max(1, -(-back // P))

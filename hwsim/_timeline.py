@@ -80,10 +80,7 @@ class _Play:
         self.costs = per_instance(runs, sched, cost)
         self.labels = sched.per_instance([[label(ins) for ins in run.body] for run in runs]
                                          ) if record else []
-        # stall cause of waiting for an instance: its buffer's load, else None
-        self.load_cause = sched.per_instance(
-            [[f"{ins.buffer}_load" if isinstance(ins, Load) else None for ins in run.body]
-             for run in runs])
+        self.load_cause = sched.load_cause(runs)  # (what waiting for an instance is charged to)
         size = sched.size
         self.t_done = [-1] * size
         self.consumed = [-1] * size

@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import itertools
 import logging
 import math
 from collections import defaultdict
@@ -301,29 +300,28 @@ def _prefix(runs: tuple[Run, ...], arch: Arch, mode: str, steady_state: bool,
             trace: bool) -> Prefix:
     """Simulate a prefix of each run, long enough for the periodicity check, and extrapolate
     the rest (module doc); every iteration when not ``steady_state``."""
-    periods = [r.count // r.period for r in runs]
+    P = [r.period for r in runs]  # (an lcm over the body: computed once here)
+    periods = [r.count // p for r, p in zip(runs, P, strict=True)]
     sim_periods = list(periods)
     if steady_state:
         # The shortest prefix in which the periodicity check can succeed (cyclicity 1): the
         # windows a wait reaches back over, one to compare against, the end's reach, slack.
-        reach = estimate_reach(runs, [min(g, 3) * r.period
-                                      for g, r in zip(periods, runs, strict=True)], arch, mode)
+        reach = estimate_reach(runs, [min(g, 3) * p for g, p in zip(periods, P, strict=True)],
+                               arch, mode)
         # (the next run's loads into empty slots share the channel with a run's last
         # transfers, about a period and their streams' depth: its end, measured on the
         # schedule; estimated here so that the first prefix is long enough)
-        tails = [r.period + max((ins.slots for ins in nxt.body if isinstance(ins, Load)),
-                                default=-r.period)
-                 for r, nxt in itertools.pairwise(runs)] + [0]
-        sim_periods = [min(g, -(-back // r.period) + -(-max(fwd, tail) // r.period) + _SLACK)
-                       for g, r, (back, fwd), tail in zip(periods, runs, reach, tails,
-                                                          strict=True)]
+        tails = [p + max((ins.slots for ins in nxt.body if isinstance(ins, Load)), default=-p)
+                 for p, nxt in zip(P[:-1], runs[1:], strict=True)] + [0]
+        sim_periods = [min(g, -(-back // p) + -(-max(fwd, tail) // p) + _SLACK)
+                       for g, p, (back, fwd), tail in zip(periods, P, reach, tails, strict=True)]
         # where the same structure last became periodic (another DRAM speed or bit width in
         # a sweep or a search): start there rather than fail and double again
         hint = _PREFIX_HINTS.get(shape := structure_key(runs, arch, mode))
         if hint is not None:
             sim_periods = [max(a, b) for a, b in zip(sim_periods, hint, strict=True)]
     while True:
-        counts = [s * r.period for s, r in zip(sim_periods, runs, strict=True)]
+        counts = [s * p for s, p in zip(sim_periods, P, strict=True)]
         sim = LayerSim(runs, counts, arch, mode, trace=trace)
         sim.run(windows=sim_periods != periods)  # (the books per window serve the check)
         inserts: list[tuple[int, int, tuple] | None] = []
