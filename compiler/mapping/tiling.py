@@ -243,6 +243,14 @@ class _Space:
               n_block: int = 0, *, check: bool = True) -> GemmMapping | None:
         """The mapping with these tiles and this order, or None if it does not fit the array
         or (with ``check``) the buffers."""
+        choice = self.choose(m_t, per_tile, n_t, order, n_block, check=check)
+        return None if choice is None else self.mapping(choice)
+
+    def choose(self, m_t: int, per_tile: int, n_t: int, order: str = "nmk",
+               n_block: int = 0, *, check: bool = True) -> _Choice | None:
+        """:meth:`build`'s checks: the mapping as ``(order, m tile, k plan, n tile, weight
+        block)``, unique per mapping of the space, or None. A search makes tens of thousands
+        of them and builds the records of the few it costs."""
         g, (m_cap, _, n_cap) = self.g, self.caps
         units = self.unit[1]
         if not (0 < m_t <= m_cap and 0 < n_t <= n_cap and 0 < per_tile <= units):
@@ -252,7 +260,6 @@ class _Space:
             return None
         if self.geometry is not None:
             m_t = self.geometry.tile_cap(m_t)
-        m_tiles = self.m_tiles(m_t)
         if check:
             if not self.k_tile_fits(m_t, per_tile, n_t):
                 return None
@@ -260,23 +267,33 @@ class _Space:
                 return None
             if order == "mnk" and n_t >= g.N:
                 return None
-            if order == "nkm" and not (kp.bands == 1 and kp.exact and len(m_tiles) >= 1
-                                       and sum(c.count for c in m_tiles) > 1
-                                       and g.M * n_t * ACC_BITS <= self.halves["output"]):
-                return None
+            if order == "nkm":
+                m_tiles = self.m_tiles(m_t)
+                if not (kp.bands == 1 and kp.exact and len(m_tiles) >= 1
+                        and sum(c.count for c in m_tiles) > 1
+                        and g.M * n_t * ACC_BITS <= self.halves["output"]):
+                    return None
             if order == "Nmnk" and not (n_block and n_block % n_t == 0
                                         and n_block <= n_t * math.ceil(g.N / n_t)
                                         and g.K * n_block * self.w_word
                                         <= self.halves["weight"]
                                         and _blocks(g.N, n_t, n_block) <= MAX_BLOCKS):
                 return None
-        return GemmMapping(self.df.name, order, g, self.w_bits, self.a_bits, self.w_word,
-                           self.a_word, m_t, kp.k_t, n_t, m_tiles, kp, Traffic(0, 0, 0), 0, 0,
-                           0.0, n_block=n_block if order == "Nmnk" else 0, k_scale=self.k_scale,
+        return (order, m_t, kp, n_t, n_block if order == "Nmnk" else 0)
+
+    def mapping(self, choice: _Choice) -> GemmMapping:
+        """The record of a :meth:`choose` result, not yet costed."""
+        order, m_t, kp, n_t, n_block = choice
+        return GemmMapping(self.df.name, order, self.g, self.w_bits, self.a_bits, self.w_word,
+                           self.a_word, m_t, kp.k_t, n_t, self.m_tiles(m_t), kp,
+                           Traffic(0, 0, 0), 0, 0, 0.0, n_block=n_block, k_scale=self.k_scale,
                            weight_dram_bits=self.code[0], decode_entries=self.code[1])
 
 
-def _candidates(space: _Space) -> Iterator[GemmMapping]:
+_Choice = tuple[str, int, KPlan, int, int]  # (order, m tile, k plan, n tile, weight block)
+
+
+def _candidates(space: _Space) -> Iterator[_Choice]:
     """The mapper's choices on one dataflow (module doc): the array's dimensions at its size;
     for each k tiling, the streamed dimension in as few tiles as fit, of even length, in every
     order; a streamed m dimension also shortened so an m tile's inputs stay resident; weight
@@ -307,13 +324,13 @@ def _streamed(space: _Space, per_tile: int) -> list[tuple[int, int]]:
 
 
 def _orders(space: _Space, m_t: int, per_tile: int, n_t: int,
-            resident_per_tile: int) -> Iterator[GemmMapping]:
+            resident_per_tile: int) -> Iterator[_Choice]:
     """Every order on these tiles (resident ones with ``resident_per_tile`` units per k tile;
     a streamed m or n dimension shortened where it must for a block to stay resident)."""
     g = space.g
     for order in ("nmk", "nkm"):
-        if (mp := space.build(m_t, per_tile, n_t, order)) is not None:
-            yield mp
+        if (choice := space.choose(m_t, per_tile, n_t, order)) is not None:
+            yield choice
 
     def block_fits(columns: int) -> bool:
         return g.K * columns * space.w_word <= space.halves["weight"]
@@ -323,15 +340,16 @@ def _orders(space: _Space, m_t: int, per_tile: int, n_t: int,
     n_res = {n_t} if space.df.streamed != "n" or block_fits(n_t) else \
         _lengths(g.N, _largest(1, n_t, block_fits))
     for m in sorted(m_res):
-        if (mp := space.build(m, resident_per_tile, n_t, "mnk")) is not None:
-            yield mp
+        if (choice := space.choose(m, resident_per_tile, n_t, "mnk")) is not None:
+            yield choice
         for n in sorted(n_res):
             most = min(math.ceil(g.N / n),
                        int(space.halves["weight"] // max(g.K * n * space.w_word, 1e-9)))
             fewest = space.fewest_tiles(n)
             for tiles in sorted({fewest, most} if most >= fewest else set()):
-                if (mp := space.build(m, resident_per_tile, n, "Nmnk", tiles * n)) is not None:
-                    yield mp
+                choice = space.choose(m, resident_per_tile, n, "Nmnk", tiles * n)
+                if choice is not None:
+                    yield choice
 
 
 def mapping_for(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch, dataflow: str,
@@ -403,15 +421,18 @@ def map_gemm(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch,
     w_word, a_word = _words(w_bits, a_bits, weight_word_bits, input_word_bits)
     prices = Prices(arch)
     # Every candidate of every dataflow, in the space's order, with its compute part
-    found: list[tuple[int, int, GemmMapping, dict[tuple, ComputePart]]] = []
+    found: list[tuple[int, int, _Space, _Choice, dict[tuple, ComputePart]]] = []
     for dataflow in arch.array.dataflows:
         space = _Space(g, get_dataflow(dataflow), arch, w_bits, a_bits, w_word, a_word,
                        None if scalesim else geometry, k_scale, weight_code)
-        built = [_scalesim_folds(space)] if scalesim else _candidates(space)
-        unique = {(mp.order, mp.m_t, mp.kplan, mp.n_t, mp.n_block): mp for mp in built}
-        parts: dict[tuple, ComputePart] = {}
-        found += [(compute_part(mp, arch, parts).cycles, len(found) + i, mp, parts)
-                  for i, mp in enumerate(unique.values())]
+        parts: dict[tuple, ComputePart] = {}  # (the orders of one tiling share its part)
+        for choice in dict.fromkeys([_scalesim_folds(space)] if scalesim
+                                    else _candidates(space)):
+            tiling = (space.df.name, choice[1], choice[2], choice[3])  # (compute_part's key)
+            part = parts.get(tiling)
+            if part is None:
+                part = compute_part(space.mapping(choice), arch, parts)
+            found.append((part.cycles, len(found), space, choice, parts))
     # The best score wins, the first in the space's order among equals. A candidate's latency
     # is at least its compute cycles: for latency, costed in order of those, every candidate
     # after one whose compute alone is slower than the best so far cannot win.
@@ -419,10 +440,10 @@ def map_gemm(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch,
         found.sort(key=lambda x: (x[0], x[1]))
     best: GemmMapping | None = None
     best_key: tuple[tuple[float, ...], int] = ((), 0)
-    for compute, position, mp, parts in found:
+    for compute, position, space, choice, parts in found:
         if objective == "latency" and best is not None and compute > best.estimate_cycles:
             break
-        full = costed(mp, arch, out_bits, parts, prices)
+        full = costed(space.mapping(choice), arch, out_bits, parts, prices)
         key = (score(full, objective), position)
         if best is None or key < best_key:
             best, best_key = full, key
@@ -452,11 +473,11 @@ def _words(w_bits: int, a_bits: int, weight_word_bits: float | None,
             float(input_word_bits if input_word_bits is not None else a_bits))
 
 
-def _scalesim_folds(space: _Space) -> GemmMapping:
+def _scalesim_folds(space: _Space) -> _Choice:
     """SCALE-Sim's folds: the im2col GEMM, the array's dimensions at its size, the streamed
     one whole, ``nmk``; SCALE-Sim models SRAM apart from its fold count (no capacity check)."""
     m_t, _, n_t = space.caps
     units, k_cap = space.unit[1], space.caps[1]  # (no geometry: units are K elements)
-    mp = space.build(m_t, min(units, k_cap), n_t, check=False)
-    assert mp is not None
-    return mp
+    choice = space.choose(m_t, min(units, k_cap), n_t, check=False)
+    assert choice is not None
+    return choice
