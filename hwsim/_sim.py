@@ -90,16 +90,19 @@ class LayerSim:
         self.consumed, self.resumed = timeline.consumed, timeline.resumed
         self.primary, self.events = timeline.primary, timeline.events
         t_done, sched = self.t_done, self.sched
-        self.T = max(t_done, default=0)
         # a window (run r's period w) is a range of ids: its time is their latest
         win_time: dict[tuple[int, int], int] = defaultdict(int)
         # ids per period
         spans = [p * len(r.body) for p, r in zip(self.periods, self.runs, strict=True)]
+        covered = 0  # ids in windows
         for r, (base, n, span) in enumerate(zip(sched.bases, self.counts, spans, strict=True)):
             for w in range(n // self.periods[r] if windows else 0):
                 lo = base + w * span
                 win_time[r, w] = max(0, max(t_done[lo:lo + span]))
+                covered += span
         self.win_time = win_time
+        self.T = max(win_time.values()) if covered == sched.size and covered else \
+            max(t_done, default=0)
         if not windows:
             spans = [n * len(r.body) + 1 for n, r in zip(self.counts, self.runs, strict=True)]
         # Windows are numbered across runs (``first[r] + w``) while the books are kept, which
@@ -111,12 +114,18 @@ class LayerSim:
         gaps: dict[int, dict[str, int]] = {}
         qwait, bases, ends = self.qwait, sched.bases, (*sched.bases[1:], sched.size)
         free = lo = hi = base = span = w0 = 0
+        g, g_lo, g_hi, added = -1, 0, 0, 0  # the window of the last issue: its ids, its busy
         for x, occ, cause, key, via in self.primary:  # by issue cycle
-            if not lo <= key < hi:
-                r = bisect.bisect_right(bases, key) - 1
-                lo, hi, base, span, w0 = bases[r], ends[r], bases[r], spans[r], first[r]
-            if x > free:
+            if not g_lo <= key < g_hi:
+                if g >= 0:
+                    busy[g] += added
+                if not lo <= key < hi:
+                    r = bisect.bisect_right(bases, key) - 1
+                    lo, hi, base, span, w0 = bases[r], ends[r], bases[r], spans[r], first[r]
                 g = w0 + (key - base) // span
+                g_lo = base + (g - w0) * span
+                g_hi, added = min(g_lo + span, hi), 0
+            if x > free:
                 gap = x - free
                 queued = min(gap, qwait[via]) if via is not None else 0
                 if queued or gap - queued:
@@ -125,11 +134,13 @@ class LayerSim:
                         books["dram_bw"] += queued
                     if gap - queued:
                         books[cause] += gap - queued
-                busy[g] += occ
+                added += occ
                 free = x + occ
             elif x + occ > free:
-                busy[w0 + (key - base) // span] += x + occ - free
+                added += x + occ - free
                 free = x + occ
+        if g >= 0:
+            busy[g] += added
         win_busy: dict[tuple[int, int], int] = defaultdict(int)
         self.win_gaps: dict[tuple[int, int], dict[str, int]] = defaultdict(
             lambda: defaultdict(int))
