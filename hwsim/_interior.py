@@ -50,7 +50,7 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from hwsim._sim import LayerSim, Timed
-from hwsim.isa import Load, Run, window_of
+from hwsim.isa import Load, Run, Store, window_of
 
 log = logging.getLogger(__name__)
 
@@ -279,34 +279,11 @@ def _try(runs: tuple[Run, ...], lengths: tuple[int, ...],
         before[r] = before[r - 1] + sum(deltas.get((r - 1, w), 0)
                                         for w in range(a.periods[r - 1]))
     # check 2: B is A with a block inserted after phase m of every cut period
-    t_b, t_a = sim_b.t_done, sim_a.t_done
-    for r, (kept, c) in enumerate(zip(lengths, blocks, strict=True)):
-        L, n_a = len(runs[r].body), sim_a.counts[r]
-        m = kept - EDGE - 3
-        own = list(itertools.accumulate((deltas[r, w] for w in range(a.periods[r])),
-                                        initial=0)) if kept else []
-        for i in range(sim_b.counts[r]):
-            if kept:
-                w, o = divmod(i, kept + c)
-                shift = before[r] + own[w] + (deltas[r, w] if o > m else 0)
-                i_a = w * kept + (o if o <= m else o - c)  # (the inserted block: copies)
-            else:
-                shift, i_a = before[r], i
-            x_b, x_a = sim_b.sched.id(r, i, 0), sim_a.sched.id(r, i_a, 0)
-            for b in range(L):
-                key, k_a = x_b + b, x_a + b
-                t = t_b[key]
-                if t < 0:
-                    continue
-                ta = t_a[k_a] if i_a < n_a and t_a[k_a] >= 0 else None
-                is_b, is_a = issued_b.get(key), issued_a.get(k_a)
-                if ta is None or (is_b is None) != (is_a is None) or (
-                        t - ta != shift if is_b is not None else t - ta > shift) or (
-                        is_b is not None and is_a is not None
-                        and _books(sim_b, is_b, shift) != _books(sim_a, is_a, 0)):
-                    log.debug("cut to %s: inserting a block moves %s by %s, not %d",
-                              lengths, (r, i, b), None if ta is None else t - ta, shift)
-                    return False
+    moved = _moved(sim_a, sim_b, issued_a, issued_b, lengths, blocks, deltas, before,
+                   a.periods)
+    if moved is not None:
+        log.debug("cut to %s: inserting a block moves %s by %s, not %d", lengths, *moved)
+        return False
     last = len(runs) - 1
     if before[last] + sum(deltas.get((last, w), 0)
                                                for w in range(a.periods[last])) != sim_b.T - sim_a.T:
@@ -347,6 +324,58 @@ def _try(runs: tuple[Run, ...], lengths: tuple[int, ...],
         log.debug("cut to %s: the books do not close", lengths)
         return None
     return Timed(total, busy, tuple(sorted((c, n) for c, n in stalls.items() if n)), tuple)
+
+
+def _moved(sim_a: LayerSim, sim_b: LayerSim, issued_a: dict[int, Issued],
+           issued_b: dict[int, Issued], lengths: tuple[int, ...], blocks: list[int],
+           deltas: dict[tuple[int, int], int], before: list[int], periods: list[int],
+           ) -> tuple[tuple[int, int, int], int | None, int] | None:
+    """Check 2 of the module doc: ``None`` if every instance of ``B`` is its counterpart in
+    ``A`` shifted by the blocks inserted before it (array and vector instances exactly, with
+    the same books; transfers by as much or less), else the first that is not, ``((run,
+    iteration, index), its move, the shift)``.
+
+    A period of a cut run is two stretches of iterations, each matched to consecutive
+    iterations of ``A`` at one shift: phases up to ``m``, and the inserted block with the
+    phases after it (the block copies the ``c`` phases before it). Compared per stretch and
+    body index, over strided slices of the completion times."""
+    t_b, t_a = sim_b.t_done, sim_a.t_done
+    id_a, id_b = sim_a.sched.id, sim_b.sched.id
+    for r, (kept, c) in enumerate(zip(lengths, blocks, strict=True)):
+        body, n_a = sim_a.runs[r].body, sim_a.counts[r]
+        L = len(body)
+        if kept:
+            if sim_b.counts[r] != periods[r] * (kept + c):
+                return (r, 0, 0), None, 0
+            m = kept - EDGE - 3
+            own = list(itertools.accumulate((deltas[r, w] for w in range(periods[r])),
+                                            initial=0))
+            # (first iteration in B, first in A, iterations, shift)
+            stretches = [s for w in range(periods[r]) for s in (
+                (w * (kept + c), w * kept, m + 1, before[r] + own[w]),
+                (w * (kept + c) + m + 1, w * kept + m + 1 - c, kept + c - m - 1,
+                 before[r] + own[w] + deltas[r, w]))]
+        else:
+            stretches = [(0, 0, sim_b.counts[r], before[r])]
+        for i_b, i_a, n, shift in stretches:
+            if i_a + n > n_a:  # (B runs past A: nothing there to match)
+                return (r, i_b, 0), None, shift
+            x_b, x_a = id_b(r, i_b, 0), id_a(r, i_a, 0)
+            for b, ins in enumerate(body):
+                primary = not isinstance(ins, (Load, Store))
+                lo_b, lo_a = x_b + b, x_a + b
+                for j, (t, ta) in enumerate(zip(t_b[lo_b:lo_b + n * L:L],
+                                                t_a[lo_a:lo_a + n * L:L], strict=True)):
+                    if t < 0:
+                        continue
+                    if ta < 0 or (t - ta != shift if primary else t - ta > shift):
+                        return (r, i_b + j, b), None if ta < 0 else t - ta, shift
+                    if primary:
+                        is_b, is_a = issued_b[lo_b + j * L], issued_a[lo_a + j * L]
+                        if is_b[1] != is_a[1] or is_b[2] != is_a[2] or (is_b[2] and (
+                                _books(sim_b, is_b, shift) != _books(sim_a, is_a, 0))):
+                            return (r, i_b + j, b), t - ta, shift
+    return None
 
 
 def _step_books(sim: LayerSim, issued: dict[int, Issued], r: int,
