@@ -12,7 +12,9 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from compiler.mapping.plan import ACC_BITS, GemmMapping, Traffic, split_dim
+from compiler.ir import Gemm
+from compiler.mapping.geometry import TileClass
+from compiler.mapping.plan import ACC_BITS, GemmMapping, KPlan, Traffic, compacted_k, split_dim
 from hwsim.config import Arch, ArrayConfig
 from hwsim.dataflow import get_dataflow
 from hwsim.energy import ActionCounts, Prices
@@ -94,12 +96,16 @@ def _input_block(mp: GemmMapping, footprint: int) -> int:
 
 def compute_tiles(mp: GemmMapping) -> Iterator[tuple[int, int, int, int]]:
     """(m, array k, n, count) of every class of compute tile, all groups."""
-    kp = mp.kplan
+    return _tiles(mp.gemm, mp.m_tiles, mp.kplan, mp.n_t, mp.k_scale)
+
+
+def _tiles(g: Gemm, m_tiles: tuple[TileClass, ...], kp: KPlan, n_t: int,
+           k_scale: float) -> Iterator[tuple[int, int, int, int]]:
     reps = kp.steps // kp.period
-    for c in mp.m_tiles:
+    for c in m_tiles:
         for (lo, hi), k in kp.parts():
-            for n, nt in split_dim(mp.gemm.N, mp.n_t):
-                yield c.size, mp.array_k(k), n, c.count * reps * (hi - lo) * nt * mp.gemm.groups
+            for n, nt in split_dim(g.N, n_t):
+                yield c.size, compacted_k(k, k_scale), n, c.count * reps * (hi - lo) * nt * g.groups
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -138,20 +144,28 @@ def compute_part(mp: GemmMapping, arch: Arch,
 
 
 def _compute_part(mp: GemmMapping, arch: Arch) -> ComputePart:
-    df = get_dataflow(mp.dataflow)
+    return tiling_part(arch, mp.dataflow, mp.gemm, mp.m_tiles, mp.kplan, mp.m_t, mp.n_t,
+                       mp.w_bits, mp.a_bits, mp.k_scale)
+
+
+def tiling_part(arch: Arch, dataflow: str, g: Gemm, m_tiles: tuple[TileClass, ...], kp: KPlan,
+                m_t: int, n_t: int, w_bits: int, a_bits: int, k_scale: float) -> ComputePart:
+    """:func:`compute_part` of the mappings with these tiles, whatever their order (the
+    mapper asks before it makes any of them)."""
+    df = get_dataflow(dataflow)
     rd: dict[str, int] = defaultdict(int)
     wr: dict[str, int] = defaultdict(int)
     cycles = macs = 0
-    for m, k, n, count in compute_tiles(mp):
-        cycles += count * _timing(arch.array, mp.dataflow, m, k, n, mp.w_bits, mp.a_bits).period
+    array = arch.array
+    for m, k, n, count in _tiles(g, m_tiles, kp, n_t, k_scale):
+        cycles += count * _timing(array, dataflow, m, k, n, w_bits, a_bits).period
         macs += count * m * k * n
-        reads, writes = df.sram_bits(m, k, n, mp.w_bits, mp.a_bits, ACC_BITS)
+        reads, writes = df.sram_bits(m, k, n, w_bits, a_bits, ACC_BITS)
         for buffer, bits in reads:
             rd[buffer] += count * bits
         for buffer, bits in writes:
             wr[buffer] += count * bits
-    first = _timing(arch.array, mp.dataflow, mp.m_t, mp.array_k(mp.k_t), mp.n_t, mp.w_bits,
-                    mp.a_bits)
+    first = _timing(array, dataflow, m_t, compacted_k(kp.k_t, k_scale), n_t, w_bits, a_bits)
     return ComputePart(cycles + first.first - first.period, macs, dict(rd), dict(wr))
 
 

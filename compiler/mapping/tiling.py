@@ -64,9 +64,9 @@ from compiler.ir import Gemm
 from compiler.mapping import codegen, cost, geometry
 from compiler.mapping.cost import (
     ComputePart,
-    compute_part,
     costed,
     score,
+    tiling_part,
     traffic,
     with_slots,
 )
@@ -281,6 +281,12 @@ class _Space:
                 return None
         return (order, m_t, kp, n_t, n_block if order == "Nmnk" else 0)
 
+    def part(self, choice: _Choice) -> ComputePart:
+        """The :func:`~compiler.mapping.cost.compute_part` of a :meth:`choose` result."""
+        _, m_t, kp, n_t, _ = choice
+        return tiling_part(self.arch, self.df.name, self.g, self.m_tiles(m_t), kp, m_t, n_t,
+                           self.w_bits, self.a_bits, self.k_scale)
+
     def mapping(self, choice: _Choice) -> GemmMapping:
         """The record of a :meth:`choose` result, not yet costed."""
         order, m_t, kp, n_t, n_block = choice
@@ -431,7 +437,7 @@ def map_gemm(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch,
             tiling = (space.df.name, choice[1], choice[2], choice[3])  # (compute_part's key)
             part = parts.get(tiling)
             if part is None:
-                part = compute_part(space.mapping(choice), arch, parts)
+                part = parts[tiling] = space.part(choice)
             found.append((part.cycles, len(found), space, choice, parts))
     # The best score wins, the first in the space's order among equals. A candidate's latency
     # is at least its compute cycles: for latency, costed in order of those, every candidate
