@@ -35,8 +35,8 @@ from hwsim.config import Arch
 from hwsim.errors import ProgramError
 from hwsim.isa import Compute, Instr, Layer, Load, Run, Store, Vector
 
-__all__ = ["DEFAULT_BITS", "GemmTile", "RunBlocks", "gemm_blocks", "gemm_runs", "op_layer",
-           "read_bits", "read_precision", "tensor_bits", "vector_runs"]
+__all__ = ["DEFAULT_BITS", "GemmTile", "RunBlocks", "gemm_blocks", "gemm_runs", "has_layer",
+           "op_layer", "read_bits", "read_precision", "tensor_bits", "vector_runs"]
 
 
 DEFAULT_BITS = 8
@@ -399,19 +399,24 @@ def vector_runs(graph: Graph, op: Op, bits: dict[str, int], arch: Arch) -> tuple
     return tuple(runs)
 
 
+def has_layer(op: Op) -> bool:
+    """Whether :func:`op_layer` makes ``op`` a layer (compute, vector and moving layout ops)
+    or None (ops that cost nothing), whatever its precision or the arch."""
+    return op.kind in COMPUTE_OPS or op.kind in VECTOR_OPS or LAYOUT_MOVES.get(op.kind, False)
+
+
 def op_layer(graph: Graph, op: Op, bits: dict[str, int], arch: Arch,
              mapping: GemmMapping | None) -> Layer | None:
-    """The layer of one op, or None for ops that cost nothing."""
+    """The layer of one op, or None for ops that cost nothing (:func:`has_layer`)."""
     if op.kind in COMPUTE_OPS:
         assert mapping is not None
         runs = gemm_runs(mapping, out_bits=bits[op.name])
         in_bits = sum(graph.op(p).output.numel * bits[p] for p in graph.inputs_of(op.name))
         return Layer(op.name, runs, input_bits=in_bits, weight_bits=_weight_bits(op, mapping),
                      output_bits=op.output.numel * bits[op.name])
-    if op.kind in VECTOR_OPS or LAYOUT_MOVES.get(op.kind, False):
-        runs = vector_runs(graph, op, bits, arch)
-    else:
+    if not has_layer(op):
         return None
+    runs = vector_runs(graph, op, bits, arch)
     in_bits = sum(graph.op(p).output.numel * bits[p] for p in graph.inputs_of(op.name))
     return Layer(op.name, runs, input_bits=in_bits, output_bits=op.output.numel * bits[op.name])
 

@@ -14,8 +14,9 @@ vector of kept channel counts. Its bits then decide each layer's program: a comp
 depends on its own (w_bits, a_bits) and on the stored widths of its inputs and output, a vector
 or layout op's on those widths alone (a tensor is stored at the width its consumers read it at:
 :func:`compiler.mapping.codegen.tensor_bits`). Per-layer results are cached on exactly those
-keys; a miss maps the whole bit-applied graph with :func:`compiler.mapping.map_model` and
-simulates the new layers with :func:`hwsim.engine.simulate_layer`. Totals are summed in
+keys; a miss maps the missing layers of the bit-applied graph with
+:func:`compiler.mapping.map_op` (what :func:`~compiler.mapping.map_model` does per op) and
+simulates them with :func:`hwsim.engine.simulate_layer`. Totals are summed in
 program order, component by component, as :attr:`hwsim.stats.RunStats.total` does, so the floats
 agree to the last bit.
 
@@ -44,9 +45,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from compiler.ir import CONV_OPS, Gemm, Graph, Op, OpKind
-from compiler.mapping import map_model, map_op
-from compiler.mapping.codegen import DEFAULT_BITS, read_precision, tensor_bits
+from compiler.ir import COMPUTE_OPS, CONV_OPS, Gemm, Graph, Op, OpKind
+from compiler.mapping import map_op
+from compiler.mapping.codegen import DEFAULT_BITS, has_layer, read_precision, tensor_bits
 from compiler.mapping.tiling import check_objective
 from compiler.passes import compile_graph
 from compiler.policy import LayerPolicy, Policy, apply_policy
@@ -222,7 +223,7 @@ class CostModel:
         self.mode = mode
         self.name = name
         self._source = graph
-        dense = compile_graph(graph)
+        self._dense = dense = compile_graph(graph)
         ops = dense.compute_ops()
         self.layers: tuple[LayerInfo, ...] = tuple(
             _layer_info(i, op, dense.record(op.name, Gemm)) for i, op in enumerate(ops))
@@ -394,7 +395,8 @@ class CostModel:
         """Compile the graph pruned as ``policy`` says (its keep ratios give ``kept``)."""
         keeps = {name: LayerPolicy(keep=policy.layers[name].keep)
                  for name, k in zip(self._names, kept, strict=True) if k is not None}
-        graph = compile_graph(apply_policy(self._source, Policy(layers=keeps)))
+        graph = compile_graph(apply_policy(self._source, Policy(layers=keeps))) if keeps \
+            else self._dense
         ops = list(graph.ops())
         index = {op.name: i for i, op in enumerate(ops)}
         compute = {name: c for c, name in enumerate(self._names)}
@@ -406,12 +408,11 @@ class CostModel:
                 reads.append((-1, index[c]) if field is None
                              else (0 if field == "w_bits" else 1, compute[c]))
             plan.append(tuple(reads))
-        mapped = map_model(graph, self.arch, self.name, mode=self.mode,
-                           objective=self.objective)
+        # (mapped when first filled: an op is a layer or not whatever its bits)
         entries = tuple(
-            _Entry(index[p.op.name], compute.get(p.op.name, -1) if p.gemm is not None else -1,
-                   tuple(index[q] for q in graph.inputs_of(p.op.name)))
-            for p in mapped.plans)
+            _Entry(i, compute.get(op.name, -1) if op.kind in COMPUTE_OPS else -1,
+                   tuple(index[q] for q in graph.inputs_of(op.name)))
+            for i, op in enumerate(ops) if has_layer(op))
         structure = _Structure(graph, tuple(op.name for op in ops), tuple(plan), entries)
         if len(self._structures) >= _MAX_STRUCTURES:  # forget the oldest pruned shapes
             del self._structures[next(iter(self._structures))]

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 import systolab.search.costs as costs_module
 from compiler.errors import PolicyError
 from compiler.frontend.pytorch import trace
-from compiler.ir import Graph
+from compiler.ir import Graph, Op
 from compiler.passes import compile_graph
 from compiler.policy import LayerPolicy, Policy, apply_policy
 from hwsim.config import Arch, load_arch
@@ -137,12 +137,32 @@ def test_warm_evaluations_do_not_simulate(monkeypatch: pytest.MonkeyPatch) -> No
         raise AssertionError("a warm evaluation must not simulate")
 
     monkeypatch.setattr(costs_module, "simulate_layer", no_simulation)
-    monkeypatch.setattr(costs_module, "map_model", no_simulation)
+    monkeypatch.setattr(costs_module, "map_op", no_simulation)
     assert cost_model.evaluate(policy) == first
     # Same bits on the same shapes, named through default instead of per layer: still cached.
     same = Policy(LayerPolicy(5, 7), {"conv1": LayerPolicy(keep=0.5), "fc1": LayerPolicy(3, 4),
                                       "fc2": LayerPolicy(5, 7)})
     assert cost_model.evaluate(same) == first
+
+
+def test_a_miss_maps_only_the_layers_it_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Other weight bits on the last layer change its program and nothing else's (the widths
+    stored between layers stay): it alone is mapped again, and the total is the full
+    path's."""
+    graph, arch = graph_of("digits_cnn"), arch_of("edge_int8")
+    cost_model = CostModel(graph, arch)
+    cost_model.evaluate(Policy(LayerPolicy(8, 8)))
+    mapped: list[str] = []
+    map_op = costs_module.map_op
+
+    def recording(graph: object, op: Op, *args: object, **kwargs: object) -> object:
+        mapped.append(op.name)
+        return map_op(graph, op, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(costs_module, "map_op", recording)
+    policy = Policy(LayerPolicy(8, 8), {"fc2": LayerPolicy(4, 8)})
+    assert cost_model.evaluate(policy) == full_path(graph, arch, policy)
+    assert mapped == ["fc2"]
 
 
 def test_unknown_layer_is_a_policy_error() -> None:
