@@ -97,8 +97,19 @@ def check_objective(objective: str) -> str:
 
 
 
-def _m_tiles(g: Gemm, geometry: ConvGeometry | None, m: int) -> list[TileClass]:
-    return geometry.tiles(m) if geometry is not None else gemm_tiles(g.M, m)
+@functools.lru_cache(maxsize=1 << 14)
+def _m_tiles(M: int, geometry: ConvGeometry | None, m: int) -> tuple[tuple[TileClass, ...], int]:
+    """The classes of m tiles a cap of ``m`` makes of ``M`` rows (or of ``geometry``'s
+    outputs), and their largest input footprint per unit: the same for every precision,
+    so shared by the spaces of every search of the GEMM."""
+    tiles = tuple(geometry.tiles(m) if geometry is not None else gemm_tiles(M, m))
+    return tiles, max(c.footprint for c in tiles)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _fewest_tiles(N: int, n: int) -> int:
+    """:meth:`_Space.fewest_tiles` (it depends on ``N`` and ``n`` only)."""
+    return next(t for t in range(1, math.ceil(N / n) + 1) if _blocks(N, n, t * n) <= MAX_BLOCKS)
 
 
 def _blocks(N: int, n_t: int, n_block: int) -> int:
@@ -158,9 +169,7 @@ class _Space:
         self.halves = {b: arch.buffers.get(b).slot_bits(2) for b in ("input", "weight", "output")}
         # (memos: the candidates ask the same questions many times)
         self._kplans: dict[int, KPlan | None] = {}
-        self._classes: dict[int, tuple[TileClass, ...]] = {}
-        self._footprints: dict[int, int] = {}
-        self._fewest: dict[int, int] = {}
+        self._classes: dict[int, tuple[tuple[TileClass, ...], int]] = {}
 
     def m_lengths(self, m: int) -> set[int]:
         """m tiles a cap of ``m`` allows (module doc, :func:`_lengths`), in whole output rows
@@ -204,28 +213,23 @@ class _Space:
 
     def m_tiles(self, m: int) -> tuple[TileClass, ...]:
         """The classes of m tiles a cap of ``m`` makes."""
-        tiles = self._classes.get(m)
-        if tiles is None:
-            tiles = self._classes[m] = tuple(_m_tiles(self.g, self.geometry, m))
-        return tiles
+        found = self._classes.get(m)
+        if found is None:
+            found = self._classes[m] = _m_tiles(self.g.M, self.geometry, m)
+        return found[0]
 
     def footprint(self, m: int) -> int:
         """The largest input footprint per unit of the m tiles a cap of ``m`` makes."""
-        fp = self._footprints.get(m)
-        if fp is None:
-            fp = self._footprints[m] = max(c.footprint for c in self.m_tiles(m))
-        return fp
+        found = self._classes.get(m)
+        if found is None:
+            found = self._classes[m] = _m_tiles(self.g.M, self.geometry, m)
+        return found[1]
 
     def fewest_tiles(self, n: int) -> int:
         """The fewest n tiles of ``n`` columns per weight block that keep to
         :data:`MAX_BLOCKS` blocks per tile size (full tiles and the edge one are blocked
         apart, as :func:`_blocks` counts them)."""
-        t = self._fewest.get(n)
-        if t is None:
-            N = self.g.N
-            t = self._fewest[n] = next(t for t in range(1, math.ceil(N / n) + 1)
-                                       if _blocks(N, n, t * n) <= MAX_BLOCKS)
-        return t
+        return _fewest_tiles(self.g.N, n)
 
     def k_tile_fits(self, m: int, per_tile: int, n: int) -> bool:
         """The tiles of one k step fit half their buffers."""
@@ -468,6 +472,8 @@ def clear_caches() -> None:
     """Forget every mapping, the tile timings and footprints behind them and the runs
     generated from them (benchmarks)."""
     map_gemm.cache_clear()
+    _m_tiles.cache_clear()
+    _fewest_tiles.cache_clear()
     codegen.gemm_runs.cache_clear()
     cost.clear_cache()
     geometry.clear_cache()
