@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from compiler.errors import MappingError
 from compiler.ir import COMPUTE_OPS, CONV_OPS, Gemm, Graph, Op, OpKind
 from compiler.mapping import map_op
 from compiler.mapping.codegen import DEFAULT_BITS, has_layer, read_precision, tensor_bits
@@ -413,6 +414,9 @@ class CostModel:
             _Entry(i, compute.get(op.name, -1) if op.kind in COMPUTE_OPS else -1,
                    tuple(index[q] for q in graph.inputs_of(op.name)))
             for i, op in enumerate(ops) if has_layer(op))
+        if not entries:
+            raise MappingError(f"model {self.name!r} has no op that does work on the "
+                               "accelerator")
         structure = _Structure(graph, tuple(op.name for op in ops), tuple(plan), entries)
         if len(self._structures) >= _MAX_STRUCTURES:  # forget the oldest pruned shapes
             del self._structures[next(iter(self._structures))]

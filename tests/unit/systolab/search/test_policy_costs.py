@@ -20,7 +20,7 @@ import torch
 from click.testing import CliRunner
 
 import systolab.search.costs as costs_module
-from compiler.errors import PolicyError
+from compiler.errors import MappingError, PolicyError
 from compiler.frontend.pytorch import trace
 from compiler.ir import Graph, Op
 from compiler.passes import compile_graph
@@ -163,6 +163,12 @@ def test_a_miss_maps_only_the_layers_it_lacks(monkeypatch: pytest.MonkeyPatch) -
     policy = Policy(LayerPolicy(8, 8), {"fc2": LayerPolicy(4, 8)})
     assert cost_model.evaluate(policy) == full_path(graph, arch, policy)
     assert mapped == ["fc2"]
+
+
+def test_a_model_without_work_is_a_mapping_error() -> None:
+    graph = trace(torch.nn.Sequential(torch.nn.Flatten()), torch.randn(1, 4, 2, 2))
+    with pytest.raises(MappingError, match="model 'flat' has no op that does work"):
+        CostModel(graph, arch_of("edge_int8"), name="flat").evaluate(Policy())
 
 
 def test_unknown_layer_is_a_policy_error() -> None:
