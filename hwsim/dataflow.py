@@ -190,8 +190,15 @@ class Dataflow:
         """(reads, writes) of one tile, as (buffer, bits): operands are read once, results
         written once at ``acc_bits``, and partial sums read back where they are accumulated in
         the output buffer (:attr:`psum_readback`)."""
-        out = m * n * acc_bits
-        reads = [("input", m * k * a_bits), ("weight", k * n * w_bits)]
+        return self.sram_bits_of(m * k, k * n, m * n, w_bits, a_bits, acc_bits)
+
+    def sram_bits_of(self, mk: int, kn: int, mn: int, w_bits: int, a_bits: int,
+                     acc_bits: int) -> tuple[tuple[tuple[str, int], ...],
+                                             tuple[tuple[str, int], ...]]:
+        """:meth:`sram_bits` of tiles whose ``m k``, ``k n`` and ``m n`` products sum to
+        ``mk``, ``kn`` and ``mn`` (the bits are linear in them: tiles add up)."""
+        out = mn * acc_bits
+        reads = [("input", mk * a_bits), ("weight", kn * w_bits)]
         if self.psum_readback:
             reads.append(("output", out))
         return tuple(reads), (("output", out),)

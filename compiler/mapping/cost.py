@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -128,6 +127,7 @@ class ComputePart:
 
 def clear_cache() -> None:
     _timing.cache_clear()
+    _SUMS.clear()
 
 
 def compute_part(mp: GemmMapping, arch: Arch,
@@ -152,21 +152,39 @@ def tiling_part(arch: Arch, dataflow: str, g: Gemm, m_tiles: tuple[TileClass, ..
                 m_t: int, n_t: int, w_bits: int, a_bits: int, k_scale: float) -> ComputePart:
     """:func:`compute_part` of the mappings with these tiles, whatever their order (the
     mapper asks before it makes any of them)."""
-    df = get_dataflow(dataflow)
-    rd: dict[str, int] = defaultdict(int)
-    wr: dict[str, int] = defaultdict(int)
-    cycles = macs = 0
-    array = arch.array
+    pe = arch.array.pe
+    # Tile timing depends on the bits only through the PE's packing and stream factor, SRAM
+    # bits linearly: the sums behind them are shared by every precision that times alike.
+    key = (arch.array, dataflow, g, m_tiles, kp, m_t, n_t, k_scale,
+           pe.k_pack(w_bits, a_bits), pe.stream_factor(w_bits, a_bits))
+    sums = _SUMS.get(key)
+    if sums is None:
+        if len(_SUMS) >= _MAX_SUMS:
+            _SUMS.clear()
+        sums = _SUMS[key] = _tiling_sums(arch.array, dataflow, g, m_tiles, kp, m_t, n_t,
+                                         w_bits, a_bits, k_scale)
+    cycles, macs, mk, kn, mn = sums
+    reads, writes = get_dataflow(dataflow).sram_bits_of(mk, kn, mn, w_bits, a_bits, ACC_BITS)
+    return ComputePart(cycles, macs, dict(reads), dict(writes))
+
+
+_Sums = tuple[int, int, int, int, int]  # (cycles, MACs, sum of m k, of k n, of m n)
+_SUMS: dict[tuple, _Sums] = {}
+_MAX_SUMS = 1 << 16
+
+
+def _tiling_sums(array: ArrayConfig, dataflow: str, g: Gemm, m_tiles: tuple[TileClass, ...],
+                 kp: KPlan, m_t: int, n_t: int, w_bits: int, a_bits: int,
+                 k_scale: float) -> _Sums:
+    cycles = macs = mk = kn = mn = 0
     for m, k, n, count in _tiles(g, m_tiles, kp, n_t, k_scale):
         cycles += count * _timing(array, dataflow, m, k, n, w_bits, a_bits).period
         macs += count * m * k * n
-        reads, writes = df.sram_bits(m, k, n, w_bits, a_bits, ACC_BITS)
-        for buffer, bits in reads:
-            rd[buffer] += count * bits
-        for buffer, bits in writes:
-            wr[buffer] += count * bits
+        mk += count * m * k
+        kn += count * k * n
+        mn += count * m * n
     first = _timing(array, dataflow, m_t, compacted_k(kp.k_t, k_scale), n_t, w_bits, a_bits)
-    return ComputePart(cycles + first.first - first.period, macs, dict(rd), dict(wr))
+    return cycles + first.first - first.period, macs, mk, kn, mn
 
 
 def _counts(mp: GemmMapping, tr: Traffic, part: ComputePart) -> ActionCounts:
