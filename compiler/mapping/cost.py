@@ -134,13 +134,19 @@ def compute_part(mp: GemmMapping, arch: Arch,
                  parts: dict[tuple, ComputePart] | None = None) -> ComputePart:
     """What ``mp``'s compute tiles cost; ``parts`` keeps those of the tilings already costed
     (the orders of one tiling share them)."""
-    key = (mp.dataflow, mp.m_t, mp.kplan, mp.n_t)
+    key = tiling_key(mp.dataflow, mp.m_t, mp.kplan, mp.n_t)
     part = parts.get(key) if parts is not None else None
     if part is None:
         part = _compute_part(mp, arch)
         if parts is not None:
             parts[key] = part
     return part
+
+
+def tiling_key(dataflow: str, m_t: int, kp: KPlan, n_t: int) -> tuple:
+    """What identifies a tiling in the ``parts`` of :func:`compute_part` (the orders of one
+    tiling share its compute part)."""
+    return (dataflow, m_t, kp, n_t)
 
 
 def _compute_part(mp: GemmMapping, arch: Arch) -> ComputePart:

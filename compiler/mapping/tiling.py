@@ -66,6 +66,7 @@ from compiler.mapping.cost import (
     ComputePart,
     costed,
     score,
+    tiling_key,
     tiling_part,
     traffic,
     with_slots,
@@ -213,17 +214,17 @@ class _Space:
 
     def m_tiles(self, m: int) -> tuple[TileClass, ...]:
         """The classes of m tiles a cap of ``m`` makes."""
-        found = self._classes.get(m)
-        if found is None:
-            found = self._classes[m] = _m_tiles(self.g.M, self.geometry, m)
-        return found[0]
+        return self._tile_classes(m)[0]
 
     def footprint(self, m: int) -> int:
         """The largest input footprint per unit of the m tiles a cap of ``m`` makes."""
+        return self._tile_classes(m)[1]
+
+    def _tile_classes(self, m: int) -> tuple[tuple[TileClass, ...], int]:
         found = self._classes.get(m)
         if found is None:
             found = self._classes[m] = _m_tiles(self.g.M, self.geometry, m)
-        return found[1]
+        return found
 
     def fewest_tiles(self, n: int) -> int:
         """The fewest n tiles of ``n`` columns per weight block that keep to
@@ -438,7 +439,7 @@ def map_gemm(g: Gemm, w_bits: int, a_bits: int, out_bits: int, arch: Arch,
         parts: dict[tuple, ComputePart] = {}  # (the orders of one tiling share its part)
         for choice in dict.fromkeys([_scalesim_folds(space)] if scalesim
                                     else _candidates(space)):
-            tiling = (space.df.name, choice[1], choice[2], choice[3])  # (compute_part's key)
+            tiling = tiling_key(space.df.name, choice[1], choice[2], choice[3])
             part = parts.get(tiling)
             if part is None:
                 part = parts[tiling] = space.part(choice)
